@@ -1,0 +1,106 @@
+//! The record of one run: what a load tester and `top` would have shown.
+//!
+//! Field names carry their units. This is the interface to everything downstream (the CLI's
+//! JSON and CSV, the charts, the notebooks), so fields are only ever added, never renamed.
+
+use serde::{Deserialize, Serialize};
+
+/// Client-side latency in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    /// Mean latency.
+    pub mean: f64,
+    /// Lower end of the 95 % confidence interval of the mean (batch means, or across replications).
+    pub mean_ci95_low: f64,
+    /// Upper end of the 95 % confidence interval of the mean.
+    pub mean_ci95_high: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest latency seen.
+    pub max: f64,
+}
+
+/// How the cores' time was spent, as fractions of all core time (they sum to 1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CpuSplit {
+    /// Running request steps (and spawning).
+    pub useful: f64,
+    /// Switching between threads or tasks.
+    pub switching: f64,
+    /// Idle.
+    pub idle: f64,
+}
+
+/// Mean and largest length of one queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// The queue's name: `accept`, `proxy`, `run`, or `pool:<name>`.
+    pub name: String,
+    /// Time-averaged length.
+    pub mean: f64,
+    /// Largest length.
+    pub max: u64,
+}
+
+/// The result of running one server of one scenario.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Server label.
+    pub label: String,
+    /// Model name (`thread_per_request`, `preemptive`, `cooperative`).
+    pub model: String,
+    /// Cores of the simulated machine.
+    pub cores: u64,
+    /// Seed of the run (of the first replication).
+    pub seed: u64,
+    /// Independent replications combined in this record.
+    pub replications: u64,
+    /// Requests completed after the warm-up.
+    pub completed: u64,
+    /// Requests dropped (full backlog) after the warm-up.
+    pub dropped: u64,
+    /// Completed requests per simulated second, measured after the warm-up.
+    pub throughput_rps: f64,
+    /// Client-side latency.
+    pub latency_ms: LatencyMs,
+    /// Busy (useful + switching) fraction of all cores, 0..1.
+    pub cpu_utilization: f64,
+    /// Fraction of all core time spent switching.
+    pub switch_overhead: f64,
+    /// Core time split.
+    pub cpu: CpuSplit,
+    /// OS thread context switches (a core changing from one thread to another).
+    pub context_switches: u64,
+    /// User-level task or coroutine switches.
+    pub task_switches: u64,
+    /// Context switches per completed request.
+    pub context_switches_per_request: f64,
+    /// Task switches per completed request.
+    pub task_switches_per_request: f64,
+    /// Largest resident memory over the run.
+    pub peak_memory_bytes: u64,
+    /// Time-averaged resident memory.
+    pub mean_memory_bytes: f64,
+    /// Largest number of OS threads alive at once.
+    pub peak_threads: u64,
+    /// Largest number of tasks (coroutines, green threads) alive at once.
+    pub peak_tasks: u64,
+    /// Queue lengths.
+    pub queues: Vec<QueueStats>,
+    /// Simulated seconds covered by the statistics (after the warm-up).
+    pub simulated_seconds: f64,
+    /// Events the engine processed.
+    pub events: u64,
+    /// Wall-clock seconds the run took.
+    pub wall_seconds: f64,
+}
