@@ -50,6 +50,24 @@ pub struct QueueStats {
     pub max: u64,
 }
 
+/// Book-keeping that lets tests check the engine's invariants on any run; totals include the
+/// warm-up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Audit {
+    /// Requests the clients sent.
+    pub sent: u64,
+    /// Requests completed.
+    pub completed: u64,
+    /// Requests dropped.
+    pub dropped: u64,
+    /// Requests still inside the system when the run stopped.
+    pub in_flight: u64,
+    /// Smallest (server time - own demand) over completed requests, ns; never negative.
+    pub min_slack_ns: i64,
+    /// Times a core was handed a thread while it ran another; always zero.
+    pub core_overlaps: u64,
+}
+
 /// The result of running one server of one scenario.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -103,4 +121,7 @@ pub struct Report {
     pub events: u64,
     /// Wall-clock seconds the run took.
     pub wall_seconds: f64,
+    /// Invariant book-keeping (summed over replications).
+    #[serde(default)]
+    pub audit: Audit,
 }
