@@ -10,8 +10,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sim::config::{
-    Arrivals, Balance, Costs, Load, Model, RunConfig, Server, Step, StepKind, Stop, Threads,
-    Warmup,
+    Arrivals, Balance, Costs, Load, Model, RunConfig, Server, Step, StepKind, Stop, Threads, Warmup,
 };
 use sim::dist::Dist;
 

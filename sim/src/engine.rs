@@ -41,6 +41,7 @@ pub(crate) struct Request {
     holding: bool,
     in_step: bool,
     broadcast: bool,
+    started: bool,
 }
 
 /// How the next step of a request starts.
@@ -86,6 +87,7 @@ struct ProxyState {
 /// Indices of the engine's own queues in [`Sim::levels`].
 const RUN_QUEUE: usize = 0;
 const PROXY_QUEUE: usize = 1;
+const SYSTEM: usize = 2;
 
 /// The state of one run that models read and change through the methods below.
 pub(crate) struct Sim<'a> {
@@ -120,6 +122,8 @@ pub(crate) struct Sim<'a> {
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
     min_slack: i64,
+    /// Requests started, of which waited, and their total wait (ns), while measuring.
+    waits: (u64, u64, u128),
     stopped: bool,
     next_row: usize,
     /// Only broadcast deliveries enter the latency statistics.
@@ -134,6 +138,7 @@ impl<'a> Sim<'a> {
         let mut levels = vec![
             ("run".to_string(), Level::default()),
             ("proxy".to_string(), Level::default()),
+            ("system".to_string(), Level::default()),
         ];
         let pools = cfg
             .pools
@@ -201,6 +206,7 @@ impl<'a> Sim<'a> {
             proxy_queue: VecDeque::new(),
             proxy: None,
             min_slack: i64::MAX,
+            waits: (0, 0, 0),
             stopped: false,
             next_row: 0,
             broadcast_only,
@@ -229,9 +235,11 @@ impl<'a> Sim<'a> {
             holding: false,
             in_step: false,
             broadcast,
+            started: false,
         };
         self.sent += 1;
         self.in_flight += 1;
+        self.levels[SYSTEM].1.set(self.now, self.in_flight);
         match self.free_requests.pop() {
             Some(id) => {
                 self.requests[id as usize] = req;
@@ -299,6 +307,15 @@ impl<'a> Sim<'a> {
         let r = &mut self.requests[req as usize];
         r.demand += duration;
         r.in_step = true;
+        if !r.started {
+            r.started = true;
+            if self.measuring {
+                let wait = self.now - r.sent;
+                self.waits.0 += 1;
+                self.waits.1 += (wait > 0) as u64;
+                self.waits.2 += wait as u128;
+            }
+        }
         match (step.kind, step.blocking) {
             (StepKind::Cpu, _) => StepStart::Cpu(duration),
             (StepKind::Io, false) => {
@@ -386,6 +403,7 @@ impl<'a> Sim<'a> {
     /// Common exit of completed and dropped requests: the client's next send, the gate, the slab.
     fn leave(&mut self, req: ReqId, client: u32) {
         self.in_flight -= 1;
+        self.levels[SYSTEM].1.set(self.now, self.in_flight);
         if client != NONE {
             self.client_done(client);
         }
@@ -881,6 +899,16 @@ impl Sim<'_> {
             peak_threads: self.threads_level.max(),
             peak_tasks: self.tasks_level.max(),
             queues,
+            mean_wait_ms: if self.waits.0 > 0 {
+                self.waits.2 as f64 / self.waits.0 as f64 / 1e6
+            } else {
+                0.0
+            },
+            waited_fraction: if self.waits.0 > 0 {
+                self.waits.1 as f64 / self.waits.0 as f64
+            } else {
+                0.0
+            },
             simulated_seconds: seconds,
             events: self.events,
             wall_seconds,

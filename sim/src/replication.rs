@@ -94,6 +94,8 @@ fn combine(mut outcomes: Vec<Outcome>) -> Report {
         cpu.0 += x.cpu.useful * weight(x);
         cpu.1 += x.cpu.switching * weight(x);
         merge_queues(&mut r.queues, &x.queues);
+        r.mean_wait_ms += x.mean_wait_ms;
+        r.waited_fraction += x.waited_fraction;
         r.audit.sent += x.audit.sent;
         r.audit.completed += x.audit.completed;
         r.audit.dropped += x.audit.dropped;
@@ -104,6 +106,8 @@ fn combine(mut outcomes: Vec<Outcome>) -> Report {
     for q in &mut r.queues {
         q.mean /= n;
     }
+    r.mean_wait_ms /= n;
+    r.waited_fraction /= n;
     r.simulated_seconds = total_seconds;
     r.throughput_rps = if total_seconds > 0.0 {
         r.completed as f64 / total_seconds

@@ -113,8 +113,17 @@ pub struct Report {
     pub peak_threads: u64,
     /// Largest number of tasks (coroutines, green threads) alive at once.
     pub peak_tasks: u64,
-    /// Queue lengths.
+    /// Queue lengths: `system` (requests between send and completion), `run` (runnable OS
+    /// threads waiting for a core), `proxy` (the `maxconn` queue), `accept`, `ready` (tasks
+    /// waiting for a worker or loop), `offload`, and `pool:<name>` (requests waiting for a unit).
     pub queues: Vec<QueueStats>,
+    /// Mean time from a request's send to the start of its first step (queueing before
+    /// service: accept queue, ready queue, run queue, `maxconn`, proxy), ms.
+    #[serde(default)]
+    pub mean_wait_ms: f64,
+    /// Fraction of requests whose first step did not start the moment they were sent.
+    #[serde(default)]
+    pub waited_fraction: f64,
     /// Simulated seconds covered by the statistics (after the warm-up).
     pub simulated_seconds: f64,
     /// Events the engine processed.

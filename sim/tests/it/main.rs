@@ -115,3 +115,22 @@ pub fn close(what: &str, got: f64, want: f64, tol: f64) {
         tol * 100.0
     );
 }
+
+/// Little's law on a run: mean number in the system = throughput x mean time in the system
+/// (the latency without the network round trip), within `tol` (relative).
+#[track_caller]
+pub fn assert_little(r: &sim::Report, tol: f64) {
+    let l = r
+        .queues
+        .iter()
+        .find(|q| q.name == "system")
+        .expect("every report has the system queue")
+        .mean;
+    let w_seconds = r.latency_ms.mean / 1e3;
+    close(
+        "Little's law L vs lambda W",
+        l,
+        r.throughput_rps * w_seconds,
+        tol,
+    );
+}
