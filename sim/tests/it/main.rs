@@ -1,5 +1,7 @@
 //! Integration tests of the simulator, one module per behaviour.
 
+mod cooperative_blocking;
+mod preemption;
 mod queueing_theory;
 
 use sim::config::{
