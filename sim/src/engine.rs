@@ -725,11 +725,13 @@ impl<S: Scheduler> Engine<'_, S> {
         else {
             return;
         };
+        sim.kernel.waker_core = core;
         let next = match &sim.proxy {
             Some(p) if p.thread == thread => self.proxy_burst_done(),
             _ => self.model.on_burst_done(&mut self.sim, thread),
         };
         let sim = &mut self.sim;
+        sim.kernel.waker_core = NONE;
         sim.kernel.resume(sim.now, &mut sim.queue, core, next);
         if next == Next::Exit {
             sim.memory_changed();

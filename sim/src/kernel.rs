@@ -111,6 +111,9 @@ pub(crate) struct Kernel {
     pub(crate) overlaps: u64,
     /// Length of the run queue over time.
     pub(crate) run_level: Level,
+    /// The core whose thread is deciding what to do next (it may wake others), or NONE when
+    /// the wake-up comes from outside (I/O completion, a timer, the network).
+    pub(crate) waker_core: CoreId,
 }
 
 impl Kernel {
@@ -152,6 +155,7 @@ impl Kernel {
             live_threads: 0,
             overlaps: 0,
             run_level: Level::default(),
+            waker_core: NONE,
         }
     }
 
@@ -184,7 +188,9 @@ impl Kernel {
     }
 
     /// Makes a blocked thread runnable with `burst`: onto its last core if idle, else onto
-    /// another idle core (after the wake-up latency), else to the tail of the run queue.
+    /// another idle core, else to the tail of the run queue. Landing on an idle core other than
+    /// the waker's (for outside wake-ups: the thread's last core) starts `thread_wakeup` later:
+    /// a cross-core hand-over waits for the interrupt and the idle exit.
     pub(crate) fn wake(
         &mut self,
         now: SimTime,
@@ -197,14 +203,30 @@ impl Kernel {
         t.burst = burst;
         t.state = State::Runnable;
         let last = t.last_core;
-        if last != NONE && self.cores[last as usize].idle_slot != NONE {
+        let target = if last != NONE && self.cores[last as usize].idle_slot != NONE {
             self.take_idle(last);
-            self.dispatch(now, queue, last, thread, 0);
-        } else if let Some(core) = self.pop_any_idle() {
-            self.dispatch(now, queue, core, thread, self.thread_wakeup);
+            Some(last)
         } else {
-            self.run_queue.push_back(thread);
-            self.run_level.set(now, self.run_queue.len() as u64);
+            self.pop_any_idle()
+        };
+        match target {
+            Some(core) => {
+                let origin = if self.waker_core != NONE {
+                    self.waker_core
+                } else {
+                    last
+                };
+                let delay = if origin != NONE && origin != core {
+                    self.thread_wakeup
+                } else {
+                    0
+                };
+                self.dispatch(now, queue, core, thread, delay);
+            }
+            None => {
+                self.run_queue.push_back(thread);
+                self.run_level.set(now, self.run_queue.len() as u64);
+            }
         }
     }
 

@@ -224,10 +224,11 @@ impl Scheduler for ThreadPerRequest {
                             client: NONE,
                         },
                     );
+                    self.free.push(thread);
                 }
             }
-            // Lowest thread first out of the stack.
-            self.free = (0..(n * self.processes) as ThreadId).rev().collect();
+            // The first thread created is the first taken.
+            self.free.reverse();
         }
     }
 

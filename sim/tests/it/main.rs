@@ -1,6 +1,7 @@
 //! Integration tests of the simulator, one module per behaviour.
 
 mod cooperative_blocking;
+mod local_hops;
 mod preemption;
 mod queueing_theory;
 
