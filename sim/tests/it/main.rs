@@ -1,6 +1,8 @@
 //! Integration tests of the simulator, one module per behaviour.
 
+mod client_load;
 mod cooperative_blocking;
+mod invariants;
 mod local_hops;
 mod preemption;
 mod queueing_theory;
