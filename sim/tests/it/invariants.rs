@@ -18,12 +18,12 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
             } else {
                 Threads::Fixed(n)
             },
-            quantum: if quantum % 2 == 0 {
+            quantum: if quantum.is_multiple_of(2) {
                 None
             } else {
                 Some(quantum)
             },
-            backlog: if n % 3 == 0 { Some(n) } else { None },
+            backlog: if n.is_multiple_of(3) { Some(n) } else { None },
             processes: 1 + n % 2,
             gil: n % 4 == 1,
             keepalive: flag,
@@ -39,7 +39,7 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
             } else {
                 Balance::Shared
             },
-            offload: if n % 2 == 0 { Some(n) } else { None },
+            offload: if n.is_multiple_of(2) { Some(n) } else { None },
         },
     }
 }
