@@ -22,8 +22,8 @@
 //! - long-lived connections send their next message `interval` after the previous answer; with
 //!   a broadcast, the latency fields hold the broadcast deliveries only;
 //! - a `parallel = k` step holding a pool takes one unit for its whole (slowest) wait;
-//! - CPython's 5 ms forced GIL hand-over and Go's extra thread for blocking calls are not
-//!   modelled.
+//! - the GIL is handed over every 5 ms when contended (CPython's switch interval); Go's extra
+//!   thread for a blocking call is not modelled (the worker blocks).
 #![warn(missing_docs)]
 
 pub mod config;
