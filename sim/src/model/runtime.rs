@@ -255,6 +255,8 @@ impl Runtime {
     /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
     /// needs the core for a while, blocks the thread, or none is ready.
     fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64) -> Next {
+        // Spawn costs of tasks that started and went on waiting: useful work still to pay.
+        let mut work = 0;
         loop {
             let mut req = self.workers[w as usize].current;
             if req == NONE {
@@ -269,9 +271,9 @@ impl Runtime {
                         }
                     }
                     None => {
-                        if overhead > 0 {
+                        if overhead + work > 0 {
                             self.workers[w as usize].chunk = 0;
-                            return Next::Run(Burst { overhead, work: 0 });
+                            return Next::Run(Burst { overhead, work });
                         }
                         self.workers[w as usize].idle = true;
                         if !self.params.affinity {
@@ -300,32 +302,32 @@ impl Runtime {
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
                         overhead,
-                        work: spawn + chunk,
+                        work: work + spawn + chunk,
                     });
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
-                    overhead += spawn;
+                    work += spawn;
                     self.workers[w as usize].current = NONE;
                 }
                 StepStart::Blocking(wait) => {
-                    overhead += spawn;
+                    work += spawn;
                     if !self.offload.is_empty() {
                         self.workers[w as usize].current = NONE;
                         self.offload_call(sim, req, wait);
                     } else {
                         sim.req_mut(req).remaining = wait;
-                        if overhead > 0 {
+                        if overhead + work > 0 {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
                             worker.chunk = 0;
-                            return Next::Run(Burst { overhead, work: 0 });
+                            return Next::Run(Burst { overhead, work });
                         }
                         self.block_worker(sim, req);
                         return Next::Block;
                     }
                 }
                 StepStart::Done => {
-                    overhead += spawn;
+                    work += spawn;
                     self.workers[w as usize].current = NONE;
                     if !sim.connections {
                         sim.tasks_changed(-1);
