@@ -109,27 +109,36 @@ fn may_pair(
             may::coroutine::yield_now();
         }
     };
-    let started_b = Arc::clone(&started);
-    let handle_b = go(move || {
-        meet(&started_b);
-        for i in 0..round_trips {
-            b(i);
-        }
-    });
-    let handle_a = go(move || {
-        meet(&started);
-        let start = Instant::now();
-        for i in 0..round_trips {
-            a(i);
-        }
-        start.elapsed()
-    });
-    let elapsed = handle_a
-        .join()
-        .map_err(|_| Error::Panicked { what: "coroutine" })?;
-    handle_b
-        .join()
-        .map_err(|_| Error::Panicked { what: "coroutine" })?;
+    // Both coroutines are spawned from a coroutine on the worker, so both land in its local
+    // queue. Spawned from another thread, one would wait in may's global queue, which the
+    // worker only drains once its local queue is empty, and the other's yield loop in `meet`
+    // would keep it non-empty forever.
+    let elapsed = go(move || -> Result<Duration, Error> {
+        let started_b = Arc::clone(&started);
+        let handle_b = go(move || {
+            meet(&started_b);
+            for i in 0..round_trips {
+                b(i);
+            }
+        });
+        let handle_a = go(move || {
+            meet(&started);
+            let start = Instant::now();
+            for i in 0..round_trips {
+                a(i);
+            }
+            start.elapsed()
+        });
+        let elapsed = handle_a
+            .join()
+            .map_err(|_| Error::Panicked { what: "coroutine" })?;
+        handle_b
+            .join()
+            .map_err(|_| Error::Panicked { what: "coroutine" })?;
+        Ok(elapsed)
+    })
+    .join()
+    .map_err(|_| Error::Panicked { what: "coroutine" })??;
     Ok(TaskRun {
         round_trips,
         elapsed,
