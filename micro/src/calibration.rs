@@ -159,22 +159,40 @@ fn expected_switches(name: &str) -> f64 {
     }
 }
 
+/// A measurement with no detail line to add.
+fn timed(
+    slice: Duration,
+    batch: impl FnMut(u64) -> Result<Duration, Error>,
+) -> Result<(Estimate, Option<String>), Error> {
+    estimate::run_for(slice, batch).map(|estimate| (estimate, None))
+}
+
 /// Runs one thread ping-pong measurement and cross-checks its switch count.
 fn thread_measurement(
     name: &str,
     slice: Duration,
     notes: &mut Vec<String>,
     run: impl Fn(u64) -> Result<switch::PingPong, Error>,
-) -> Result<Estimate, Error> {
+) -> Result<(Estimate, Option<String>), Error> {
     let mut counted = rusage::Switches::default();
     let mut round_trips = 0;
+    let (mut elapsed, mut baseline) = (Duration::ZERO, Duration::ZERO);
     let estimate = estimate::run_for(slice, |switches| {
         let result = run(switch::round_trips_for(switches))?;
         counted = counted.plus(&result.switches);
         round_trips += result.round_trips;
+        elapsed += result.elapsed;
+        baseline += result.baseline;
         Ok(result.time_for(switches))
     })?;
     let observed = rusage::per_round_trip(&counted, round_trips);
+    let per_switch =
+        |d: Duration| unit::format_duration(switch::per_switch_ns(d, Duration::ZERO, round_trips));
+    let detail = format!(
+        "  {observed:.2} switches per round trip (getrusage); raw {} per hand-off, of which syscall baseline {}",
+        per_switch(elapsed),
+        per_switch(baseline),
+    );
     if let Some(warning) = rusage::check(
         &format!("thread_switch/{name}"),
         observed,
@@ -182,7 +200,7 @@ fn thread_measurement(
     ) {
         notes.push(format!("warning: {warning}"));
     }
-    Ok(estimate)
+    Ok((estimate, Some(detail)))
 }
 
 /// Measures everything within the budget; `progress` gets a short line per measurement (this
@@ -200,9 +218,9 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
     };
 
     let mut time =
-        |name: &str, notes: &mut Vec<String>, result: Result<Estimate, Error>| -> Option<f64> {
+        |name: &str, notes: &mut Vec<String>, result: Result<(Estimate, Option<String>), Error>| {
             match result {
-                Ok(estimate) => {
+                Ok((estimate, detail)) => {
                     progress(&format!(
                         "{name}: {} (median of {} batches, {} to {})",
                         unit::format_duration(estimate.median_ns),
@@ -210,6 +228,9 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
                         unit::format_duration(estimate.min_ns),
                         unit::format_duration(estimate.max_ns),
                     ));
+                    if let Some(detail) = detail {
+                        progress(&detail);
+                    }
                     Some(estimate.median_ns)
                 }
                 Err(error) => {
@@ -223,9 +244,9 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
     calibration.add_ns = time(
         "add/dependent",
         &mut notes,
-        estimate::run_for(slice, |n| Ok(add::dependent(n))),
+        timed(slice, |n| Ok(add::dependent(n))),
     );
-    let independent = estimate::run_for(slice / 4, |n| Ok(add::independent(n)));
+    let independent = timed(slice / 4, |n| Ok(add::independent(n)));
     time("add/independent", &mut notes, independent);
 
     let cross_core_possible = calibration.cores >= 2;
@@ -270,38 +291,26 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
     calibration.task_switch_may_ns = time(
         "task_switch/may",
         &mut notes,
-        estimate::run_for(slice, |n| {
+        timed(slice, |n| {
             per_switch(task::may_yield(switch::round_trips_for(n)), n)
         }),
     );
-    let channel = estimate::run_for(slice / 2, |n| {
+    let channel = timed(slice / 2, |n| {
         per_switch(task::may_channel(switch::round_trips_for(n)), n)
     });
     time("task_switch/may_channel", &mut notes, channel);
     calibration.task_switch_tokio_ns = time(
         "task_switch/tokio",
         &mut notes,
-        estimate::run_for(slice, |n| {
+        timed(slice, |n| {
             per_switch(task::tokio_notify(switch::round_trips_for(n)), n)
         }),
     );
 
-    calibration.spawn_thread_ns = time(
-        "spawn/thread",
-        &mut notes,
-        estimate::run_for(slice, spawn::thread),
-    );
-    calibration.spawn_may_ns = time(
-        "spawn/may",
-        &mut notes,
-        estimate::run_for(slice, spawn::may),
-    );
-    calibration.spawn_tokio_ns = time(
-        "spawn/tokio",
-        &mut notes,
-        estimate::run_for(slice, spawn::tokio),
-    );
-    let join = estimate::run_for(slice / 2, spawn::rayon_join);
+    calibration.spawn_thread_ns = time("spawn/thread", &mut notes, timed(slice, spawn::thread));
+    calibration.spawn_may_ns = time("spawn/may", &mut notes, timed(slice, spawn::may));
+    calibration.spawn_tokio_ns = time("spawn/tokio", &mut notes, timed(slice, spawn::tokio));
+    let join = timed(slice / 2, spawn::rayon_join);
     time("spawn/rayon_join", &mut notes, join);
 
     let mut bytes = |name: &str, notes: &mut Vec<String>, fit: Result<memory::SlopeFit, Error>| {
