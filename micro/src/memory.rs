@@ -171,11 +171,15 @@ fn too_few_points() -> Error {
 pub fn may_coroutines(max: usize) -> Result<SlopeFit, Error> {
     let started = Arc::new(AtomicUsize::new(0));
     let released = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::with_capacity(max);
+    let mut handles = Vec::new();
     let mut points = Vec::new();
+    // may keeps up to `pool capacity` finished coroutines (stacks already touched) for reuse;
+    // the first that many spawns would cost less than a fresh one, so the line starts after them.
+    task::init_may();
+    let pooled = may::config().get_pool_capacity();
     let mut grow = || -> Result<(), Error> {
         for target in checkpoints(max, 6) {
-            while handles.len() < target {
+            while handles.len() < pooled + target {
                 let (started, released) = (Arc::clone(&started), Arc::clone(&released));
                 handles.push(task::go(move || {
                     started.fetch_add(1, Ordering::AcqRel);
@@ -187,7 +191,7 @@ pub fn may_coroutines(max: usize) -> Result<SlopeFit, Error> {
             while started.load(Ordering::Acquire) < handles.len() {
                 std::thread::sleep(Duration::from_micros(200));
             }
-            points.push((handles.len() as f64, resident_bytes()?));
+            points.push(((handles.len() - pooled) as f64, resident_bytes()?));
         }
         Ok(())
     };

@@ -69,7 +69,14 @@ pub fn humanize_seconds(seconds: f64) -> String {
     } else {
         (seconds / YEAR, "years")
     };
-    format!("{} {unit}", significant(value))
+    let number = significant(value);
+    // "1 seconds" reads wrong; every other count is plural.
+    let unit = if number == "1" {
+        unit.trim_end_matches('s')
+    } else {
+        unit
+    };
+    format!("{number} {unit}")
 }
 
 #[cfg(test)]
@@ -100,6 +107,7 @@ mod tests {
         assert_eq!(humanize_seconds(10_000.0), "2.78 hours");
         assert_eq!(humanize_seconds(10_000_000.0), "116 days");
         assert_eq!(humanize_seconds(4.2), "4.2 seconds");
+        assert_eq!(humanize_seconds(1.0), "1 second");
         assert_eq!(humanize_seconds(90.0), "1.5 minutes");
         assert_eq!(humanize_seconds(200.0 * 86_400.0), "200 days");
         assert_eq!(humanize_seconds(3.0 * 365.25 * 86_400.0), "3 years");
