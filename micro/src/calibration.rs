@@ -520,16 +520,24 @@ pub fn criterion_estimate(dir: &Path, id: &str) -> Result<Option<CriterionEstima
     }))
 }
 
-/// Every benchmark id `cargo bench -p micro` writes, for listing results with their intervals.
+/// Every benchmark id `cargo bench -p micro` writes, in the bench file's order.
 pub fn criterion_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&str> = CRITERION_IDS.iter().map(|(id, _)| *id).collect();
-    ids.extend([
+    vec![
+        "add/dependent",
         "add/independent",
+        "thread_switch/same_core",
+        "thread_switch/cross_core",
+        "thread_switch/unpinned",
+        "thread_switch/spin_handoff",
+        "task_switch/may",
         "task_switch/may_channel",
+        "task_switch/tokio",
         "task_switch/tokio_yield",
+        "spawn/thread",
+        "spawn/may",
+        "spawn/tokio",
         "spawn/rayon_join",
-    ]);
-    ids
+    ]
 }
 
 /// Builds a [`Calibration`] from Criterion's results under `dir` (usually `target/criterion`),
@@ -664,6 +672,12 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((estimate.lower_ns, estimate.upper_ns), (1300.0, 1500.0));
+        for (id, _) in CRITERION_IDS {
+            assert!(
+                criterion_ids().contains(id),
+                "{id} missing from the listing"
+            );
+        }
 
         std::fs::write(bench.join("estimates.json"), "{}").unwrap();
         assert!(matches!(

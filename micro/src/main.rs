@@ -26,6 +26,10 @@ struct Args {
     /// No progress lines on stderr (warnings and reasons for missing values still print).
     #[arg(long)]
     quiet: bool,
+    /// Measure nothing: read the means of an earlier `cargo bench -p micro` from this
+    /// directory (usually target/criterion) and list them with their confidence intervals.
+    #[arg(long, value_name = "DIR")]
+    from_criterion: Option<PathBuf>,
 }
 
 fn run() -> anyhow::Result<()> {
@@ -35,17 +39,34 @@ fn run() -> anyhow::Result<()> {
     } else {
         args.budget
     };
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let mut progress = |line: &str| {
-        if show_progress {
-            eprintln!("  {line}");
-        }
-    };
-    let (calibration, notes) = micro::calibrate(&budget, &mut progress);
-    for note in &notes {
-        eprintln!("{note}");
-    }
     let mut stdout = std::io::stdout().lock();
+    let calibration = if let Some(dir) = &args.from_criterion {
+        let calibration = micro::from_criterion(dir)
+            .with_context(|| format!("reading Criterion results under {}", dir.display()))?
+            .with_context(|| {
+                format!(
+                    "no micro benchmark results under {}; run `cargo bench -p micro` first",
+                    dir.display()
+                )
+            })?;
+        if !args.json {
+            writeln!(stdout, "{}", micro::table::render_intervals(dir)?)
+                .context("writing to stdout")?;
+        }
+        calibration
+    } else {
+        let show_progress = !args.quiet && std::io::stderr().is_terminal();
+        let mut progress = |line: &str| {
+            if show_progress {
+                eprintln!("  {line}");
+            }
+        };
+        let (calibration, notes) = micro::calibrate(&budget, &mut progress);
+        for note in &notes {
+            eprintln!("{note}");
+        }
+        calibration
+    };
     if args.json {
         let json = serde_json::to_string_pretty(&calibration).context("serialising the results")?;
         writeln!(stdout, "{json}").context("writing to stdout")?;

@@ -98,6 +98,24 @@ pub fn render(c: &Calibration) -> String {
     text
 }
 
+/// Every Criterion result under `dir` as "id  mean  [lower, upper]" lines (95 % intervals of
+/// the mean unless Criterion was configured otherwise), as a Markdown table.
+pub fn render_intervals(dir: &std::path::Path) -> Result<String, crate::Error> {
+    let mut text = String::from("| benchmark | mean | confidence interval |\n|---|---:|---|\n");
+    for id in crate::calibration::criterion_ids() {
+        if let Some(e) = crate::calibration::criterion_estimate(dir, id)? {
+            text.push_str(&format!(
+                "| `{id}` | {} | {} to {} ({:.0} %) |\n",
+                unit::format_duration(e.mean_ns),
+                unit::format_duration(e.lower_ns),
+                unit::format_duration(e.upper_ns),
+                e.confidence_level * 100.0
+            ));
+        }
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
