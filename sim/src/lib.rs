@@ -2,10 +2,16 @@
 //! scheduling models and reports throughput, latency, where CPU time went, switches and memory.
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod dist;
 pub mod error;
+pub mod output;
+pub mod pricing;
+pub mod replay;
 pub mod report;
+pub mod scenario;
+pub mod sweep;
 pub mod unit;
 
 pub use config::RunConfig;
