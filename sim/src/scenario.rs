@@ -783,6 +783,7 @@ macro_rules! server_spec {
             proxy: Option<ProxySpec>,
             #[serde(default)]
             published: BTreeMap<String, f64>,
+            steps: Option<Vec<ServerStepSpec>>,
             thread_switch: Option<String>,
             thread_wakeup: Option<String>,
             task_switch: Option<String>,
@@ -803,6 +804,7 @@ macro_rules! server_spec {
                     machines: self.machines,
                     proxy: self.proxy.as_ref(),
                     published: &self.published,
+                    steps: self.steps.as_deref(),
                     costs: [
                         ("thread_switch", &self.thread_switch, false),
                         ("thread_wakeup", &self.thread_wakeup, false),
@@ -848,6 +850,17 @@ enum ServerSpec {
     Cooperative(CooperativeSpec),
 }
 
+/// A step in a server's own `steps` (no spans: see [`Source::at_server`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerStepSpec {
+    cpu: Option<String>,
+    io: Option<String>,
+    pool: Option<String>,
+    parallel: Option<i64>,
+    blocking: Option<bool>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProxySpec {
@@ -860,6 +873,7 @@ struct Common<'a> {
     machines: Option<i64>,
     proxy: Option<&'a ProxySpec>,
     published: &'a BTreeMap<String, f64>,
+    steps: Option<&'a [ServerStepSpec]>,
     /// (key, value, is a size)
     costs: [(&'static str, &'a Option<String>, bool); 9],
 }
@@ -945,7 +959,20 @@ impl FileSpec {
                 size,
             });
         }
-        let steps = self.check_steps(source, base, &pools)?;
+        let raw: Vec<RawStep> = self
+            .request
+            .steps
+            .get_ref()
+            .iter()
+            .map(RawStep::from_spanned)
+            .collect();
+        let steps = check_steps(
+            &raw,
+            &Loc::Span(self.request.steps.span()),
+            source,
+            base,
+            &pools,
+        )?;
         let load = self.check_load(source, base, steps.len())?;
 
         let pricing = match &self.pricing {
@@ -1051,6 +1078,24 @@ impl FileSpec {
                 }),
                 None => None,
             };
+            let server_steps = match common.steps {
+                Some(own) => {
+                    let raw: Vec<RawStep> =
+                        own.iter().map(|s| RawStep::from_server(index, s)).collect();
+                    let own = check_steps(&raw, &Loc::Server(index, "steps"), source, base, &pools)?;
+                    if let Arrivals::Trace { rows } = &load.arrivals
+                        && rows.iter().any(|r| r.steps.is_some())
+                        && own.len() != steps.len()
+                    {
+                        return Err(at(
+                            Some("steps"),
+                            "the trace gives per-request step durations for [request]'s steps; this server's steps must have as many",
+                        ));
+                    }
+                    own
+                }
+                None => steps.clone(),
+            };
             let machine_cores = server_core_count.unwrap_or(cores);
             let (model, from_cores) = check_model(spec, machine_cores, &at)?;
             deployments.push(Deployment {
@@ -1060,7 +1105,7 @@ impl FileSpec {
                     cores: machine_cores,
                     costs: costs.apply(file_costs),
                     load: load.clone(),
-                    steps: steps.clone(),
+                    steps: server_steps,
                     pools: pools.clone(),
                     server: Server {
                         label: common.label.to_string(),
@@ -1091,91 +1136,6 @@ impl FileSpec {
         // Apply the (empty) overrides once so that machine splits are checked now, not at run time.
         scenario.deployments(&Overrides::default())?;
         Ok(scenario)
-    }
-
-    fn check_steps(
-        &self,
-        source: &Source,
-        base: Option<&Path>,
-        pools: &[Pool],
-    ) -> Result<Vec<Step>, ScenarioError> {
-        let specs = self.request.steps.get_ref();
-        if specs.is_empty() {
-            return Err(source.at(
-                self.request.steps.span(),
-                "a request needs at least one step; write e.g. steps = [{ cpu = \"1ms\" }]",
-            ));
-        }
-        let mut steps = Vec::new();
-        for spanned in specs {
-            let spec = spanned.get_ref();
-            let (kind, text) = match (&spec.cpu, &spec.io) {
-                (Some(cpu), None) => (StepKind::Cpu, cpu),
-                (None, Some(io)) => (StepKind::Io, io),
-                _ => {
-                    return Err(source.at(
-                        spanned.span(),
-                        "a step is either { cpu = \"...\" } (needs a core) or { io = \"...\" } (a wait); give exactly one of cpu and io",
-                    ));
-                }
-            };
-            let duration = dist_at(source, text, base)?;
-            let pool = match &spec.pool {
-                Some(p) => Some(
-                    pools
-                        .iter()
-                        .position(|pool| pool.name == *p.get_ref())
-                        .ok_or_else(|| {
-                            let defined: Vec<&str> =
-                                pools.iter().map(|p| p.name.as_str()).collect();
-                            source.at(
-                                p.span(),
-                                &format!(
-                                    "pool {:?} is not defined; add it under [pools] (e.g. {} = 25){}",
-                                    p.get_ref(),
-                                    p.get_ref(),
-                                    if defined.is_empty() {
-                                        String::new()
-                                    } else {
-                                        format!(" or use one of: {}", defined.join(", "))
-                                    }
-                                ),
-                            )
-                        })?,
-                ),
-                None => None,
-            };
-            let parallel = match &spec.parallel {
-                Some(p) => {
-                    let k = positive(source, p, "parallel", "parallel = 4")?;
-                    if kind == StepKind::Cpu && k > 1 {
-                        return Err(source.at(
-                            p.span(),
-                            "parallel applies to io steps (concurrent waits); split CPU work into separate cpu steps",
-                        ));
-                    }
-                    u32::try_from(k).map_err(|_| {
-                        source.at(p.span(), "parallel is too large; use at most 4294967295")
-                    })?
-                }
-                None => 1,
-            };
-            let blocking = spec.blocking.unwrap_or(false);
-            if blocking && kind == StepKind::Cpu {
-                return Err(source.at(
-                    spanned.span(),
-                    "blocking applies to io steps (a wait that holds its OS thread); remove it from this cpu step",
-                ));
-            }
-            steps.push(Step {
-                kind,
-                duration,
-                pool,
-                parallel,
-                blocking,
-            });
-        }
-        Ok(steps)
     }
 
     fn check_load(
@@ -1381,6 +1341,148 @@ impl FileSpec {
             maxconn,
         })
     }
+}
+
+/// Where a value was written: a byte span, or a key of the n-th `[[server]]` table.
+#[derive(Debug, Clone)]
+enum Loc {
+    Span(std::ops::Range<usize>),
+    Server(usize, &'static str),
+}
+
+impl Source<'_> {
+    fn at_loc(&self, loc: &Loc, message: &str) -> ScenarioError {
+        match loc {
+            Loc::Span(span) => self.at(span.clone(), message),
+            Loc::Server(index, key) => self.at_server(*index, Some(key), message),
+        }
+    }
+}
+
+/// A step as written, from `[request]` (with spans) or a server's `steps` (located by key).
+struct RawStep {
+    whole: Loc,
+    cpu: Option<(String, Loc)>,
+    io: Option<(String, Loc)>,
+    pool: Option<(String, Loc)>,
+    parallel: Option<(i64, Loc)>,
+    blocking: Option<bool>,
+}
+
+impl RawStep {
+    fn from_spanned(spanned: &Spanned<StepSpec>) -> Self {
+        let s = spanned.get_ref();
+        let text = |t: &Option<Text>| {
+            t.as_ref()
+                .map(|t| (t.get_ref().clone(), Loc::Span(t.span())))
+        };
+        RawStep {
+            whole: Loc::Span(spanned.span()),
+            cpu: text(&s.cpu),
+            io: text(&s.io),
+            pool: text(&s.pool),
+            parallel: s
+                .parallel
+                .as_ref()
+                .map(|p| (*p.get_ref(), Loc::Span(p.span()))),
+            blocking: s.blocking,
+        }
+    }
+
+    fn from_server(index: usize, s: &ServerStepSpec) -> Self {
+        let loc = Loc::Server(index, "steps");
+        let text = |t: &Option<String>| t.as_ref().map(|t| (t.clone(), loc.clone()));
+        RawStep {
+            whole: loc.clone(),
+            cpu: text(&s.cpu),
+            io: text(&s.io),
+            pool: text(&s.pool),
+            parallel: s.parallel.map(|p| (p, loc.clone())),
+            blocking: s.blocking,
+        }
+    }
+}
+
+fn check_steps(
+    raw: &[RawStep],
+    whole: &Loc,
+    source: &Source,
+    base: Option<&Path>,
+    pools: &[Pool],
+) -> Result<Vec<Step>, ScenarioError> {
+    if raw.is_empty() {
+        return Err(source.at_loc(
+            whole,
+            "a request needs at least one step; write e.g. steps = [{ cpu = \"1ms\" }]",
+        ));
+    }
+    let mut steps = Vec::new();
+    for spec in raw {
+        let (kind, (text, loc)) = match (&spec.cpu, &spec.io) {
+            (Some(cpu), None) => (StepKind::Cpu, cpu),
+            (None, Some(io)) => (StepKind::Io, io),
+            _ => {
+                return Err(source.at_loc(
+                    &spec.whole,
+                    "a step is either { cpu = \"...\" } (needs a core) or { io = \"...\" } (a wait); give exactly one of cpu and io",
+                ));
+            }
+        };
+        let duration =
+            Dist::parse(text, base).map_err(|e| source.at_loc(loc, &e.to_string()))?;
+        let pool = match &spec.pool {
+            Some((name, loc)) => Some(pools.iter().position(|p| p.name == *name).ok_or_else(
+                || {
+                    let defined: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+                    source.at_loc(
+                        loc,
+                        &format!(
+                            "pool {name:?} is not defined; add it under [pools] (e.g. {name} = 25){}",
+                            if defined.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" or use one of: {}", defined.join(", "))
+                            }
+                        ),
+                    )
+                },
+            )?),
+            None => None,
+        };
+        let parallel = match &spec.parallel {
+            Some((k, loc)) => {
+                if *k < 1 || *k > u32::MAX as i64 {
+                    return Err(source.at_loc(
+                        loc,
+                        &format!("parallel must be between 1 and {}, not {k}", u32::MAX),
+                    ));
+                }
+                if kind == StepKind::Cpu && *k > 1 {
+                    return Err(source.at_loc(
+                        loc,
+                        "parallel applies to io steps (concurrent waits); split CPU work into separate cpu steps",
+                    ));
+                }
+                *k as u32
+            }
+            None => 1,
+        };
+        let blocking = spec.blocking.unwrap_or(false);
+        if blocking && kind == StepKind::Cpu {
+            return Err(source.at_loc(
+                &spec.whole,
+                "blocking applies to io steps (a wait that holds its OS thread); remove it from this cpu step",
+            ));
+        }
+        steps.push(Step {
+            kind,
+            duration,
+            pool,
+            parallel,
+            blocking,
+        });
+    }
+    Ok(steps)
 }
 
 /// The model of one server; the bool says whether its worker or loop count was left to follow
