@@ -360,15 +360,11 @@ pub fn execute(
     replications: u64,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Report, SimError> {
-    // The engine's replication and progress entry points land with the engine; until then
-    // only single runs are possible.
-    let _ = progress;
-    if replications > 1 {
-        return Err(SimError::Invalid(
-            "replications need the engine's simulate_replications".into(),
-        ));
+    if replications <= 1 {
+        crate::simulate_with_progress(config, progress)
+    } else {
+        crate::simulate_replications(config, replications, progress)
     }
-    crate::simulate(config)
 }
 
 /// The points of a sweep, in grid order, with this shard's share and finished rows removed.
