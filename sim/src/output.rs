@@ -166,13 +166,13 @@ pub fn replay_table(rows: &[ReplayRow]) -> String {
             body.push(vec![
                 r.scenario.clone(),
                 r.label.clone(),
-                "(no figure) rps / p99 ms / memory".into(),
+                "(no figure) rps / p99 ms / memory (all machines)".into(),
                 "-".into(),
                 format!(
                     "{} / {} / {}",
                     num(s.throughput_rps * r.machines as f64, 1),
                     ms(s.latency_ms.p99),
-                    format_size(s.peak_memory_bytes)
+                    format_size(s.peak_memory_bytes * r.machines)
                 ),
                 "-".into(),
             ]);
