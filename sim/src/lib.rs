@@ -15,6 +15,7 @@
 //! events are ordered by `(time, sequence)`; one seeded RNG per run.
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod dist;
 pub(crate) mod engine;
@@ -23,9 +24,14 @@ pub(crate) mod event;
 pub(crate) mod kernel;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub mod output;
+pub mod pricing;
 pub(crate) mod queue;
+pub mod replay;
 pub mod replication;
 pub mod report;
+pub mod scenario;
+pub mod sweep;
 pub mod time;
 pub mod unit;
 pub mod validation;
