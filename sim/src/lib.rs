@@ -26,6 +26,7 @@
 //!   thread for a blocking call is not modelled (the worker blocks).
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod dist;
 pub(crate) mod engine;
@@ -34,9 +35,14 @@ pub(crate) mod event;
 pub(crate) mod kernel;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub mod output;
+pub mod pricing;
 pub(crate) mod queue;
+pub mod replay;
 pub mod replication;
 pub mod report;
+pub mod scenario;
+pub mod sweep;
 pub(crate) mod time;
 pub mod unit;
 pub mod validation;
