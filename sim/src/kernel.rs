@@ -100,6 +100,8 @@ pub(crate) struct Kernel {
     quantum: Option<u64>,
     cfs_latency: u64,
     cfs_min: u64,
+    /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
+    widest_slice: u64,
     running: u64,
     /// Core time spent on useful work and on switching, up to the last accounting point.
     pub(crate) useful_ns: u64,
@@ -150,6 +152,7 @@ impl Kernel {
             quantum,
             cfs_latency: (6e6 * scale).round() as u64,
             cfs_min: (0.75e6 * scale).round() as u64,
+            widest_slice: 0,
             running: 0,
             useful_ns: 0,
             switching_ns: 0,
@@ -241,6 +244,10 @@ impl Kernel {
             return;
         }
         let slice = self.slice();
+        if slice >= self.widest_slice {
+            return;
+        }
+        self.widest_slice = slice;
         for core in 0..self.cores.len() as CoreId {
             let c = &mut self.cores[core as usize];
             if c.running == NONE {
@@ -306,6 +313,7 @@ impl Kernel {
         c.switch = switch;
         self.running += 1;
         let slice = self.slice();
+        self.widest_slice = self.widest_slice.max(slice);
         let c = &mut self.cores[core as usize];
         c.slice_start = c.start + switch;
         c.slice_end = c.slice_start + slice;
@@ -391,6 +399,7 @@ impl Kernel {
             self.dispatch(now, queue, core, next, 0);
         } else {
             let slice = self.slice();
+            self.widest_slice = self.widest_slice.max(slice);
             let c = &mut self.cores[core as usize];
             c.slice_start = now;
             c.slice_end = now + slice;
