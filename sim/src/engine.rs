@@ -498,7 +498,8 @@ impl<'a> Sim<'a> {
 
     fn open_interarrival(&mut self, rate: f64) -> u64 {
         let u: f64 = self.rng.random();
-        (-(1e9 / rate) * (1.0 - u).ln()).round() as u64
+        // Non-negative: half-up by truncation, without a libm call.
+        (-(1e9 / rate) * (1.0 - u).ln() + 0.5) as u64
     }
 
     fn proxy_job(&mut self, req: ReqId, outbound: bool) {
