@@ -148,7 +148,9 @@ fn overrides_replace_cores_seed_requests_rate_and_filter_models() {
 
 #[test]
 fn workers_and_loops_left_out_follow_the_core_count() {
-    let text = EXAMPLE.replace("loops = 4\n", "").replace("workers = 4\n", "");
+    let text = EXAMPLE
+        .replace("loops = 4\n", "")
+        .replace("workers = 4\n", "");
     let s = parse(&text).unwrap();
     let o = Overrides {
         cores: Some(8),
@@ -209,10 +211,16 @@ fn closed_connections_and_duration_forms() {
     );
     let closed = closed.replace("requests = 200000", "duration = \"60s\"");
     let closed = closed.replace("warmup = 20000", "warmup = \"5s\"");
-    let c = &parse(&closed).unwrap().run_configs(&Overrides::default()).unwrap()[0];
+    let c = &parse(&closed)
+        .unwrap()
+        .run_configs(&Overrides::default())
+        .unwrap()[0];
     assert!(matches!(
         c.load.arrivals,
-        Arrivals::Closed { concurrency: 50, .. }
+        Arrivals::Closed {
+            concurrency: 50,
+            ..
+        }
     ));
     assert_eq!(c.load.stop, Stop::Duration(60_000_000_000));
     assert_eq!(c.load.warmup, Warmup::Duration(5_000_000_000));
