@@ -54,8 +54,15 @@ pub enum Command {
     #[command(after_help = "Examples:\n  sim replay\n  sim replay recipe-api fastapi-sleep --json")]
     Replay(ReplayArgs),
     /// Lists the built-in scenarios.
-    #[command(after_help = "Example:\n  sim list")]
-    List,
+    #[command(after_help = "Examples:\n  sim list\n  sim list --json")]
+    List {
+        /// Print JSON: an array of objects with name and description.
+        #[arg(long)]
+        json: bool,
+        /// Accepted for symmetry with the other commands; `list` never shows progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Prints a built-in scenario's TOML, to copy and edit.
     #[command(after_help = "Example:\n  sim show recipe-api > my-api.toml")]
     Show {
@@ -225,7 +232,14 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Run(a) => run(a),
         Command::Sweep(a) => sweep_command(a),
         Command::Replay(a) => replay_command(a),
-        Command::List => {
+        Command::List { json: true, .. } => {
+            let list: Vec<serde_json::Value> = builtins()
+                .iter()
+                .map(|b| serde_json::json!({ "name": b.name, "description": b.description }))
+                .collect();
+            print(&(serde_json::to_string_pretty(&list)? + "\n"))
+        }
+        Command::List { json: false, .. } => {
             let rows: Vec<Vec<String>> = builtins()
                 .iter()
                 .map(|b| vec![b.name.to_string(), b.description.to_string()])

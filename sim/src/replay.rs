@@ -64,7 +64,7 @@ pub fn metric(report: &Report, machines: u64, name: &str, first_mean_ms: f64) ->
         "p99_ms" => l.p99,
         "max_ms" => l.max,
         "cpu_percent" => report.cpu_utilization * report.cores as f64 * 100.0,
-        "memory_mb" => report.peak_memory_bytes as f64 / 1e6,
+        "rss_mb" => report.peak_memory_bytes as f64 / 1e6,
         "context_switches_per_request" => report.context_switches_per_request,
         "mean_vs_first" => l.mean / first_mean_ms,
         _ => return None,

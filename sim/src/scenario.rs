@@ -895,7 +895,7 @@ pub const PUBLISHED_METRICS: &[(&str, &str)] = &[
         "cpu_percent",
         "CPU busy, percent of one core (160 = 1.6 cores)",
     ),
-    ("memory_mb", "resident memory, MB (10^6 bytes)"),
+    ("rss_mb", "peak resident memory, MB (10^6 bytes)"),
     (
         "context_switches_per_request",
         "OS context switches per request",

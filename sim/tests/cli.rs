@@ -452,6 +452,15 @@ fn list_show_and_check_the_builtins() {
     for name in names {
         list = list.stdout(predicate::str::contains(name));
     }
+    let out = sim().args(["list", "--json", "--quiet"]).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, names);
     let dir = TempDir::new().unwrap();
     for name in names {
         let out = sim().args(["show", name]).output().unwrap();
