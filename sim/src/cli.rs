@@ -222,6 +222,10 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(ReplayError::Unknown(_)) = cause.downcast_ref::<ReplayError>() {
             return 2;
         }
+        // The engine's own check of a parameter: the input is wrong, not the run.
+        if let Some(crate::SimError::Invalid(_)) = cause.downcast_ref::<crate::SimError>() {
+            return 2;
+        }
     }
     1
 }
@@ -253,6 +257,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Check { files } => {
             for file in files {
                 let scenario = Scenario::load(&file)?;
+                for config in scenario.run_configs(&Overrides::default())? {
+                    crate::validate(&config)
+                        .with_context(|| format!("{file}: server {:?}", config.server.label))?;
+                }
                 print(&format!(
                     "{file}: ok\n{}",
                     crate::scenario::summary(&scenario)
@@ -442,7 +450,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
     let rows = result?;
     // The cheapest configuration may be among rows an earlier (or another shard's) run wrote.
     let mut all: Vec<SweepRow> = match (&a.out, a.slo) {
-        (Some(path), Some(_)) => read_rows(path)?,
+        (Some(path), Some(_)) => read_rows(path)?
+            .into_iter()
+            .filter(|r| r.scenario == scenario.name)
+            .collect(),
         _ => rows.clone(),
     };
     if let Some(slo) = a.slo {
