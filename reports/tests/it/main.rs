@@ -1,0 +1,5 @@
+//! Integration tests of the reports crate: every chart renders, its CSV holds what it plots,
+//! the page references every file.
+
+mod render;
+mod sample;
