@@ -11,9 +11,12 @@
 #![warn(missing_docs)]
 
 pub mod chart;
+pub mod cli;
 pub mod error;
 pub mod number;
+pub mod page;
 pub mod plot;
+pub mod progress;
 pub mod table;
 pub mod theme;
 
