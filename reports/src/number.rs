@@ -69,12 +69,20 @@ pub fn human_seconds(s: f64) -> String {
     const DAY: f64 = 86_400.0;
     const YEAR: f64 = 365.25 * DAY;
     let a = s.abs();
+    let plural = |v: f64, digits: u32, one: &str, many: &str| {
+        let n = sig(v, digits);
+        if n == "1" {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
     if a >= YEAR {
-        format!("{} years", sig(s / YEAR, 2))
+        plural(s / YEAR, 2, "year", "years")
     } else if a >= DAY {
-        format!("{} days", sig(s / DAY, 3))
+        plural(s / DAY, 3, "day", "days")
     } else if a >= HOUR {
-        format!("{} hours", sig(s / HOUR, 2))
+        plural(s / HOUR, 2, "hour", "hours")
     } else if a >= MINUTE {
         format!("{} min", sig(s / MINUTE, 2))
     } else {
@@ -125,5 +133,6 @@ mod tests {
         assert_eq!(human_seconds(1e4), "2.8 hours");
         assert_eq!(human_seconds(1e6), "11.6 days");
         assert_eq!(human_seconds(1e7), "116 days");
+        assert_eq!(human_seconds(365.25 * 86_400.0), "1 year");
     }
 }

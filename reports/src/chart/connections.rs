@@ -6,7 +6,9 @@ use plotters::prelude::*;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
-use crate::number::{bytes, sig};
+use crate::number::sig;
+
+const MIB: f64 = 1024.0 * 1024.0;
 use crate::plot::{Axis, Legend, Line, lines};
 use crate::table::Table;
 use crate::theme::model_color;
@@ -121,8 +123,8 @@ impl Chart for Connections {
             &right,
             "Memory",
             &Axis::log("concurrent connections"),
-            &Axis::log("peak resident memory").fmt(bytes),
-            &self.series(|p| p.peak_memory_bytes),
+            &Axis::log("peak resident memory (MiB)").fmt(|v| sig(v, 3)),
+            &self.series(|p| p.peak_memory_bytes / MIB),
             Legend::UpperLeft,
         )
     }

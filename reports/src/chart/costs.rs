@@ -222,9 +222,9 @@ impl Chart for Costs {
                         v.log10(),
                         r.kind.color().filled(),
                         format!(
-                            "{} = {} adds → {}",
+                            "{} = {} → {}",
                             duration_ns(v),
-                            grouped_or_fraction(v / add),
+                            adds(v / add),
                             self.humanized(v)
                         ),
                     ),
@@ -266,14 +266,24 @@ impl Chart for Costs {
                 plot.draw(&Rectangle::new([(lo, yc - 0.34), (hi, yc + 0.34)], fill))?;
             }
             if !note.is_empty() {
-                // Past ~60 % of the axis the note would run off the right edge: write it inside.
-                let inside = hi > x0 + 0.6 * (x1 - x0);
-                let style = if inside {
-                    text_at(size::NOTE, color::WHITE, HPos::Right, VPos::Center)
+                // Past ~60 % of the axis a note would run off the right edge: it goes left of
+                // the bar when the bar does not start at the axis (the claimed range), else inside.
+                let (x, style) = if hi <= x0 + 0.6 * (x1 - x0) {
+                    (
+                        hi + 0.08,
+                        text_at(size::NOTE, color::BLACK, HPos::Left, VPos::Center),
+                    )
+                } else if lo > x0 {
+                    (
+                        lo - 0.08,
+                        text_at(size::NOTE, color::BLACK, HPos::Right, VPos::Center),
+                    )
                 } else {
-                    text_at(size::NOTE, color::BLACK, HPos::Left, VPos::Center)
+                    (
+                        hi - 0.08,
+                        text_at(size::NOTE, color::WHITE, HPos::Right, VPos::Center),
+                    )
                 };
-                let x = if inside { hi - 0.08 } else { hi + 0.08 };
                 plot.draw(&Text::new(note, (x, yc), style))?;
             }
             // The row's name, right-aligned in the label area left of the plot.
@@ -291,11 +301,16 @@ impl Chart for Costs {
     }
 }
 
-/// A ratio as a whole number when it is at least 10, else with two significant figures.
-fn grouped_or_fraction(v: f64) -> String {
-    if v >= 10.0 {
+/// A cost in adds: "1 add", "68 adds", "4,677 adds".
+fn adds(v: f64) -> String {
+    let n = if v >= 10.0 {
         grouped(v)
     } else {
         crate::number::sig(v, 2)
+    };
+    if n == "1" {
+        "1 add".into()
+    } else {
+        format!("{n} adds")
     }
 }

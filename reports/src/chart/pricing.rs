@@ -120,6 +120,7 @@ impl Chart for Pricing {
         };
         let x = Axis::log("cores")
             .ticks(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+            .range(1.0, 64.0)
             .fmt(|v| sig(v, 2));
         lines(
             &left,
