@@ -183,14 +183,15 @@ pub struct Line {
     pub dashed: bool,
 }
 
-/// Draws lines with point markers on one panel.
+/// Draws lines with point markers on one panel; `legend: None` leaves the legend to a
+/// neighbouring panel with the same series.
 pub fn lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x: &Axis,
     y: &Axis,
     series: &[Line],
-    legend: Legend,
+    legend: Option<Legend>,
 ) -> Result<(), ChartError> {
     let (x0, x1, xt) = x.layout(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1, yt) = y.layout(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
@@ -227,7 +228,9 @@ pub fn lines<DB: DrawingBackend>(
                 PathElement::new(vec![(lx - 4, ly), (lx + 36, ly)], c.stroke_width(6))
             });
     }
-    legend_box(&mut chart, legend)?;
+    if let Some(legend) = legend {
+        legend_box(&mut chart, legend)?;
+    }
     Ok(())
 }
 

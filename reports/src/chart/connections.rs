@@ -117,7 +117,7 @@ impl Chart for Connections {
             &Axis::log("concurrent connections"),
             &Axis::linear("requests per second"),
             &self.series(|p| p.throughput_rps),
-            Legend::LowerLeft,
+            Some(Legend::LowerLeft),
         )?;
         lines(
             &right,
@@ -125,7 +125,7 @@ impl Chart for Connections {
             &Axis::log("concurrent connections"),
             &Axis::log("peak resident memory (MiB)").fmt(|v| sig(v, 3)),
             &self.series(|p| p.peak_memory_bytes / MIB),
-            Legend::UpperLeft,
+            Some(Legend::UpperLeft),
         )
     }
 }

@@ -152,7 +152,7 @@ impl Chart for Cores {
                 &x,
                 &Axis::linear("requests per second"),
                 &self.series(w, |p| p.throughput_rps),
-                Legend::UpperLeft,
+                Some(Legend::LowerRight),
             )?;
             lines(
                 &panels[2 * i + 1],
@@ -160,7 +160,7 @@ impl Chart for Cores {
                 &x,
                 &Axis::log("ms (log scale)").fmt(|v| sig(v, 3)),
                 &self.series(w, |p| p.p99_ms),
-                Legend::UpperRight,
+                None,
             )?;
         }
         Ok(())

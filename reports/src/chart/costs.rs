@@ -126,7 +126,7 @@ impl Chart for Costs {
     }
 
     fn table(&self) -> Table {
-        let mut t = Table::new(&["cost", "kind", "ns", "ns_high", "adds", "humanized_seconds"]);
+        let mut t = Table::new(&["cost", "kind", "ns", "ns_high", "adds", "humanized"]);
         for r in &self.rows {
             t.push(vec![
                 r.label.as_str().into(),
@@ -134,7 +134,7 @@ impl Chart for Costs {
                 r.ns.into(),
                 Cell::Missing,
                 r.ns.map(|v| v / self.add_ns).into(),
-                r.ns.map(|v| v / self.add_ns).into(),
+                r.ns.map_or(Cell::Missing, |v| self.humanized(v).into()),
             ]);
         }
         t.push(vec![
@@ -143,7 +143,7 @@ impl Chart for Costs {
             CLAIM_ADD_NS.into(),
             Cell::Missing,
             (CLAIM_ADD_NS / self.add_ns).into(),
-            (CLAIM_ADD_NS / self.add_ns).into(),
+            self.humanized(CLAIM_ADD_NS).into(),
         ]);
         t.push(vec![
             "talk: context switch".into(),
@@ -151,7 +151,12 @@ impl Chart for Costs {
             CLAIM_SWITCH_NS.0.into(),
             CLAIM_SWITCH_NS.1.into(),
             (CLAIM_SWITCH_NS.0 / self.add_ns).into(),
-            (CLAIM_SWITCH_NS.0 / self.add_ns).into(),
+            format!(
+                "{} – {}",
+                self.humanized(CLAIM_SWITCH_NS.0),
+                self.humanized(CLAIM_SWITCH_NS.1)
+            )
+            .into(),
         ]);
         t
     }

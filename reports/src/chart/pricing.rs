@@ -141,7 +141,7 @@ impl Chart for Pricing {
                     dashed: true,
                 },
             ],
-            Legend::UpperLeft,
+            Some(Legend::UpperLeft),
         )?;
         let series: Vec<Line> = distinct(&self.per_million, |c| c.label.as_str())
             .into_iter()
@@ -169,7 +169,7 @@ impl Chart for Pricing {
             &x,
             &Axis::log("US$ per million requests (log)").fmt(|v| format!("${}", sig(v, 2))),
             &series,
-            Legend::UpperLeft,
+            Some(Legend::UpperLeft),
         )
     }
 }
