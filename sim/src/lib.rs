@@ -1,21 +1,78 @@
 //! switchcost's simulator: replays HTTP request workloads on a machine of N cores under three
 //! scheduling models and reports throughput, latency, where CPU time went, switches and memory.
+//!
+//! ```text
+//!  clients ──▶ [maxconn gate] ──▶ [proxy thread] ──▶ model ──▶ OS threads ──▶ run queue ──▶ cores
+//!  (open,        haproxy           local hop        thread/req   workers,      round robin,   useful /
+//!   closed,                                         preemptive   loops,        time slices    switching /
+//!   trace,                                          cooperative  offload                      idle
+//!   connections)                                     (tasks, pools, I/O waits)
+//! ```
+//!
+//! Two layers: the *kernel* ([`kernel`](crate) internals) time-slices OS threads over cores and
+//! charges context switches and wake-ups; a *model* maps requests onto those threads (a thread
+//! per request, green threads on workers, tasks on event loops). Time is integer nanoseconds;
+//! events are ordered by `(time, sequence)`; one seeded RNG per run.
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod dist;
+pub(crate) mod engine;
 pub mod error;
+pub(crate) mod event;
+pub(crate) mod kernel;
+pub(crate) mod metrics;
+pub(crate) mod model;
+pub mod output;
+pub mod pricing;
+pub(crate) mod queue;
+pub mod replay;
+pub mod replication;
 pub mod report;
+pub mod scenario;
+pub mod sweep;
+pub mod time;
 pub mod unit;
+pub mod validation;
 
 pub use config::RunConfig;
 pub use error::SimError;
 pub use report::Report;
+pub use validation::validate;
 
-/// Runs one simulation. (The engine is being built; this is its interface.)
+/// Runs one simulation (one seed).
+///
+/// Errors: an invalid parameter as [`SimError::Invalid`] with a message saying what to fix;
+/// [`SimError::TooManyEvents`] when `config.max_events` is exceeded.
 pub fn simulate(config: &RunConfig) -> Result<Report, SimError> {
-    Err(SimError::Invalid(format!(
-        "engine not built yet (scenario {})",
-        config.scenario
-    )))
+    simulate_with_progress(config, &|_| {})
+}
+
+/// Like [`simulate`], calling `progress` now and then (every 65,536 events) with the fraction
+/// done in 0..=1. Progress never consumes random numbers or changes results.
+pub fn simulate_with_progress(
+    config: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Report, SimError> {
+    validate(config)?;
+    engine::run(config, progress).map(|outcome| outcome.report)
+}
+
+/// Runs `replications` independent runs in parallel (rayon), each with its own seed derived
+/// from `config.seed` (see [`replication::replication_seed`]), combined into one report: counts
+/// summed, percentiles from the merged histogram, the mean's 95 % interval across replication
+/// means (Student t), `replications = n`. One replication is exactly [`simulate`].
+pub fn simulate_replications(
+    config: &RunConfig,
+    replications: u64,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Report, SimError> {
+    validate(config)?;
+    if replications == 0 {
+        return Err(SimError::Invalid(
+            "replications = 0: run at least 1 replication".to_string(),
+        ));
+    }
+    replication::run(config, replications, progress)
 }

@@ -50,6 +50,24 @@ pub struct QueueStats {
     pub max: u64,
 }
 
+/// Book-keeping that lets tests check the engine's invariants on any run; totals include the
+/// warm-up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Audit {
+    /// Requests the clients sent.
+    pub sent: u64,
+    /// Requests completed.
+    pub completed: u64,
+    /// Requests dropped.
+    pub dropped: u64,
+    /// Requests still inside the system when the run stopped.
+    pub in_flight: u64,
+    /// Smallest (server time - own demand) over completed requests, ns; never negative.
+    pub min_slack_ns: i64,
+    /// Times a core was handed a thread while it ran another; always zero.
+    pub core_overlaps: u64,
+}
+
 /// The result of running one server of one scenario.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -95,12 +113,24 @@ pub struct Report {
     pub peak_threads: u64,
     /// Largest number of tasks (coroutines, green threads) alive at once.
     pub peak_tasks: u64,
-    /// Queue lengths.
+    /// Queue lengths: `system` (requests between send and completion), `run` (runnable OS
+    /// threads waiting for a core), `proxy` (the `maxconn` queue), `accept`, `ready` (tasks
+    /// waiting for a worker or loop), `offload`, and `pool:<name>` (requests waiting for a unit).
     pub queues: Vec<QueueStats>,
+    /// Mean time from a request's send to the start of its first step (queueing before
+    /// service: accept queue, ready queue, run queue, `maxconn`, proxy), ms.
+    #[serde(default)]
+    pub mean_wait_ms: f64,
+    /// Fraction of requests whose first step did not start the moment they were sent.
+    #[serde(default)]
+    pub waited_fraction: f64,
     /// Simulated seconds covered by the statistics (after the warm-up).
     pub simulated_seconds: f64,
     /// Events the engine processed.
     pub events: u64,
     /// Wall-clock seconds the run took.
     pub wall_seconds: f64,
+    /// Invariant book-keeping (summed over replications).
+    #[serde(default)]
+    pub audit: Audit,
 }

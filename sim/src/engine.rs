@@ -1,0 +1,974 @@
+//! The engine: simulated time, the event loop, requests and their steps, the client side
+//! (open, closed, trace, connections), the `maxconn` gate, the local proxy and the statistics.
+//! Scheduling decisions belong to the model (see [`crate::model`]), core time to the kernel.
+
+use std::collections::VecDeque;
+
+use rand::{Rng as _, SeedableRng as _};
+
+use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Warmup};
+use crate::dist::SimRng;
+use crate::error::SimError;
+use crate::event::{Event, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Kernel, Next};
+use crate::metrics::{Latencies, Level};
+use crate::model::Scheduler;
+use crate::model::cooperative::Cooperative;
+use crate::model::preemptive::Preemptive;
+use crate::model::thread_per_request::ThreadPerRequest;
+use crate::queue::EventQueue;
+use crate::report::{Audit, CpuSplit, QueueStats, Report};
+use crate::time::SimTime;
+
+/// Events between two calls of the progress callback.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// One request in flight.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request {
+    /// When the client sent it (the broadcast time for broadcast deliveries).
+    pub(crate) sent: SimTime,
+    /// Sum of its sampled step durations and proxy passes: the least latency it can have.
+    demand: u64,
+    /// CPU still to run in the current step (models that slice or defer a step use it).
+    pub(crate) remaining: u64,
+    /// The closed-loop client or connection that sent it, or NONE.
+    pub(crate) client: u32,
+    /// Model-defined: the thread or loop that serves it.
+    pub(crate) owner: u32,
+    trace_row: u32,
+    step: u16,
+    holding: bool,
+    in_step: bool,
+    broadcast: bool,
+    started: bool,
+}
+
+/// How the next step of a request starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepStart {
+    /// A CPU burst of this many ns.
+    Cpu(u64),
+    /// A wait that needs no thread; the engine delivers `on_io_done` when it ends.
+    Io(u64),
+    /// A wait that blocks the OS thread running it; the model must call [`Sim::start_wait`].
+    Blocking(u64),
+    /// Waiting for a pool unit; the engine delivers `on_pool_granted`.
+    PoolWait,
+    /// No steps left.
+    Done,
+}
+
+#[derive(Debug)]
+struct PoolState {
+    free: u64,
+    waiters: VecDeque<ReqId>,
+    level: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Client {
+    /// Model-defined binding (a keep-alive thread, an event loop), NONE when unbound.
+    pub(crate) bind: u32,
+    busy: bool,
+    scheduled: bool,
+    pending_send: bool,
+    pending_broadcast: bool,
+}
+
+#[derive(Debug)]
+struct ProxyState {
+    thread: ThreadId,
+    jobs: VecDeque<(ReqId, bool)>,
+    current: (ReqId, bool),
+    idle: bool,
+}
+
+/// Indices of the engine's own queues in [`Sim::levels`].
+const RUN_QUEUE: usize = 0;
+const PROXY_QUEUE: usize = 1;
+const SYSTEM: usize = 2;
+
+/// The state of one run that models read and change through the methods below.
+pub(crate) struct Sim<'a> {
+    pub(crate) cfg: &'a RunConfig,
+    pub(crate) now: SimTime,
+    pub(crate) queue: EventQueue,
+    pub(crate) rng: SimRng,
+    pub(crate) kernel: Kernel,
+    requests: Vec<Request>,
+    free_requests: Vec<ReqId>,
+    pools: Vec<PoolState>,
+    pub(crate) clients: Vec<Client>,
+    levels: Vec<(String, Level)>,
+    latencies: Latencies,
+    /// User-level task or coroutine switches so far.
+    pub(crate) task_switches: u64,
+    live_tasks: u64,
+    processes: u64,
+    memory: Level,
+    threads_level: Level,
+    tasks_level: Level,
+    sent: u64,
+    completed_total: u64,
+    dropped_total: u64,
+    in_flight: u64,
+    completed: u64,
+    dropped: u64,
+    measuring: bool,
+    measure_start: SimTime,
+    snapshot: (u64, u64, u64, u64),
+    inside: u64,
+    proxy_queue: VecDeque<ReqId>,
+    proxy: Option<ProxyState>,
+    min_slack: i64,
+    /// Requests started, of which waited, and their total wait (ns), while measuring.
+    waits: (u64, u64, u128),
+    stopped: bool,
+    next_row: usize,
+    /// Only broadcast deliveries enter the latency statistics.
+    broadcast_only: bool,
+    /// Requests come from long-lived connections (each connection is one task).
+    pub(crate) connections: bool,
+    events: u64,
+}
+
+impl<'a> Sim<'a> {
+    fn new(cfg: &'a RunConfig, quantum: Option<u64>) -> Self {
+        let mut levels = vec![
+            ("run".to_string(), Level::default()),
+            ("proxy".to_string(), Level::default()),
+            ("system".to_string(), Level::default()),
+        ];
+        let pools = cfg
+            .pools
+            .iter()
+            .map(|p| {
+                levels.push((format!("pool:{}", p.name), Level::default()));
+                PoolState {
+                    free: p.size,
+                    waiters: VecDeque::new(),
+                    level: levels.len() - 1,
+                }
+            })
+            .collect();
+        let clients = match &cfg.load.arrivals {
+            Arrivals::Closed { concurrency, .. } => *concurrency,
+            Arrivals::Connections { connections, .. } => *connections,
+            _ => 0,
+        };
+        let broadcast_only = matches!(
+            cfg.load.arrivals,
+            Arrivals::Connections {
+                broadcast_at: Some(_),
+                ..
+            }
+        );
+        Sim {
+            cfg,
+            now: SimTime::ZERO,
+            queue: EventQueue::with_capacity(1024),
+            rng: SimRng::seed_from_u64(cfg.seed),
+            kernel: Kernel::new(
+                cfg.cores,
+                cfg.costs.thread_switch,
+                cfg.costs.thread_wakeup,
+                quantum,
+            ),
+            requests: Vec::with_capacity(1024),
+            free_requests: Vec::new(),
+            pools,
+            clients: vec![
+                Client {
+                    bind: NONE,
+                    ..Client::default()
+                };
+                clients as usize
+            ],
+            levels,
+            latencies: Latencies::new(),
+            task_switches: 0,
+            live_tasks: 0,
+            processes: 1,
+            memory: Level::default(),
+            threads_level: Level::default(),
+            tasks_level: Level::default(),
+            sent: 0,
+            completed_total: 0,
+            dropped_total: 0,
+            in_flight: 0,
+            completed: 0,
+            dropped: 0,
+            measuring: false,
+            measure_start: SimTime::ZERO,
+            snapshot: (0, 0, 0, 0),
+            inside: 0,
+            proxy_queue: VecDeque::new(),
+            proxy: None,
+            min_slack: i64::MAX,
+            waits: (0, 0, 0),
+            stopped: false,
+            next_row: 0,
+            broadcast_only,
+            connections: matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
+            events: 0,
+        }
+    }
+
+    // ----- requests and steps -----
+
+    fn new_request(
+        &mut self,
+        sent: SimTime,
+        client: u32,
+        trace_row: u32,
+        broadcast: bool,
+    ) -> ReqId {
+        let req = Request {
+            sent,
+            demand: 0,
+            remaining: 0,
+            client,
+            owner: NONE,
+            trace_row,
+            step: 0,
+            holding: false,
+            in_step: false,
+            broadcast,
+            started: false,
+        };
+        self.sent += 1;
+        self.in_flight += 1;
+        self.levels[SYSTEM].1.set(self.now, self.in_flight);
+        match self.free_requests.pop() {
+            Some(id) => {
+                self.requests[id as usize] = req;
+                id
+            }
+            None => {
+                self.requests.push(req);
+                (self.requests.len() - 1) as ReqId
+            }
+        }
+    }
+
+    pub(crate) fn req(&self, req: ReqId) -> &Request {
+        &self.requests[req as usize]
+    }
+
+    pub(crate) fn req_mut(&mut self, req: ReqId) -> &mut Request {
+        &mut self.requests[req as usize]
+    }
+
+    /// True while the request is inside a step that has begun and not ended.
+    pub(crate) fn in_step(&self, req: ReqId) -> bool {
+        self.requests[req as usize].in_step
+    }
+
+    /// Starts the request's next step: takes its pool unit (or queues for one) and draws its
+    /// duration.
+    pub(crate) fn begin_step(&mut self, req: ReqId) -> StepStart {
+        let cfg = self.cfg;
+        let r = &mut self.requests[req as usize];
+        let index = r.step as usize;
+        let Some(step) = cfg.steps.get(index) else {
+            return StepStart::Done;
+        };
+        if let Some(pool) = step.pool
+            && !r.holding
+        {
+            let p = &mut self.pools[pool];
+            if p.free == 0 {
+                p.waiters.push_back(req);
+                let (len, level) = (p.waiters.len() as u64, p.level);
+                self.levels[level].1.set(self.now, len);
+                return StepStart::PoolWait;
+            }
+            p.free -= 1;
+            r.holding = true;
+        }
+        let trace_row = r.trace_row;
+        let duration = match &cfg.load.arrivals {
+            Arrivals::Trace { rows } if trace_row != NONE => rows[trace_row as usize]
+                .steps
+                .as_ref()
+                .and_then(|s| s.get(index).copied()),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            let mut d = step.duration.sample(&mut self.rng);
+            if step.kind == StepKind::Io {
+                for _ in 1..step.parallel {
+                    d = d.max(step.duration.sample(&mut self.rng));
+                }
+            }
+            d
+        });
+        let r = &mut self.requests[req as usize];
+        r.demand += duration;
+        r.in_step = true;
+        if !r.started {
+            r.started = true;
+            if self.measuring {
+                let wait = self.now - r.sent;
+                self.waits.0 += 1;
+                self.waits.1 += (wait > 0) as u64;
+                self.waits.2 += wait as u128;
+            }
+        }
+        match (step.kind, step.blocking) {
+            (StepKind::Cpu, _) => StepStart::Cpu(duration),
+            (StepKind::Io, false) => {
+                self.start_wait(req, duration);
+                StepStart::Io(duration)
+            }
+            (StepKind::Io, true) => StepStart::Blocking(duration),
+        }
+    }
+
+    /// Starts a wait of `ns`; `on_io_done` follows.
+    pub(crate) fn start_wait(&mut self, req: ReqId, ns: u64) {
+        self.queue.push(self.now + ns, Event::IoDone { req });
+    }
+
+    /// Ends the current step: releases its pool unit (to the first waiter, if any).
+    pub(crate) fn end_step(&mut self, req: ReqId) {
+        let r = &mut self.requests[req as usize];
+        r.in_step = false;
+        let step = r.step as usize;
+        r.step += 1;
+        if r.holding {
+            r.holding = false;
+            if let Some(pool) = self.cfg.steps[step].pool {
+                let p = &mut self.pools[pool];
+                match p.waiters.pop_front() {
+                    Some(next) => {
+                        let (len, level) = (p.waiters.len() as u64, p.level);
+                        self.requests[next as usize].holding = true;
+                        self.levels[level].1.set(self.now, len);
+                        self.queue.push(self.now, Event::PoolGranted { req: next });
+                    }
+                    None => p.free += 1,
+                }
+            }
+        }
+    }
+
+    /// The request's steps are done: back through the proxy, then to the client.
+    pub(crate) fn finish(&mut self, req: ReqId) {
+        if self.proxy.is_some() {
+            self.proxy_job(req, true);
+        } else {
+            self.complete(req);
+        }
+    }
+
+    /// The server turns the request away (full backlog).
+    pub(crate) fn drop_request(&mut self, req: ReqId) {
+        self.dropped_total += 1;
+        if self.measuring {
+            self.dropped += 1;
+        }
+        let client = self.requests[req as usize].client;
+        self.leave(req, client);
+    }
+
+    fn complete(&mut self, req: ReqId) {
+        let r = self.requests[req as usize];
+        let took = self.now - r.sent;
+        self.min_slack = self.min_slack.min(took as i64 - r.demand as i64);
+        self.completed_total += 1;
+        if self.measuring {
+            self.completed += 1;
+            if !self.broadcast_only || r.broadcast {
+                self.latencies.record(took + self.cfg.load.rtt);
+            }
+        } else if let Warmup::Requests(k) = self.cfg.load.warmup
+            && self.completed_total >= k
+        {
+            self.start_measuring(self.now);
+        }
+        if let Stop::Requests(n) = self.cfg.load.stop
+            && self.completed_total >= n
+            && !matches!(
+                self.cfg.load.arrivals,
+                Arrivals::Open { .. } | Arrivals::Trace { .. }
+            )
+        {
+            self.stopped = true;
+        }
+        self.leave(req, r.client);
+    }
+
+    /// Common exit of completed and dropped requests: the client's next send, the gate, the slab.
+    fn leave(&mut self, req: ReqId, client: u32) {
+        self.in_flight -= 1;
+        self.levels[SYSTEM].1.set(self.now, self.in_flight);
+        if client != NONE {
+            self.client_done(client);
+        }
+        if self.cfg.load.maxconn.is_some() {
+            match self.proxy_queue.pop_front() {
+                Some(next) => {
+                    self.levels[PROXY_QUEUE]
+                        .1
+                        .set(self.now, self.proxy_queue.len() as u64);
+                    self.queue.push(self.now, Event::Enter { req: next });
+                }
+                None => self.inside -= 1,
+            }
+        }
+        self.free_requests.push(req);
+    }
+
+    fn client_done(&mut self, client: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        c.busy = false;
+        if c.pending_broadcast || c.pending_send {
+            c.pending_send = false;
+            c.scheduled = true;
+            self.queue.push(now, Event::ClientSend { client });
+        } else if !c.scheduled {
+            c.scheduled = true;
+            let gap = match &self.cfg.load.arrivals {
+                Arrivals::Closed { think, .. } => think.sample(&mut self.rng),
+                Arrivals::Connections { interval, .. } => interval.sample(&mut self.rng),
+                _ => 0,
+            };
+            self.queue
+                .push(now + self.cfg.load.rtt + gap, Event::ClientSend { client });
+        }
+    }
+
+    // ----- threads, tasks, memory, queues -----
+
+    /// A new OS thread (blocked).
+    pub(crate) fn spawn_thread(&mut self) -> ThreadId {
+        let t = self.kernel.spawn();
+        self.memory_changed();
+        t
+    }
+
+    /// Makes a blocked thread runnable with `burst`.
+    pub(crate) fn wake(&mut self, thread: ThreadId, burst: Burst) {
+        self.kernel.wake(self.now, &mut self.queue, thread, burst);
+    }
+
+    /// Tasks (coroutines, green threads) created (+) or ended (-).
+    pub(crate) fn tasks_changed(&mut self, delta: i64) {
+        self.live_tasks = self.live_tasks.saturating_add_signed(delta);
+        self.memory_changed();
+    }
+
+    /// Server processes (for the per-process memory base).
+    pub(crate) fn set_processes(&mut self, processes: u64) {
+        self.processes = processes;
+        self.memory_changed();
+    }
+
+    fn memory_changed(&mut self) {
+        let c = &self.cfg.costs;
+        let proxies = self.proxy.is_some() as u64;
+        let threads = self.kernel.live_threads;
+        let bytes = (self.processes + proxies) * c.process_memory
+            + threads * c.thread_memory
+            + self.live_tasks * c.task_memory;
+        self.memory.set(self.now, bytes);
+        self.threads_level.set(self.now, threads);
+        self.tasks_level.set(self.now, self.live_tasks);
+    }
+
+    /// Registers a model's queue for the report; returns its index for [`Sim::queue_len`].
+    pub(crate) fn add_queue(&mut self, name: &str) -> usize {
+        self.levels.push((name.to_string(), Level::default()));
+        self.levels.len() - 1
+    }
+
+    /// Records a model queue's new length.
+    pub(crate) fn queue_len(&mut self, index: usize, len: usize) {
+        self.levels[index].1.set(self.now, len as u64);
+    }
+
+    // ----- client side -----
+
+    fn open_interarrival(&mut self, rate: f64) -> u64 {
+        let u: f64 = self.rng.random();
+        (-(1e9 / rate) * (1.0 - u).ln()).round() as u64
+    }
+
+    fn proxy_job(&mut self, req: ReqId, outbound: bool) {
+        let Some(p) = self.proxy.as_mut() else {
+            return;
+        };
+        p.jobs.push_back((req, outbound));
+        if p.idle {
+            p.idle = false;
+            let thread = p.thread;
+            let burst = self.next_proxy_burst();
+            self.wake(thread, burst);
+        }
+    }
+
+    fn next_proxy_burst(&mut self) -> Burst {
+        let cfg = self.cfg;
+        let Some(p) = self.proxy.as_mut() else {
+            return Burst::ZERO;
+        };
+        let Some(job) = p.jobs.pop_front() else {
+            return Burst::ZERO;
+        };
+        p.current = job;
+        let cpu = cfg
+            .server
+            .proxy
+            .as_ref()
+            .map_or(0, |proxy| proxy.cpu.sample(&mut self.rng));
+        self.requests[job.0 as usize].demand += cpu;
+        Burst::work(cpu)
+    }
+
+    fn start_measuring(&mut self, at: SimTime) {
+        self.measuring = true;
+        self.measure_start = at;
+        self.kernel.flush(at);
+        self.snapshot = (
+            self.kernel.useful_ns,
+            self.kernel.switching_ns,
+            self.kernel.context_switches,
+            self.task_switches,
+        );
+        for (_, level) in &mut self.levels {
+            level.restart(at);
+        }
+        self.kernel.run_level.restart(at);
+        self.memory.restart(at);
+        self.threads_level.restart(at);
+        self.tasks_level.restart(at);
+    }
+
+    fn progress_fraction(&self) -> f64 {
+        let f = match self.cfg.load.stop {
+            Stop::Duration(t) => self.now.ns() as f64 / t as f64,
+            Stop::Requests(n) => match self.cfg.load.arrivals {
+                Arrivals::Open { .. } | Arrivals::Trace { .. } => {
+                    (self.sent - self.in_flight) as f64 / n as f64
+                }
+                _ => self.completed_total as f64 / n as f64,
+            },
+        };
+        f.clamp(0.0, 1.0)
+    }
+}
+
+/// What one run produces: the report and the raw latencies (replications merge them).
+pub(crate) struct Outcome {
+    pub(crate) report: Report,
+    pub(crate) latencies: Latencies,
+}
+
+struct Engine<'a, S> {
+    sim: Sim<'a>,
+    model: S,
+}
+
+impl<S: Scheduler> Engine<'_, S> {
+    fn admit(&mut self, req: ReqId) {
+        let sim = &mut self.sim;
+        if let Some(max) = sim.cfg.load.maxconn
+            && sim.inside >= max
+        {
+            sim.proxy_queue.push_back(req);
+            let len = sim.proxy_queue.len() as u64;
+            sim.levels[PROXY_QUEUE].1.set(sim.now, len);
+            return;
+        }
+        sim.inside += 1;
+        self.enter(req);
+    }
+
+    fn enter(&mut self, req: ReqId) {
+        if self.sim.proxy.is_some() {
+            self.sim.proxy_job(req, false);
+        } else {
+            self.model.on_arrival(&mut self.sim, req);
+        }
+    }
+
+    fn start(&mut self) {
+        let sim = &mut self.sim;
+        if sim.cfg.server.proxy.is_some() {
+            let thread = sim.kernel.spawn();
+            sim.proxy = Some(ProxyState {
+                thread,
+                jobs: VecDeque::new(),
+                current: (NONE, false),
+                idle: true,
+            });
+        }
+        sim.memory_changed();
+        self.model.start(&mut self.sim);
+        let sim = &mut self.sim;
+        if sim.cfg.load.warmup == Warmup::Requests(0) || sim.cfg.load.warmup == Warmup::Duration(0)
+        {
+            sim.start_measuring(SimTime::ZERO);
+        }
+        match &sim.cfg.load.arrivals {
+            Arrivals::Open { rate } => {
+                let gap = sim.open_interarrival(*rate);
+                sim.queue.push(SimTime(gap), Event::Arrival);
+            }
+            Arrivals::Trace { rows } => {
+                if let Some(row) = rows.first() {
+                    sim.queue.push(SimTime(row.offset), Event::Arrival);
+                }
+            }
+            Arrivals::Closed { .. } => {
+                for client in 0..sim.clients.len() as u32 {
+                    sim.clients[client as usize].scheduled = true;
+                    sim.queue.push(SimTime::ZERO, Event::ClientSend { client });
+                }
+            }
+            Arrivals::Connections {
+                interval,
+                broadcast_at,
+                ..
+            } => {
+                for client in 0..sim.clients.len() as u32 {
+                    self.model.on_connect(&mut self.sim, client);
+                    let sim = &mut self.sim;
+                    sim.clients[client as usize].scheduled = true;
+                    let gap = interval.sample(&mut sim.rng);
+                    sim.queue.push(SimTime(gap), Event::ClientSend { client });
+                }
+                if let Some(at) = broadcast_at {
+                    self.sim.queue.push(SimTime(*at), Event::Broadcast);
+                }
+            }
+        }
+    }
+
+    fn on_arrival_event(&mut self) {
+        let sim = &mut self.sim;
+        let cfg = sim.cfg;
+        let limit = match cfg.load.stop {
+            Stop::Requests(n) => n,
+            Stop::Duration(_) => u64::MAX,
+        };
+        match &cfg.load.arrivals {
+            Arrivals::Open { rate } => {
+                let req = sim.new_request(sim.now, NONE, NONE, false);
+                if sim.sent < limit {
+                    let gap = sim.open_interarrival(*rate);
+                    sim.queue.push(sim.now + gap, Event::Arrival);
+                }
+                self.admit(req);
+            }
+            Arrivals::Trace { rows } => {
+                let row = sim.next_row;
+                let req = sim.new_request(sim.now, NONE, row as u32, false);
+                sim.next_row += 1;
+                if sim.next_row < rows.len() && sim.sent < limit {
+                    sim.queue
+                        .push(SimTime(rows[sim.next_row].offset), Event::Arrival);
+                }
+                self.admit(req);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_client_send(&mut self, client: u32) {
+        let sim = &mut self.sim;
+        let c = &mut sim.clients[client as usize];
+        c.scheduled = false;
+        if c.busy {
+            c.pending_send = true;
+            return;
+        }
+        c.busy = true;
+        let broadcast = c.pending_broadcast;
+        c.pending_broadcast = false;
+        let sent = match (broadcast, &sim.cfg.load.arrivals) {
+            (
+                true,
+                Arrivals::Connections {
+                    broadcast_at: Some(at),
+                    ..
+                },
+            ) => SimTime(*at),
+            _ => sim.now,
+        };
+        let req = sim.new_request(sent, client, NONE, broadcast);
+        self.admit(req);
+    }
+
+    fn on_broadcast(&mut self) {
+        for client in 0..self.sim.clients.len() as u32 {
+            let sim = &mut self.sim;
+            let c = &mut sim.clients[client as usize];
+            if c.busy {
+                c.pending_broadcast = true;
+                continue;
+            }
+            c.busy = true;
+            let req = sim.new_request(sim.now, client, NONE, true);
+            self.admit(req);
+        }
+    }
+
+    fn on_core_done(&mut self, core: u32, generation: u32) {
+        let sim = &mut self.sim;
+        let Some(thread) = sim
+            .kernel
+            .core_done(sim.now, &mut sim.queue, core, generation)
+        else {
+            return;
+        };
+        sim.kernel.waker_core = core;
+        let next = match &sim.proxy {
+            Some(p) if p.thread == thread => self.proxy_burst_done(),
+            _ => self.model.on_burst_done(&mut self.sim, thread),
+        };
+        let sim = &mut self.sim;
+        sim.kernel.waker_core = NONE;
+        sim.kernel.resume(sim.now, &mut sim.queue, core, next);
+        if next == Next::Exit {
+            sim.memory_changed();
+        }
+    }
+
+    fn proxy_burst_done(&mut self) -> Next {
+        let Some(p) = self.sim.proxy.as_mut() else {
+            return Next::Block;
+        };
+        let (req, outbound) = p.current;
+        p.current = (NONE, false);
+        if req != NONE {
+            if outbound {
+                self.sim.complete(req);
+            } else {
+                self.model.on_arrival(&mut self.sim, req);
+            }
+        }
+        let has_more = self.sim.proxy.as_ref().is_some_and(|p| !p.jobs.is_empty());
+        if has_more {
+            Next::Run(self.sim.next_proxy_burst())
+        } else {
+            if let Some(p) = self.sim.proxy.as_mut() {
+                p.idle = true;
+            }
+            Next::Block
+        }
+    }
+
+    fn run(&mut self, progress: &(dyn Fn(f64) + Sync)) -> Result<SimTime, SimError> {
+        self.start();
+        let cfg = self.sim.cfg;
+        let horizon = match cfg.load.stop {
+            Stop::Duration(t) => SimTime(t),
+            Stop::Requests(_) => SimTime(u64::MAX),
+        };
+        let warmup_at = match cfg.load.warmup {
+            Warmup::Duration(t) if t > 0 => Some(SimTime(t)),
+            _ => None,
+        };
+        let mut events: u64 = 0;
+        let mut end = SimTime::ZERO;
+        while let Some((time, event)) = self.sim.queue.pop() {
+            if time > horizon {
+                end = horizon;
+                break;
+            }
+            if let Some(at) = warmup_at
+                && !self.sim.measuring
+                && time >= at
+            {
+                self.sim.now = at;
+                self.sim.start_measuring(at);
+            }
+            self.sim.now = time;
+            end = time;
+            events += 1;
+            if events > cfg.max_events {
+                return Err(SimError::TooManyEvents {
+                    events: cfg.max_events,
+                    at_seconds: time.seconds(),
+                });
+            }
+            if events.is_multiple_of(PROGRESS_EVERY) {
+                progress(self.sim.progress_fraction());
+            }
+            match event {
+                Event::Arrival => self.on_arrival_event(),
+                Event::ClientSend { client } => self.on_client_send(client),
+                Event::Broadcast => self.on_broadcast(),
+                Event::Enter { req } => self.enter(req),
+                Event::CoreDone { core, generation } => self.on_core_done(core, generation),
+                Event::IoDone { req } => self.model.on_io_done(&mut self.sim, req),
+                Event::PoolGranted { req } => self.model.on_pool_granted(&mut self.sim, req),
+            }
+            if self.sim.stopped {
+                break;
+            }
+        }
+        if self.sim.queue.len() == 0 && horizon != SimTime(u64::MAX) {
+            // Nothing left to happen before the horizon: the run still covers the full duration.
+            end = horizon;
+        }
+        self.sim.now = end;
+        self.sim.events = events;
+        Ok(end)
+    }
+}
+
+impl Sim<'_> {
+    fn report(&mut self, end: SimTime, wall_seconds: f64) -> Report {
+        let cfg = self.cfg;
+        if !self.measuring {
+            // The warm-up never ended: report the whole run rather than nothing.
+            self.start_measuring(end);
+        }
+        self.kernel.flush(end);
+        let start = self.measure_start;
+        let span = end - start;
+        let core_time = span as f64 * self.kernel.cores() as f64;
+        let useful = (self.kernel.useful_ns - self.snapshot.0) as f64;
+        let switching = (self.kernel.switching_ns - self.snapshot.1) as f64;
+        let (useful, switching) = if core_time > 0.0 {
+            (
+                (useful / core_time).min(1.0),
+                (switching / core_time).min(1.0),
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let idle = (1.0 - useful - switching).max(0.0);
+        let context_switches = self.kernel.context_switches - self.snapshot.2;
+        let task_switches = self.task_switches - self.snapshot.3;
+        let per = |n: u64| {
+            if self.completed == 0 {
+                0.0
+            } else {
+                n as f64 / self.completed as f64
+            }
+        };
+        let mut queues: Vec<QueueStats> = Vec::with_capacity(self.levels.len());
+        for (i, (name, level)) in self.levels.iter().enumerate() {
+            let level = if i == RUN_QUEUE {
+                &self.kernel.run_level
+            } else {
+                level
+            };
+            if i == PROXY_QUEUE && cfg.load.maxconn.is_none() {
+                continue;
+            }
+            queues.push(QueueStats {
+                name: name.clone(),
+                mean: level.mean(start, end),
+                max: level.max(),
+            });
+        }
+        let seconds = span as f64 / 1e9;
+        Report {
+            scenario: cfg.scenario.clone(),
+            label: cfg.server.label.clone(),
+            model: cfg.server.model.name().to_string(),
+            cores: cfg.cores,
+            seed: cfg.seed,
+            replications: 1,
+            completed: self.completed,
+            dropped: self.dropped,
+            throughput_rps: if seconds > 0.0 {
+                self.completed as f64 / seconds
+            } else {
+                0.0
+            },
+            latency_ms: self.latencies.summary(),
+            cpu_utilization: useful + switching,
+            switch_overhead: switching,
+            cpu: CpuSplit {
+                useful,
+                switching,
+                idle,
+            },
+            context_switches,
+            task_switches,
+            context_switches_per_request: per(context_switches),
+            task_switches_per_request: per(task_switches),
+            peak_memory_bytes: self.memory.max(),
+            mean_memory_bytes: self.memory.mean(start, end),
+            peak_threads: self.threads_level.max(),
+            peak_tasks: self.tasks_level.max(),
+            queues,
+            mean_wait_ms: if self.waits.0 > 0 {
+                self.waits.2 as f64 / self.waits.0 as f64 / 1e6
+            } else {
+                0.0
+            },
+            waited_fraction: if self.waits.0 > 0 {
+                self.waits.1 as f64 / self.waits.0 as f64
+            } else {
+                0.0
+            },
+            simulated_seconds: seconds,
+            events: self.events,
+            wall_seconds,
+            audit: Audit {
+                sent: self.sent,
+                completed: self.completed_total,
+                dropped: self.dropped_total,
+                in_flight: self.in_flight,
+                min_slack_ns: if self.min_slack == i64::MAX {
+                    0
+                } else {
+                    self.min_slack
+                },
+                core_overlaps: self.kernel.overlaps,
+            },
+        }
+    }
+}
+
+/// Runs one simulation of a validated config.
+pub(crate) fn run(
+    config: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Outcome, SimError> {
+    let started = std::time::Instant::now();
+    match &config.server.model {
+        Model::ThreadPerRequest { quantum, .. } => {
+            let model = ThreadPerRequest::new(config);
+            run_with(config, *quantum, model, progress, started)
+        }
+        Model::Preemptive { .. } => {
+            let model = Preemptive::new(config);
+            run_with(config, None, model, progress, started)
+        }
+        Model::Cooperative { .. } => {
+            let model = Cooperative::new(config);
+            run_with(config, None, model, progress, started)
+        }
+    }
+}
+
+fn run_with<S: Scheduler>(
+    config: &RunConfig,
+    quantum: Option<u64>,
+    model: S,
+    progress: &(dyn Fn(f64) + Sync),
+    started: std::time::Instant,
+) -> Result<Outcome, SimError> {
+    let mut engine = Engine {
+        sim: Sim::new(config, quantum),
+        model,
+    };
+    let end = engine.run(progress)?;
+    progress(1.0);
+    let wall = started.elapsed().as_secs_f64();
+    let report = engine.sim.report(end, wall);
+    Ok(Outcome {
+        report,
+        latencies: engine.sim.latencies,
+    })
+}

@@ -1,0 +1,417 @@
+//! The kernel layer: cores and OS threads.
+//!
+//! Runnable threads share the cores round robin with a time slice. A core that changes from one
+//! thread to a different one pays `thread_switch` of core time (a context switch); a blocked
+//! thread woken straight onto an idle core other than the one it last ran on starts
+//! `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle exit). Threads keep
+//! their core while they have work, so with no more threads than cores nothing switches.
+//!
+//! Each thread runs one [`Burst`] at a time, handed to it by its owner (a scheduling model or
+//! the proxy). Preemption cancels the pending completion by bumping the core's generation,
+//! credits the work done and requeues the thread at the tail.
+
+use std::collections::VecDeque;
+
+use crate::event::{CoreId, Event, NONE, ThreadId};
+use crate::metrics::Level;
+use crate::queue::EventQueue;
+use crate::time::SimTime;
+
+/// Core time a thread needs before its owner decides what it does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Burst {
+    /// Switching done in user space (task or coroutine switches), run first.
+    pub(crate) overhead: u64,
+    /// Useful work (request CPU, spawning).
+    pub(crate) work: u64,
+}
+
+impl Burst {
+    /// Nothing to compute: the thread only needs a core to take its next decision (issue a
+    /// read, hand a result back).
+    pub(crate) const ZERO: Burst = Burst {
+        overhead: 0,
+        work: 0,
+    };
+
+    pub(crate) fn work(work: u64) -> Burst {
+        Burst { overhead: 0, work }
+    }
+
+    fn total(self) -> u64 {
+        self.overhead + self.work
+    }
+}
+
+/// What a thread does once its burst is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep the core and compute this.
+    Run(Burst),
+    /// Wait (I/O, a lock, nothing to do); the core goes to someone else.
+    Block,
+    /// The thread ends.
+    Exit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Blocked,
+    Runnable,
+    Running,
+    Dead,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Thread {
+    state: State,
+    last_core: CoreId,
+    burst: Burst,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Core {
+    running: ThreadId,
+    last: ThreadId,
+    generation: u32,
+    /// When the current segment's computation starts (after any wake-up delay).
+    start: SimTime,
+    /// Context-switch time still to pay at the start of the segment.
+    switch: u64,
+    slice_end: SimTime,
+    /// Position in the idle list, or NONE while busy.
+    idle_slot: u32,
+}
+
+/// Cores, threads and the run queue of runnable threads.
+#[derive(Debug)]
+pub(crate) struct Kernel {
+    cores: Vec<Core>,
+    threads: Vec<Thread>,
+    dead: Vec<ThreadId>,
+    run_queue: VecDeque<ThreadId>,
+    /// Idle cores that have run something, most recently idle last.
+    idle: Vec<CoreId>,
+    /// Cores that never ran anything, lowest index last.
+    fresh: Vec<CoreId>,
+    thread_switch: u64,
+    thread_wakeup: u64,
+    quantum: Option<u64>,
+    cfs_latency: u64,
+    cfs_min: u64,
+    running: u64,
+    /// Core time spent on useful work and on switching, up to the last accounting point.
+    pub(crate) useful_ns: u64,
+    pub(crate) switching_ns: u64,
+    /// Context switches so far.
+    pub(crate) context_switches: u64,
+    /// OS threads alive.
+    pub(crate) live_threads: u64,
+    /// Times a core was handed a thread while running another (must stay zero).
+    pub(crate) overlaps: u64,
+    /// Length of the run queue over time.
+    pub(crate) run_level: Level,
+    /// The core whose thread is deciding what to do next (it may wake others), or NONE when
+    /// the wake-up comes from outside (I/O completion, a timer, the network).
+    pub(crate) waker_core: CoreId,
+}
+
+impl Kernel {
+    /// `quantum`: a fixed slice, or `None` for the CFS-like one.
+    pub(crate) fn new(
+        cores: u64,
+        thread_switch: u64,
+        thread_wakeup: u64,
+        quantum: Option<u64>,
+    ) -> Self {
+        let scale = 1.0 + (cores as f64).log2();
+        Kernel {
+            cores: vec![
+                Core {
+                    running: NONE,
+                    last: NONE,
+                    generation: 0,
+                    start: SimTime::ZERO,
+                    switch: 0,
+                    slice_end: SimTime::ZERO,
+                    idle_slot: NONE,
+                };
+                cores as usize
+            ],
+            threads: Vec::new(),
+            dead: Vec::new(),
+            run_queue: VecDeque::new(),
+            idle: Vec::with_capacity(cores as usize),
+            fresh: (0..cores as u32).rev().collect(),
+            thread_switch,
+            thread_wakeup,
+            quantum,
+            cfs_latency: (6e6 * scale).round() as u64,
+            cfs_min: (0.75e6 * scale).round() as u64,
+            running: 0,
+            useful_ns: 0,
+            switching_ns: 0,
+            context_switches: 0,
+            live_threads: 0,
+            overlaps: 0,
+            run_level: Level::default(),
+            waker_core: NONE,
+        }
+    }
+
+    /// A new thread, blocked until [`Kernel::wake`].
+    pub(crate) fn spawn(&mut self) -> ThreadId {
+        self.live_threads += 1;
+        let thread = Thread {
+            state: State::Blocked,
+            last_core: NONE,
+            burst: Burst::ZERO,
+        };
+        match self.dead.pop() {
+            Some(id) => {
+                self.threads[id as usize] = thread;
+                id
+            }
+            None => {
+                self.threads.push(thread);
+                (self.threads.len() - 1) as ThreadId
+            }
+        }
+    }
+
+    /// Ends a blocked thread; its id may be reused.
+    fn exit_blocked(&mut self, thread: ThreadId) {
+        debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
+        self.threads[thread as usize].state = State::Dead;
+        self.dead.push(thread);
+        self.live_threads -= 1;
+    }
+
+    /// Makes a blocked thread runnable with `burst`: onto its last core if idle, else onto
+    /// another idle core, else to the tail of the run queue. Landing on an idle core other than
+    /// the waker's (for outside wake-ups: the thread's last core) starts `thread_wakeup` later:
+    /// a cross-core hand-over waits for the interrupt and the idle exit.
+    pub(crate) fn wake(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        thread: ThreadId,
+        burst: Burst,
+    ) {
+        let t = &mut self.threads[thread as usize];
+        debug_assert_eq!(t.state, State::Blocked);
+        t.burst = burst;
+        t.state = State::Runnable;
+        let last = t.last_core;
+        let target = if last != NONE && self.cores[last as usize].idle_slot != NONE {
+            self.take_idle(last);
+            Some(last)
+        } else {
+            self.pop_any_idle()
+        };
+        match target {
+            Some(core) => {
+                let origin = if self.waker_core != NONE {
+                    self.waker_core
+                } else {
+                    last
+                };
+                let delay = if origin != NONE && origin != core {
+                    self.thread_wakeup
+                } else {
+                    0
+                };
+                self.dispatch(now, queue, core, thread, delay);
+            }
+            None => {
+                self.run_queue.push_back(thread);
+                self.run_level.set(now, self.run_queue.len() as u64);
+            }
+        }
+    }
+
+    fn pop_any_idle(&mut self) -> Option<CoreId> {
+        if let Some(core) = self.fresh.pop() {
+            return Some(core);
+        }
+        let core = *self.idle.last()?;
+        self.take_idle(core);
+        Some(core)
+    }
+
+    fn take_idle(&mut self, core: CoreId) {
+        let slot = self.cores[core as usize].idle_slot as usize;
+        let last = self.idle.len() - 1;
+        self.idle.swap(slot, last);
+        let moved = self.idle[slot];
+        self.cores[moved as usize].idle_slot = slot as u32;
+        self.idle.pop();
+        self.cores[core as usize].idle_slot = NONE;
+    }
+
+    fn slice(&self) -> u64 {
+        if let Some(q) = self.quantum {
+            return q;
+        }
+        let runnable = self.running + self.run_queue.len() as u64;
+        let per_core = runnable.div_ceil(self.cores.len() as u64).max(1);
+        (self.cfs_latency / per_core).max(self.cfs_min)
+    }
+
+    fn dispatch(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        core: CoreId,
+        thread: ThreadId,
+        delay: u64,
+    ) {
+        let c = &mut self.cores[core as usize];
+        if c.running != NONE {
+            self.overlaps += 1;
+        }
+        let switch = if c.last != NONE && c.last != thread {
+            self.context_switches += 1;
+            self.thread_switch
+        } else {
+            0
+        };
+        c.running = thread;
+        c.last = thread;
+        c.start = now + delay;
+        c.switch = switch;
+        self.running += 1;
+        let slice = self.slice();
+        let c = &mut self.cores[core as usize];
+        c.slice_end = c.start + switch + slice;
+        let t = &mut self.threads[thread as usize];
+        t.state = State::Running;
+        t.last_core = core;
+        self.schedule(queue, core);
+    }
+
+    /// Schedules the end of the core's current segment: the burst's end or the slice's.
+    fn schedule(&mut self, queue: &mut EventQueue, core: CoreId) {
+        let c = &mut self.cores[core as usize];
+        let burst = self.threads[c.running as usize].burst;
+        let end = (c.start + c.switch + burst.total()).min(c.slice_end.max(c.start + c.switch));
+        c.generation = c.generation.wrapping_add(1);
+        queue.push(
+            end,
+            Event::CoreDone {
+                core,
+                generation: c.generation,
+            },
+        );
+    }
+
+    /// Credits the running thread of `core` with the time since its segment started.
+    fn account(&mut self, now: SimTime, core: CoreId) {
+        let c = &mut self.cores[core as usize];
+        if c.running == NONE || now <= c.start {
+            return;
+        }
+        let mut elapsed = now - c.start;
+        c.start = now;
+        let s = elapsed.min(c.switch);
+        c.switch -= s;
+        elapsed -= s;
+        let t = &mut self.threads[c.running as usize];
+        let o = elapsed.min(t.burst.overhead);
+        t.burst.overhead -= o;
+        elapsed -= o;
+        let w = elapsed.min(t.burst.work);
+        t.burst.work -= w;
+        self.switching_ns += s + o;
+        self.useful_ns += w;
+    }
+
+    /// Credits every running core up to `now` (before reading the totals).
+    pub(crate) fn flush(&mut self, now: SimTime) {
+        for core in 0..self.cores.len() as CoreId {
+            self.account(now, core);
+        }
+    }
+
+    /// A core's segment ended. Returns the thread whose burst is done (its owner decides what
+    /// next and tells [`Kernel::resume`]), or `None` when the event was stale or only a slice
+    /// ended (then the kernel preempted or renewed the slice itself).
+    pub(crate) fn core_done(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        core: CoreId,
+        generation: u32,
+    ) -> Option<ThreadId> {
+        if self.cores[core as usize].generation != generation {
+            return None;
+        }
+        self.account(now, core);
+        let c = self.cores[core as usize];
+        if self.threads[c.running as usize].burst.total() == 0 && c.switch == 0 {
+            return Some(c.running);
+        }
+        self.end_of_slice(now, queue, core);
+        None
+    }
+
+    /// The slice is over but the burst is not: preempt if someone waits, else renew.
+    fn end_of_slice(&mut self, now: SimTime, queue: &mut EventQueue, core: CoreId) {
+        if let Some(next) = self.run_queue.pop_front() {
+            let current = self.cores[core as usize].running;
+            self.threads[current as usize].state = State::Runnable;
+            self.run_queue.push_back(current);
+            self.cores[core as usize].running = NONE;
+            self.running -= 1;
+            self.dispatch(now, queue, core, next, 0);
+        } else {
+            let slice = self.slice();
+            self.cores[core as usize].slice_end = now + slice;
+            self.schedule(queue, core);
+        }
+    }
+
+    /// Applies the owner's decision for the thread running on `core` whose burst is done.
+    pub(crate) fn resume(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        core: CoreId,
+        next: Next,
+    ) {
+        let thread = self.cores[core as usize].running;
+        match next {
+            Next::Run(burst) => {
+                self.threads[thread as usize].burst = burst;
+                if now >= self.cores[core as usize].slice_end {
+                    self.end_of_slice(now, queue, core);
+                } else {
+                    self.schedule(queue, core);
+                }
+            }
+            Next::Block | Next::Exit => {
+                self.threads[thread as usize].state = State::Blocked;
+                if next == Next::Exit {
+                    self.exit_blocked(thread);
+                }
+                self.cores[core as usize].running = NONE;
+                self.running -= 1;
+                match self.run_queue.pop_front() {
+                    Some(t) => {
+                        self.run_level.set(now, self.run_queue.len() as u64);
+                        self.dispatch(now, queue, core, t, 0)
+                    }
+                    None => {
+                        self.cores[core as usize].idle_slot = self.idle.len() as u32;
+                        self.idle.push(core);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Number of cores.
+    pub(crate) fn cores(&self) -> u64 {
+        self.cores.len() as u64
+    }
+}

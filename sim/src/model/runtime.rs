@@ -1,0 +1,460 @@
+//! An M:N task runtime: tasks (one per request) run on a few OS worker threads. Both the
+//! cooperative and the preemptive model are this runtime with different parameters: what a task
+//! switch costs, whether a running task is sliced, how tasks are spread over workers, and
+//! whether blocking calls go to a thread pool.
+//!
+//! A worker that resumes a task pays one task switch; the task then runs until it waits (I/O,
+//! a pool) or, with a quantum, until its slice is over and another task is ready. A blocking
+//! call keeps the worker's OS thread (and so every task behind it) waiting, unless an offload
+//! pool takes the call: then one of its threads blocks and the task waits like on I/O.
+
+use std::collections::VecDeque;
+
+use crate::engine::{Sim, StepStart};
+use crate::event::{NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Next};
+
+/// How the runtime behaves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Params {
+    /// Worker OS threads (event loops, Go's Ps).
+    pub(crate) workers: u64,
+    /// Core time of one task switch.
+    pub(crate) switch: u64,
+    /// Core time to create a task.
+    pub(crate) spawn: u64,
+    /// A running task's slice; `None` runs each CPU step to its end.
+    pub(crate) quantum: Option<u64>,
+    /// Each request stays on the worker that accepted it.
+    pub(crate) affinity: bool,
+    /// Threads that run blocking calls off the workers.
+    pub(crate) offload: Option<u64>,
+    /// Server processes (affinity: one per loop, as with gunicorn or Node's cluster).
+    pub(crate) processes: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Worker {
+    thread: ThreadId,
+    /// The task on this worker (running, or blocking its thread), or NONE.
+    current: ReqId,
+    /// Work of the burst in progress for `current`'s CPU step.
+    chunk: u64,
+    /// Blocked in its poll with nothing to do.
+    idle: bool,
+    /// The current task's blocking call starts once the worker's pending overhead is paid.
+    block_after: bool,
+    /// Ready tasks pinned to this worker (affinity only).
+    ready: VecDeque<ReqId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Worker(u32),
+    Offload(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OffloadPhase {
+    Free,
+    /// Woken to take the call.
+    Starting,
+    /// Blocked in the call.
+    Waiting,
+    /// Woken by the call's end to hand the result back.
+    Returning,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OffloadThread {
+    thread: ThreadId,
+    req: ReqId,
+    phase: OffloadPhase,
+}
+
+/// The runtime's state.
+pub(crate) struct Runtime {
+    params: Params,
+    workers: Vec<Worker>,
+    shared: VecDeque<ReqId>,
+    idle_workers: Vec<u32>,
+    roles: Vec<Role>,
+    offload: Vec<OffloadThread>,
+    free_offload: Vec<u32>,
+    offload_queue: VecDeque<ReqId>,
+    /// Requests on offload threads, by request id (NONE when not offloaded).
+    offloaded: Vec<u32>,
+    next_worker: u32,
+    ready_level: usize,
+    offload_level: usize,
+}
+
+impl Runtime {
+    pub(crate) fn new(params: Params) -> Self {
+        Runtime {
+            params,
+            workers: Vec::new(),
+            shared: VecDeque::new(),
+            idle_workers: Vec::new(),
+            roles: Vec::new(),
+            offload: Vec::new(),
+            free_offload: Vec::new(),
+            offload_queue: VecDeque::new(),
+            offloaded: Vec::new(),
+            next_worker: 0,
+            ready_level: 0,
+            offload_level: 0,
+        }
+    }
+
+    fn set_role(&mut self, thread: ThreadId, role: Role) {
+        let i = thread as usize;
+        if i >= self.roles.len() {
+            self.roles.resize(i + 1, Role::Worker(0));
+        }
+        self.roles[i] = role;
+    }
+
+    pub(crate) fn start(&mut self, sim: &mut Sim) {
+        self.ready_level = sim.add_queue("ready");
+        sim.set_processes(self.params.processes);
+        for w in 0..self.params.workers as u32 {
+            let thread = sim.spawn_thread();
+            self.set_role(thread, Role::Worker(w));
+            self.workers.push(Worker {
+                thread,
+                current: NONE,
+                chunk: 0,
+                idle: true,
+                block_after: false,
+                ready: VecDeque::new(),
+            });
+        }
+        // Lowest worker first out of the stack.
+        self.idle_workers = (0..self.params.workers as u32).rev().collect();
+        if let Some(n) = self.params.offload {
+            self.offload_level = sim.add_queue("offload");
+            for i in 0..n as u32 {
+                let thread = sim.spawn_thread();
+                self.set_role(thread, Role::Offload(i));
+                self.offload.push(OffloadThread {
+                    thread,
+                    req: NONE,
+                    phase: OffloadPhase::Free,
+                });
+            }
+            self.free_offload = (0..n as u32).rev().collect();
+        }
+    }
+
+    pub(crate) fn on_connect(&mut self, sim: &mut Sim, client: u32) {
+        sim.tasks_changed(1);
+        if self.params.affinity {
+            sim.clients[client as usize].bind = self.pick_worker();
+        }
+    }
+
+    fn pick_worker(&mut self) -> u32 {
+        let w = self.next_worker;
+        self.next_worker = (self.next_worker + 1) % self.params.workers as u32;
+        w
+    }
+
+    pub(crate) fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
+        if !sim.connections {
+            sim.tasks_changed(1);
+            // Not a switch: creating the task is useful work, paid when it first runs.
+            sim.req_mut(req).remaining = self.params.spawn;
+        }
+        if self.params.affinity {
+            let client = sim.req(req).client;
+            let w = if client == NONE {
+                self.pick_worker()
+            } else {
+                let bound = sim.clients[client as usize].bind;
+                if bound == NONE {
+                    let w = self.pick_worker();
+                    sim.clients[client as usize].bind = w;
+                    w
+                } else {
+                    bound
+                }
+            };
+            sim.req_mut(req).owner = w;
+        }
+        self.make_ready(sim, req);
+    }
+
+    /// The task can run: queue it and wake a worker that would take it.
+    fn make_ready(&mut self, sim: &mut Sim, req: ReqId) {
+        let w = if self.params.affinity {
+            let w = sim.req(req).owner;
+            self.workers[w as usize].ready.push_back(req);
+            if !self.workers[w as usize].idle {
+                self.note_ready(sim);
+                return;
+            }
+            self.idle_workers.retain(|&x| x != w);
+            w
+        } else {
+            self.shared.push_back(req);
+            match self.idle_workers.pop() {
+                Some(w) => w,
+                None => {
+                    self.note_ready(sim);
+                    return;
+                }
+            }
+        };
+        self.note_ready(sim);
+        let worker = &mut self.workers[w as usize];
+        worker.idle = false;
+        let thread = worker.thread;
+        sim.wake(thread, Burst::ZERO);
+    }
+
+    fn note_ready(&mut self, sim: &mut Sim) {
+        let len = if self.params.affinity {
+            self.workers.iter().map(|w| w.ready.len()).sum()
+        } else {
+            self.shared.len()
+        };
+        sim.queue_len(self.ready_level, len);
+    }
+
+    fn pop_ready(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
+        let req = if self.params.affinity {
+            self.workers[w as usize].ready.pop_front()
+        } else {
+            self.shared.pop_front()
+        };
+        if req.is_some() {
+            self.note_ready(sim);
+        }
+        req
+    }
+
+    fn has_ready(&self, w: u32) -> bool {
+        if self.params.affinity {
+            !self.workers[w as usize].ready.is_empty()
+        } else {
+            !self.shared.is_empty()
+        }
+    }
+
+    fn chunk(&self, remaining: u64) -> u64 {
+        match self.params.quantum {
+            Some(q) => remaining.min(q),
+            None => remaining,
+        }
+    }
+
+    /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
+    /// needs the core for a while, blocks the thread, or none is ready.
+    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64) -> Next {
+        loop {
+            let mut req = self.workers[w as usize].current;
+            if req == NONE {
+                match self.pop_ready(sim, w) {
+                    Some(next) => {
+                        req = next;
+                        self.workers[w as usize].current = req;
+                        sim.task_switches += 1;
+                        overhead += self.params.switch;
+                        if !self.params.affinity {
+                            sim.req_mut(req).owner = w;
+                        }
+                    }
+                    None => {
+                        if overhead > 0 {
+                            self.workers[w as usize].chunk = 0;
+                            return Next::Run(Burst { overhead, work: 0 });
+                        }
+                        let worker = &mut self.workers[w as usize];
+                        worker.idle = true;
+                        self.idle_workers.push(w);
+                        return Next::Block;
+                    }
+                }
+            }
+            // A task's spawn cost waits in `remaining` until its first step.
+            let spawn = if sim.in_step(req) {
+                0
+            } else {
+                std::mem::take(&mut sim.req_mut(req).remaining)
+            };
+            let start = if sim.in_step(req) {
+                // Resuming a CPU step cut by the quantum.
+                StepStart::Cpu(sim.req(req).remaining)
+            } else {
+                sim.begin_step(req)
+            };
+            match start {
+                StepStart::Cpu(cpu) => {
+                    sim.req_mut(req).remaining = cpu;
+                    let chunk = self.chunk(cpu);
+                    self.workers[w as usize].chunk = chunk;
+                    return Next::Run(Burst {
+                        overhead,
+                        work: spawn + chunk,
+                    });
+                }
+                StepStart::Io(_) | StepStart::PoolWait => {
+                    overhead += spawn;
+                    self.workers[w as usize].current = NONE;
+                }
+                StepStart::Blocking(wait) => {
+                    overhead += spawn;
+                    if !self.offload.is_empty() {
+                        self.workers[w as usize].current = NONE;
+                        self.offload_call(sim, req, wait);
+                    } else {
+                        sim.req_mut(req).remaining = wait;
+                        if overhead > 0 {
+                            let worker = &mut self.workers[w as usize];
+                            worker.block_after = true;
+                            worker.chunk = 0;
+                            return Next::Run(Burst { overhead, work: 0 });
+                        }
+                        self.block_worker(sim, req);
+                        return Next::Block;
+                    }
+                }
+                StepStart::Done => {
+                    overhead += spawn;
+                    self.workers[w as usize].current = NONE;
+                    if !sim.connections {
+                        sim.tasks_changed(-1);
+                    }
+                    sim.finish(req);
+                }
+            }
+        }
+    }
+
+    /// Starts the blocking call whose duration waits in `remaining` (the caller's thread blocks).
+    fn block_worker(&mut self, sim: &mut Sim, req: ReqId) {
+        let wait = std::mem::take(&mut sim.req_mut(req).remaining);
+        sim.start_wait(req, wait);
+    }
+
+    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64) {
+        let i = req as usize;
+        if i >= self.offloaded.len() {
+            self.offloaded.resize(i + 1, NONE);
+        }
+        sim.req_mut(req).remaining = wait;
+        match self.free_offload.pop() {
+            Some(o) => self.hand_to(sim, o, req),
+            None => {
+                self.offload_queue.push_back(req);
+                sim.queue_len(self.offload_level, self.offload_queue.len());
+            }
+        }
+    }
+
+    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId) {
+        self.offloaded[req as usize] = o;
+        let t = &mut self.offload[o as usize];
+        t.req = req;
+        t.phase = OffloadPhase::Starting;
+        let thread = t.thread;
+        sim.wake(thread, Burst::ZERO);
+    }
+
+    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32) -> Next {
+        let t = self.offload[o as usize];
+        match t.phase {
+            OffloadPhase::Starting => {
+                self.offload[o as usize].phase = OffloadPhase::Waiting;
+                self.block_worker(sim, t.req);
+                Next::Block
+            }
+            _ => {
+                // Returning: the task goes back to its loop; the thread takes the next call.
+                self.offloaded[t.req as usize] = NONE;
+                self.make_ready(sim, t.req);
+                match self.offload_queue.pop_front() {
+                    Some(next) => {
+                        sim.queue_len(self.offload_level, self.offload_queue.len());
+                        self.offloaded[next as usize] = o;
+                        let slot = &mut self.offload[o as usize];
+                        slot.req = next;
+                        slot.phase = OffloadPhase::Waiting;
+                        self.block_worker(sim, next);
+                        Next::Block
+                    }
+                    None => {
+                        let slot = &mut self.offload[o as usize];
+                        slot.req = NONE;
+                        slot.phase = OffloadPhase::Free;
+                        self.free_offload.push(o);
+                        Next::Block
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+        let w = match self.roles[thread as usize] {
+            Role::Worker(w) => w,
+            Role::Offload(o) => return self.offload_burst_done(sim, o),
+        };
+        let worker = &mut self.workers[w as usize];
+        let req = worker.current;
+        if worker.block_after {
+            worker.block_after = false;
+            self.block_worker(sim, req);
+            return Next::Block;
+        }
+        if req != NONE && sim.in_step(req) {
+            let chunk = std::mem::take(&mut self.workers[w as usize].chunk);
+            let r = sim.req_mut(req);
+            r.remaining -= chunk.min(r.remaining);
+            if r.remaining > 0 {
+                // The slice is over: yield to a ready task, or keep going.
+                if self.has_ready(w) {
+                    self.workers[w as usize].current = NONE;
+                    if self.params.affinity {
+                        self.workers[w as usize].ready.push_back(req);
+                    } else {
+                        self.shared.push_back(req);
+                    }
+                    self.note_ready(sim);
+                } else {
+                    let chunk = self.chunk(r.remaining);
+                    self.workers[w as usize].chunk = chunk;
+                    return Next::Run(Burst::work(chunk));
+                }
+            } else {
+                sim.end_step(req);
+            }
+        }
+        self.schedule(sim, w, 0)
+    }
+
+    pub(crate) fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
+        sim.end_step(req);
+        if let Some(&o) = self.offloaded.get(req as usize)
+            && o != NONE
+        {
+            self.offload[o as usize].phase = OffloadPhase::Returning;
+            let thread = self.offload[o as usize].thread;
+            sim.wake(thread, Burst::ZERO);
+            return;
+        }
+        // A blocking call ends: its worker (still holding the task) resumes it, no task switch.
+        let w = sim.req(req).owner;
+        if w != NONE && self.workers[w as usize].current == req {
+            let thread = self.workers[w as usize].thread;
+            sim.wake(thread, Burst::ZERO);
+            return;
+        }
+        self.make_ready(sim, req);
+    }
+
+    pub(crate) fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
+        self.make_ready(sim, req);
+    }
+}

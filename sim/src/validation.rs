@@ -1,0 +1,206 @@
+//! Checks a [`RunConfig`] before a run, so that a bad parameter is an error that says what to
+//! fix rather than a panic or a run that never ends.
+
+use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Threads, Warmup};
+use crate::error::SimError;
+
+/// Most cores a simulated machine may have.
+pub const MAX_CORES: u64 = 1024;
+/// Most OS threads, tasks or clients a run may create up front (memory of the simulator).
+pub const MAX_ENTITIES: u64 = 50_000_000;
+
+fn invalid(message: impl Into<String>) -> SimError {
+    SimError::Invalid(message.into())
+}
+
+/// Returns the first problem found in `config`, described with its fix.
+pub fn validate(config: &RunConfig) -> Result<(), SimError> {
+    if config.cores == 0 || config.cores > MAX_CORES {
+        return Err(invalid(format!(
+            "cores = {}: the machine needs 1 to {MAX_CORES} cores",
+            config.cores
+        )));
+    }
+    if config.max_events == 0 {
+        return Err(invalid("max_events is 0: allow at least one event"));
+    }
+    if config.steps.is_empty() {
+        return Err(invalid(
+            "the request has no steps: add at least one, e.g. { cpu = \"1ms\" }",
+        ));
+    }
+    for (i, pool) in config.pools.iter().enumerate() {
+        if pool.size == 0 {
+            return Err(invalid(format!(
+                "pool {:?} (#{i}) has size 0: give it at least 1 unit",
+                pool.name
+            )));
+        }
+    }
+    for (i, step) in config.steps.iter().enumerate() {
+        if let Some(p) = step.pool
+            && p >= config.pools.len()
+        {
+            return Err(invalid(format!(
+                "step {} uses pool #{p} but only {} pools are defined: define it under [pools]",
+                i + 1,
+                config.pools.len()
+            )));
+        }
+        if step.parallel == 0 {
+            return Err(invalid(format!(
+                "step {} has parallel = 0: use 1 for a single wait, or more",
+                i + 1
+            )));
+        }
+        if step.parallel > 1 && step.kind == StepKind::Cpu {
+            return Err(invalid(format!(
+                "step {} is a cpu step with parallel = {}: parallel applies to io steps only",
+                i + 1,
+                step.parallel
+            )));
+        }
+    }
+    if config.steps.len() > u16::MAX as usize {
+        return Err(invalid(format!(
+            "the request has {} steps: at most {} are supported",
+            config.steps.len(),
+            u16::MAX
+        )));
+    }
+    validate_load(config)?;
+    validate_model(config)
+}
+
+fn validate_load(config: &RunConfig) -> Result<(), SimError> {
+    let load = &config.load;
+    match &load.arrivals {
+        Arrivals::Open { rate } => {
+            if !rate.is_finite() || *rate <= 0.0 {
+                return Err(invalid(format!(
+                    "rate = {rate}: the open-loop arrival rate must be a positive number of requests per second"
+                )));
+            }
+        }
+        Arrivals::Closed { concurrency, .. } => {
+            if *concurrency == 0 || *concurrency > MAX_ENTITIES {
+                return Err(invalid(format!(
+                    "concurrency = {concurrency}: a closed loop needs 1 to {MAX_ENTITIES} clients"
+                )));
+            }
+        }
+        Arrivals::Trace { rows } => {
+            if rows.is_empty() {
+                return Err(invalid(
+                    "the trace has no rows: give it at least one request",
+                ));
+            }
+            for (i, pair) in rows.windows(2).enumerate() {
+                if pair[1].offset < pair[0].offset {
+                    return Err(invalid(format!(
+                        "trace row {} arrives before row {}: sort the trace by offset",
+                        i + 2,
+                        i + 1
+                    )));
+                }
+            }
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(steps) = &row.steps
+                    && steps.len() != config.steps.len()
+                {
+                    return Err(invalid(format!(
+                        "trace row {} gives {} step durations but the request has {} steps",
+                        i + 1,
+                        steps.len(),
+                        config.steps.len()
+                    )));
+                }
+            }
+        }
+        Arrivals::Connections { connections, .. } => {
+            if *connections == 0 || *connections > MAX_ENTITIES {
+                return Err(invalid(format!(
+                    "connections = {connections}: hold 1 to {MAX_ENTITIES} connections"
+                )));
+            }
+        }
+    }
+    match load.stop {
+        Stop::Requests(0) => return Err(invalid("requests = 0: run at least one request")),
+        Stop::Duration(0) => return Err(invalid("duration = 0: run for a positive duration")),
+        _ => {}
+    }
+    match (load.warmup, load.stop) {
+        (Warmup::Requests(w), Stop::Requests(n)) if w >= n => {
+            return Err(invalid(format!(
+                "warmup = {w} requests is not below requests = {n}: shorten the warm-up or run more requests"
+            )));
+        }
+        (Warmup::Duration(w), Stop::Duration(d)) if w >= d => {
+            return Err(invalid(
+                "the warm-up is not shorter than the run's duration: shorten the warm-up",
+            ));
+        }
+        _ => {}
+    }
+    if load.maxconn == Some(0) {
+        return Err(invalid(
+            "maxconn = 0 would admit no request: use at least 1, or leave it out",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_model(config: &RunConfig) -> Result<(), SimError> {
+    match config.server.model {
+        Model::ThreadPerRequest {
+            threads,
+            quantum,
+            processes,
+            ..
+        } => {
+            if processes == 0 {
+                return Err(invalid("processes = 0: a server needs at least 1 process"));
+            }
+            if let Threads::Fixed(n) = threads
+                && (n == 0 || n.saturating_mul(processes) > MAX_ENTITIES)
+            {
+                return Err(invalid(format!(
+                    "threads = {n} x {processes} processes: use 1 to {MAX_ENTITIES} threads in all, or \"unbounded\""
+                )));
+            }
+            if quantum == Some(0) {
+                return Err(invalid(
+                    "quantum = 0: a time slice must be positive (or leave it out for the CFS-like default)",
+                ));
+            }
+        }
+        Model::Preemptive { workers, quantum } => {
+            if workers == 0 || workers > MAX_ENTITIES {
+                return Err(invalid(format!(
+                    "workers = {workers}: use at least 1 worker thread"
+                )));
+            }
+            if quantum == 0 {
+                return Err(invalid(
+                    "quantum = 0: a green thread's time slice must be positive (Go: 10ms)",
+                ));
+            }
+        }
+        Model::Cooperative { loops, offload, .. } => {
+            if loops == 0 || loops > MAX_ENTITIES {
+                return Err(invalid(format!(
+                    "loops = {loops}: use at least 1 event loop"
+                )));
+            }
+            if let Some(n) = offload
+                && (n == 0 || n > MAX_ENTITIES)
+            {
+                return Err(invalid(format!(
+                    "offload = {n}: give the blocking-call pool at least 1 thread, or leave it out"
+                )));
+            }
+        }
+    }
+    Ok(())
+}

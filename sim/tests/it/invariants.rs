@@ -1,0 +1,241 @@
+//! Properties that hold on every run, checked on many small random configurations (proptest,
+//! few cases, short runs), plus the errors a bad configuration must produce.
+
+use proptest::prelude::*;
+use sim::config::{
+    Arrivals, Balance, Model, Pool, Proxy, RunConfig, Step, StepKind, Stop, Threads, Warmup,
+};
+use sim::dist::Dist;
+use sim::{SimError, simulate, simulate_replications};
+
+use crate::{cooperative, cpu, open};
+
+fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
+    match kind {
+        0 => Model::ThreadPerRequest {
+            threads: if flag {
+                Threads::Unbounded
+            } else {
+                Threads::Fixed(n)
+            },
+            quantum: if quantum.is_multiple_of(2) {
+                None
+            } else {
+                Some(quantum)
+            },
+            backlog: if n.is_multiple_of(3) { Some(n) } else { None },
+            processes: 1 + n % 2,
+            gil: n % 4 == 1,
+            keepalive: flag,
+        },
+        1 => Model::Preemptive {
+            workers: n,
+            quantum,
+        },
+        _ => Model::Cooperative {
+            loops: n,
+            balance: if flag {
+                Balance::Affinity
+            } else {
+                Balance::Shared
+            },
+            offload: if n.is_multiple_of(2) { Some(n) } else { None },
+        },
+    }
+}
+
+prop_compose! {
+    fn step()(kind in 0u8..3, mean in 10_000u64..2_000_000, pool in any::<bool>(),
+              parallel in 1u32..4, exp in any::<bool>()) -> Step {
+        let duration = if exp { Dist::Exp { mean } } else { Dist::Const(mean) };
+        match kind {
+            0 => Step { kind: StepKind::Cpu, duration, pool: None, parallel: 1, blocking: false },
+            1 => Step {
+                kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false,
+            },
+            _ => Step { kind: StepKind::Io, duration, pool: None, parallel: 1, blocking: true },
+        }
+    }
+}
+
+prop_compose! {
+    fn config()(kind in 0u8..3, n in 1u64..6, flag in any::<bool>(), quantum in 50_000u64..5_000_000,
+                cores in 1u64..5, steps in prop::collection::vec(step(), 1..4),
+                closed_loop in any::<bool>(), rate in 50.0f64..3_000.0, clients in 1u64..40,
+                switch in 0u64..20_000, proxy in any::<bool>(), maxconn in 0u64..20,
+                seed in any::<u64>()) -> RunConfig {
+        let mut cfg = open(rate, 2_000, cores, steps, model(kind, n, flag, quantum));
+        cfg.seed = seed;
+        cfg.pools = vec![Pool { name: "db".into(), size: 1 + n % 3 }];
+        if closed_loop {
+            cfg.load.arrivals = Arrivals::Closed { concurrency: clients, think: Dist::Exp { mean: 1_000_000 } };
+        }
+        cfg.costs.thread_switch = switch;
+        cfg.costs.thread_wakeup = 2 * switch;
+        cfg.costs.task_switch = switch / 10;
+        cfg.costs.coroutine_switch = switch / 8;
+        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.task_spawn = switch / 20;
+        cfg.costs.thread_memory = 20_000;
+        cfg.costs.task_memory = 400;
+        cfg.load.rtt = switch * 3;
+        if proxy {
+            cfg.server.proxy = Some(Proxy { cpu: Dist::Exp { mean: 20_000 } });
+        }
+        if maxconn > 0 {
+            cfg.load.maxconn = Some(maxconn);
+        }
+        cfg.max_events = 50_000_000;
+        cfg
+    }
+}
+
+fn without_wall_time(mut r: sim::Report) -> String {
+    r.wall_seconds = 0.0;
+    serde_json::to_string(&r).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_run_keeps_the_books(cfg in config()) {
+        let r = simulate(&cfg).unwrap();
+        let a = &r.audit;
+        // Every request sent completed, was dropped, or (closed loop, stopped mid-flight) is
+        // still inside; an open loop drains before it stops.
+        prop_assert_eq!(a.sent, a.completed + a.dropped + a.in_flight);
+        match cfg.load.arrivals {
+            Arrivals::Closed { concurrency, .. } => prop_assert!(a.in_flight <= concurrency),
+            _ => prop_assert_eq!(a.in_flight, 0),
+        }
+        // Nobody finishes before arriving plus their own demand.
+        prop_assert!(a.min_slack_ns >= 0, "slack {}", a.min_slack_ns);
+        // A core never runs two threads at once, and its time adds up.
+        prop_assert_eq!(a.core_overlaps, 0);
+        let c = &r.cpu;
+        prop_assert!(c.useful >= 0.0 && c.switching >= 0.0 && c.idle >= 0.0);
+        prop_assert!((c.useful + c.switching + c.idle - 1.0).abs() < 1e-9, "{:?}", c);
+        prop_assert!(r.peak_memory_bytes as f64 >= r.mean_memory_bytes - 1e-6);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes(cfg in config()) {
+        let (a, b) = (simulate(&cfg).unwrap(), simulate(&cfg).unwrap());
+        prop_assert_eq!(without_wall_time(a), without_wall_time(b));
+    }
+}
+
+#[test]
+fn replications_combine_and_one_replication_is_a_plain_run() {
+    let cfg = open(
+        700.0,
+        20_000,
+        1,
+        vec![cpu(Dist::Exp { mean: 1_000_000 })],
+        cooperative(1),
+    );
+    let single = simulate(&cfg).unwrap();
+    let one = simulate_replications(&cfg, 1, &|_| {}).unwrap();
+    assert_eq!(without_wall_time(single.clone()), without_wall_time(one));
+    let progress = std::sync::Mutex::new(Vec::new());
+    let four = simulate_replications(&cfg, 4, &|f| progress.lock().unwrap().push(f)).unwrap();
+    assert_eq!(four.replications, 4);
+    assert_eq!(four.completed, 4 * single.completed);
+    assert!(four.latency_ms.mean_ci95_low < four.latency_ms.mean);
+    assert!(four.latency_ms.mean < four.latency_ms.mean_ci95_high);
+    let seen = progress.into_inner().unwrap();
+    assert!(seen.iter().all(|f| (0.0..=1.0).contains(f)));
+    assert!(
+        seen.contains(&1.0),
+        "the last replication to finish reports 1.0"
+    );
+    // Same seed, same combined bytes.
+    let again = simulate_replications(&cfg, 4, &|_| {}).unwrap();
+    assert_eq!(without_wall_time(four), without_wall_time(again));
+}
+
+#[track_caller]
+fn invalid(cfg: &RunConfig, needle: &str) {
+    match simulate(cfg) {
+        Err(SimError::Invalid(message)) => {
+            assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+            assert_eq!(sim::validate(cfg), Err(SimError::Invalid(message)));
+        }
+        other => panic!("expected an invalid-parameter error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_parameters_are_errors_that_say_what_to_fix() {
+    let good = open(
+        100.0,
+        1_000,
+        1,
+        vec![cpu(Dist::Const(1_000))],
+        cooperative(1),
+    );
+    assert!(sim::validate(&good).is_ok());
+
+    let mut c = good.clone();
+    c.cores = 0;
+    invalid(&c, "cores = 0");
+    c.cores = 4096;
+    invalid(&c, "1 to 1024");
+
+    let mut c = good.clone();
+    c.load.arrivals = Arrivals::Open { rate: -5.0 };
+    invalid(&c, "positive");
+    c.load.arrivals = Arrivals::Open { rate: f64::NAN };
+    invalid(&c, "positive");
+
+    let mut c = good.clone();
+    c.steps[0].pool = Some(0);
+    invalid(&c, "[pools]");
+
+    let mut c = good.clone();
+    c.server.model = cooperative(0);
+    invalid(&c, "loops = 0");
+
+    let mut c = good.clone();
+    c.load.warmup = Warmup::Requests(1_000);
+    invalid(&c, "warm-up");
+
+    let mut c = good.clone();
+    c.steps.clear();
+    invalid(&c, "no steps");
+
+    let mut c = good.clone();
+    c.server.model = Model::Preemptive {
+        workers: 1,
+        quantum: 0,
+    };
+    invalid(&c, "quantum = 0");
+
+    assert!(matches!(
+        simulate_replications(&good, 0, &|_| {}),
+        Err(SimError::Invalid(_))
+    ));
+}
+
+#[test]
+fn a_run_past_its_event_budget_stops_with_an_error() {
+    // Overloaded (rho = 2) with a duration stop far away: the budget ends it, not a hang.
+    let mut c = open(
+        2_000.0,
+        1_000,
+        1,
+        vec![cpu(Dist::Const(1_000_000))],
+        cooperative(1),
+    );
+    c.load.stop = Stop::Duration(3_600_000_000_000);
+    c.load.warmup = Warmup::Duration(0);
+    c.max_events = 100_000;
+    match simulate(&c) {
+        Err(SimError::TooManyEvents { events, at_seconds }) => {
+            assert_eq!(events, 100_000);
+            assert!(at_seconds > 0.0 && at_seconds < 3_600.0);
+        }
+        other => panic!("expected TooManyEvents, got {other:?}"),
+    }
+}
