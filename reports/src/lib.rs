@@ -13,6 +13,8 @@
 pub mod chart;
 pub mod cli;
 pub mod error;
+pub mod gather;
+pub mod job;
 pub mod number;
 pub mod page;
 pub mod plot;

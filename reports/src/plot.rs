@@ -212,6 +212,7 @@ pub fn lines<DB: DrawingBackend>(
             .filter(|(a, b)| {
                 a.is_finite() && b.is_finite() && (!x.log || *a > 0.0) && (!y.log || *b > 0.0)
             })
+            .filter(|(a, b)| inside(x, *a) && inside(y, *b))
             .map(|(a, b)| (x.to_plot(*a), y.to_plot(*b)))
             .collect();
         let stroke = s.color.stroke_width(5);
@@ -232,6 +233,12 @@ pub fn lines<DB: DrawingBackend>(
         legend_box(&mut chart, legend)?;
     }
     Ok(())
+}
+
+/// Whether `v` lies within the axis's fixed range (always, when it has none).
+fn inside(axis: &Axis, v: f64) -> bool {
+    axis.range
+        .is_none_or(|(lo, hi)| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9))
 }
 
 /// One group of bars (a colour in the legend) with a value per category.

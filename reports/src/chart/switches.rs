@@ -35,7 +35,11 @@ pub struct Switches {
 
 impl Switches {
     fn categories(&self) -> Vec<String> {
+        // Servers named for their layout ("1 core", "2 cores") label themselves.
         let labels = crate::chart::distinct(&self.rows, |r| r.label.as_str());
+        if labels.len() == self.rows.len() {
+            return self.rows.iter().map(|r| r.label.clone()).collect();
+        }
         self.rows
             .iter()
             .map(|r| {
