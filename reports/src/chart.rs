@@ -68,10 +68,20 @@ fn compose<C: Chart, DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     root.fill(&color::WHITE)?;
     let (w, h) = (SIZE.0 as i32, SIZE.1 as i32);
+    // A long message shrinks to fit the width rather than run off the slide.
+    let title = chart.title();
+    let mut title_px = size::TITLE;
+    while title_px > 30 {
+        let style = text_at(title_px, color::BLACK, HPos::Left, VPos::Top);
+        match root.estimate_text_size(&title, &style) {
+            Ok((tw, _)) if tw as i32 > w - 96 => title_px -= 2,
+            _ => break,
+        }
+    }
     root.draw(&Text::new(
-        chart.title(),
+        title,
         (48, 26),
-        text_at(size::TITLE, color::BLACK, HPos::Left, VPos::Top),
+        text_at(title_px, color::BLACK, HPos::Left, VPos::Top),
     ))?;
     root.draw(&Text::new(
         chart.subtitle(),

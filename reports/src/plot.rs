@@ -224,7 +224,11 @@ pub fn lines<DB: DrawingBackend>(
         }
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 9, c.filled())))?
-            .label(s.label.clone())
+            .label(if s.dashed {
+                format!("{} (dashed)", s.label)
+            } else {
+                s.label.clone()
+            })
             .legend(move |(lx, ly)| {
                 PathElement::new(vec![(lx - 4, ly), (lx + 36, ly)], c.stroke_width(6))
             });

@@ -115,9 +115,9 @@ impl Chart for Connections {
             &left,
             "Throughput",
             &Axis::log("concurrent connections"),
-            &Axis::linear("requests per second"),
+            &Axis::log("requests per second (log)"),
             &self.series(|p| p.throughput_rps),
-            Some(Legend::LowerLeft),
+            Some(Legend::UpperLeft),
         )?;
         lines(
             &right,

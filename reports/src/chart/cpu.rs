@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
 use crate::number::sig;
-use crate::plot::{Legend, legend_box, text, text_at};
+use crate::plot::{text, text_at};
 use crate::table::Table;
 use crate::theme::{color, size};
 
@@ -58,7 +58,7 @@ impl Chart for Cpu {
     }
 
     fn subtitle(&self) -> String {
-        "Share of all core time: useful work, switching, idle — per model as offered load rises (simulated)".into()
+        "Share of core time as offered load rises (simulated): useful work (blue, bottom), switching (vermillion, % above), idle (grey, top)".into()
     }
 
     fn caption(&self) -> String {
@@ -148,9 +148,6 @@ impl Chart for Cpu {
                     text_at(size::NOTE, color::VERMILLION, HPos::Center, VPos::Bottom),
                 )
             }))?;
-            if k == labels.len() - 1 {
-                legend_box(&mut chart, Legend::LowerRight)?;
-            }
         }
         Ok(())
     }

@@ -65,9 +65,9 @@ impl Chart for FastApi {
         match with.as_slice() {
             [(slow, a), .., (fast, b)] => format!(
                 "p95: {} {} ms, {} {} ms — the thread pool is the queue",
-                slow.label,
+                short(&slow.label),
                 sig(*a, 3),
-                fast.label,
+                short(&fast.label),
                 sig(*b, 3)
             ),
             _ => "FastAPI sleep: latency of def vs async def".into(),
@@ -180,4 +180,9 @@ impl Chart for FastApi {
         legend_box(&mut chart, Legend::LowerRight)?;
         Ok(())
     }
+}
+
+/// A label without its parenthesised detail: "def (thread pool of 40)" -> "def".
+fn short(label: &str) -> &str {
+    label.split(" (").next().unwrap_or(label)
 }

@@ -159,7 +159,8 @@ impl Chart for Pricing {
                         .iter()
                         .map(|c| (c.cores, c.usd_per_million_requests))
                         .collect(),
-                    dashed: false,
+                    // Several VMs dashed, one VM solid, in the model's colour.
+                    dashed: label.ends_with("VMs"),
                 }
             })
             .collect();
@@ -169,7 +170,7 @@ impl Chart for Pricing {
             &x,
             &Axis::log("US$ per million requests (log)").fmt(|v| format!("${}", sig(v, 2))),
             &series,
-            Some(Legend::UpperLeft),
+            Some(Legend::LowerRight),
         )
     }
 }

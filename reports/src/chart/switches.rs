@@ -68,7 +68,7 @@ impl Chart for Switches {
         let many = self.rows.iter().max_by_key(|r| r.cores);
         match (few, many) {
             (Some(a), Some(b)) if a.cores != b.cores => format!(
-                "On {} core{} a request costs {} context switches; on {}, {}",
+                "On {} core{} a request costs {} context switches; on {} cores, {}",
                 a.cores,
                 if a.cores == 1 { "" } else { "s" },
                 sig(a.switches_per_request, 2),
@@ -84,7 +84,7 @@ impl Chart for Switches {
     }
 
     fn caption(&self) -> String {
-        "When proxy and app share one core every request hands the core over twice; with a core each they wake each other instead.".into()
+        "When proxy and app share one core every request hands the core over twice; with a core each they wake each other across cores instead, which is not free either (see the latency panel).".into()
     }
 
     fn table(&self) -> Table {
