@@ -6,6 +6,7 @@
 //! gathering fails on its own (its reason goes on the page) so one missing input does not cost
 //! the others.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use micro::calibration::{Budget, Calibration, calibrate, from_criterion};
@@ -32,6 +33,9 @@ const CPU_SPLIT: &str = include_str!("../scenarios/cpu-split.toml");
 /// Cores and CPU per request of `cpu-split.toml`, to turn offered load into a rate.
 const CPU_SPLIT_CORES: f64 = 2.0;
 const CPU_SPLIT_CPU_SECONDS: f64 = 150e-6;
+
+/// Published figures (metric -> value) per server label.
+type Published = Vec<(String, BTreeMap<String, f64>)>;
 
 /// This machine's measured costs and where they came from.
 #[derive(Debug, Clone)]
@@ -237,16 +241,7 @@ impl Sim {
     }
 
     /// A built-in scenario of `sim`, with its published figures per server label.
-    fn builtin(
-        &self,
-        name: &str,
-    ) -> Result<
-        (
-            Scenario,
-            Vec<(String, std::collections::BTreeMap<String, f64>)>,
-        ),
-        String,
-    > {
+    fn builtin(&self, name: &str) -> Result<(Scenario, Published), String> {
         let scenario = Scenario::load(name).map_err(|e| e.to_string())?;
         let published = scenario
             .servers()
@@ -262,9 +257,9 @@ impl Sim {
 }
 
 fn published_of<'a>(
-    published: &'a [(String, std::collections::BTreeMap<String, f64>)],
+    published: &'a [(String, BTreeMap<String, f64>)],
     label: &str,
-) -> Option<&'a std::collections::BTreeMap<String, f64>> {
+) -> Option<&'a BTreeMap<String, f64>> {
     published.iter().find(|(l, _)| l == label).map(|(_, p)| p)
 }
 

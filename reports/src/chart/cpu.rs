@@ -28,6 +28,9 @@ pub struct CpuPoint {
     pub idle: f64,
 }
 
+/// One layer of a stacked bar: its name, colour and share.
+type Part = (&'static str, RGBColor, fn(&CpuPoint) -> f64);
+
 /// The data of chart 9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cpu {
@@ -115,7 +118,7 @@ impl Chart for Cpu {
                 mesh.y_desc("share of core time");
             }
             mesh.draw()?;
-            let parts: [(&str, RGBColor, fn(&CpuPoint) -> f64); 3] = [
+            let parts: [Part; 3] = [
                 ("useful", color::BLUE, |p| p.useful),
                 ("switching", color::VERMILLION, |p| p.switching),
                 ("idle", color::LIGHT, |p| p.idle),

@@ -35,6 +35,9 @@ pub struct Stack {
     pub simulated: Figures,
 }
 
+/// A panel: its title, unit and which figure it shows.
+type Metric = (&'static str, &'static str, fn(&Figures) -> Option<f64>);
+
 /// The data of chart 5.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipe {
@@ -110,7 +113,7 @@ impl Chart for Recipe {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let cats: Vec<String> = self.stacks.iter().map(|s| s.label.clone()).collect();
         let panels = area.split_evenly((2, 2));
-        let metrics: [(&str, &str, fn(&Figures) -> Option<f64>); 4] = [
+        let metrics: [Metric; 4] = [
             ("Throughput", "requests per second", |f| f.rps),
             ("p95 latency", "ms", |f| f.p95_ms),
             ("Peak CPU", "% of one core", |f| f.cpu_percent),
