@@ -1,0 +1,131 @@
+//! Chart 3: threads vs event workers as concurrent connections grow (`talk-apache-vs-nginx`):
+//! throughput and memory.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::chart::{Chart, distinct};
+use crate::error::ChartError;
+use crate::number::sig;
+
+const MIB: f64 = 1024.0 * 1024.0;
+use crate::plot::{Axis, Legend, Line, lines};
+use crate::table::Table;
+use crate::theme::model_color;
+
+/// One simulated run at one connection count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnPoint {
+    /// Server label.
+    pub label: String,
+    /// Its model.
+    pub model: String,
+    /// Concurrent keep-alive connections.
+    pub connections: f64,
+    /// Completed requests per second.
+    pub throughput_rps: f64,
+    /// Peak resident memory, bytes.
+    pub peak_memory_bytes: f64,
+}
+
+/// The data of chart 3.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connections {
+    /// Runs.
+    pub points: Vec<ConnPoint>,
+}
+
+impl Connections {
+    fn series(&self, y: impl Fn(&ConnPoint) -> f64) -> Vec<Line> {
+        distinct(&self.points, |p| p.label.as_str())
+            .into_iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let mine: Vec<&ConnPoint> =
+                    self.points.iter().filter(|p| p.label == label).collect();
+                Line {
+                    label: label.to_string(),
+                    color: model_color(&mine[0].model, i),
+                    points: mine.iter().map(|p| (p.connections, y(p))).collect(),
+                    dashed: false,
+                }
+            })
+            .collect()
+    }
+
+    /// The last point (most connections) of the first series of `model`.
+    fn at_most(&self, model: &str) -> Option<&ConnPoint> {
+        self.points
+            .iter()
+            .filter(|p| p.model == model)
+            .max_by(|a, b| a.connections.total_cmp(&b.connections))
+    }
+}
+
+impl Chart for Connections {
+    fn stem(&self) -> &'static str {
+        "03-connections"
+    }
+
+    fn title(&self) -> String {
+        match (
+            self.at_most("thread_per_request"),
+            self.at_most("cooperative"),
+        ) {
+            (Some(t), Some(e)) if e.peak_memory_bytes > 0.0 => format!(
+                "At {} connections threads hold {}x the memory of event workers",
+                crate::number::grouped(t.connections),
+                sig(t.peak_memory_bytes / e.peak_memory_bytes, 2)
+            ),
+            _ => "Threads vs event workers as connections grow".into(),
+        }
+    }
+
+    fn subtitle(&self) -> String {
+        "talk-apache-vs-nginx: concurrent keep-alive connections, thread/process per connection vs event workers (simulated)".into()
+    }
+
+    fn caption(&self) -> String {
+        "Every idle keep-alive connection holds a thread (its stack and kernel state) in a thread-per-connection server; an event worker holds a few hundred bytes.".into()
+    }
+
+    fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "label",
+            "model",
+            "connections",
+            "throughput_rps",
+            "peak_memory_bytes",
+        ]);
+        for p in &self.points {
+            t.push(vec![
+                p.label.as_str().into(),
+                p.model.as_str().into(),
+                p.connections.into(),
+                p.throughput_rps.into(),
+                p.peak_memory_bytes.into(),
+            ]);
+        }
+        t
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        lines(
+            &left,
+            "Throughput",
+            &Axis::log("concurrent connections"),
+            &Axis::log("requests per second (log)"),
+            &self.series(|p| p.throughput_rps),
+            Some(Legend::UpperLeft),
+        )?;
+        lines(
+            &right,
+            "Memory",
+            &Axis::log("concurrent connections"),
+            &Axis::log("peak resident memory (MiB)").fmt(|v| sig(v, 3)),
+            &self.series(|p| p.peak_memory_bytes / MIB),
+            Some(Legend::UpperLeft),
+        )
+    }
+}

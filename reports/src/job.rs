@@ -1,0 +1,189 @@
+//! The whole job behind `cargo run -p reports`: measure, simulate, draw, write the page.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::chart::{self, Chart, Written};
+use crate::cli::Args;
+use crate::error::ReportError;
+use crate::gather::{self, Sim};
+use crate::page::{self, PageInfo};
+use crate::progress::Progress;
+
+/// Charts the README shows, refreshed by `--gallery`.
+pub const GALLERY: [&str; 4] = ["01-costs", "04-fastapi", "07-cores", "09-cpu"];
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Summary {
+    /// `index.html`.
+    pub page: PathBuf,
+    /// The charts written.
+    pub charts: Vec<Written>,
+    /// Charts that could not be made, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Gallery files refreshed.
+    pub gallery: Vec<PathBuf>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Steps the progress display counts: costs, nine charts, the page, the gallery.
+const STEPS: u64 = 12;
+
+/// The charts made so far and the ones that could not be.
+struct Book<'a> {
+    out: &'a Path,
+    footer: String,
+    charts: Vec<Written>,
+    skipped: Vec<(String, String)>,
+}
+
+impl Book<'_> {
+    /// Writes the chart when its data could be gathered, else records why not.
+    fn add<C: Chart>(
+        &mut self,
+        what: &str,
+        data: Result<C, String>,
+        progress: &Progress,
+    ) -> Result<(), ReportError> {
+        match data {
+            Ok(c) => self.charts.push(chart::write(&c, self.out, &self.footer)?),
+            Err(why) => {
+                progress.note(&format!("skipped {what}: {why}"));
+                self.skipped.push((what.to_string(), why));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the job as `args` say.
+pub fn run(args: &Args) -> Result<Summary, ReportError> {
+    let start = Instant::now();
+    let out = args.out.as_path();
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut progress = Progress::new(STEPS, args.quiet);
+
+    progress.start("measuring this machine's costs");
+    let measured = gather::measure(&args.from_criterion, args.quick, &progress)?;
+    for note in measured.notes.iter().filter(|n| n.starts_with("warning")) {
+        progress.note(note);
+    }
+    let sim = Sim::new(&measured, args.costs.as_deref(), out, args.quick)?;
+    let date = page::now();
+    let mut book = Book {
+        out,
+        footer: format!("switchcost · {} · {}", measured.machine(), date),
+        charts: Vec::new(),
+        skipped: Vec::new(),
+    };
+
+    book.add("chart 1, costs", gather::costs(&measured), &progress)?;
+    progress.start("chart 2: talk-count-switches on 1 and 2 cores");
+    book.add(
+        "chart 2, talk-count-switches",
+        gather::switches(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 3: talk-apache-vs-nginx as connections grow");
+    book.add(
+        "chart 3, talk-apache-vs-nginx",
+        gather::connections(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 4: fastapi-sleep");
+    book.add(
+        "chart 4, fastapi-sleep",
+        gather::fastapi(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 5: recipe-api");
+    book.add(
+        "chart 5, recipe-api",
+        gather::recipe(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 6: websocket-100k");
+    book.add(
+        "chart 6, websocket-100k",
+        gather::websockets(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 7: what if more cores (1 to 64)");
+    book.add(
+        "chart 7, what if more cores",
+        gather::cores(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 8: scale-up-vs-out priced");
+    book.add(
+        "chart 8, scale-up-vs-out",
+        gather::pricing(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 9: where the CPU goes");
+    book.add(
+        "chart 9, where the CPU goes",
+        gather::cpu(&sim, &progress),
+        &progress,
+    )?;
+
+    progress.start("writing index.html");
+    let mut notes: Vec<String> = measured
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("warning"))
+        .cloned()
+        .collect();
+    notes.push(format!(
+        "Simulator costs from {}. Simulated figures come from sim's scenario files with these costs; \
+         timings on a shared or virtual machine are noisy.",
+        sim.costs_file.display()
+    ));
+    let info = PageInfo {
+        machine: measured.machine(),
+        date,
+        costs_source: measured.source.clone(),
+        sim_costs: sim.describe(),
+        skipped: book.skipped.clone(),
+        notes,
+    };
+    let page_path = page::write(out, &book.charts, &info)?;
+
+    progress.start("gallery");
+    let gallery = if args.gallery {
+        refresh_gallery(&book.charts, &args.gallery_dir)?
+    } else {
+        Vec::new()
+    };
+    progress.finish();
+    Ok(Summary {
+        page: page_path,
+        charts: book.charts,
+        skipped: book.skipped,
+        gallery,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Copies the gallery's charts (PNG) into `dir`.
+pub fn refresh_gallery(charts: &[Written], dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut done = Vec::new();
+    for c in charts.iter().filter(|c| GALLERY.contains(&c.stem.as_str())) {
+        let to = dir.join(format!("{}.png", c.stem));
+        std::fs::copy(&c.png, &to).map_err(|source| ReportError::Io {
+            path: to.clone(),
+            source,
+        })?;
+        done.push(to);
+    }
+    Ok(done)
+}

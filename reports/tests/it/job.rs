@@ -1,0 +1,96 @@
+//! The whole job, end to end on `--quick`: every chart is made from real measurements and
+//! simulations, and the page references each of them.
+
+use clap::Parser;
+use reports::cli::Args;
+
+#[test]
+fn quick_run_makes_every_chart_and_a_page_that_references_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let gallery = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "reports",
+        "--quick",
+        "--quiet",
+        "--gallery",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--gallery-dir",
+        gallery.path().to_str().unwrap(),
+        // No Criterion results here: the job must measure with a calibrate pass.
+        "--from-criterion",
+        dir.path().join("no-criterion").to_str().unwrap(),
+    ]);
+    let summary = reports::job::run(&args).unwrap();
+    assert!(summary.skipped.is_empty(), "skipped: {:?}", summary.skipped);
+    let stems: Vec<&str> = summary.charts.iter().map(|c| c.stem.as_str()).collect();
+    assert_eq!(
+        stems,
+        [
+            "01-costs",
+            "02-switches",
+            "03-connections",
+            "04-fastapi",
+            "05-recipe",
+            "06-websockets",
+            "07-cores",
+            "08-pricing",
+            "09-cpu"
+        ]
+    );
+    let html = std::fs::read_to_string(&summary.page).unwrap();
+    for c in &summary.charts {
+        for f in [&c.png, &c.svg, &c.csv] {
+            let name = f.file_name().unwrap().to_str().unwrap();
+            assert!(html.contains(name), "page lacks {name}");
+            assert!(f.is_file());
+        }
+    }
+    assert!(
+        html.contains("quick calibrate pass"),
+        "the page must say where the costs came from"
+    );
+    assert!(dir.path().join("costs.toml").is_file());
+    assert_eq!(summary.gallery.len(), reports::job::GALLERY.len());
+    for g in &summary.gallery {
+        let size = std::fs::metadata(g).unwrap().len();
+        assert!(
+            size > 10_000 && size < 512 * 1024,
+            "{} is {size} bytes",
+            g.display()
+        );
+    }
+}
+
+#[test]
+fn the_csv_of_chart_two_holds_the_simulated_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "reports",
+        "--quick",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--from-criterion",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
+    let summary = reports::job::run(&args).unwrap();
+    let switches = summary
+        .charts
+        .iter()
+        .find(|c| c.stem == "02-switches")
+        .unwrap();
+    let per_request = crate::render::csv_column(&switches.csv, "context_switches_per_request");
+    // W1: about two switches per request on one core, almost none on two.
+    assert_eq!(per_request.len(), 2);
+    assert!((per_request[0] - 2.0).abs() < 0.2, "{per_request:?}");
+    assert!(per_request[1] < 0.2, "{per_request:?}");
+    let table = switches
+        .table
+        .column("context_switches_per_request")
+        .unwrap();
+    assert_eq!(
+        table.iter().filter_map(|c| c.num()).collect::<Vec<_>>(),
+        per_request
+    );
+}

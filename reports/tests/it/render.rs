@@ -1,0 +1,188 @@
+//! Every chart renders into a directory as a non-empty, well-formed SVG, a 1920x1080 PNG and a
+//! CSV holding the numbers it plots.
+
+use std::path::Path;
+
+use reports::Chart;
+use reports::chart::write;
+
+use crate::sample;
+
+/// Where to render: `REPORTS_SAMPLE_DIR` when set (to look at the charts), else a temp dir.
+fn out_dir() -> (Option<tempfile::TempDir>, std::path::PathBuf) {
+    match std::env::var_os("REPORTS_SAMPLE_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            (None, d.into())
+        }
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    }
+}
+
+fn check_svg(path: &Path) {
+    let svg = std::fs::read_to_string(path).unwrap();
+    assert!(
+        svg.starts_with("<svg"),
+        "{} does not open with <svg",
+        path.display()
+    );
+    assert!(
+        svg.trim_end().ends_with("</svg>"),
+        "{} is not closed",
+        path.display()
+    );
+    assert!(
+        svg.contains("@font-face"),
+        "{} does not carry its font",
+        path.display()
+    );
+    assert!(svg.contains("<text"), "{} has no text", path.display());
+    // Every element that opens also closes (or self-closes): a cheap well-formedness check.
+    let opens = svg.matches("<text").count();
+    let closes = svg.matches("</text>").count();
+    assert_eq!(opens, closes, "{}: unbalanced <text>", path.display());
+}
+
+fn check_png(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    // IHDR: width and height, big-endian, at bytes 16..24.
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1920, 1080), "{}", path.display());
+}
+
+/// Renders `chart`; the returned guard keeps a temp dir alive while the test reads it.
+fn render<C: Chart>(chart: &C) -> (Option<tempfile::TempDir>, reports::Written) {
+    let (keep, dir) = out_dir();
+    let w = write(chart, &dir, "sample data · test machine · 2026-01-01").unwrap();
+    check_svg(&w.svg);
+    check_png(&w.png);
+    assert!(std::fs::metadata(&w.csv).unwrap().len() > 0);
+    assert!(!w.title.is_empty() && !w.caption.is_empty());
+    (keep, w)
+}
+
+/// The numbers in column `header` of the CSV at `path`.
+pub fn csv_column(path: &Path, header: &str) -> Vec<f64> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let i = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == header)
+        .unwrap_or_else(|| panic!("no column {header}"));
+    r.records()
+        .filter_map(|rec| rec.unwrap()[i].parse().ok())
+        .collect()
+}
+
+#[test]
+fn costs_renders_and_its_csv_holds_the_measured_ns() {
+    let data = sample::costs();
+    let (_dir, w) = render(&data);
+    let ns = csv_column(&w.csv, "ns");
+    for r in &data.rows {
+        if let Some(v) = r.ns {
+            assert!(ns.contains(&v), "CSV lacks {v} ns of {}", r.label);
+        }
+    }
+    // And the talk's claimed range, drawn beside them.
+    assert!(ns.contains(&1e4));
+    assert_eq!(csv_column(&w.csv, "ns_high"), vec![1e6]);
+    assert!(w.title.contains("4,677 adds"), "title: {}", w.title);
+}
+
+#[test]
+fn switches_renders_and_its_csv_holds_switches_per_request() {
+    let data = sample::switches();
+    let (_dir, w) = render(&data);
+    let got = csv_column(&w.csv, "context_switches_per_request");
+    let want: Vec<f64> = data.rows.iter().map(|r| r.switches_per_request).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn connections_renders_and_its_csv_holds_both_series() {
+    let data = sample::connections();
+    let (_dir, w) = render(&data);
+    assert_eq!(
+        csv_column(&w.csv, "peak_memory_bytes"),
+        data.points
+            .iter()
+            .map(|p| p.peak_memory_bytes)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn fastapi_renders_with_published_points() {
+    let data = sample::fastapi();
+    let (_dir, w) = render(&data);
+    let ms = csv_column(&w.csv, "latency_ms");
+    assert!(ms.contains(&300.0) && ms.contains(&150.0) && ms.contains(&304.0));
+}
+
+#[test]
+fn recipe_renders_published_beside_simulated() {
+    let data = sample::recipe();
+    let (_dir, w) = render(&data);
+    let rps = csv_column(&w.csv, "rps");
+    assert_eq!(rps, vec![58.3, 61.0, 495.3, 470.0, 267.1, 250.0]);
+}
+
+#[test]
+fn websockets_renders() {
+    let data = sample::websockets();
+    let (_dir, w) = render(&data);
+    assert_eq!(
+        csv_column(&w.csv, "broadcast_p99_ms"),
+        vec![420.0, 110.0, 90.0]
+    );
+}
+
+#[test]
+fn cores_renders_both_workloads() {
+    let data = sample::cores();
+    let (_dir, w) = render(&data);
+    assert_eq!(csv_column(&w.csv, "cores").len(), data.points.len());
+    assert!(
+        w.title.contains("CPU-bound throughput x64"),
+        "title: {}",
+        w.title
+    );
+    assert!(
+        w.title.contains("I/O-bound throughput x2,"),
+        "title: {}",
+        w.title
+    );
+}
+
+#[test]
+fn pricing_renders_the_price_table() {
+    let data = sample::pricing();
+    let (_dir, w) = render(&data);
+    let usd = csv_column(&w.csv, "usd_per_month");
+    assert!(usd.contains(&960.0));
+}
+
+#[test]
+fn cpu_renders_and_its_shares_sum_to_one() {
+    let data = sample::cpu();
+    let (_dir, w) = render(&data);
+    let u = csv_column(&w.csv, "useful");
+    let s = csv_column(&w.csv, "switching");
+    let i = csv_column(&w.csv, "idle");
+    for k in 0..u.len() {
+        assert!((u[k] + s[k] + i[k] - 1.0).abs() < 1e-9);
+    }
+}
