@@ -1,1 +1,37 @@
-//! micro (in progress).
+//! What an integer add, an OS thread switch and a user-level task switch cost on this machine.
+//!
+//! Every measured function lives here so that the Criterion benches (`benches/`) and the
+//! `calibrate` binary run exactly the same code:
+//!
+//! ```text
+//!   add ──────────── a chain of u64 adds (latency) / independent adds (throughput)
+//!   switch ───────── two OS threads pass a byte through a pipe pair
+//!                      same core   : a real switch on one core (minus the syscall baseline)
+//!                      cross core  : wake-up latency across cores, not a switch
+//!                      spin        : the hardware floor of a cross-core hand-off
+//!   task ─────────── may coroutines (yield, channel) and tokio tasks (Notify) on one core
+//!   spawn ────────── create + join one thread / coroutine / task / rayon::join
+//!   memory ───────── resident bytes per idle unit, the slope of VmRSS over many units
+//!        │
+//!        ▼
+//!   calibration ──── one `Calibration` (JSON) and the simulator's `[costs]` table
+//! ```
+//!
+//! Durations are nanoseconds per unit of work (per add, per switch, per spawn).
+
+pub mod add;
+pub mod affinity;
+pub mod calibration;
+pub mod error;
+pub mod estimate;
+pub mod machine;
+pub mod memory;
+pub mod rusage;
+pub mod spawn;
+pub mod switch;
+pub mod table;
+pub mod task;
+pub mod unit;
+
+pub use calibration::{Budget, Calibration, calibrate, from_criterion};
+pub use error::Error;

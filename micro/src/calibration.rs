@@ -1,0 +1,688 @@
+//! This machine's costs in one record: measured by [`calibrate`] on a fixed budget, or read back
+//! from Criterion's results by [`from_criterion`], and written as the simulator's `[costs]`.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::estimate::{self, Estimate};
+use crate::rusage;
+use crate::switch::{self, Placement};
+use crate::{add, machine, memory, spawn, task, unit};
+
+/// What an add, a switch, a spawn and an idle unit cost here. Times in nanoseconds per unit;
+/// `None` where this machine could not measure it (the reason is in the notes).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Calibration {
+    /// One u64 add in a dependent chain (latency).
+    pub add_ns: Option<f64>,
+    /// One switch between two threads pinned to one core, minus the syscalls' own cost.
+    pub thread_switch_same_core_ns: Option<f64>,
+    /// One hand-off to a thread sleeping on another core: wake-up latency, not a switch.
+    pub thread_wakeup_cross_core_ns: Option<f64>,
+    /// One spinning hand-off between two cores: the hardware floor.
+    pub spin_handoff_cross_core_ns: Option<f64>,
+    /// The same-core ping-pong with no affinity at all.
+    pub thread_switch_unpinned_ns: Option<f64>,
+    /// One switch between two may coroutines on one worker (`yield_now`).
+    pub task_switch_may_ns: Option<f64>,
+    /// One switch between two tokio tasks on a current-thread runtime (`Notify`).
+    pub task_switch_tokio_ns: Option<f64>,
+    /// Spawn and join one OS thread.
+    pub spawn_thread_ns: Option<f64>,
+    /// Spawn and join one may coroutine.
+    pub spawn_may_ns: Option<f64>,
+    /// Spawn and await one tokio task.
+    pub spawn_tokio_ns: Option<f64>,
+    /// Bytes per idle OS thread: resident (VmRSS slope) plus kernel stack when measurable.
+    pub thread_memory_bytes: Option<f64>,
+    /// Resident bytes per parked may coroutine (VmRSS slope).
+    pub may_coroutine_memory_bytes: Option<f64>,
+    /// Resident bytes per waiting tokio task (VmRSS slope).
+    pub tokio_task_memory_bytes: Option<f64>,
+    /// CPU model as /proc/cpuinfo names it.
+    pub cpu_model: String,
+    /// Cores this process may use.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+}
+
+/// How long [`calibrate`] may take and how many units the memory fits create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    total: Duration,
+    threads: usize,
+    coroutines: usize,
+    tasks: usize,
+}
+
+/// Timed measurements that share the budget (memory fits take the rest).
+const TIMED_MEASUREMENTS: u32 = 12;
+/// Share of the budget for timed measurements; the memory fits are sized to fit the rest.
+const TIMED_SHARE: f64 = 0.85;
+
+impl Budget {
+    /// About 30 s: the default, 10k threads, 20k coroutines, 200k tasks.
+    ///
+    /// Coroutines stop at 20k because each may stack is its own mapping plus a guard page and
+    /// Linux caps a process at about 65k mappings (`vm.max_map_count`).
+    pub fn standard() -> Budget {
+        Budget {
+            total: Duration::from_secs(30),
+            threads: 10_000,
+            coroutines: 20_000,
+            tasks: 200_000,
+        }
+    }
+
+    /// About 4 s.
+    pub fn quick() -> Budget {
+        Budget::new(Duration::from_secs(4))
+    }
+
+    /// About 1 s, for tests: numbers are rough.
+    pub fn tiny() -> Budget {
+        Budget::new(Duration::from_secs(1))
+    }
+
+    /// A budget of `total`, with the memory fits scaled down from [`Budget::standard`].
+    pub fn new(total: Duration) -> Budget {
+        let standard = Budget::standard();
+        let scale = (total.as_secs_f64() / standard.total.as_secs_f64()).min(1.0);
+        let scaled = |full: usize, floor: usize| ((full as f64 * scale) as usize).max(floor);
+        Budget {
+            total,
+            threads: scaled(standard.threads, 60),
+            coroutines: scaled(standard.coroutines, 600),
+            tasks: scaled(standard.tasks, 3_000),
+        }
+    }
+
+    /// The whole budget.
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+
+    /// Time for each timed measurement.
+    fn slice(&self) -> Duration {
+        self.total.mul_f64(TIMED_SHARE) / TIMED_MEASUREMENTS
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::standard()
+    }
+}
+
+impl FromStr for Budget {
+    type Err = Error;
+
+    /// `standard`, `quick`, `tiny`, or a duration such as `30s`, `500ms`, `2m`.
+    fn from_str(text: &str) -> Result<Budget, Error> {
+        let bad = || Error::Budget {
+            text: text.to_string(),
+        };
+        match text.trim() {
+            "standard" => return Ok(Budget::standard()),
+            "quick" => return Ok(Budget::quick()),
+            "tiny" => return Ok(Budget::tiny()),
+            _ => {}
+        }
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, suffix) = trimmed.split_at(split);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let seconds = match suffix.trim() {
+            "ms" => value / 1e3,
+            "s" => value,
+            "m" | "min" => value * 60.0,
+            _ => return Err(bad()),
+        };
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3_600.0) {
+            return Err(bad());
+        }
+        Ok(Budget::new(Duration::from_secs_f64(seconds)))
+    }
+}
+
+/// Blocking ping-pongs should switch twice per round trip; spinning ones never.
+fn expected_switches(name: &str) -> f64 {
+    if name == "spin_handoff" {
+        0.0
+    } else {
+        switch::SWITCHES_PER_ROUND_TRIP as f64
+    }
+}
+
+/// A measurement with no detail line to add.
+fn timed(
+    slice: Duration,
+    batch: impl FnMut(u64) -> Result<Duration, Error>,
+) -> Result<(Estimate, Option<String>), Error> {
+    estimate::run_for(slice, batch).map(|estimate| (estimate, None))
+}
+
+/// Runs one thread ping-pong measurement and cross-checks its switch count.
+fn thread_measurement(
+    name: &str,
+    slice: Duration,
+    notes: &mut Vec<String>,
+    run: impl Fn(u64) -> Result<switch::PingPong, Error>,
+) -> Result<(Estimate, Option<String>), Error> {
+    let mut counted = rusage::Switches::default();
+    let mut round_trips = 0;
+    let (mut elapsed, mut baseline) = (Duration::ZERO, Duration::ZERO);
+    let estimate = estimate::run_for(slice, |switches| {
+        let result = run(switch::round_trips_for(switches))?;
+        counted = counted.plus(&result.switches);
+        round_trips += result.round_trips;
+        elapsed += result.elapsed;
+        baseline += result.baseline;
+        Ok(result.time_for(switches))
+    })?;
+    let observed = rusage::per_round_trip(&counted, round_trips);
+    let per_switch =
+        |d: Duration| unit::format_duration(switch::per_switch_ns(d, Duration::ZERO, round_trips));
+    let detail = format!(
+        "  {observed:.2} switches per round trip (getrusage); raw {} per hand-off, of which syscall baseline {}",
+        per_switch(elapsed),
+        per_switch(baseline),
+    );
+    if let Some(warning) = rusage::check(
+        &format!("thread_switch/{name}"),
+        observed,
+        expected_switches(name),
+    ) {
+        notes.push(format!("warning: {warning}"));
+    }
+    Ok((estimate, Some(detail)))
+}
+
+/// Measures everything within the budget; `progress` gets a short line per measurement (this
+/// function never prints). A value that can't be measured is `None` and its reason is in the
+/// returned notes, as are warnings about switch counts that do not match the benchmark.
+pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibration, Vec<String>) {
+    task::init_may();
+    let slice = budget.slice();
+    let mut notes = Vec::new();
+    let mut calibration = Calibration {
+        cpu_model: machine::cpu_model(),
+        cores: machine::cores(),
+        kernel: machine::kernel(),
+        ..Calibration::default()
+    };
+
+    let mut time =
+        |name: &str, notes: &mut Vec<String>, result: Result<(Estimate, Option<String>), Error>| {
+            match result {
+                Ok((estimate, detail)) => {
+                    progress(&format!(
+                        "{name}: {} (median of {} batches, {} to {})",
+                        unit::format_duration(estimate.median_ns),
+                        estimate.batches,
+                        unit::format_duration(estimate.min_ns),
+                        unit::format_duration(estimate.max_ns),
+                    ));
+                    if let Some(detail) = detail {
+                        progress(&detail);
+                    }
+                    Some(estimate.median_ns)
+                }
+                Err(error) => {
+                    progress(&format!("{name}: not measured"));
+                    notes.push(format!("{name} not measured: {error}"));
+                    None
+                }
+            }
+        };
+
+    calibration.add_ns = time(
+        "add/dependent",
+        &mut notes,
+        timed(slice, |n| Ok(add::dependent(n))),
+    );
+    let independent = timed(slice / 4, |n| Ok(add::independent(n)));
+    time("add/independent", &mut notes, independent);
+
+    let cross_core_possible = calibration.cores >= 2;
+    for placement in [
+        Placement::SameCore,
+        Placement::CrossCore,
+        Placement::Unpinned,
+    ] {
+        let name = placement.name();
+        let label = format!("thread_switch/{name}");
+        let value = if placement == Placement::CrossCore && !cross_core_possible {
+            notes.push(format!(
+                "{label} skipped: it needs 2 cores and this process may use {}",
+                calibration.cores
+            ));
+            None
+        } else {
+            let result = thread_measurement(name, slice, &mut notes, |round_trips| {
+                switch::pipe_ping_pong(placement, round_trips)
+            });
+            time(&label, &mut notes, result)
+        };
+        match placement {
+            Placement::SameCore => calibration.thread_switch_same_core_ns = value,
+            Placement::CrossCore => calibration.thread_wakeup_cross_core_ns = value,
+            Placement::Unpinned => calibration.thread_switch_unpinned_ns = value,
+        }
+    }
+    calibration.spin_handoff_cross_core_ns = if cross_core_possible {
+        let result = thread_measurement("spin_handoff", slice, &mut notes, switch::spin_handoff);
+        time("thread_switch/spin_handoff", &mut notes, result)
+    } else {
+        notes.push(format!(
+            "thread_switch/spin_handoff skipped: it needs 2 cores and this process may use {}",
+            calibration.cores
+        ));
+        None
+    };
+
+    let per_switch =
+        |run: Result<task::TaskRun, Error>, switches: u64| run.map(|r| r.time_for(switches));
+    calibration.task_switch_may_ns = time(
+        "task_switch/may",
+        &mut notes,
+        timed(slice, |n| {
+            per_switch(task::may_yield(switch::round_trips_for(n)), n)
+        }),
+    );
+    let channel = timed(slice / 2, |n| {
+        per_switch(task::may_channel(switch::round_trips_for(n)), n)
+    });
+    time("task_switch/may_channel", &mut notes, channel);
+    calibration.task_switch_tokio_ns = time(
+        "task_switch/tokio",
+        &mut notes,
+        timed(slice, |n| {
+            per_switch(task::tokio_notify(switch::round_trips_for(n)), n)
+        }),
+    );
+
+    calibration.spawn_thread_ns = time("spawn/thread", &mut notes, timed(slice, spawn::thread));
+    calibration.spawn_may_ns = time("spawn/may", &mut notes, timed(slice, spawn::may));
+    calibration.spawn_tokio_ns = time("spawn/tokio", &mut notes, timed(slice, spawn::tokio));
+    let join = timed(slice / 2, spawn::rayon_join);
+    time("spawn/rayon_join", &mut notes, join);
+
+    let mut bytes = |name: &str, notes: &mut Vec<String>, fit: Result<memory::SlopeFit, Error>| {
+        match fit {
+            Ok(line) => {
+                progress(&format!(
+                    "{name}: {} per unit (slope over {} counts up to {}, r² {:.3})",
+                    unit::format_size(line.bytes_per_unit),
+                    line.points.len(),
+                    line.points.last().map_or(0.0, |p| p.0),
+                    line.r_squared
+                ));
+                if line.r_squared < 0.9 {
+                    notes.push(format!(
+                        "warning: {name}: resident memory grew unevenly (r² {:.2}); another process or the allocator disturbed the fit",
+                        line.r_squared
+                    ));
+                }
+                Some(line.bytes_per_unit)
+            }
+            Err(error) => {
+                notes.push(format!("{name} not measured: {error}"));
+                None
+            }
+        }
+    };
+
+    calibration.thread_memory_bytes = match memory::threads(budget.threads) {
+        Ok(fits) => {
+            let user = bytes("memory/thread (resident)", &mut notes, Ok(fits.resident));
+            let kernel = fits
+                .kernel_stack
+                .filter(|line| line.r_squared >= 0.9 && line.bytes_per_unit > 0.0);
+            match kernel {
+                Some(line) => {
+                    let kernel = bytes("memory/thread (kernel stack)", &mut notes, Ok(line));
+                    user.zip(kernel).map(|(u, k)| u + k)
+                }
+                None => {
+                    notes.push(
+                        "memory/thread: the KernelStack slope was unreadable or disturbed; thread_memory_bytes is VmRSS only"
+                            .to_string(),
+                    );
+                    user
+                }
+            }
+        }
+        Err(error) => bytes("memory/thread", &mut notes, Err(error)),
+    };
+    calibration.may_coroutine_memory_bytes = bytes(
+        "memory/may_coroutine",
+        &mut notes,
+        memory::may_coroutines(budget.coroutines),
+    );
+    calibration.tokio_task_memory_bytes = bytes(
+        "memory/tokio_task",
+        &mut notes,
+        memory::tokio_tasks(budget.tasks),
+    );
+    (calibration, notes)
+}
+
+impl Calibration {
+    /// The simulator's `[costs]` table as TOML text, preceded by comment lines naming the
+    /// machine, kernel and date. Values that were not measured are left out (with a comment),
+    /// so the simulator keeps its reference value for them.
+    pub fn to_costs_toml(&self) -> String {
+        let duration = |v: Option<f64>| v.map(unit::format_duration);
+        let size = |v: Option<f64>| v.map(unit::format_size);
+        let entries = [
+            (
+                "thread_switch",
+                duration(self.thread_switch_same_core_ns),
+                "same-core thread switch",
+            ),
+            (
+                "thread_wakeup",
+                duration(self.thread_wakeup_cross_core_ns),
+                "cross-core wake-up latency",
+            ),
+            (
+                "task_switch",
+                duration(self.task_switch_tokio_ns),
+                "tokio task switch",
+            ),
+            (
+                "coroutine_switch",
+                duration(self.task_switch_may_ns),
+                "may coroutine switch",
+            ),
+            (
+                "thread_spawn",
+                duration(self.spawn_thread_ns),
+                "spawn + join a thread",
+            ),
+            (
+                "task_spawn",
+                duration(self.spawn_tokio_ns),
+                "spawn + await a tokio task",
+            ),
+            (
+                "thread_memory",
+                size(self.thread_memory_bytes),
+                "resident + kernel stack per idle thread",
+            ),
+            (
+                "task_memory",
+                size(self.tokio_task_memory_bytes),
+                "resident bytes per waiting tokio task",
+            ),
+        ];
+        let mut text = format!(
+            "# Measured by `calibrate` (switchcost micro crate) on {date}.\n\
+             # Machine: {cpu}, {cores} cores, Linux {kernel}.\n\
+             # Timings on a shared or virtual machine are noisy; see micro/README.md.\n\
+             [costs]\n",
+            date = machine::today(),
+            cpu = self.cpu_model,
+            cores = self.cores,
+            kernel = self.kernel,
+        );
+        for (key, value, what) in entries {
+            match value {
+                Some(value) => text.push_str(&format!("{key} = \"{value}\"  # {what}\n")),
+                None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
+            }
+        }
+        text
+    }
+}
+
+/// Picks one field of a [`Calibration`].
+type Field = fn(&mut Calibration) -> &mut Option<f64>;
+
+/// Where each Criterion benchmark's result goes in a [`Calibration`].
+const CRITERION_IDS: &[(&str, Field)] = &[
+    ("add/dependent", |c| &mut c.add_ns),
+    ("thread_switch/same_core", |c| {
+        &mut c.thread_switch_same_core_ns
+    }),
+    ("thread_switch/cross_core", |c| {
+        &mut c.thread_wakeup_cross_core_ns
+    }),
+    ("thread_switch/spin_handoff", |c| {
+        &mut c.spin_handoff_cross_core_ns
+    }),
+    ("thread_switch/unpinned", |c| {
+        &mut c.thread_switch_unpinned_ns
+    }),
+    ("task_switch/may", |c| &mut c.task_switch_may_ns),
+    ("task_switch/tokio", |c| &mut c.task_switch_tokio_ns),
+    ("spawn/thread", |c| &mut c.spawn_thread_ns),
+    ("spawn/may", |c| &mut c.spawn_may_ns),
+    ("spawn/tokio", |c| &mut c.spawn_tokio_ns),
+];
+
+/// Criterion's estimate of a benchmark's mean time per iteration, with its confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CriterionEstimate {
+    /// Point estimate of the mean, ns.
+    pub mean_ns: f64,
+    /// Lower bound of the confidence interval, ns.
+    pub lower_ns: f64,
+    /// Upper bound of the confidence interval, ns.
+    pub upper_ns: f64,
+    /// Confidence level of the interval (0.95 by default).
+    pub confidence_level: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct Estimates {
+    mean: Statistic,
+}
+
+#[derive(serde::Deserialize)]
+struct Statistic {
+    point_estimate: f64,
+    confidence_interval: Interval,
+}
+
+#[derive(serde::Deserialize)]
+struct Interval {
+    confidence_level: f64,
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+/// Reads `<dir>/<id>/new/estimates.json` (e.g. id `thread_switch/same_core`); `None` if that
+/// benchmark has not run.
+pub fn criterion_estimate(dir: &Path, id: &str) -> Result<Option<CriterionEstimate>, Error> {
+    let path = dir.join(id).join("new").join("estimates.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    let estimates: Estimates = serde_json::from_str(&text).map_err(|e| Error::Malformed {
+        path: path.clone(),
+        reason: format!("not Criterion's estimates format ({e})"),
+    })?;
+    let mean = estimates.mean;
+    Ok(Some(CriterionEstimate {
+        mean_ns: mean.point_estimate,
+        lower_ns: mean.confidence_interval.lower_bound,
+        upper_ns: mean.confidence_interval.upper_bound,
+        confidence_level: mean.confidence_interval.confidence_level,
+    }))
+}
+
+/// Every benchmark id `cargo bench -p micro` writes, in the bench file's order.
+pub fn criterion_ids() -> Vec<&'static str> {
+    vec![
+        "add/dependent",
+        "add/independent",
+        "thread_switch/same_core",
+        "thread_switch/cross_core",
+        "thread_switch/unpinned",
+        "thread_switch/spin_handoff",
+        "task_switch/may",
+        "task_switch/may_channel",
+        "task_switch/tokio",
+        "task_switch/tokio_yield",
+        "spawn/thread",
+        "spawn/may",
+        "spawn/tokio",
+        "spawn/rayon_join",
+    ]
+}
+
+/// Builds a [`Calibration`] from Criterion's results under `dir` (usually `target/criterion`),
+/// taking each benchmark's mean; `None` if no micro benchmark has run there.
+///
+/// Memory fields stay `None` (Criterion measures time only) and the machine fields describe
+/// the machine reading the results, which is assumed to be the one that ran them.
+pub fn from_criterion(dir: &Path) -> Result<Option<Calibration>, Error> {
+    let mut calibration = Calibration {
+        cpu_model: machine::cpu_model(),
+        cores: machine::cores(),
+        kernel: machine::kernel(),
+        ..Calibration::default()
+    };
+    let mut found = false;
+    for (id, field) in CRITERION_IDS {
+        if let Some(estimate) = criterion_estimate(dir, id)? {
+            *field(&mut calibration) = Some(estimate.mean_ns);
+            found = true;
+        }
+    }
+    Ok(found.then_some(calibration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Calibration {
+        Calibration {
+            add_ns: Some(0.3),
+            thread_switch_same_core_ns: Some(1_400.0),
+            thread_wakeup_cross_core_ns: None,
+            task_switch_tokio_ns: Some(52.0),
+            task_switch_may_ns: Some(31.0),
+            spawn_thread_ns: Some(17_260.0),
+            spawn_tokio_ns: Some(250.0),
+            thread_memory_bytes: Some(19.5 * 1024.0),
+            tokio_task_memory_bytes: Some(300.0),
+            cpu_model: "Test CPU".into(),
+            cores: 2,
+            kernel: "6.1.0".into(),
+            ..Calibration::default()
+        }
+    }
+
+    #[test]
+    fn the_costs_table_carries_units_and_skips_what_was_not_measured() {
+        let text = sample().to_costs_toml();
+        assert!(text.starts_with("# Measured by"));
+        assert!(text.contains("Test CPU, 2 cores, Linux 6.1.0"));
+        assert!(text.contains("thread_switch = \"1.4us\""));
+        assert!(text.contains("task_switch = \"52ns\""));
+        assert!(text.contains("coroutine_switch = \"31ns\""));
+        assert!(text.contains("thread_spawn = \"17.3us\""));
+        assert!(text.contains("thread_memory = \"19.5KiB\""));
+        assert!(text.contains("task_memory = \"300B\""));
+        assert!(text.contains("# thread_wakeup: not measured"));
+        assert!(!text.contains("thread_wakeup ="));
+    }
+
+    #[test]
+    fn the_json_has_exactly_the_issue_keys() {
+        let value = serde_json::to_value(sample()).unwrap();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        let mut expected = vec![
+            "add_ns",
+            "thread_switch_same_core_ns",
+            "thread_wakeup_cross_core_ns",
+            "spin_handoff_cross_core_ns",
+            "thread_switch_unpinned_ns",
+            "task_switch_may_ns",
+            "task_switch_tokio_ns",
+            "spawn_thread_ns",
+            "spawn_may_ns",
+            "spawn_tokio_ns",
+            "thread_memory_bytes",
+            "may_coroutine_memory_bytes",
+            "tokio_task_memory_bytes",
+            "cpu_model",
+            "cores",
+            "kernel",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn budgets_parse_and_scale_the_memory_fits() {
+        assert_eq!("standard".parse::<Budget>().unwrap(), Budget::standard());
+        assert_eq!(
+            "30s".parse::<Budget>().unwrap().total(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            "500ms".parse::<Budget>().unwrap().total(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            "2m".parse::<Budget>().unwrap().total(),
+            Duration::from_secs(120)
+        );
+        assert!("fast".parse::<Budget>().is_err());
+        assert!("0s".parse::<Budget>().is_err());
+        let quick = Budget::quick();
+        assert!(quick.threads < Budget::standard().threads && quick.threads >= 60);
+        assert_eq!(Budget::new(Duration::from_secs(120)).threads, 10_000);
+    }
+
+    #[test]
+    fn criterion_estimates_are_read_with_their_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(from_criterion(dir.path()).unwrap().is_none());
+        let bench = dir.path().join("thread_switch/same_core/new");
+        std::fs::create_dir_all(&bench).unwrap();
+        std::fs::write(
+            bench.join("estimates.json"),
+            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1300.0,"upper_bound":1500.0},"point_estimate":1400.0,"standard_error":50.0},
+                "median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1}}"#,
+        )
+        .unwrap();
+        let calibration = from_criterion(dir.path()).unwrap().unwrap();
+        assert_eq!(calibration.thread_switch_same_core_ns, Some(1400.0));
+        assert_eq!(calibration.add_ns, None);
+        let estimate = criterion_estimate(dir.path(), "thread_switch/same_core")
+            .unwrap()
+            .unwrap();
+        assert_eq!((estimate.lower_ns, estimate.upper_ns), (1300.0, 1500.0));
+        for (id, _) in CRITERION_IDS {
+            assert!(
+                criterion_ids().contains(id),
+                "{id} missing from the listing"
+            );
+        }
+
+        std::fs::write(bench.join("estimates.json"), "{}").unwrap();
+        assert!(matches!(
+            from_criterion(dir.path()),
+            Err(Error::Malformed { .. })
+        ));
+    }
+}

@@ -1,0 +1,96 @@
+//! `calibrate` on a tiny budget: every key present, every measured value positive, and the
+//! costs file written with units.
+
+use assert_cmd::Command;
+
+const KEYS: [&str; 16] = [
+    "add_ns",
+    "thread_switch_same_core_ns",
+    "thread_wakeup_cross_core_ns",
+    "spin_handoff_cross_core_ns",
+    "thread_switch_unpinned_ns",
+    "task_switch_may_ns",
+    "task_switch_tokio_ns",
+    "spawn_thread_ns",
+    "spawn_may_ns",
+    "spawn_tokio_ns",
+    "thread_memory_bytes",
+    "may_coroutine_memory_bytes",
+    "tokio_task_memory_bytes",
+    "cpu_model",
+    "cores",
+    "kernel",
+];
+
+#[test]
+fn json_has_every_key_and_positive_measurements() {
+    let dir = tempfile::tempdir().unwrap();
+    let costs = dir.path().join("costs.toml");
+    let output = Command::cargo_bin("calibrate")
+        .unwrap()
+        .args(["--json", "--budget", "tiny", "--out"])
+        .arg(&costs)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let object = json.as_object().unwrap();
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut expected = KEYS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+
+    let cores = object["cores"].as_u64().unwrap();
+    assert!(cores >= 1);
+    assert!(!object["cpu_model"].as_str().unwrap().is_empty());
+    assert!(!object["kernel"].as_str().unwrap().is_empty());
+    for key in &KEYS[..13] {
+        match &object[*key] {
+            serde_json::Value::Number(n) => {
+                let value = n.as_f64().unwrap();
+                assert!(value > 0.0 && value.is_finite(), "{key} = {value}");
+            }
+            // Only the cross-core pair may be missing, and only on one core, with a reason.
+            serde_json::Value::Null => {
+                assert!(
+                    key.contains("cross_core") && cores < 2,
+                    "{key} is null; stderr: {stderr}"
+                );
+                assert!(stderr.contains("skipped"), "no reason for {key}: {stderr}");
+            }
+            other => panic!("{key} = {other}"),
+        }
+    }
+
+    let text = std::fs::read_to_string(&costs).unwrap();
+    assert!(text.contains("[costs]"));
+    for key in [
+        "thread_switch",
+        "task_switch",
+        "coroutine_switch",
+        "thread_spawn",
+        "task_spawn",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key} in {text}"));
+        assert!(
+            ["ns\"", "us\"", "ms\""].iter().any(|u| line.contains(u)),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_budget_is_refused_with_advice() {
+    Command::cargo_bin("calibrate")
+        .unwrap()
+        .args(["--budget", "forever"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("30s"));
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `calibrate` binary, one module per behaviour.
+
+mod calibrate_cli;
