@@ -276,6 +276,13 @@ fn missing_files_and_unknown_names_exit_2() {
         .args(["run", path_str(&file), "--costs", "/no/costs.toml"])
         .assert()
         .code(2);
+    // A value the file format accepts but the engine refuses is still the user's to fix.
+    let huge = example(&dir, "workers = 4", "workers = 1000000000000");
+    sim()
+        .args(["check", path_str(&huge)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("green threads"));
 }
 
 #[test]
