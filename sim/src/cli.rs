@@ -277,9 +277,9 @@ struct Progress {
 impl Progress {
     fn new(len: u64, quiet: bool, message: &str) -> Self {
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {percent}% eta {eta}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {wide_bar} {percent}% eta {eta}",
+        ) {
             bar.set_style(style);
         }
         bar.set_message(message.to_string());
@@ -524,8 +524,8 @@ impl AppendCsv {
 }
 
 fn read_rows(path: &Path) -> anyhow::Result<Vec<SweepRow>> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("reading {} back", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {} back", path.display()))?;
     let mut rows = Vec::new();
     for row in reader.deserialize::<SweepRow>() {
         rows.push(row.with_context(|| format!("reading {} back", path.display()))?);

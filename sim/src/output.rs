@@ -213,7 +213,10 @@ mod tests {
     fn table_aligns_columns() {
         let t = table(
             &["name", "n"],
-            &[vec!["a".into(), "10".into()], vec!["bbb".into(), "2".into()]],
+            &[
+                vec!["a".into(), "10".into()],
+                vec!["bbb".into(), "2".into()],
+            ],
             1,
         );
         assert_eq!(t, "name   n\na     10\nbbb    2\n");

@@ -46,7 +46,9 @@ impl PriceTable {
     pub fn new(mut rows: Vec<(u64, f64)>) -> Option<Self> {
         rows.sort_by_key(|r| r.0);
         let valid = !rows.is_empty()
-            && rows.iter().all(|&(c, p)| c >= 1 && p.is_finite() && p >= 0.0)
+            && rows
+                .iter()
+                .all(|&(c, p)| c >= 1 && p.is_finite() && p >= 0.0)
             && rows.windows(2).all(|w| w[0].0 < w[1].0);
         valid.then_some(PriceTable { rows })
     }

@@ -638,10 +638,14 @@ fn explain_toml_message(message: &str) -> String {
         return "this [[server]] has no model; write model = \"thread_per_request\", \"preemptive\" or \"cooperative\"".into();
     }
     if let Some(rest) = message.strip_prefix("missing field ") {
-        return format!("missing key {rest}; add it (see `sim show recipe-api` for a complete file)");
+        return format!(
+            "missing key {rest}; add it (see `sim show recipe-api` for a complete file)"
+        );
     }
     if message.starts_with("invalid type: integer") && message.contains("expected a string") {
-        return format!("{message}; durations and sizes are strings with units, e.g. \"5ms\" or \"20KiB\"");
+        return format!(
+            "{message}; durations and sizes are strings with units, e.g. \"5ms\" or \"20KiB\""
+        );
     }
     message.to_string()
 }
@@ -1082,7 +1086,8 @@ impl FileSpec {
                 Some(own) => {
                     let raw: Vec<RawStep> =
                         own.iter().map(|s| RawStep::from_server(index, s)).collect();
-                    let own = check_steps(&raw, &Loc::Server(index, "steps"), source, base, &pools)?;
+                    let own =
+                        check_steps(&raw, &Loc::Server(index, "steps"), source, base, &pools)?;
                     if let Arrivals::Trace { rows } = &load.arrivals
                         && rows.iter().any(|r| r.steps.is_some())
                         && own.len() != steps.len()
@@ -1154,7 +1159,11 @@ impl FileSpec {
                 kind == "closed",
                 l.concurrency.as_ref().map(|v| v.span()),
             ),
-            ("think", kind == "closed", l.think.as_ref().map(|v| v.span())),
+            (
+                "think",
+                kind == "closed",
+                l.think.as_ref().map(|v| v.span()),
+            ),
             ("file", kind == "trace", l.file.as_ref().map(|v| v.span())),
             (
                 "connections",
@@ -1181,7 +1190,9 @@ impl FileSpec {
             {
                 return Err(source.at(
                     span,
-                    &format!("{key} does not apply to kind = \"{kind}\"; remove it or change the kind"),
+                    &format!(
+                        "{key} does not apply to kind = \"{kind}\"; remove it or change the kind"
+                    ),
                 ));
             }
         }
@@ -1201,7 +1212,10 @@ impl FileSpec {
         };
         let arrivals = match kind {
             "open" => {
-                let rate = l.rate.as_ref().ok_or_else(|| missing("rate", "rate = 100"))?;
+                let rate = l
+                    .rate
+                    .as_ref()
+                    .ok_or_else(|| missing("rate", "rate = 100"))?;
                 let r = *rate.get_ref();
                 if !(r.is_finite() && r > 0.0) {
                     return Err(source.at(
@@ -1298,14 +1312,12 @@ impl FileSpec {
                     ));
                 }
                 CountOrText::Count(n) => Warmup::Requests(*n as u64),
-                CountOrText::Text(t) => Warmup::Duration(
-                    parse_duration(t).map_err(|e| {
-                        source.at(
-                            w.span(),
-                            &format!("warmup is a count of completions or a duration: {e}"),
-                        )
-                    })?,
-                ),
+                CountOrText::Text(t) => Warmup::Duration(parse_duration(t).map_err(|e| {
+                    source.at(
+                        w.span(),
+                        &format!("warmup is a count of completions or a duration: {e}"),
+                    )
+                })?),
             },
         };
         match (stop, warmup) {
@@ -1428,8 +1440,7 @@ fn check_steps(
                 ));
             }
         };
-        let duration =
-            Dist::parse(text, base).map_err(|e| source.at_loc(loc, &e.to_string()))?;
+        let duration = Dist::parse(text, base).map_err(|e| source.at_loc(loc, &e.to_string()))?;
         let pool = match &spec.pool {
             Some((name, loc)) => Some(pools.iter().position(|p| p.name == *name).ok_or_else(
                 || {
@@ -1496,10 +1507,7 @@ fn check_model(
         match value {
             None => Ok(default),
             Some(v) if v >= 1 => Ok(v as u64),
-            Some(v) => Err(at(
-                Some(key),
-                &format!("{key} must be at least 1, not {v}"),
-            )),
+            Some(v) => Err(at(Some(key), &format!("{key} must be at least 1, not {v}"))),
         }
     };
     let quantum = |value: &Option<String>| -> Result<Option<u64>, ScenarioError> {
@@ -1525,14 +1533,18 @@ fn check_model(
                 Some(ThreadsSpec::Count(n)) => {
                     return Err(at(
                         Some("threads"),
-                        &format!("threads must be at least 1, not {n}; or write threads = \"unbounded\""),
+                        &format!(
+                            "threads must be at least 1, not {n}; or write threads = \"unbounded\""
+                        ),
                     ));
                 }
                 Some(ThreadsSpec::Word(w)) if w == "unbounded" => Threads::Unbounded,
                 Some(ThreadsSpec::Word(w)) => {
                     return Err(at(
                         Some("threads"),
-                        &format!("threads = {w:?} is not understood; write a number (threads = 40) or threads = \"unbounded\""),
+                        &format!(
+                            "threads = {w:?} is not understood; write a number (threads = 40) or threads = \"unbounded\""
+                        ),
                     ));
                 }
             };
@@ -1575,7 +1587,9 @@ fn check_model(
                 Some(other) => {
                     return Err(at(
                         Some("balance"),
-                        &format!("balance = {other:?} is not understood; write \"shared\" (one queue, work stealing) or \"affinity\" (a connection stays on its loop)"),
+                        &format!(
+                            "balance = {other:?} is not understood; write \"shared\" (one queue, work stealing) or \"affinity\" (a connection stays on its loop)"
+                        ),
                     ));
                 }
             };

@@ -111,7 +111,9 @@ impl std::str::FromStr for Slo {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
-            format!("objective {text:?}: {why}; write e.g. --slo \"p99<200ms\" (metric: mean, p50, p90, p95, p99, p999, max)")
+            format!(
+                "objective {text:?}: {why}; write e.g. --slo \"p99<200ms\" (metric: mean, p50, p90, p95, p99, p999, max)"
+            )
         };
         let (metric, rest, inclusive) = if let Some((m, r)) = text.split_once("<=") {
             (m, r, true)
@@ -329,7 +331,9 @@ fn point_key(
 ) -> String {
     let rate = rate.map(|r| format!("{r}")).unwrap_or_default();
     let concurrency = concurrency.map(|c| c.to_string()).unwrap_or_default();
-    format!("{scenario}\u{1f}{label}\u{1f}{cores}\u{1f}{machines}\u{1f}{seed}\u{1f}{replications}\u{1f}{kind}\u{1f}{rate}\u{1f}{concurrency}")
+    format!(
+        "{scenario}\u{1f}{label}\u{1f}{cores}\u{1f}{machines}\u{1f}{seed}\u{1f}{replications}\u{1f}{kind}\u{1f}{rate}\u{1f}{concurrency}"
+    )
 }
 
 /// A sweep that could not run or finish.
@@ -500,7 +504,14 @@ pub fn sweep(
 fn describe_load(config: &RunConfig, machines: u64) -> String {
     match Scenario::offered(&config.load, machines) {
         (_, Some(rate), _) => format!(" at {rate} rps"),
-        (kind, None, Some(c)) => format!(" with {c} {}", if kind == "closed" { "clients" } else { "connections" }),
+        (kind, None, Some(c)) => format!(
+            " with {c} {}",
+            if kind == "closed" {
+                "clients"
+            } else {
+                "connections"
+            }
+        ),
         _ => String::new(),
     }
 }
@@ -595,7 +606,10 @@ mod tests {
         assert_eq!(slo.limit_ms, 200.0);
         assert!(!slo.inclusive);
         let slo: Slo = "mean <= 1.5s".parse().unwrap();
-        assert_eq!((slo.metric, slo.limit_ms, slo.inclusive), (SloMetric::Mean, 1500.0, true));
+        assert_eq!(
+            (slo.metric, slo.limit_ms, slo.inclusive),
+            (SloMetric::Mean, 1500.0, true)
+        );
         assert!("p42<1ms".parse::<Slo>().is_err());
         assert!("p99>1ms".parse::<Slo>().is_err());
         assert!("p99<fast".parse::<Slo>().is_err());

@@ -79,8 +79,9 @@ pub(crate) fn read(path: &Path, step_count: usize) -> Result<Vec<TraceRow>, Trac
             text: text.clone(),
             line: 1,
             column: 1,
-            message: "the trace holds no requests; write one line per request: offset[,step durations]"
-                .into(),
+            message:
+                "the trace holds no requests; write one line per request: offset[,step durations]"
+                    .into(),
         });
     }
     // Stable: equal offsets keep file order.
