@@ -21,7 +21,7 @@
 //! can check them against the two per round trip assumed here.
 
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -228,19 +228,19 @@ pub fn spin_handoff(round_trips: u64) -> Result<PingPong, Error> {
     let cores = affinity::pick(2)?;
     let turn = AtomicU64::new(0);
     let ready = Barrier::new(2);
-    // Set when either thread could not pin: after the barrier both give up instead of one
-    // spinning forever for a partner that has left.
-    let failed = AtomicBool::new(false);
-    let pin_or_flag = |core| {
-        let pinned = affinity::pin(core);
-        if pinned.is_err() {
-            failed.store(true, Ordering::Release);
+    // Holds the id + 1 of a core that refused a thread (0: none). After the barrier both
+    // threads give up if it is set, instead of one spinning forever for a partner that left.
+    let refused = AtomicUsize::new(0);
+    let pin_or_flag = |core: core_affinity::CoreId| {
+        if affinity::pin(core).is_err() {
+            refused.store(core.id + 1, Ordering::Release);
         }
         ready.wait();
-        match pinned {
-            Err(error) => Err(error),
-            Ok(()) if failed.load(Ordering::Acquire) => Err(Error::Pin { core: 0 }),
-            Ok(()) => Ok(()),
+        match refused.load(Ordering::Acquire) {
+            0 => Ok(()),
+            id_plus_one => Err(Error::Pin {
+                core: id_plus_one - 1,
+            }),
         }
     };
 

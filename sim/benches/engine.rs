@@ -6,7 +6,12 @@
 //! - `threads_1000_sliced`: 1,000 unbounded-pool threads time-sliced at 1 ms: a closed loop of
 //!   1,000 clients, each request 5 ms of CPU, on 4 cores.
 //!
-//! Criterion's throughput is in elements (= simulated requests) per second.
+//! Criterion's throughput is in elements (= simulated requests) per second. The `_cpu`
+//! variants time the same runs by the benchmark thread's own CPU time instead of wall time, so
+//! that other work on a shared machine does not count against the simulator (cache and
+//! frequency effects still do).
+
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sim::config::{
@@ -44,6 +49,27 @@ fn config(arrivals: Arrivals, requests: u64, model: Model, cpu: Dist) -> RunConf
     }
 }
 
+/// CPU time consumed by the calling thread so far.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec and the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `config` `iters` times and returns the CPU time it took.
+fn cpu_timed(config: &RunConfig, iters: u64) -> Duration {
+    let start = thread_cpu_time();
+    for _ in 0..iters {
+        std::hint::black_box(sim::simulate(config).expect("valid bench config"));
+    }
+    thread_cpu_time() - start
+}
+
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
@@ -63,6 +89,9 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(requests));
     group.bench_function("mm4_cooperative", |b| {
         b.iter(|| sim::simulate(&mm4).expect("valid bench config"))
+    });
+    group.bench_function("mm4_cooperative_cpu", |b| {
+        b.iter_custom(|iters| cpu_timed(&mm4, iters))
     });
 
     let requests = 100_000;
@@ -85,6 +114,9 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(requests));
     group.bench_function("threads_1000_sliced", |b| {
         b.iter(|| sim::simulate(&sliced).expect("valid bench config"))
+    });
+    group.bench_function("threads_1000_sliced_cpu", |b| {
+        b.iter_custom(|iters| cpu_timed(&sliced, iters))
     });
     group.finish();
 }

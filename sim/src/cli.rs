@@ -54,8 +54,15 @@ pub enum Command {
     #[command(after_help = "Examples:\n  sim replay\n  sim replay recipe-api fastapi-sleep --json")]
     Replay(ReplayArgs),
     /// Lists the built-in scenarios.
-    #[command(after_help = "Example:\n  sim list")]
-    List,
+    #[command(after_help = "Examples:\n  sim list\n  sim list --json")]
+    List {
+        /// Print JSON: an array of objects with name and description.
+        #[arg(long)]
+        json: bool,
+        /// Accepted for symmetry with the other commands; `list` never shows progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Prints a built-in scenario's TOML, to copy and edit.
     #[command(after_help = "Example:\n  sim show recipe-api > my-api.toml")]
     Show {
@@ -215,6 +222,10 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(ReplayError::Unknown(_)) = cause.downcast_ref::<ReplayError>() {
             return 2;
         }
+        // The engine's own check of a parameter: the input is wrong, not the run.
+        if let Some(crate::SimError::Invalid(_)) = cause.downcast_ref::<crate::SimError>() {
+            return 2;
+        }
     }
     1
 }
@@ -225,7 +236,14 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Run(a) => run(a),
         Command::Sweep(a) => sweep_command(a),
         Command::Replay(a) => replay_command(a),
-        Command::List => {
+        Command::List { json: true, .. } => {
+            let list: Vec<serde_json::Value> = builtins()
+                .iter()
+                .map(|b| serde_json::json!({ "name": b.name, "description": b.description }))
+                .collect();
+            print(&(serde_json::to_string_pretty(&list)? + "\n"))
+        }
+        Command::List { json: false, .. } => {
             let rows: Vec<Vec<String>> = builtins()
                 .iter()
                 .map(|b| vec![b.name.to_string(), b.description.to_string()])
@@ -239,6 +257,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Check { files } => {
             for file in files {
                 let scenario = Scenario::load(&file)?;
+                for config in scenario.run_configs(&Overrides::default())? {
+                    crate::validate(&config)
+                        .with_context(|| format!("{file}: server {:?}", config.server.label))?;
+                }
                 print(&format!(
                     "{file}: ok\n{}",
                     crate::scenario::summary(&scenario)
@@ -428,7 +450,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
     let rows = result?;
     // The cheapest configuration may be among rows an earlier (or another shard's) run wrote.
     let mut all: Vec<SweepRow> = match (&a.out, a.slo) {
-        (Some(path), Some(_)) => read_rows(path)?,
+        (Some(path), Some(_)) => read_rows(path)?
+            .into_iter()
+            .filter(|r| r.scenario == scenario.name)
+            .collect(),
         _ => rows.clone(),
     };
     if let Some(slo) = a.slo {

@@ -131,6 +131,8 @@ pub(crate) struct Sim<'a> {
     /// Requests come from long-lived connections (each connection is one task).
     pub(crate) connections: bool,
     events: u64,
+    /// When the last request completed or was dropped.
+    last_exit: SimTime,
 }
 
 impl<'a> Sim<'a> {
@@ -212,6 +214,7 @@ impl<'a> Sim<'a> {
             broadcast_only,
             connections: matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             events: 0,
+            last_exit: SimTime::ZERO,
         }
     }
 
@@ -402,6 +405,7 @@ impl<'a> Sim<'a> {
 
     /// Common exit of completed and dropped requests: the client's next send, the gate, the slab.
     fn leave(&mut self, req: ReqId, client: u32) {
+        self.last_exit = self.now;
         self.in_flight -= 1;
         self.levels[SYSTEM].1.set(self.now, self.in_flight);
         if client != NONE {
@@ -494,7 +498,8 @@ impl<'a> Sim<'a> {
 
     fn open_interarrival(&mut self, rate: f64) -> u64 {
         let u: f64 = self.rng.random();
-        (-(1e9 / rate) * (1.0 - u).ln()).round() as u64
+        // Non-negative: half-up by truncation, without a libm call.
+        (-(1e9 / rate) * (1.0 - u).ln() + 0.5) as u64
     }
 
     fn proxy_job(&mut self, req: ReqId, outbound: bool) {
@@ -812,9 +817,15 @@ impl<S: Scheduler> Engine<'_, S> {
                 break;
             }
         }
-        if self.sim.queue.len() == 0 && horizon != SimTime(u64::MAX) {
-            // Nothing left to happen before the horizon: the run still covers the full duration.
-            end = horizon;
+        if horizon != SimTime(u64::MAX) {
+            if self.sim.queue.len() == 0 {
+                // Nothing left to happen before the horizon: the run still covers all of it.
+                end = horizon;
+            }
+        } else if !self.sim.stopped {
+            // An open loop or trace drained: the run ends with its last request, not with the
+            // stale (cancelled) events still queued after it.
+            end = self.sim.last_exit.max(self.sim.measure_start);
         }
         self.sim.now = end;
         self.sim.events = events;

@@ -78,6 +78,7 @@ struct Core {
     start: SimTime,
     /// Context-switch time still to pay at the start of the segment.
     switch: u64,
+    slice_start: SimTime,
     slice_end: SimTime,
     /// Position in the idle list, or NONE while busy.
     idle_slot: u32,
@@ -99,6 +100,8 @@ pub(crate) struct Kernel {
     quantum: Option<u64>,
     cfs_latency: u64,
     cfs_min: u64,
+    /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
+    widest_slice: u64,
     running: u64,
     /// Core time spent on useful work and on switching, up to the last accounting point.
     pub(crate) useful_ns: u64,
@@ -133,6 +136,7 @@ impl Kernel {
                     generation: 0,
                     start: SimTime::ZERO,
                     switch: 0,
+                    slice_start: SimTime::ZERO,
                     slice_end: SimTime::ZERO,
                     idle_slot: NONE,
                 };
@@ -148,6 +152,7 @@ impl Kernel {
             quantum,
             cfs_latency: (6e6 * scale).round() as u64,
             cfs_min: (0.75e6 * scale).round() as u64,
+            widest_slice: 0,
             running: 0,
             useful_ns: 0,
             switching_ns: 0,
@@ -226,6 +231,32 @@ impl Kernel {
             None => {
                 self.run_queue.push_back(thread);
                 self.run_level.set(now, self.run_queue.len() as u64);
+                self.shrink_slices(now, queue);
+            }
+        }
+    }
+
+    /// CFS divides its target latency among the runnable threads, so a thread that starts
+    /// waiting shortens the slices already running (never below the minimum granularity, and
+    /// never into the past). A fixed quantum does not change.
+    fn shrink_slices(&mut self, now: SimTime, queue: &mut EventQueue) {
+        if self.quantum.is_some() {
+            return;
+        }
+        let slice = self.slice();
+        if slice >= self.widest_slice {
+            return;
+        }
+        self.widest_slice = slice;
+        for core in 0..self.cores.len() as CoreId {
+            let c = &mut self.cores[core as usize];
+            if c.running == NONE {
+                continue;
+            }
+            let end = (c.slice_start + slice).max(now);
+            if end < c.slice_end {
+                c.slice_end = end;
+                self.schedule(queue, core);
             }
         }
     }
@@ -282,8 +313,10 @@ impl Kernel {
         c.switch = switch;
         self.running += 1;
         let slice = self.slice();
+        self.widest_slice = self.widest_slice.max(slice);
         let c = &mut self.cores[core as usize];
-        c.slice_end = c.start + switch + slice;
+        c.slice_start = c.start + switch;
+        c.slice_end = c.slice_start + slice;
         let t = &mut self.threads[thread as usize];
         t.state = State::Running;
         t.last_core = core;
@@ -366,7 +399,10 @@ impl Kernel {
             self.dispatch(now, queue, core, next, 0);
         } else {
             let slice = self.slice();
-            self.cores[core as usize].slice_end = now + slice;
+            self.widest_slice = self.widest_slice.max(slice);
+            let c = &mut self.cores[core as usize];
+            c.slice_start = now;
+            c.slice_end = now + slice;
             self.schedule(queue, core);
         }
     }
@@ -413,5 +449,92 @@ impl Kernel {
     /// Number of cores.
     pub(crate) fn cores(&self) -> u64 {
         self.cores.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the kernel alone: every burst-done thread blocks; returns (time, thread) of each
+    /// burst completion.
+    fn drain(k: &mut Kernel, q: &mut EventQueue) -> Vec<(u64, ThreadId)> {
+        let mut done = Vec::new();
+        while let Some((now, event)) = q.pop() {
+            if let Event::CoreDone { core, generation } = event
+                && let Some(t) = k.core_done(now, q, core, generation)
+            {
+                done.push((now.ns(), t));
+                k.resume(now, q, core, Next::Block);
+            }
+        }
+        done
+    }
+
+    #[test]
+    fn round_robin_pays_a_switch_per_slice() {
+        // Two threads of 3 ms on one core, slices of 1 ms, switches of 100 us.
+        let mut k = Kernel::new(1, 100_000, 0, Some(1_000_000));
+        let mut q = EventQueue::default();
+        let (a, b) = (k.spawn(), k.spawn());
+        k.wake(SimTime(0), &mut q, a, Burst::work(3_000_000));
+        k.wake(SimTime(0), &mut q, b, Burst::work(3_000_000));
+        let done = drain(&mut k, &mut q);
+        // a b a b a b: five switches (the first dispatch on a fresh core is free).
+        assert_eq!(k.context_switches, 5);
+        assert_eq!(done, vec![(5_400_000, a), (6_500_000, b)]);
+        assert_eq!(k.useful_ns, 6_000_000);
+        assert_eq!(k.switching_ns, 500_000);
+        assert_eq!(k.overlaps, 0);
+    }
+
+    #[test]
+    fn a_thread_alone_keeps_its_core_and_renews_its_slice() {
+        let mut k = Kernel::new(2, 100_000, 0, Some(1_000_000));
+        let mut q = EventQueue::default();
+        let a = k.spawn();
+        k.wake(SimTime(0), &mut q, a, Burst::work(10_500_000));
+        assert_eq!(drain(&mut k, &mut q), vec![(10_500_000, a)]);
+        assert_eq!(k.context_switches, 0);
+    }
+
+    #[test]
+    fn a_waiting_thread_shortens_the_cfs_slice() {
+        // One core: CFS gives a lone thread 6 ms; when a second becomes runnable at 1 ms the
+        // slice becomes 6 / 2 = 3 ms, so the newcomer runs at 3 ms, not 6 ms.
+        let mut k = Kernel::new(1, 0, 0, None);
+        let mut q = EventQueue::default();
+        let (hog, io) = (k.spawn(), k.spawn());
+        k.wake(SimTime(0), &mut q, hog, Burst::work(100_000_000));
+        let mut done = Vec::new();
+        let mut woke = false;
+        while let Some((now, event)) = q.pop() {
+            if !woke && now >= SimTime(1_000_000) {
+                woke = true;
+                k.wake(SimTime(1_000_000), &mut q, io, Burst::work(100_000));
+            }
+            if let Event::CoreDone { core, generation } = event
+                && let Some(t) = k.core_done(now, &mut q, core, generation)
+            {
+                done.push((now.ns(), t));
+                k.resume(now, &mut q, core, Next::Block);
+            }
+        }
+        assert_eq!(done[0], (3_100_000, io));
+    }
+
+    #[test]
+    fn a_cross_core_wakeup_waits_and_counts_as_idle() {
+        // Two cores; the waker runs on core 0 and wakes a thread whose last core is busy.
+        let mut k = Kernel::new(2, 0, 5_000, None);
+        let mut q = EventQueue::default();
+        let (a, b) = (k.spawn(), k.spawn());
+        k.wake(SimTime(0), &mut q, a, Burst::work(1_000_000));
+        k.waker_core = 0;
+        k.wake(SimTime(0), &mut q, b, Burst::work(1_000));
+        k.waker_core = NONE;
+        let done = drain(&mut k, &mut q);
+        assert_eq!(done, vec![(6_000, b), (1_000_000, a)]);
+        assert_eq!(k.useful_ns, 1_001_000);
     }
 }

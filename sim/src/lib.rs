@@ -9,10 +9,21 @@
 //!   connections)                                     (tasks, pools, I/O waits)
 //! ```
 //!
-//! Two layers: the *kernel* ([`kernel`](crate) internals) time-slices OS threads over cores and
-//! charges context switches and wake-ups; a *model* maps requests onto those threads (a thread
-//! per request, green threads on workers, tasks on event loops). Time is integer nanoseconds;
-//! events are ordered by `(time, sequence)`; one seeded RNG per run.
+//! Two layers: the *kernel* time-slices OS threads over cores (round robin; a fixed quantum or
+//! CFS's target latency divided among runnable threads) and charges context switches (core
+//! time) and cross-core wake-ups (latency); a *model* maps requests onto those threads: a thread
+//! per request, green threads on workers, or tasks on event loops. Time is integer nanoseconds,
+//! events are ordered by `(time, sequence)`, preemption cancels by generation counter, and each
+//! run has one seeded RNG, so a seed always gives the same bytes (except `wall_seconds`).
+//!
+//! Modelling choices worth knowing (each documented where it lives):
+//! - a thread or loop must be on a core to take its next decision (start a step, answer), so
+//!   a woken thread queues behind busy cores and an awaited I/O resumes behind the loop's work;
+//! - long-lived connections send their next message `interval` after the previous answer; with
+//!   a broadcast, the latency fields hold the broadcast deliveries only;
+//! - a `parallel = k` step holding a pool takes one unit for its whole (slowest) wait;
+//! - the GIL is handed over every 5 ms when contended (CPython's switch interval); Go's extra
+//!   thread for a blocking call is not modelled (the worker blocks).
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -32,7 +43,7 @@ pub mod replication;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
-pub mod time;
+pub(crate) mod time;
 pub mod unit;
 pub mod validation;
 

@@ -95,9 +95,9 @@ impl PriceTable {
         struct PricingFile {
             pricing: BTreeMap<String, Spanned<f64>>,
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let origin = path.display().to_string();
         let source = Source::new(&text, &origin);

@@ -40,14 +40,14 @@ pub enum ReplayError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// A run failed.
-    #[error("replaying {scenario} / {label}: {source}")]
+    #[error("replaying {scenario} / {label}: {error}")]
     Run {
         /// Scenario name.
         scenario: String,
         /// Server label.
         label: String,
         /// Why.
-        source: crate::error::SimError,
+        error: crate::error::SimError,
     },
 }
 
@@ -64,7 +64,7 @@ pub fn metric(report: &Report, machines: u64, name: &str, first_mean_ms: f64) ->
         "p99_ms" => l.p99,
         "max_ms" => l.max,
         "cpu_percent" => report.cpu_utilization * report.cores as f64 * 100.0,
-        "memory_mb" => report.peak_memory_bytes as f64 / 1e6,
+        "rss_mb" => report.peak_memory_bytes as f64 / 1e6,
         "context_switches_per_request" => report.context_switches_per_request,
         "mean_vs_first" => l.mean / first_mean_ms,
         _ => return None,
@@ -97,10 +97,10 @@ pub fn replay(
     let reports: Vec<Result<Report, ReplayError>> = work
         .par_iter()
         .map(|(_, d)| {
-            let result = execute(&d.config, 1, &|_| {}).map_err(|source| ReplayError::Run {
+            let result = execute(&d.config, 1, &|_| {}).map_err(|error| ReplayError::Run {
                 scenario: d.config.scenario.clone(),
                 label: d.config.server.label.clone(),
-                source,
+                error,
             });
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             result

@@ -54,12 +54,12 @@ pub enum ScenarioError {
         snippet: String,
     },
     /// The file could not be read.
-    #[error("cannot read scenario {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Neither a file nor a built-in scenario.
     #[error(
@@ -211,9 +211,9 @@ impl CostOverrides {
         struct CostsFile {
             costs: Option<CostsSpec>,
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let origin = path.display().to_string();
         let source = Source::new(&text, &origin);
@@ -290,9 +290,9 @@ impl Scenario {
     pub fn load(file_or_name: &str) -> Result<Scenario, ScenarioError> {
         let path = Path::new(file_or_name);
         if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
             return Scenario::parse(&text, path);
         }
@@ -301,7 +301,7 @@ impl Scenario {
             None if file_or_name.ends_with(".toml") || path.components().count() > 1 => {
                 Err(ScenarioError::Io {
                     path: path.to_path_buf(),
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                    error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
                 })
             }
             None => Err(ScenarioError::Unknown(file_or_name.to_string())),
@@ -895,7 +895,7 @@ pub const PUBLISHED_METRICS: &[(&str, &str)] = &[
         "cpu_percent",
         "CPU busy, percent of one core (160 = 1.6 cores)",
     ),
-    ("memory_mb", "resident memory, MB (10^6 bytes)"),
+    ("rss_mb", "peak resident memory, MB (10^6 bytes)"),
     (
         "context_switches_per_request",
         "OS context switches per request",

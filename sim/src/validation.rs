@@ -2,12 +2,16 @@
 //! fix rather than a panic or a run that never ends.
 
 use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Threads, Warmup};
+use crate::dist::Dist;
 use crate::error::SimError;
 
 /// Most cores a simulated machine may have.
 pub const MAX_CORES: u64 = 1024;
 /// Most OS threads, tasks or clients a run may create up front (memory of the simulator).
-pub const MAX_ENTITIES: u64 = 50_000_000;
+pub const MAX_ENTITIES: u64 = 10_000_000;
+
+/// Most processes a thread-per-request server may have.
+pub const MAX_PROCESSES: u64 = 100_000;
 
 fn invalid(message: impl Into<String>) -> SimError {
     SimError::Invalid(message.into())
@@ -38,6 +42,7 @@ pub fn validate(config: &RunConfig) -> Result<(), SimError> {
         }
     }
     for (i, step) in config.steps.iter().enumerate() {
+        validate_dist(&step.duration, &format!("step {}", i + 1))?;
         if let Some(p) = step.pool
             && p >= config.pools.len()
         {
@@ -72,8 +77,31 @@ pub fn validate(config: &RunConfig) -> Result<(), SimError> {
     validate_model(config)
 }
 
+/// Distributions built by hand (not parsed) can hold values that would make sampling panic.
+fn validate_dist(dist: &Dist, what: &str) -> Result<(), SimError> {
+    match dist {
+        Dist::Uniform { lo, hi } if lo > hi => Err(invalid(format!(
+            "{what}: uniform({lo}ns, {hi}ns) has lo above hi; swap them"
+        ))),
+        Dist::LogNormal { median, p99 } if *median == 0 || p99 < median => Err(invalid(format!(
+            "{what}: lognormal needs a median above zero and a p99 at least the median"
+        ))),
+        Dist::Bimodal { p_long, .. } if !(0.0..=1.0).contains(p_long) => Err(invalid(format!(
+            "{what}: bimodal's p_long = {p_long} must be a probability between 0 and 1"
+        ))),
+        Dist::Empirical { samples, source } if samples.is_empty() => Err(invalid(format!(
+            "{what}: empirical samples from {} are empty; give at least one duration",
+            source.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn validate_load(config: &RunConfig) -> Result<(), SimError> {
     let load = &config.load;
+    if let Some(proxy) = &config.server.proxy {
+        validate_dist(&proxy.cpu, "the proxy's cpu")?;
+    }
     match &load.arrivals {
         Arrivals::Open { rate } => {
             if !rate.is_finite() || *rate <= 0.0 {
@@ -82,7 +110,8 @@ fn validate_load(config: &RunConfig) -> Result<(), SimError> {
                 )));
             }
         }
-        Arrivals::Closed { concurrency, .. } => {
+        Arrivals::Closed { concurrency, think } => {
+            validate_dist(think, "think")?;
             if *concurrency == 0 || *concurrency > MAX_ENTITIES {
                 return Err(invalid(format!(
                     "concurrency = {concurrency}: a closed loop needs 1 to {MAX_ENTITIES} clients"
@@ -117,7 +146,12 @@ fn validate_load(config: &RunConfig) -> Result<(), SimError> {
                 }
             }
         }
-        Arrivals::Connections { connections, .. } => {
+        Arrivals::Connections {
+            connections,
+            interval,
+            ..
+        } => {
+            validate_dist(interval, "interval")?;
             if *connections == 0 || *connections > MAX_ENTITIES {
                 return Err(invalid(format!(
                     "connections = {connections}: hold 1 to {MAX_ENTITIES} connections"
@@ -159,8 +193,10 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
             processes,
             ..
         } => {
-            if processes == 0 {
-                return Err(invalid("processes = 0: a server needs at least 1 process"));
+            if processes == 0 || processes > MAX_PROCESSES {
+                return Err(invalid(format!(
+                    "processes = {processes}: a server needs 1 to {MAX_PROCESSES} processes"
+                )));
             }
             if let Threads::Fixed(n) = threads
                 && (n == 0 || n.saturating_mul(processes) > MAX_ENTITIES)

@@ -77,6 +77,9 @@ pub(crate) struct Runtime {
     params: Params,
     workers: Vec<Worker>,
     shared: VecDeque<ReqId>,
+    /// Ready tasks over all queues (for the report's `ready` queue).
+    ready: usize,
+    /// Idle workers that a shared-queue task may wake (unused with affinity).
     idle_workers: Vec<u32>,
     roles: Vec<Role>,
     offload: Vec<OffloadThread>,
@@ -95,6 +98,7 @@ impl Runtime {
             params,
             workers: Vec::new(),
             shared: VecDeque::new(),
+            ready: 0,
             idle_workers: Vec::new(),
             roles: Vec::new(),
             offload: Vec::new(),
@@ -130,8 +134,10 @@ impl Runtime {
                 ready: VecDeque::new(),
             });
         }
-        // Lowest worker first out of the stack.
-        self.idle_workers = (0..self.params.workers as u32).rev().collect();
+        if !self.params.affinity {
+            // Lowest worker first out of the stack.
+            self.idle_workers = (0..self.params.workers as u32).rev().collect();
+        }
         if let Some(n) = self.params.offload {
             self.offload_level = sim.add_queue("offload");
             for i in 0..n as u32 {
@@ -187,39 +193,35 @@ impl Runtime {
 
     /// The task can run: queue it and wake a worker that would take it.
     fn make_ready(&mut self, sim: &mut Sim, req: ReqId) {
+        self.push_ready(sim, req);
         let w = if self.params.affinity {
             let w = sim.req(req).owner;
-            self.workers[w as usize].ready.push_back(req);
             if !self.workers[w as usize].idle {
-                self.note_ready(sim);
                 return;
             }
-            self.idle_workers.retain(|&x| x != w);
             w
         } else {
-            self.shared.push_back(req);
             match self.idle_workers.pop() {
                 Some(w) => w,
-                None => {
-                    self.note_ready(sim);
-                    return;
-                }
+                None => return,
             }
         };
-        self.note_ready(sim);
         let worker = &mut self.workers[w as usize];
         worker.idle = false;
         let thread = worker.thread;
         sim.wake(thread, Burst::ZERO);
     }
 
-    fn note_ready(&mut self, sim: &mut Sim) {
-        let len = if self.params.affinity {
-            self.workers.iter().map(|w| w.ready.len()).sum()
+    /// Queues a task at the tail of its ready queue.
+    fn push_ready(&mut self, sim: &mut Sim, req: ReqId) {
+        if self.params.affinity {
+            let w = sim.req(req).owner;
+            self.workers[w as usize].ready.push_back(req);
         } else {
-            self.shared.len()
-        };
-        sim.queue_len(self.ready_level, len);
+            self.shared.push_back(req);
+        }
+        self.ready += 1;
+        sim.queue_len(self.ready_level, self.ready);
     }
 
     fn pop_ready(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
@@ -229,7 +231,8 @@ impl Runtime {
             self.shared.pop_front()
         };
         if req.is_some() {
-            self.note_ready(sim);
+            self.ready -= 1;
+            sim.queue_len(self.ready_level, self.ready);
         }
         req
     }
@@ -252,6 +255,8 @@ impl Runtime {
     /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
     /// needs the core for a while, blocks the thread, or none is ready.
     fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64) -> Next {
+        // Spawn costs of tasks that started and went on waiting: useful work still to pay.
+        let mut work = 0;
         loop {
             let mut req = self.workers[w as usize].current;
             if req == NONE {
@@ -266,13 +271,14 @@ impl Runtime {
                         }
                     }
                     None => {
-                        if overhead > 0 {
+                        if overhead + work > 0 {
                             self.workers[w as usize].chunk = 0;
-                            return Next::Run(Burst { overhead, work: 0 });
+                            return Next::Run(Burst { overhead, work });
                         }
-                        let worker = &mut self.workers[w as usize];
-                        worker.idle = true;
-                        self.idle_workers.push(w);
+                        self.workers[w as usize].idle = true;
+                        if !self.params.affinity {
+                            self.idle_workers.push(w);
+                        }
                         return Next::Block;
                     }
                 }
@@ -296,32 +302,32 @@ impl Runtime {
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
                         overhead,
-                        work: spawn + chunk,
+                        work: work + spawn + chunk,
                     });
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
-                    overhead += spawn;
+                    work += spawn;
                     self.workers[w as usize].current = NONE;
                 }
                 StepStart::Blocking(wait) => {
-                    overhead += spawn;
+                    work += spawn;
                     if !self.offload.is_empty() {
                         self.workers[w as usize].current = NONE;
                         self.offload_call(sim, req, wait);
                     } else {
                         sim.req_mut(req).remaining = wait;
-                        if overhead > 0 {
+                        if overhead + work > 0 {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
                             worker.chunk = 0;
-                            return Next::Run(Burst { overhead, work: 0 });
+                            return Next::Run(Burst { overhead, work });
                         }
                         self.block_worker(sim, req);
                         return Next::Block;
                     }
                 }
                 StepStart::Done => {
-                    overhead += spawn;
+                    work += spawn;
                     self.workers[w as usize].current = NONE;
                     if !sim.connections {
                         sim.tasks_changed(-1);
@@ -416,12 +422,7 @@ impl Runtime {
                 // The slice is over: yield to a ready task, or keep going.
                 if self.has_ready(w) {
                     self.workers[w as usize].current = NONE;
-                    if self.params.affinity {
-                        self.workers[w as usize].ready.push_back(req);
-                    } else {
-                        self.shared.push_back(req);
-                    }
-                    self.note_ready(sim);
+                    self.push_ready(sim, req);
                 } else {
                     let chunk = self.chunk(r.remaining);
                     self.workers[w as usize].chunk = chunk;

@@ -5,8 +5,8 @@
 //! all accept from the same listening socket), bounded by `backlog`. With `keepalive` a client
 //! connection keeps its thread between requests. With `gil`, a thread must hold its process's
 //! interpreter lock to run a CPU step; it releases the lock when it waits (I/O, a pool, the end
-//! of the request). CPython's forced hand-over every 5 ms is not modelled: a CPU step keeps the
-//! lock to its end.
+//! of the request), and, like CPython, hands it over every 5 ms (the switch interval) when
+//! another thread of the process is waiting for it.
 
 use std::collections::VecDeque;
 
@@ -16,11 +16,17 @@ use crate::event::{NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next};
 use crate::model::Scheduler;
 
+/// CPython's default switch interval (`sys.getswitchinterval()`): a thread holding the GIL
+/// drops it after this much CPU when another thread waits.
+const GIL_INTERVAL: u64 = 5_000_000;
+
 #[derive(Debug, Clone, Copy)]
 struct ThreadInfo {
     req: ReqId,
     process: u32,
     client: u32,
+    /// CPU of the burst in progress (a GIL holder runs its step in switch intervals).
+    chunk: u64,
 }
 
 /// The thread-per-request model.
@@ -83,6 +89,7 @@ impl ThreadPerRequest {
                     req: NONE,
                     process: 0,
                     client: NONE,
+                    chunk: 0,
                 },
             );
         }
@@ -100,6 +107,7 @@ impl ThreadPerRequest {
                 req,
                 process,
                 client,
+                chunk: 0,
             },
         );
         sim.wake(thread, Burst::work(self.thread_spawn));
@@ -144,13 +152,42 @@ impl ThreadPerRequest {
         }
         self.gil_holder[p] = match self.gil_waiters[p].pop_front() {
             Some(next) => {
-                let req = self.info[next as usize].req;
-                let cpu = sim.req(req).remaining;
-                sim.wake(next, Burst::work(cpu));
+                let burst = self.start_chunk(sim, next);
+                sim.wake(next, burst);
                 next
             }
             None => NONE,
         };
+    }
+
+    /// The next piece of the thread's CPU step: all of it, or one switch interval under a GIL.
+    fn start_chunk(&mut self, sim: &Sim, thread: ThreadId) -> Burst {
+        let info = &mut self.info[thread as usize];
+        let remaining = sim.req(info.req).remaining;
+        info.chunk = if self.gil {
+            remaining.min(GIL_INTERVAL)
+        } else {
+            remaining
+        };
+        Burst::work(info.chunk)
+    }
+
+    /// A piece of a CPU step ran. `None` when the step is done; otherwise what the thread does:
+    /// go on, or (GIL contended) hand the lock over and queue for it again.
+    fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId) -> Option<Next> {
+        let info = self.info[thread as usize];
+        let r = sim.req_mut(info.req);
+        r.remaining -= info.chunk.min(r.remaining);
+        if r.remaining == 0 {
+            return None;
+        }
+        let p = info.process as usize;
+        if self.gil && !self.gil_waiters[p].is_empty() {
+            self.release_gil(sim, thread);
+            self.gil_waiters[p].push_back(thread);
+            return Some(Next::Block);
+        }
+        Some(Next::Run(self.start_chunk(sim, thread)))
     }
 
     /// The thread is on a core and its request between steps: start the next one.
@@ -162,11 +199,11 @@ impl ThreadPerRequest {
             }
             match sim.begin_step(req) {
                 StepStart::Cpu(cpu) => {
+                    sim.req_mut(req).remaining = cpu;
                     if self.gil && !self.take_gil(thread) {
-                        sim.req_mut(req).remaining = cpu;
                         return Next::Block;
                     }
-                    return Next::Run(Burst::work(cpu));
+                    return Next::Run(self.start_chunk(sim, thread));
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
                     self.release_gil(sim, thread);
@@ -222,6 +259,7 @@ impl Scheduler for ThreadPerRequest {
                             req: NONE,
                             process: p as u32,
                             client: NONE,
+                            chunk: 0,
                         },
                     );
                     self.free.push(thread);
@@ -273,6 +311,9 @@ impl Scheduler for ThreadPerRequest {
     fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
         let req = self.info[thread as usize].req;
         if req != NONE && sim.in_step(req) {
+            if let Some(next) = self.after_chunk(sim, thread) {
+                return next;
+            }
             sim.end_step(req);
         }
         self.advance(sim, thread)

@@ -129,3 +129,45 @@ fn affinity_pins_connections_and_shared_balances() {
     assert_little(&shared, 0.02);
     let _ = threads;
 }
+
+#[test]
+fn the_gil_is_handed_over_every_switch_interval() {
+    // Two threads of one process on 2 cores: a 100 ms CPU request at 0, a 1 ms one at 1 ms.
+    // The newcomer waits for the GIL until the holder's 5 ms switch interval ends, then runs:
+    // it completes at 6 ms (5 ms after it arrived), not after the 100 ms request.
+    use sim::config::{Arrivals, TraceRow, Warmup};
+    let model = Model::ThreadPerRequest {
+        threads: Threads::Fixed(2),
+        quantum: None,
+        backlog: None,
+        processes: 1,
+        gil: true,
+        keepalive: false,
+    };
+    let mut c = crate::open(1.0, 2, 2, vec![cpu(Dist::Const(MS))], model);
+    c.load.arrivals = Arrivals::Trace {
+        rows: vec![
+            TraceRow {
+                offset: 0,
+                steps: Some(vec![100 * MS]),
+            },
+            TraceRow {
+                offset: MS,
+                steps: Some(vec![MS]),
+            },
+        ],
+    };
+    c.load.warmup = Warmup::Requests(0);
+    let r = simulate(&c).unwrap();
+    assert_eq!(r.completed, 2);
+    // Latencies: 5 ms and 101 ms (the long one lost 1 ms of GIL to the short one).
+    close(
+        "min (ms) via mean",
+        r.latency_ms.mean,
+        (5.0 + 101.0) / 2.0,
+        1e-3,
+    );
+    close("max (ms)", r.latency_ms.max, 101.0, 1e-3);
+    // One core's worth of CPU at most: 101 ms of work in 101 ms on 2 cores.
+    close("utilization", r.cpu_utilization, 0.5, 1e-3);
+}
