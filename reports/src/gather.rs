@@ -93,9 +93,32 @@ pub fn measure(
     })
 }
 
+/// `c` without values no simulator could use (zero, negative or not finite: a memory slope
+/// fitted on a disturbed process can come out negative), so the simulator keeps its reference
+/// value for those instead of refusing the file.
+pub fn usable(c: &Calibration) -> Calibration {
+    let keep = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0);
+    Calibration {
+        add_ns: keep(c.add_ns),
+        thread_switch_same_core_ns: keep(c.thread_switch_same_core_ns),
+        thread_wakeup_cross_core_ns: keep(c.thread_wakeup_cross_core_ns),
+        spin_handoff_cross_core_ns: keep(c.spin_handoff_cross_core_ns),
+        thread_switch_unpinned_ns: keep(c.thread_switch_unpinned_ns),
+        task_switch_may_ns: keep(c.task_switch_may_ns),
+        task_switch_tokio_ns: keep(c.task_switch_tokio_ns),
+        spawn_thread_ns: keep(c.spawn_thread_ns),
+        spawn_may_ns: keep(c.spawn_may_ns),
+        spawn_tokio_ns: keep(c.spawn_tokio_ns),
+        thread_memory_bytes: keep(c.thread_memory_bytes),
+        may_coroutine_memory_bytes: keep(c.may_coroutine_memory_bytes),
+        tokio_task_memory_bytes: keep(c.tokio_task_memory_bytes),
+        ..c.clone()
+    }
+}
+
 /// Chart 1's data.
 pub fn costs(m: &Measured) -> Result<Costs, String> {
-    let c = &m.calibration;
+    let c = &usable(&m.calibration);
     let add_ns = c
         .add_ns
         .filter(|v| *v > 0.0)
@@ -172,7 +195,7 @@ impl Sim {
             Some(p) => p.to_path_buf(),
             None => {
                 let p = out.join("costs.toml");
-                std::fs::write(&p, m.calibration.to_costs_toml()).map_err(|source| {
+                std::fs::write(&p, usable(&m.calibration).to_costs_toml()).map_err(|source| {
                     ReportError::Io {
                         path: p.clone(),
                         source,
@@ -537,5 +560,20 @@ mod tests {
             let s = own(name, text).unwrap();
             assert_eq!(s.servers().count(), 3, "{name}");
         }
+    }
+
+    #[test]
+    fn unusable_measurements_are_dropped_before_the_simulator_sees_them() {
+        let c = Calibration {
+            thread_switch_same_core_ns: Some(1_500.0),
+            tokio_task_memory_bytes: Some(-797.0),
+            thread_memory_bytes: Some(f64::NAN),
+            ..Calibration::default()
+        };
+        let u = usable(&c);
+        assert_eq!(u.thread_switch_same_core_ns, Some(1_500.0));
+        assert_eq!(u.tokio_task_memory_bytes, None);
+        assert_eq!(u.thread_memory_bytes, None);
+        assert!(!u.to_costs_toml().contains("task_memory ="));
     }
 }

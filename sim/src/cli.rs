@@ -525,6 +525,7 @@ struct AppendCsv {
 
 impl AppendCsv {
     fn open(path: &Path) -> anyhow::Result<Self> {
+        drop_partial_line(path)?;
         let empty = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -546,6 +547,27 @@ impl AppendCsv {
             .and_then(|()| Ok(self.writer.flush()?))
             .with_context(|| format!("appending a row to {}", self.path.display()))
     }
+}
+
+/// An interrupted write can leave half a row at the end of the file; cut it off so the next
+/// row starts on its own line (that point is simply run again).
+fn drop_partial_line(path: &Path) -> anyhow::Result<()> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {}", path.display()));
+        }
+    };
+    if text.is_empty() || text.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(keep as u64))
+        .with_context(|| format!("cutting a partial last row off {}", path.display()))
 }
 
 fn read_rows(path: &Path) -> anyhow::Result<Vec<SweepRow>> {

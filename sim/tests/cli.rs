@@ -276,6 +276,13 @@ fn missing_files_and_unknown_names_exit_2() {
         .args(["run", path_str(&file), "--costs", "/no/costs.toml"])
         .assert()
         .code(2);
+    // A value the file format accepts but the engine refuses is still the user's to fix.
+    let huge = example(&dir, "workers = 4", "workers = 1000000000000");
+    sim()
+        .args(["check", path_str(&huge)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("green threads"));
 }
 
 #[test]
@@ -339,7 +346,9 @@ fn sweep_appends_resumes_and_shards() {
     // Losing the last rows (an interrupted sweep) reruns only those.
     let text = std::fs::read_to_string(&out).unwrap();
     let kept: Vec<&str> = text.lines().take(1 + 10).collect();
-    std::fs::write(&out, kept.join("\n") + "\n").unwrap();
+    // ... and half of the next one, cut mid-write.
+    let partial = &text.lines().nth(11).unwrap()[..20];
+    std::fs::write(&out, kept.join("\n") + "\n" + partial).unwrap();
     sweep(&["--out", path_str(&out)]);
     let mut resumed = csv_rows(&out);
     let mut expected = all.clone();

@@ -1,5 +1,6 @@
 //! The whole job, end to end on `--quick`: every chart is made from real measurements and
-//! simulations, and the page references each of them.
+//! simulations, and the page references each of them. One test, so that only one calibrate
+//! pass runs at a time in this binary (two at once disturb each other's memory fits).
 
 use clap::Parser;
 use reports::cli::Args;
@@ -60,21 +61,7 @@ fn quick_run_makes_every_chart_and_a_page_that_references_them() {
             g.display()
         );
     }
-}
 
-#[test]
-fn the_csv_of_chart_two_holds_the_simulated_switches() {
-    let dir = tempfile::tempdir().unwrap();
-    let args = Args::parse_from([
-        "reports",
-        "--quick",
-        "--quiet",
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--from-criterion",
-        dir.path().join("none").to_str().unwrap(),
-    ]);
-    let summary = reports::job::run(&args).unwrap();
     let switches = summary
         .charts
         .iter()

@@ -41,10 +41,45 @@ fn check_svg(path: &Path) {
         path.display()
     );
     assert!(svg.contains("<text"), "{} has no text", path.display());
-    // Every element that opens also closes (or self-closes): a cheap well-formedness check.
-    let opens = svg.matches("<text").count();
-    let closes = svg.matches("</text>").count();
-    assert_eq!(opens, closes, "{}: unbalanced <text>", path.display());
+    assert_well_formed(&svg, path);
+}
+
+/// Every tag that opens closes, in order (or closes itself), and the root is one `<svg>`: the
+/// nesting half of XML well-formedness, enough to catch truncated or interleaved output.
+fn assert_well_formed(svg: &str, path: &Path) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut roots = 0;
+    let mut rest = svg;
+    while let Some(start) = rest.find('<') {
+        let end = start
+            + rest[start..]
+                .find('>')
+                .unwrap_or_else(|| panic!("{}: unclosed <", path.display()));
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("{}: </{name}> closes nothing", path.display()));
+            assert_eq!(
+                open,
+                name.trim(),
+                "{}: <{open}> closed by </{name}>",
+                path.display()
+            );
+        } else if !tag.ends_with('/') {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            if stack.is_empty() {
+                roots += 1;
+            }
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "{}: unclosed {stack:?}", path.display());
+    assert_eq!(roots, 1, "{}: one root element expected", path.display());
 }
 
 fn check_png(path: &Path) {
