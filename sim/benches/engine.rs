@@ -108,6 +108,7 @@ fn engine(c: &mut Criterion) {
             processes: 1,
             gil: false,
             keepalive: false,
+            keepalive_requests: None,
         },
         Dist::Const(5_000_000),
     );

@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             processes: 1,
             gil: false,
             keepalive: true,
+            keepalive_requests: None,
         },
         _ => Model::Cooperative {
             loops: 4,

@@ -198,6 +198,10 @@ pub enum Model {
         /// A thread stays with its client connection between requests (keep-alive, WebSockets):
         /// idle connections hold threads. Implied by [`Arrivals::Connections`].
         keepalive: bool,
+        /// With `keepalive`, a connection gives its thread back after serving this many
+        /// requests (Apache's `MaxKeepAliveRequests`, 100 by default there) and queues for a
+        /// thread again like a new connection; `None`: it keeps the thread for good.
+        keepalive_requests: Option<u64>,
     },
     /// M:N green threads (Go, Erlang/BEAM): `workers` OS threads run tasks from a shared run
     /// queue; a task runs until it waits or its quantum expires.

@@ -833,6 +833,7 @@ server_spec!(ThreadSpec {
     processes: Option<i64>,
     gil: Option<bool>,
     keepalive: Option<bool>,
+    keepalive_requests: Option<i64>,
 });
 
 server_spec!(PreemptiveSpec {
@@ -1568,6 +1569,19 @@ fn check_model(
                     processes: count("processes", s.processes, 1)?,
                     gil: s.gil.unwrap_or(false),
                     keepalive: s.keepalive.unwrap_or(false),
+                    keepalive_requests: s
+                        .keepalive_requests
+                        .map(|n| {
+                            if n < 1 {
+                                Err(at(
+                                    Some("keepalive_requests"),
+                                    &format!("keepalive_requests must be at least 1, not {n}"),
+                                ))
+                            } else {
+                                Ok(n as u64)
+                            }
+                        })
+                        .transpose()?,
                 },
                 false,
             )

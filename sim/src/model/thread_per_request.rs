@@ -27,6 +27,8 @@ struct ThreadInfo {
     client: u32,
     /// CPU of the burst in progress (a GIL holder runs its step in switch intervals).
     chunk: u64,
+    /// Requests served for the connection the thread is bound to (keep-alive).
+    served: u64,
 }
 
 /// The thread-per-request model.
@@ -35,6 +37,7 @@ pub(crate) struct ThreadPerRequest {
     processes: u64,
     gil: bool,
     keepalive: bool,
+    keepalive_requests: Option<u64>,
     backlog: Option<u64>,
     thread_spawn: u64,
     free: Vec<ThreadId>,
@@ -54,6 +57,7 @@ impl ThreadPerRequest {
             processes,
             gil,
             keepalive,
+            keepalive_requests,
             ..
         } = cfg.server.model
         else {
@@ -68,6 +72,7 @@ impl ThreadPerRequest {
             processes,
             gil,
             keepalive: keepalive || matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
+            keepalive_requests,
             backlog,
             thread_spawn: cfg.costs.thread_spawn,
             free: Vec::new(),
@@ -90,6 +95,7 @@ impl ThreadPerRequest {
                     process: 0,
                     client: NONE,
                     chunk: 0,
+                    served: 0,
                 },
             );
         }
@@ -108,6 +114,7 @@ impl ThreadPerRequest {
                 process,
                 client,
                 chunk: 0,
+                served: 0,
             },
         );
         sim.wake(thread, Burst::work(self.thread_spawn));
@@ -124,8 +131,9 @@ impl ThreadPerRequest {
         let client = sim.req(req).client;
         let info = &mut self.info[thread as usize];
         info.req = req;
-        if self.keepalive && client != NONE {
+        if self.keepalive && client != NONE && info.client != client {
             info.client = client;
+            info.served = 0;
             sim.clients[client as usize].bind = thread;
         }
         sim.req_mut(req).owner = thread;
@@ -229,8 +237,20 @@ impl ThreadPerRequest {
     /// The thread's request is done: exit, stay with its connection, take the next queued
     /// request (`None`: go on with it) or become free.
     fn after_request(&mut self, sim: &mut Sim, thread: ThreadId) -> Option<Next> {
-        if self.keepalive && self.info[thread as usize].client != NONE {
-            return Some(Next::Block);
+        let info = &mut self.info[thread as usize];
+        if self.keepalive && info.client != NONE {
+            info.served += 1;
+            match self.keepalive_requests {
+                Some(limit) if info.served >= limit => {
+                    // The server closes the connection (MaxKeepAliveRequests): the client
+                    // reconnects and queues for a thread like any new connection, which is
+                    // what lets connections beyond the pool size get served at all.
+                    sim.clients[info.client as usize].bind = NONE;
+                    info.client = NONE;
+                    info.served = 0;
+                }
+                _ => return Some(Next::Block),
+            }
         }
         if let Some(req) = self.accept.pop_front() {
             sim.queue_len(self.accept_level, self.accept.len());
@@ -260,6 +280,7 @@ impl Scheduler for ThreadPerRequest {
                             process: p as u32,
                             client: NONE,
                             chunk: 0,
+                            served: 0,
                         },
                     );
                     self.free.push(thread);

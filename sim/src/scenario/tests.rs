@@ -92,6 +92,7 @@ fn the_issue_example_parses_into_three_configs() {
             processes: 1,
             gil: false,
             keepalive: false,
+            keepalive_requests: None,
         }
     );
     assert_eq!(c.max_events, DEFAULT_MAX_EVENTS);

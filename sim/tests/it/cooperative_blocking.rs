@@ -71,6 +71,7 @@ fn the_gil_caps_a_process_at_one_core() {
             processes,
             gil,
             keepalive: false,
+            keepalive_requests: None,
         };
         simulate(&closed(16, 20_000, 4, vec![cpu(Dist::Const(MS))], model)).unwrap()
     };
@@ -143,6 +144,7 @@ fn the_gil_is_handed_over_every_switch_interval() {
         processes: 1,
         gil: true,
         keepalive: false,
+        keepalive_requests: None,
     };
     let mut c = crate::open(1.0, 2, 2, vec![cpu(Dist::Const(MS))], model);
     c.load.arrivals = Arrivals::Trace {

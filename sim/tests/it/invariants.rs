@@ -27,6 +27,7 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
             processes: 1 + n % 2,
             gil: n % 4 == 1,
             keepalive: flag,
+            keepalive_requests: None,
         },
         1 => Model::Preemptive {
             workers: n,

@@ -67,6 +67,7 @@ pub fn threads(threads: Threads, quantum: Option<u64>) -> Model {
         processes: 1,
         gil: false,
         keepalive: false,
+        keepalive_requests: None,
     }
 }
 
