@@ -563,6 +563,38 @@ mod tests {
     }
 
     #[test]
+    fn chart_one_takes_every_measured_cost_and_says_what_is_missing() {
+        let m = Measured {
+            calibration: Calibration {
+                add_ns: Some(0.3),
+                thread_switch_same_core_ns: Some(1_400.0),
+                task_switch_tokio_ns: Some(60.0),
+                task_switch_may_ns: Some(30.0),
+                cpu_model: "Test CPU".into(),
+                cores: 2,
+                kernel: "6.1".into(),
+                ..Calibration::default()
+            },
+            source: "Criterion estimates in target/criterion".into(),
+            notes: Vec::new(),
+        };
+        let c = costs(&m).unwrap();
+        assert_eq!(c.add_ns, 0.3);
+        assert_eq!(c.source, "Criterion");
+        let ns = |label: &str| c.rows.iter().find(|r| r.label == label).unwrap().ns;
+        assert_eq!(ns("thread switch, same core"), Some(1_400.0));
+        assert_eq!(ns("task switch (tokio)"), Some(60.0));
+        assert_eq!(ns("coroutine switch (may)"), Some(30.0));
+        assert_eq!(ns("thread wake-up, cross core"), None);
+        assert_eq!(m.machine(), "Test CPU, 2 cores, Linux 6.1");
+        let no_add = Measured {
+            calibration: Calibration::default(),
+            ..m
+        };
+        assert!(costs(&no_add).is_err());
+    }
+
+    #[test]
     fn unusable_measurements_are_dropped_before_the_simulator_sees_them() {
         let c = Calibration {
             thread_switch_same_core_ns: Some(1_500.0),

@@ -66,6 +66,11 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
         path: out.to_path_buf(),
         source,
     })?;
+    // A costs file that cannot be read should fail before the measurements spend seconds.
+    if let Some(costs) = &args.costs {
+        sim::scenario::CostOverrides::read_file(costs)
+            .map_err(|e| ReportError::Costs(e.to_string()))?;
+    }
     let mut progress = Progress::new(STEPS, args.quiet);
 
     progress.start("measuring this machine's costs");
