@@ -315,6 +315,15 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
 
     let mut bytes = |name: &str, notes: &mut Vec<String>, fit: Result<memory::SlopeFit, Error>| {
         match fit {
+            // Another process (or a second calibration in the same process) can release more
+            // memory than the units took: a slope at or below zero measures that, not a unit.
+            Ok(line) if line.bytes_per_unit <= 0.0 || !line.bytes_per_unit.is_finite() => {
+                notes.push(format!(
+                    "{name} not measured: resident memory did not grow with the count (slope {:.0} B); something else was freeing memory",
+                    line.bytes_per_unit
+                ));
+                None
+            }
             Ok(line) => {
                 progress(&format!(
                     "{name}: {} per unit (slope over {} counts up to {}, r² {:.3})",
