@@ -393,7 +393,7 @@ pub fn recipe(sim: &Sim, progress: &Progress) -> Result<Recipe, String> {
                     rps: get("rps"),
                     p95_ms: get("p95_ms"),
                     cpu_percent: get("cpu_percent"),
-                    memory_mb: get("memory_mb"),
+                    memory_mb: get("rss_mb"),
                 },
                 // The same definitions as `sim replay` (see sim::replay::metric).
                 simulated: Figures {
