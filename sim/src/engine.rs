@@ -268,6 +268,20 @@ impl<'a> Sim<'a> {
         self.requests[req as usize].in_step
     }
 
+    /// True when the request's next step is a CPU burst that can start now (no pool unit to
+    /// wait for), so that switching to its task and running the burst can be one core segment.
+    pub(crate) fn next_step_is_ready_cpu(&self, req: ReqId) -> bool {
+        let r = &self.requests[req as usize];
+        let Some(step) = self.cfg.steps.get(r.step as usize) else {
+            return false;
+        };
+        step.kind == StepKind::Cpu
+            && match step.pool {
+                Some(pool) => r.holding || self.pools[pool].free > 0,
+                None => true,
+            }
+    }
+
     /// Starts the request's next step: takes its pool unit (or queues for one) and draws its
     /// duration.
     pub(crate) fn begin_step(&mut self, req: ReqId) -> StepStart {
