@@ -70,6 +70,17 @@ impl Latencies {
         }
     }
 
+    /// Forgets every latency (the warm-up is over).
+    pub(crate) fn clear(&mut self) {
+        self.histogram.reset();
+        self.count = 0;
+        self.sum_ns = 0;
+        self.batch_size = 1;
+        self.batches.clear();
+        self.current_sum = 0;
+        self.current_count = 0;
+    }
+
     pub(crate) fn count(&self) -> u64 {
         self.count
     }

@@ -171,3 +171,25 @@ fn keepalive_threads_stay_with_their_clients() {
     close("throughput (rps)", r.throughput_rps, 2_000.0, 0.01);
     let _ = Balance::Shared;
 }
+
+#[test]
+fn a_warmup_that_never_ends_reports_the_whole_run() {
+    // One client, 10 ms of CPU per request, 1 s: about 100 completions, far fewer than the
+    // 1,000-request warm-up. The report covers the whole run instead of claiming an idle core.
+    let mut c = closed(
+        1,
+        1_000_000,
+        1,
+        vec![cpu(Dist::Const(10 * MS))],
+        cooperative(1),
+    );
+    c.load.stop = Stop::Duration(1_000 * MS);
+    c.load.warmup = Warmup::Requests(1_000);
+    let r = simulate(&c).unwrap();
+    // Constant 10 ms back to back on a free machine: 100 in 1 s, exactly.
+    assert_eq!(r.completed, 100);
+    close("simulated seconds", r.simulated_seconds, 1.0, 1e-9);
+    close("throughput (rps)", r.throughput_rps, 100.0, 1e-9);
+    close("useful cpu", r.cpu.useful, 1.0, 1e-9);
+    close("mean latency (ms)", r.latency_ms.mean, 10.0, 1e-9);
+}
