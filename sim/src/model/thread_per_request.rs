@@ -27,6 +27,9 @@ struct ThreadInfo {
     client: u32,
     /// CPU of the burst in progress (a GIL holder runs its step in switch intervals).
     chunk: u64,
+    /// Still paying for its creation (runnable, not blocked): a request handed to it now is
+    /// picked up when that burst ends, and it must not be woken again.
+    starting: bool,
 }
 
 /// The thread-per-request model.
@@ -90,6 +93,7 @@ impl ThreadPerRequest {
                     process: 0,
                     client: NONE,
                     chunk: 0,
+                    starting: false,
                 },
             );
         }
@@ -108,6 +112,7 @@ impl ThreadPerRequest {
                 process,
                 client,
                 chunk: 0,
+                starting: true,
             },
         );
         sim.wake(thread, Burst::work(self.thread_spawn));
@@ -260,6 +265,7 @@ impl Scheduler for ThreadPerRequest {
                             process: p as u32,
                             client: NONE,
                             chunk: 0,
+                            starting: false,
                         },
                     );
                     self.free.push(thread);
@@ -287,7 +293,11 @@ impl Scheduler for ThreadPerRequest {
         if self.keepalive && client != NONE {
             let bound = sim.clients[client as usize].bind;
             if bound != NONE && self.info[bound as usize].req == NONE {
-                self.assign(sim, bound, req);
+                if self.info[bound as usize].starting {
+                    self.bind(sim, bound, req);
+                } else {
+                    self.assign(sim, bound, req);
+                }
                 return;
             }
         }
@@ -309,6 +319,7 @@ impl Scheduler for ThreadPerRequest {
     }
 
     fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+        self.info[thread as usize].starting = false;
         let req = self.info[thread as usize].req;
         if req != NONE && sim.in_step(req) {
             if let Some(next) = self.after_chunk(sim, thread) {
