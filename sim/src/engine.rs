@@ -841,8 +841,14 @@ impl<S: Scheduler> Engine<'_, S> {
             }
         } else if !self.sim.stopped {
             // An open loop or trace drained: the run ends with its last request, not with the
-            // stale (cancelled) events still queued after it.
-            end = self.sim.last_exit.max(self.sim.measure_start);
+            // stale (cancelled) events still queued after it, unless a core was still busy
+            // after it (a thread switched in to find nothing to do): that time is in the CPU
+            // totals, so it must be in the window too.
+            end = self
+                .sim
+                .last_exit
+                .max(self.sim.kernel.busy_until)
+                .max(self.sim.measure_start);
         }
         self.sim.now = end;
         self.sim.events = events;

@@ -239,3 +239,30 @@ fn a_run_past_its_event_budget_stops_with_an_error() {
         other => panic!("expected TooManyEvents, got {other:?}"),
     }
 }
+
+#[test]
+fn core_time_after_the_last_answer_stays_inside_the_window() {
+    // Two requests at 0 on one core with two event loops: loop 0 serves both (1 ms each), then
+    // loop 1, woken for the second request, gets the core (a 1 ms context switch) and finds
+    // nothing to do. That switch happens after the last answer; the run's window must cover
+    // it, or useful + switching exceeds the window (the split summed to 1.5).
+    let mut c = open(1.0, 2, 1, vec![cpu(Dist::Const(1_000_000))], cooperative(2));
+    c.load.arrivals = Arrivals::Trace {
+        rows: vec![
+            sim::config::TraceRow {
+                offset: 0,
+                steps: None,
+            };
+            2
+        ],
+    };
+    c.load.warmup = Warmup::Requests(0);
+    c.costs.thread_switch = 1_000_000;
+    let r = simulate(&c).unwrap();
+    assert_eq!(r.completed, 2);
+    // Exact: the run ends when the machine goes quiet at 3 ms.
+    assert!((r.cpu.useful - 2.0 / 3.0).abs() < 1e-9, "{:?}", r.cpu);
+    assert!((r.cpu.switching - 1.0 / 3.0).abs() < 1e-9, "{:?}", r.cpu);
+    assert!(r.cpu.idle.abs() < 1e-9, "{:?}", r.cpu);
+    assert!((r.simulated_seconds - 0.003).abs() < 1e-12);
+}
