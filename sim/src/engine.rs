@@ -113,6 +113,7 @@ pub(crate) struct Sim<'a> {
     completed_total: u64,
     dropped_total: u64,
     in_flight: u64,
+    /// Completions and drops in the measured window (from the start until the warm-up ends).
     completed: u64,
     dropped: u64,
     measuring: bool,
@@ -122,7 +123,7 @@ pub(crate) struct Sim<'a> {
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
     min_slack: i64,
-    /// Requests started, of which waited, and their total wait (ns), while measuring.
+    /// Requests started, of which waited, and their total wait (ns), since measuring began.
     waits: (u64, u64, u128),
     stopped: bool,
     next_row: usize,
@@ -274,6 +275,20 @@ impl<'a> Sim<'a> {
         self.requests[req as usize].in_step
     }
 
+    /// True when the request's next step is a CPU burst that can start now (no pool unit to
+    /// wait for), so that switching to its task and running the burst can be one core segment.
+    pub(crate) fn next_step_is_ready_cpu(&self, req: ReqId) -> bool {
+        let r = &self.requests[req as usize];
+        let Some(step) = self.cfg.steps.get(r.step as usize) else {
+            return false;
+        };
+        step.kind == StepKind::Cpu
+            && match step.pool {
+                Some(pool) => r.holding || self.pools[pool].free > 0,
+                None => true,
+            }
+    }
+
     /// Starts the request's next step: takes its pool unit (or queues for one) and draws its
     /// duration.
     pub(crate) fn begin_step(&mut self, req: ReqId) -> StepStart {
@@ -318,12 +333,10 @@ impl<'a> Sim<'a> {
         r.in_step = true;
         if !r.started {
             r.started = true;
-            if self.measuring {
-                let wait = self.now - r.sent;
-                self.waits.0 += 1;
-                self.waits.1 += (wait > 0) as u64;
-                self.waits.2 += wait as u128;
-            }
+            let wait = self.now - r.sent;
+            self.waits.0 += 1;
+            self.waits.1 += (wait > 0) as u64;
+            self.waits.2 += wait as u128;
         }
         match (step.kind, step.blocking) {
             (StepKind::Cpu, _) => StepStart::Cpu(duration),
@@ -375,9 +388,7 @@ impl<'a> Sim<'a> {
     /// The server turns the request away (full backlog).
     pub(crate) fn drop_request(&mut self, req: ReqId) {
         self.dropped_total += 1;
-        if self.measuring {
-            self.dropped += 1;
-        }
+        self.dropped += 1;
         let client = self.requests[req as usize].client;
         self.leave(req, client);
     }
@@ -387,13 +398,15 @@ impl<'a> Sim<'a> {
         let took = self.now - r.sent;
         self.min_slack = self.min_slack.min(took as i64 - r.demand as i64);
         self.completed_total += 1;
+        // Counted from the start and forgotten when the warm-up ends, so that a run whose
+        // warm-up never ends still has its whole history to report.
         self.first_sent = self.first_sent.min(r.sent);
-        if self.measuring {
-            self.completed += 1;
-            if !self.broadcast_only || r.broadcast {
-                self.latencies.record(took + self.cfg.load.rtt);
-            }
-        } else if let Warmup::Requests(k) = self.cfg.load.warmup
+        self.completed += 1;
+        if !self.broadcast_only || r.broadcast {
+            self.latencies.record(took + self.cfg.load.rtt);
+        }
+        if !self.measuring
+            && let Warmup::Requests(k) = self.cfg.load.warmup
             && self.completed_total >= k
         {
             self.start_measuring(self.now);
@@ -543,6 +556,10 @@ impl<'a> Sim<'a> {
     fn start_measuring(&mut self, at: SimTime) {
         self.measuring = true;
         self.measure_start = at;
+        self.completed = 0;
+        self.dropped = 0;
+        self.waits = (0, 0, 0);
+        self.latencies.clear();
         self.kernel.flush(at);
         self.snapshot = (
             self.kernel.useful_ns,
@@ -831,8 +848,14 @@ impl<S: Scheduler> Engine<'_, S> {
             }
         } else if !self.sim.stopped {
             // An open loop or trace drained: the run ends with its last request, not with the
-            // stale (cancelled) events still queued after it.
-            end = self.sim.last_exit.max(self.sim.measure_start);
+            // stale (cancelled) events still queued after it, unless a core was still busy
+            // after it (a thread switched in to find nothing to do): that time is in the CPU
+            // totals, so it must be in the window too.
+            end = self
+                .sim
+                .last_exit
+                .max(self.sim.kernel.busy_until)
+                .max(self.sim.measure_start);
             self.sim.drained = true;
         }
         self.sim.now = end;
@@ -845,8 +868,11 @@ impl Sim<'_> {
     fn report(&mut self, end: SimTime, wall_seconds: f64) -> Report {
         let cfg = self.cfg;
         if !self.measuring {
-            // The warm-up never ended: report the whole run rather than nothing.
-            self.start_measuring(end);
+            // The warm-up never ended: report the whole run rather than nothing (an empty
+            // window would show a busy machine as idle). Counters and levels ran from zero.
+            self.measuring = true;
+            self.measure_start = SimTime::ZERO;
+            self.snapshot = (0, 0, 0, 0);
         }
         self.kernel.flush(end);
         let start = self.measure_start;

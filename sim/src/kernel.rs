@@ -108,6 +108,8 @@ pub(crate) struct Kernel {
     pub(crate) switching_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
+    /// The latest time up to which some core's work or switching has been credited.
+    pub(crate) busy_until: SimTime,
     /// OS threads alive.
     pub(crate) live_threads: u64,
     /// Times a core was handed a thread while running another (must stay zero).
@@ -157,6 +159,7 @@ impl Kernel {
             useful_ns: 0,
             switching_ns: 0,
             context_switches: 0,
+            busy_until: SimTime::ZERO,
             live_threads: 0,
             overlaps: 0,
             run_level: Level::default(),
@@ -357,6 +360,9 @@ impl Kernel {
         t.burst.work -= w;
         self.switching_ns += s + o;
         self.useful_ns += w;
+        if s + o + w > 0 {
+            self.busy_until = self.busy_until.max(now);
+        }
     }
 
     /// Credits every running core up to `now` (before reading the totals).

@@ -6,8 +6,10 @@ use hdrhistogram::Histogram;
 use crate::report::LatencyMs;
 use crate::time::SimTime;
 
-/// Smallest latency (ns) the histogram tells apart; below it values share one bucket.
-const HISTOGRAM_LOW_NS: u64 = 1_000;
+/// Smallest latency (ns) the histogram tells apart. HDR buckets values below 2048 x this unit
+/// (rounded to a power of two) in steps of the unit, so 1 ns is needed for 3 significant digits
+/// on microsecond latencies (1 us gave 512 ns steps: 10 us read as 10.239 us).
+const HISTOGRAM_LOW_NS: u64 = 1;
 /// Largest latency (ns) the histogram holds (about 28 hours); larger values are clamped.
 const HISTOGRAM_HIGH_NS: u64 = 100_000_000_000_000;
 /// Most batches kept before neighbouring batches merge; the run ends with 32 to 64 full batches.
@@ -66,6 +68,17 @@ impl Latencies {
                 self.batch_size *= 2;
             }
         }
+    }
+
+    /// Forgets every latency (the warm-up is over).
+    pub(crate) fn clear(&mut self) {
+        self.histogram.reset();
+        self.count = 0;
+        self.sum_ns = 0;
+        self.batch_size = 1;
+        self.batches.clear();
+        self.current_sum = 0;
+        self.current_count = 0;
     }
 
     pub(crate) fn count(&self) -> u64 {
@@ -202,6 +215,25 @@ mod tests {
         assert!(l.batches.len() >= 32 && l.batches.len() < 64);
         assert!((l.mean_ns() - 1_003.0).abs() < 0.01);
         assert!(l.ci95_half_width_ns() < 1.0);
+    }
+
+    #[test]
+    fn percentiles_keep_three_significant_digits_for_short_latencies() {
+        // 10 us and 250 us requests: 3 significant digits means within 0.1 % (HDR's bucket top).
+        for ns in [10_000u64, 250_000, 1_500] {
+            let mut l = Latencies::new();
+            for _ in 0..100 {
+                l.record(ns);
+            }
+            let s = l.summary();
+            let want = ns as f64 / 1e6;
+            for (what, got) in [("p50", s.p50), ("p99", s.p99), ("max", s.max)] {
+                assert!(
+                    (got - want).abs() <= 1e-3 * want,
+                    "{what} of {ns} ns: got {got} ms, want {want} ms within 0.1 %"
+                );
+            }
+        }
     }
 
     #[test]

@@ -289,6 +289,17 @@ impl Runtime {
             } else {
                 std::mem::take(&mut sim.req_mut(req).remaining)
             };
+            // Any other decision (start a wait, queue for a pool, answer) is taken by the task
+            // on the core, so the switch to it and its creation are paid first; the worker
+            // comes back here with `current` still set once that burst is done.
+            if !sim.in_step(req) && overhead + work + spawn > 0 && !sim.next_step_is_ready_cpu(req)
+            {
+                self.workers[w as usize].chunk = 0;
+                return Next::Run(Burst {
+                    overhead,
+                    work: work + spawn,
+                });
+            }
             let start = if sim.in_step(req) {
                 // Resuming a CPU step cut by the quantum.
                 StepStart::Cpu(sim.req(req).remaining)

@@ -29,6 +29,9 @@ struct ThreadInfo {
     chunk: u64,
     /// Requests served for the connection the thread is bound to (keep-alive).
     served: u64,
+    /// Still paying for its creation (runnable, not blocked): a request handed to it now is
+    /// picked up when that burst ends, and it must not be woken again.
+    starting: bool,
 }
 
 /// The thread-per-request model.
@@ -96,6 +99,7 @@ impl ThreadPerRequest {
                     client: NONE,
                     chunk: 0,
                     served: 0,
+                    starting: false,
                 },
             );
         }
@@ -115,6 +119,7 @@ impl ThreadPerRequest {
                 client,
                 chunk: 0,
                 served: 0,
+                starting: true,
             },
         );
         sim.wake(thread, Burst::work(self.thread_spawn));
@@ -281,6 +286,7 @@ impl Scheduler for ThreadPerRequest {
                             client: NONE,
                             chunk: 0,
                             served: 0,
+                            starting: false,
                         },
                     );
                     self.free.push(thread);
@@ -308,7 +314,11 @@ impl Scheduler for ThreadPerRequest {
         if self.keepalive && client != NONE {
             let bound = sim.clients[client as usize].bind;
             if bound != NONE && self.info[bound as usize].req == NONE {
-                self.assign(sim, bound, req);
+                if self.info[bound as usize].starting {
+                    self.bind(sim, bound, req);
+                } else {
+                    self.assign(sim, bound, req);
+                }
                 return;
             }
         }
@@ -330,6 +340,7 @@ impl Scheduler for ThreadPerRequest {
     }
 
     fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+        self.info[thread as usize].starting = false;
         let req = self.info[thread as usize].req;
         if req != NONE && sim.in_step(req) {
             if let Some(next) = self.after_chunk(sim, thread) {

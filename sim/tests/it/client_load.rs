@@ -231,3 +231,59 @@ fn an_overloaded_open_loop_reports_capacity_not_a_burst() {
         );
     }
 }
+
+#[test]
+fn a_warmup_that_never_ends_reports_the_whole_run() {
+    // One client, 10 ms of CPU per request, 1 s: about 100 completions, far fewer than the
+    // 1,000-request warm-up. The report covers the whole run instead of claiming an idle core.
+    let mut c = closed(
+        1,
+        1_000_000,
+        1,
+        vec![cpu(Dist::Const(10 * MS))],
+        cooperative(1),
+    );
+    c.load.stop = Stop::Duration(1_000 * MS);
+    c.load.warmup = Warmup::Requests(1_000);
+    let r = simulate(&c).unwrap();
+    // Constant 10 ms back to back on a free machine: 100 in 1 s, exactly.
+    assert_eq!(r.completed, 100);
+    close("simulated seconds", r.simulated_seconds, 1.0, 1e-9);
+    close("throughput (rps)", r.throughput_rps, 100.0, 1e-9);
+    close("useful cpu", r.cpu.useful, 1.0, 1e-9);
+    close("mean latency (ms)", r.latency_ms.mean, 10.0, 1e-9);
+}
+
+#[test]
+fn a_message_that_arrives_while_its_connection_thread_is_still_spawning_waits_for_it() {
+    // One connection on a thread-per-request server with unbounded threads: its thread takes
+    // 17 us to create, and the first message comes after 1 us. The thread must take the
+    // message once created, not be woken a second time while it is still runnable.
+    let mut c = open(
+        1.0,
+        1,
+        2,
+        vec![cpu(Dist::Const(10_000))],
+        threads(Threads::Unbounded, None),
+    );
+    c.costs.thread_spawn = 17_000;
+    c.load.arrivals = Arrivals::Connections {
+        connections: 1,
+        interval: Dist::Const(1_000),
+        broadcast_at: None,
+    };
+    c.load.stop = Stop::Duration(MS);
+    c.load.warmup = Warmup::Duration(0);
+    let r = simulate(&c).unwrap();
+    assert_eq!(r.audit.core_overlaps, 0);
+    assert_eq!(r.peak_threads, 1);
+    // Messages every 1 us after the previous answer, 10 us each: the first is answered at
+    // 17 + 10 = 27 us (26 us after it was sent), then every 11 us up to 1 ms.
+    close("first latency = max (ms)", r.latency_ms.max, 0.026, 1e-3);
+    assert_eq!(r.completed, 1 + (1_000 - 27) / 11);
+    assert!(
+        r.cpu.useful <= 1.0 / 2.0 + 1e-9,
+        "one thread uses at most one of 2 cores: {:?}",
+        r.cpu
+    );
+}

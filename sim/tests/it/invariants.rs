@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use sim::config::{
-    Arrivals, Balance, Model, Pool, Proxy, RunConfig, Step, StepKind, Stop, Threads, Warmup,
+    Arrivals, Balance, Model, Pool, Proxy, RunConfig, Step, StepKind, Stop, Threads, TraceRow,
+    Warmup,
 };
 use sim::dist::Dist;
 use sim::{SimError, simulate, simulate_replications};
@@ -238,5 +239,138 @@ fn a_run_past_its_event_budget_stops_with_an_error() {
             assert!(at_seconds > 0.0 && at_seconds < 3_600.0);
         }
         other => panic!("expected TooManyEvents, got {other:?}"),
+    }
+}
+
+#[test]
+fn core_time_after_the_last_answer_stays_inside_the_window() {
+    // Two requests at 0 on one core with two event loops: loop 0 serves both (1 ms each), then
+    // loop 1, woken for the second request, gets the core (a 1 ms context switch) and finds
+    // nothing to do. That switch happens after the last answer; the run's window must cover
+    // it, or useful + switching exceeds the window (the split summed to 1.5).
+    let mut c = open(1.0, 2, 1, vec![cpu(Dist::Const(1_000_000))], cooperative(2));
+    c.load.arrivals = Arrivals::Trace {
+        rows: vec![
+            sim::config::TraceRow {
+                offset: 0,
+                steps: None,
+            };
+            2
+        ],
+    };
+    c.load.warmup = Warmup::Requests(0);
+    c.costs.thread_switch = 1_000_000;
+    let r = simulate(&c).unwrap();
+    assert_eq!(r.completed, 2);
+    // Exact: the run ends when the machine goes quiet at 3 ms.
+    assert!((r.cpu.useful - 2.0 / 3.0).abs() < 1e-9, "{:?}", r.cpu);
+    assert!((r.cpu.switching - 1.0 / 3.0).abs() < 1e-9, "{:?}", r.cpu);
+    assert!(r.cpu.idle.abs() < 1e-9, "{:?}", r.cpu);
+    assert!((r.simulated_seconds - 0.003).abs() < 1e-12);
+}
+
+fn wide_dist(k: u8, m: u64) -> Dist {
+    match k % 5 {
+        0 => Dist::Const(m),
+        1 => Dist::Exp { mean: m },
+        2 => Dist::Uniform { lo: 0, hi: m },
+        3 => Dist::LogNormal {
+            median: m.max(1),
+            // Every seventh a heavy tail (p99 a million times the median).
+            p99: m.max(1) * if m.is_multiple_of(7) { 1_000_000 } else { 20 },
+        },
+        _ => Dist::Bimodal {
+            short: 0,
+            long: m,
+            p_long: 0.1,
+        },
+    }
+}
+
+prop_compose! {
+    fn wide_step()(kind in 0u8..3, dk in 0u8..5, mean in 0u64..3_000_000, pool in any::<bool>(),
+              parallel in 1u32..4) -> Step {
+        let duration = wide_dist(dk, mean);
+        match kind {
+            0 => Step { kind: StepKind::Cpu, duration, pool: pool.then_some(0), parallel: 1, blocking: false },
+            1 => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false },
+            _ => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: true },
+        }
+    }
+}
+
+prop_compose! {
+    fn wide_config()(kind in 0u8..3, n in 1u64..6, flag in any::<bool>(), flag2 in any::<bool>(), quantum in 1u64..5_000_000,
+                cores in 1u64..9, steps in prop::collection::vec(wide_step(), 1..4),
+                arr in 0u8..4, rate in 50.0f64..3_000.0, clients in 1u64..40,
+                switch in 0u64..200_000, proxy in any::<bool>(), maxconn in 0u64..20,
+                seed in any::<u64>(), dur in any::<bool>(), wk in 0u8..3, bk in 0u64..4, ka in any::<bool>()) -> RunConfig {
+        let model = match kind {
+            0 => Model::ThreadPerRequest {
+                threads: if flag { Threads::Unbounded } else { Threads::Fixed(n) },
+                quantum: if flag2 { None } else { Some(quantum) },
+                backlog: if bk > 0 { Some(bk - 1) } else { None },
+                processes: 1 + n % 3, gil: flag2, keepalive: ka,
+                keepalive_requests: if ka && n % 2 == 0 { Some(1 + n % 5) } else { None },
+            },
+            1 => Model::Preemptive { workers: n, quantum },
+            _ => Model::Cooperative { loops: n, balance: if flag { Balance::Affinity } else { Balance::Shared },
+                offload: if flag2 { Some(n) } else { None } },
+        };
+        // One run in eight on a big machine.
+        let cores = if cores == 8 { 64 } else { cores };
+        let mut cfg = open(rate, 1_000, cores, steps, model);
+        if !dur && wk == 1 { cfg.load.warmup = Warmup::Duration(20_000_000); }
+        cfg.seed = seed;
+        cfg.pools = vec![Pool { name: "db".into(), size: 1 + n % 3 }];
+        match arr {
+            0 => {}
+            1 => cfg.load.arrivals = Arrivals::Closed { concurrency: clients, think: Dist::Exp { mean: 1_000_000 } },
+            2 => cfg.load.arrivals = Arrivals::Connections { connections: clients * 10, interval: Dist::Exp { mean: 50_000_000 }, broadcast_at: Some(100_000_000) },
+            _ => cfg.load.arrivals = Arrivals::Trace { rows: (0..200u64).map(|i| TraceRow { offset: i * 1_000_000 / (1 + n), steps: None }).collect() },
+        }
+        if dur || arr == 2 {
+            cfg.load.stop = Stop::Duration(300_000_000);
+            cfg.load.warmup = match wk { 0 => Warmup::Duration(0), 1 => Warmup::Duration(50_000_000), _ => Warmup::Requests(100) };
+        }
+        cfg.costs.thread_switch = switch;
+        cfg.costs.thread_wakeup = 2 * switch;
+        cfg.costs.task_switch = switch / 10;
+        cfg.costs.coroutine_switch = switch / 8;
+        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.task_spawn = switch / 20;
+        cfg.costs.thread_memory = 20_000;
+        cfg.costs.task_memory = 400;
+        cfg.costs.process_memory = 1000;
+        cfg.load.rtt = switch * 3;
+        if proxy { cfg.server.proxy = Some(Proxy { cpu: Dist::Exp { mean: 20_000 } }); }
+        if maxconn > 0 { cfg.load.maxconn = Some(maxconn); }
+        cfg.max_events = 5_000_000;
+        cfg
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    /// Wider than `every_run_keeps_the_books`: durations of zero and heavy tails, duration
+    /// stops with either warm-up, traces, long-lived connections with a broadcast, backlogs,
+    /// keep-alive, tiny quanta, 64 cores, and runs that hit their event budget.
+    #[test]
+    fn wider_runs_keep_the_books(cfg in wide_config()) {
+        let r = match simulate(&cfg) {
+            Ok(r) => r,
+            Err(SimError::TooManyEvents { .. }) => return Ok(()),
+            Err(e) => panic!("{e}"),
+        };
+        let a = &r.audit;
+        prop_assert_eq!(a.sent, a.completed + a.dropped + a.in_flight);
+        prop_assert!(a.min_slack_ns >= 0, "slack {}", a.min_slack_ns);
+        prop_assert_eq!(a.core_overlaps, 0);
+        let c = &r.cpu;
+        prop_assert!(c.useful >= 0.0 && c.switching >= 0.0 && c.idle >= 0.0);
+        prop_assert!((c.useful + c.switching + c.idle - 1.0).abs() < 1e-9, "{:?}", c);
+        prop_assert!(c.useful + c.switching <= 1.0 + 1e-9, "{:?}", c);
+        prop_assert!(r.peak_memory_bytes as f64 >= r.mean_memory_bytes - 1e-6);
+        prop_assert!(r.latency_ms.mean_ci95_low <= r.latency_ms.mean + 1e-9);
     }
 }
