@@ -43,22 +43,34 @@ impl Connections {
             .map(|(i, label)| {
                 let mine: Vec<&ConnPoint> =
                     self.points.iter().filter(|p| p.label == label).collect();
+                // Colour says the model; a second server of the same model (Apache unbounded
+                // vs prefork) is told apart by a dashed line.
+                let earlier_same_model = self
+                    .points
+                    .iter()
+                    .take_while(|p| p.label != label)
+                    .any(|p| p.model == mine[0].model);
                 Line {
                     label: label.to_string(),
                     color: model_color(&mine[0].model, i),
                     points: mine.iter().map(|p| (p.connections, y(p))).collect(),
-                    dashed: false,
+                    dashed: earlier_same_model,
                 }
             })
             .collect()
     }
 
-    /// The last point (most connections) of the first series of `model`.
-    fn at_most(&self, model: &str) -> Option<&ConnPoint> {
+    /// The points of `model` at the largest connection count.
+    fn at_most(&self, model: &str) -> Vec<&ConnPoint> {
+        let most = self
+            .points
+            .iter()
+            .map(|p| p.connections)
+            .fold(0.0, f64::max);
         self.points
             .iter()
-            .filter(|p| p.model == model)
-            .max_by(|a, b| a.connections.total_cmp(&b.connections))
+            .filter(|p| p.model == model && p.connections == most)
+            .collect()
     }
 }
 
@@ -68,17 +80,29 @@ impl Chart for Connections {
     }
 
     fn title(&self) -> String {
-        match (
-            self.at_most("thread_per_request"),
-            self.at_most("cooperative"),
-        ) {
-            (Some(t), Some(e)) if e.peak_memory_bytes > 0.0 => format!(
-                "At {} connections threads hold {}x the memory of event workers",
-                crate::number::grouped(t.connections),
-                sig(t.peak_memory_bytes / e.peak_memory_bytes, 2)
-            ),
-            _ => "Threads vs event workers as connections grow".into(),
+        let threads = self.at_most("thread_per_request");
+        let events = self.at_most("cooperative");
+        let (Some(e), false) = (events.first(), threads.is_empty()) else {
+            return "Threads vs event workers as connections grow".into();
+        };
+        // The two ways thread-per-connection loses: memory without a cap, throughput with one.
+        let memory = threads
+            .iter()
+            .map(|t| t.peak_memory_bytes)
+            .fold(0.0, f64::max);
+        let served = threads
+            .iter()
+            .map(|t| t.throughput_rps)
+            .fold(f64::MAX, f64::min);
+        if e.peak_memory_bytes <= 0.0 || served <= 0.0 {
+            return "Threads vs event workers as connections grow".into();
         }
+        format!(
+            "At {} connections threads need {}x the memory, or with a worker cap serve {}x fewer requests",
+            crate::number::grouped(e.connections),
+            sig(memory / e.peak_memory_bytes, 2),
+            sig(e.throughput_rps / served, 2)
+        )
     }
 
     fn subtitle(&self) -> String {
@@ -86,7 +110,7 @@ impl Chart for Connections {
     }
 
     fn caption(&self) -> String {
-        "Every idle keep-alive connection holds a thread (its stack and kernel state) in a thread-per-connection server; an event worker holds a few hundred bytes.".into()
+        "Every idle keep-alive connection holds a thread (its stack and kernel state) in a thread-per-connection server; an event worker holds a few hundred bytes. Capping the threads (Apache prefork's 256 workers, dashed) caps the memory but leaves workers waiting in idle connections' think time, so throughput stops growing.".into()
     }
 
     fn table(&self) -> Table {
