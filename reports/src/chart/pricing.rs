@@ -71,7 +71,7 @@ impl Chart for Pricing {
     }
 
     fn caption(&self) -> String {
-        "Price per core rises with VM size in the talk's table, so a bigger box must also serve more per core to pay off.".into()
+        "Price per core rises with VM size in the talk's table, so a bigger box must also serve more per core to pay off. Where every model serves the whole offered load their $ per million requests coincide and the lines lie on top of each other (the data table lists each).".into()
     }
 
     fn table(&self) -> Table {
