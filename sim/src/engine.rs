@@ -13,9 +13,8 @@ use crate::event::{Event, NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Kernel, Next};
 use crate::metrics::{Latencies, Level};
 use crate::model::Scheduler;
-use crate::model::cooperative::Cooperative;
-use crate::model::preemptive::Preemptive;
 use crate::model::thread_per_request::ThreadPerRequest;
+use crate::model::{cooperative, preemptive};
 use crate::queue::EventQueue;
 use crate::report::{Audit, CpuSplit, QueueStats, Report};
 use crate::time::SimTime;
@@ -1000,11 +999,11 @@ pub(crate) fn run(
             run_with(config, *quantum, model, progress, started)
         }
         Model::Preemptive { .. } => {
-            let model = Preemptive::new(config);
+            let model = preemptive::runtime(config);
             run_with(config, None, model, progress, started)
         }
         Model::Cooperative { .. } => {
-            let model = Cooperative::new(config);
+            let model = cooperative::runtime(config);
             run_with(config, None, model, progress, started)
         }
     }

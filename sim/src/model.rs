@@ -1,5 +1,6 @@
-//! The user-level layer: how a server maps requests onto OS threads. One type per scheduling
-//! model, each implementing [`Scheduler`]'s event hooks; the engine owns time, the kernel, the
+//! The user-level layer: how a server maps requests onto OS threads. Each model implements
+//! [`Scheduler`]'s event hooks: thread-per-request with its own type, preemptive and cooperative
+//! as one task runtime with different parameters (switch cost, quantum, balance, offload); the engine owns time, the kernel, the
 //! requests and the statistics, and calls the hooks.
 
 pub(crate) mod cooperative;

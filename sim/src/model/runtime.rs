@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use crate::engine::{Sim, StepStart};
 use crate::event::{NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next};
+use crate::model::Scheduler;
 
 /// How the runtime behaves.
 #[derive(Debug, Clone, Copy)]
@@ -119,76 +120,10 @@ impl Runtime {
         self.roles[i] = role;
     }
 
-    pub(crate) fn start(&mut self, sim: &mut Sim) {
-        self.ready_level = sim.add_queue("ready");
-        sim.set_processes(self.params.processes);
-        for w in 0..self.params.workers as u32 {
-            let thread = sim.spawn_thread();
-            self.set_role(thread, Role::Worker(w));
-            self.workers.push(Worker {
-                thread,
-                current: NONE,
-                chunk: 0,
-                idle: true,
-                block_after: false,
-                ready: VecDeque::new(),
-            });
-        }
-        if !self.params.affinity {
-            // Lowest worker first out of the stack.
-            self.idle_workers = (0..self.params.workers as u32).rev().collect();
-        }
-        if let Some(n) = self.params.offload {
-            self.offload_level = sim.add_queue("offload");
-            for i in 0..n as u32 {
-                let thread = sim.spawn_thread();
-                self.set_role(thread, Role::Offload(i));
-                self.offload.push(OffloadThread {
-                    thread,
-                    req: NONE,
-                    phase: OffloadPhase::Free,
-                });
-            }
-            self.free_offload = (0..n as u32).rev().collect();
-        }
-    }
-
-    pub(crate) fn on_connect(&mut self, sim: &mut Sim, client: u32) {
-        sim.tasks_changed(1);
-        if self.params.affinity {
-            sim.clients[client as usize].bind = self.pick_worker();
-        }
-    }
-
     fn pick_worker(&mut self) -> u32 {
         let w = self.next_worker;
         self.next_worker = (self.next_worker + 1) % self.params.workers as u32;
         w
-    }
-
-    pub(crate) fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
-        if !sim.connections {
-            sim.tasks_changed(1);
-            // Not a switch: creating the task is useful work, paid when it first runs.
-            sim.req_mut(req).remaining = self.params.spawn;
-        }
-        if self.params.affinity {
-            let client = sim.req(req).client;
-            let w = if client == NONE {
-                self.pick_worker()
-            } else {
-                let bound = sim.clients[client as usize].bind;
-                if bound == NONE {
-                    let w = self.pick_worker();
-                    sim.clients[client as usize].bind = w;
-                    w
-                } else {
-                    bound
-                }
-            };
-            sim.req_mut(req).owner = w;
-        }
-        self.make_ready(sim, req);
     }
 
     /// The task can run: queue it and wake a worker that would take it.
@@ -412,8 +347,76 @@ impl Runtime {
             }
         }
     }
+}
 
-    pub(crate) fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+impl Scheduler for Runtime {
+    fn start(&mut self, sim: &mut Sim) {
+        self.ready_level = sim.add_queue("ready");
+        sim.set_processes(self.params.processes);
+        for w in 0..self.params.workers as u32 {
+            let thread = sim.spawn_thread();
+            self.set_role(thread, Role::Worker(w));
+            self.workers.push(Worker {
+                thread,
+                current: NONE,
+                chunk: 0,
+                idle: true,
+                block_after: false,
+                ready: VecDeque::new(),
+            });
+        }
+        if !self.params.affinity {
+            // Lowest worker first out of the stack.
+            self.idle_workers = (0..self.params.workers as u32).rev().collect();
+        }
+        if let Some(n) = self.params.offload {
+            self.offload_level = sim.add_queue("offload");
+            for i in 0..n as u32 {
+                let thread = sim.spawn_thread();
+                self.set_role(thread, Role::Offload(i));
+                self.offload.push(OffloadThread {
+                    thread,
+                    req: NONE,
+                    phase: OffloadPhase::Free,
+                });
+            }
+            self.free_offload = (0..n as u32).rev().collect();
+        }
+    }
+
+    fn on_connect(&mut self, sim: &mut Sim, client: u32) {
+        sim.tasks_changed(1);
+        if self.params.affinity {
+            sim.clients[client as usize].bind = self.pick_worker();
+        }
+    }
+
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
+        if !sim.connections {
+            sim.tasks_changed(1);
+            // Not a switch: creating the task is useful work, paid when it first runs.
+            sim.req_mut(req).remaining = self.params.spawn;
+        }
+        if self.params.affinity {
+            let client = sim.req(req).client;
+            let w = if client == NONE {
+                self.pick_worker()
+            } else {
+                let bound = sim.clients[client as usize].bind;
+                if bound == NONE {
+                    let w = self.pick_worker();
+                    sim.clients[client as usize].bind = w;
+                    w
+                } else {
+                    bound
+                }
+            };
+            sim.req_mut(req).owner = w;
+        }
+        self.make_ready(sim, req);
+    }
+
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
             Role::Offload(o) => return self.offload_burst_done(sim, o),
@@ -446,7 +449,7 @@ impl Runtime {
         self.schedule(sim, w, 0)
     }
 
-    pub(crate) fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
         sim.end_step(req);
         if let Some(&o) = self.offloaded.get(req as usize)
             && o != NONE
@@ -466,7 +469,7 @@ impl Runtime {
         self.make_ready(sim, req);
     }
 
-    pub(crate) fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
         self.make_ready(sim, req);
     }
 }
