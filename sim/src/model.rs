@@ -1,7 +1,7 @@
 //! The user-level layer: how a server maps requests onto OS threads. Each model implements
 //! [`Scheduler`]'s event hooks: thread-per-request with its own type, preemptive and cooperative
-//! as one task runtime with different parameters (switch cost, quantum, balance, offload); the engine owns time, the kernel, the
-//! requests and the statistics, and calls the hooks.
+//! as one task runtime with different parameters (switch cost, quantum, balance, offload).
+//! The engine owns time, the kernel, the requests and the statistics, and calls the hooks.
 
 pub(crate) mod cooperative;
 pub(crate) mod preemptive;
