@@ -1,0 +1,182 @@
+//! Command-line arguments of `testbed` and the dispatch to the library.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use crate::kind::ServerKind;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 a run that failed (the message says why); \
+2 anything to fix first (arguments, input files, output paths, missing packages).";
+
+/// Real servers on this machine under a real load generator, with `sim`'s prediction beside
+/// every measured point. All traffic stays on 127.0.0.1; every run is bounded in requests and
+/// time; every server started is stopped on exit.
+#[derive(Debug, Parser)]
+#[command(version, about, after_help = EXIT_CODES)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one server in the foreground and print its URL.
+    Serve(ServeArgs),
+    /// Drive any HTTP server on a loopback address and measure it.
+    Load(LoadArgs),
+    /// Serve, load and predict one point.
+    Run(RunArgs),
+    /// The default grid: every server × concurrency × workload, measured and predicted.
+    Grid(GridArgs),
+}
+
+/// The handler's workload, shared by `serve` and `run`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct WorkloadArgs {
+    /// CPU work per request, calibrated at start-up to take this long (e.g. 200us).
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// A wait per request that needs no core, after the cpu step (e.g. 5ms).
+    #[arg(long)]
+    pub sleep: Option<String>,
+    /// Steps in order, instead of --cpu/--sleep: e.g. "cpu=100us,sleep=2ms,cpu=50us".
+    #[arg(long, conflicts_with_all = ["cpu", "sleep"])]
+    pub steps: Option<String>,
+    /// A buffer per connection walked by every cpu step (e.g. 256KiB, 1MiB).
+    #[arg(long)]
+    pub working_set: Option<String>,
+}
+
+/// `testbed serve`.
+#[derive(Debug, Clone, ClapArgs)]
+#[command(after_help = EXIT_CODES)]
+pub struct ServeArgs {
+    /// threads, pool:N, may, tokio:1, tokio, nginx, apache-prefork, apache-event, uvicorn-def,
+    /// uvicorn-async.
+    #[arg(long)]
+    pub server: ServerKind,
+    /// Cores to pin the server to (the first K of this machine's cores).
+    #[arg(long, default_value_t = 1)]
+    pub cores: usize,
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The handler's workload (in-tree servers only).
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+}
+
+/// `testbed load`.
+#[derive(Debug, Clone, ClapArgs)]
+#[command(after_help = EXIT_CODES)]
+pub struct LoadArgs {
+    /// The URL to load: http://127.0.0.1:PORT/PATH (loopback addresses only).
+    pub url: String,
+    /// Connections (closed loop: each sends its next request when the answer arrives; open
+    /// loop: the most requests in flight).
+    #[arg(long, default_value_t = 10)]
+    pub concurrency: u32,
+    /// Open loop: Poisson arrivals at this many requests/s, latency from each intended send
+    /// time (coordinated omission corrected).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Stop after this many measured requests.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Stop after this long (e.g. 10s). With --requests, whichever comes first.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Excluded from the statistics: this long at the start (e.g. 1s).
+    #[arg(long, default_value = "0s")]
+    pub warmup: String,
+    /// Reuse connections (HTTP/1.1 keep-alive). Without it, one connection per request.
+    #[arg(long)]
+    pub keepalive: bool,
+    /// Pids whose /proc accounting (CPU, context switches, RSS) is the server's, with their
+    /// threads and child processes.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `testbed run`.
+#[derive(Debug, Clone, ClapArgs)]
+#[command(after_help = EXIT_CODES)]
+pub struct RunArgs {
+    /// The server kind (see `testbed serve --help`).
+    #[arg(long)]
+    pub server: ServerKind,
+    /// Cores for the server; the load generator runs on the others.
+    #[arg(long, default_value_t = 1)]
+    pub cores: usize,
+    /// Let the server and the load generator share cores (otherwise an error when --cores
+    /// leaves the load generator none).
+    #[arg(long)]
+    pub shared_cores: bool,
+    /// Connections.
+    #[arg(long, default_value_t = 10)]
+    pub concurrency: u32,
+    /// Open loop at this rate instead of a closed loop.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Measured requests.
+    #[arg(long, default_value_t = 2000)]
+    pub requests: u64,
+    /// Time bound of the load (e.g. 20s).
+    #[arg(long, default_value = "20s")]
+    pub duration: String,
+    /// Keep-alive connections (default on; --no-keepalive for a connection per request).
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// The handler's workload.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// calibrate's costs file (`calibrate --out`); without it a quick calibration runs.
+    #[arg(long)]
+    pub costs: Option<PathBuf>,
+    /// Write the sim scenario built for this point to this file.
+    #[arg(long)]
+    pub emit_scenario: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `testbed grid`.
+#[derive(Debug, Clone, ClapArgs)]
+#[command(after_help = EXIT_CODES)]
+pub struct GridArgs {
+    /// A small grid that finishes in under a minute (CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Results file (JSON); a CSV is written beside it.
+    #[arg(long, default_value = "testbed-grid.json")]
+    pub out: PathBuf,
+    /// Skip points already in --out.
+    #[arg(long)]
+    pub resume: bool,
+    /// calibrate's costs file; without it calibrate's quick pass runs once for the grid.
+    #[arg(long)]
+    pub costs: Option<PathBuf>,
+    /// Only these server kinds (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<ServerKind>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs the subcommand.
+pub fn dispatch(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Serve(_) => anyhow::bail!("testbed serve: not built yet"),
+        Command::Load(_) => anyhow::bail!("testbed load: not built yet"),
+        Command::Run(_) => anyhow::bail!("testbed run: not built yet"),
+        Command::Grid(_) => anyhow::bail!("testbed grid: not built yet"),
+    }
+}

@@ -1,0 +1,21 @@
+//! switchcost's testbed: real servers pinned to this machine's cores, driven by a real load
+//! generator over loopback, with the simulator's prediction for the same workload beside every
+//! measured point.
+//!
+//! ```text
+//!  testbed load ──HTTP/1.1 over 127.0.0.1──▶ server (child process, pinned to --cores)
+//!   (closed / open loop,                       threads | pool:N | may | tokio:1 | tokio
+//!    HDR histograms,                           nginx | apache-prefork | apache-event | uvicorn
+//!    /proc of the server)                             │
+//!        │ measured figures                           │ same workload, cores, concurrency
+//!        ▼                                            ▼
+//!   point JSON { measured, predicted, error_percent } ◀── sim scenario (calibrate's costs)
+//! ```
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod error;
+pub mod figures;
+pub mod kind;
+pub mod process;
+pub mod workload;
