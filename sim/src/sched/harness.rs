@@ -104,9 +104,11 @@ pub(super) fn run(params: &KernelParams, threads: &[Behaviour], until: u64) -> O
             ..Outcome::default()
         },
     };
+    // The threads exist before the experiment: they join with no lag and no start-up debit
+    // (CFS's START_DEBIT would otherwise set them apart by the order they were created in).
     for id in 0..n as Id {
         core.rq
-            .enqueue(id, Sleeper::NEW, SimTime::ZERO, Enqueue::New);
+            .enqueue(id, Sleeper::NEW, SimTime::ZERO, Enqueue::Wakeup);
     }
     let first = core.rq.pick(SimTime::ZERO);
     core.switch_to(first);
@@ -302,5 +304,54 @@ mod tests {
         let (rr_latency, rr_preempting) = sleeper_beside_hogs(rr, 1);
         assert_eq!(rr_preempting, 0);
         assert!(rr_latency[rr_latency.len() / 2] >= 1_000_000);
+    }
+
+    fn policy() -> impl Strategy<Value = KernelParams> {
+        (0..4u8, 1..=16u64, 1..=4u64).prop_map(|(kind, cores, quantum_ms)| {
+            let base = eevdf(cores, false);
+            match kind {
+                0 => base,
+                1 => KernelParams {
+                    hrtick: true,
+                    ..base
+                },
+                2 => KernelParams {
+                    scheduler: Policy::Cfs,
+                    ..base
+                },
+                _ => KernelParams {
+                    scheduler: Policy::RoundRobin {
+                        quantum: quantum_ms * 1_000_000,
+                    },
+                    ..base
+                },
+            }
+        })
+    }
+
+    fn sleeper() -> impl Strategy<Value = Behaviour> {
+        (10_000..3_000_000u64, 10_000..10_000_000u64)
+            .prop_map(|(run, sleep)| Behaviour::Sleeper { run, sleep })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Always-runnable threads of equal weight get equal CPU, whatever else shares the
+        /// core: over 2 s their shares differ by at most what one of them can run in one go.
+        #[test]
+        fn hogs_share_the_core_fairly(
+            p in policy(),
+            hogs in 2..5usize,
+            sleepers in proptest::collection::vec(sleeper(), 0..3),
+        ) {
+            let mut threads = vec![Behaviour::Hog; hogs];
+            threads.extend(sleepers);
+            let out = run(&p, &threads, 2 * SECOND);
+            let cpu = &out.cpu[..hogs];
+            let spread = cpu.iter().max().unwrap() - cpu.iter().min().unwrap();
+            let longest = out.runs[..hogs].iter().flatten().max().copied().unwrap_or(0);
+            prop_assert!(spread <= longest, "spread {spread} longest run {longest} cpu {cpu:?}");
+        }
     }
 }
