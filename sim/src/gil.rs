@@ -1,6 +1,8 @@
 //! CPython's global interpreter lock as CPython 3.11 implements it (`Python/ceval_gil.c`:
-//! `take_gil`, `drop_gil`, with `FORCE_SWITCHING`), as a pure state machine: it says who holds
-//! the lock, who to wake and when a waiter's timed wait ends; the kernel layer runs the threads.
+//! `take_gil`, `drop_gil`, with `FORCE_SWITCHING`; read in the 3.12 source, whose two functions
+//! differ from 3.11's only in how they reach the interpreter state), as a pure state machine:
+//! it says who holds the lock, who to wake and when a waiter's timed wait ends; the kernel layer
+//! runs the threads.
 //!
 //! ```text
 //!  take_gil: free? ──yes──▶ hold it (switch_number += 1 if the holder changed;

@@ -309,9 +309,11 @@ pub(crate) trait RunQueue: std::fmt::Debug {
     /// other thread is queued here (a lone thread is never descheduled).
     fn slice_end(&self, now: SimTime) -> Option<SimTime>;
 
-    /// Right after `enqueue(woken, ..)`: whether the running thread should be rescheduled in
-    /// favour of `woken` (Linux's `check_preempt_wakeup_fair`; it may also be that the running
-    /// thread's slice ran out since the last tick). Accounts the running thread up to `now`.
+    /// Right after `enqueue(woken, ..)`: whether the running thread must be rescheduled
+    /// (Linux's `check_preempt_wakeup_fair`, and under EEVDF also `update_curr` finding the
+    /// running thread's slice or protection over). The caller then calls
+    /// [`pick`](RunQueue::pick), which usually returns `woken` but may keep the running thread.
+    /// Accounts the running thread up to `now`.
     fn wakeup_preempts(&mut self, woken: Id, now: SimTime) -> bool;
 
     /// The thread the core runs, if any.

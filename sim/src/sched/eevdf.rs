@@ -1,5 +1,12 @@
 //! EEVDF, the fair scheduler of Linux 6.6 and later, as Linux 6.18's `kernel/sched/fair.c`
-//! runs it for nice-0 threads without cgroups.
+//! runs it for nice-0 threads without cgroups. Functions followed: `avg_vruntime`,
+//! `vruntime_eligible`, `update_curr` (6.18: a resched when the request is used up *or* the
+//! protected span is over, `resched || !protect_slice(curr)`), `update_deadline`,
+//! `__pick_eevdf`, `set_protect_slice`/`protect_slice`, `place_entity`, `update_entity_lag`,
+//! `dequeue_entity` with `DELAY_DEQUEUE`/`DELAY_ZERO`, `check_preempt_wakeup_fair`,
+//! `entity_tick` and `hrtick_start_fair`; default features (`PLACE_LAG`,
+//! `PLACE_DEADLINE_INITIAL`, `RUN_TO_PARITY`, `PREEMPT_SHORT`, `DELAY_DEQUEUE`, `DELAY_ZERO`
+//! on; `NEXT_BUDDY`, `HRTICK` off unless asked).
 //!
 //! - Virtual time `V` is the load-weighted mean of the queued entities' vruntimes, the running
 //!   one and delayed sleepers included (`avg_vruntime`). An entity is *eligible* when it has
@@ -16,13 +23,15 @@
 //!   that its lag is what it was when it left; a new one has no lag and half a slice to its
 //!   first deadline (`PLACE_DEADLINE_INITIAL`).
 //! - Leaving (`dequeue_entity`, `update_entity_lag`): the lag `V − v` is clamped to
-//!   `±max(2·slice, TICK_NSEC)` and kept. With `DELAY_DEQUEUE` an ineligible sleeper (negative
+//!   `±max(2·slice, TICK_NSEC)` (6.6 to 6.18; later kernels clamp by the queue's largest
+//!   slice plus a tick) and kept. With `DELAY_DEQUEUE` an ineligible sleeper (negative
 //!   lag) stays queued until it is picked or woken; then a positive lag is dropped
 //!   (`DELAY_ZERO`), so the debt is paid while sleeping and no credit is earned by it.
-//! - Wake-up preemption (`check_preempt_wakeup_fair`): after `update_curr`, the woken entity
-//!   preempts if it is what `pick_eevdf` (with the running entity's protection) would choose,
-//!   that is, it is eligible with an earlier deadline than the running entity, which is
-//!   itself no longer protected or no longer eligible. `PREEMPT_SHORT` lifts the protection for
+//! - Wake-up preemption (`check_preempt_wakeup_fair`): `update_curr` first (which already
+//!   reschedules a running entity past its deadline or protected span); then the woken entity
+//!   preempts if it is what `pick_eevdf` (with the running entity's protection) would choose:
+//!   eligible, with an earlier deadline than the running entity, which is itself no longer
+//!   protected or no longer eligible. `PREEMPT_SHORT` lifts the protection for
 //!   a woken entity with a shorter slice; slices are all equal here, so it never applies.
 //!
 //! Not modelled: nice values other than through `Sleeper::weight`, cgroup hierarchies, next
