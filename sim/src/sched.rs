@@ -261,8 +261,8 @@ pub(crate) enum Blocked {
     /// It left the queue; keep this for its wake-up.
     Left(Sleeper),
     /// EEVDF's `DELAY_DEQUEUE`: it owed service (negative lag), so it stays on the queue,
-    /// unpickable, until it has paid that back. Call [`RunQueue::undelay`] on this queue
-    /// before waking it.
+    /// unpickable, until it has paid that back. Wake it with [`RunQueue::requeue`] on this
+    /// queue (Linux wakes a thread that is still queued where it is, `ttwu_runnable`).
     Delayed,
 }
 
@@ -273,7 +273,8 @@ pub(crate) enum Blocked {
 ///   runs someone, [`wakeup_preempts`](RunQueue::wakeup_preempts) says whether to resched it
 ///   (when that takes effect: [`Preempt::resched_at`]); if the core is idle, `pick`;
 /// - the running thread blocks or exits: [`block`](RunQueue::block) (keep the result in the
-///   thread), then [`pick`](RunQueue::pick);
+///   thread), then [`pick`](RunQueue::pick); when a thread that [`Blocked::Delayed`] wakes,
+///   [`requeue`](RunQueue::requeue) it on the same queue first;
 /// - whenever the running thread or the queue changed, ask [`slice_end`](RunQueue::slice_end)
 ///   and schedule a slice-end event at that time (cancel the previous one); at that event call
 ///   [`tick`](RunQueue::tick) and, if it says so, [`pick`](RunQueue::pick);
@@ -292,9 +293,12 @@ pub(crate) trait RunQueue: std::fmt::Debug {
     /// The running thread blocks (or exits: drop the result) at `now`.
     fn block(&mut self, now: SimTime) -> Blocked;
 
-    /// Finishes the dequeue of a sleeper this queue delayed ([`Blocked::Delayed`]) so it can be
-    /// woken on any core.
-    fn undelay(&mut self, id: Id, now: SimTime) -> Sleeper;
+    /// Wakes a sleeper this queue delayed ([`Blocked::Delayed`]). `Ok`: it was still queued
+    /// and is runnable here again, in place (`requeue_delayed_entity`: same vruntime and
+    /// deadline while it still owes service); then ask
+    /// [`wakeup_preempts`](RunQueue::wakeup_preempts). `Err`: a pick had already dequeued it;
+    /// wake it like any sleeper with what it carries (`enqueue`, on any core).
+    fn requeue(&mut self, id: Id, now: SimTime) -> Result<(), Sleeper>;
 
     /// Takes a queued thread that is neither running nor delayed off this queue, for another
     /// core. `None` if `id` is not such a thread here.

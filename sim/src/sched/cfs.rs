@@ -186,9 +186,9 @@ impl RunQueue for Cfs {
         }
     }
 
-    fn undelay(&mut self, _id: Id, _now: SimTime) -> Sleeper {
-        debug_assert!(false, "CFS never delays a dequeue");
-        Sleeper::NEW
+    fn requeue(&mut self, _id: Id, _now: SimTime) -> Result<(), Sleeper> {
+        debug_assert!(false, "only EEVDF delays a dequeue");
+        Err(Sleeper::NEW)
     }
 
     fn detach(&mut self, id: Id, now: SimTime) -> Option<Sleeper> {

@@ -279,21 +279,24 @@ impl RunQueue for Eevdf {
         Blocked::Left(self.dequeue(r))
     }
 
-    fn undelay(&mut self, id: Id, _now: SimTime) -> Sleeper {
+    fn requeue(&mut self, id: Id, now: SimTime) -> Result<(), Sleeper> {
         if let Some(k) = self.finished.iter().position(|(f, _)| *f == id) {
-            return self.finished.swap_remove(k).1;
+            return Err(self.finished.swap_remove(k).1);
         }
-        match self.position(id) {
-            Some(i) if self.entities[i].delayed => {
-                let mut left = self.dequeue(i);
-                left.vlag = left.vlag.min(0);
-                left
-            }
-            _ => {
-                debug_assert!(false, "undelay of a thread this queue did not delay");
-                Sleeper::NEW
-            }
+        let Some(i) = self.position(id).filter(|&i| self.entities[i].delayed) else {
+            debug_assert!(false, "requeue of a thread this queue did not delay");
+            return Err(Sleeper::NEW);
+        };
+        self.update_curr(now);
+        if self.lag_of(&self.entities[i]) <= 0 {
+            // Still owes service: it stays where it is, deadline included.
+            self.entities[i].delayed = false;
+            return Ok(());
         }
+        // Paid back and more: no credit for sleeping (DELAY_ZERO), a fresh request at V.
+        let left = self.dequeue(i);
+        self.enqueue(id, Sleeper { vlag: 0, ..left }, now, Enqueue::Wakeup);
+        Ok(())
     }
 
     fn detach(&mut self, id: Id, now: SimTime) -> Option<Sleeper> {
@@ -465,9 +468,33 @@ mod tests {
         assert_eq!(q.block(SimTime(2_000_000)), Blocked::Delayed);
         assert_eq!(q.pick(SimTime(2_000_000)), Some(2));
         assert_eq!(q.waiting(), 0);
-        // Woken 0.1 ms later, before 2 caught up: it comes back with a negative lag.
-        let s = q.undelay(1, SimTime(2_100_000));
-        assert!(s.vlag < 0, "lag {}", s.vlag);
-        assert_eq!(s.weight, NICE_0_WEIGHT);
+        // Woken 0.1 ms later, before 2 caught up: it is requeued in place, debt and deadline
+        // kept, and is not eligible yet.
+        let before = q.entities[q.position(1).unwrap()];
+        assert_eq!(q.requeue(1, SimTime(2_100_000)), Ok(()));
+        let after = q.entities[q.position(1).unwrap()];
+        assert_eq!(
+            (after.vruntime, after.deadline),
+            (before.vruntime, before.deadline)
+        );
+        assert!(!q.eligible(after.vruntime));
+        assert_eq!(after.weight, NICE_0_WEIGHT);
+        assert!(!q.wakeup_preempts(1, SimTime(2_100_000)));
+    }
+
+    #[test]
+    fn a_delayed_sleeper_picked_meanwhile_leaves_with_no_credit() {
+        let p = params(true);
+        let mut q = queue_with_hog(&p);
+        q.enqueue(2, Sleeper::NEW, SimTime::ZERO, Enqueue::New);
+        assert_eq!(q.block(SimTime(2_000_000)), Blocked::Delayed);
+        assert_eq!(q.pick(SimTime(2_000_000)), Some(2));
+        // 2 runs 3 ms: 1 has paid back its debt; 2 blocks and the pick dequeues 1.
+        q.block(SimTime(5_000_000));
+        assert_eq!(q.pick(SimTime(5_000_000)), None);
+        let Err(s) = q.requeue(1, SimTime(6_000_000)) else {
+            panic!("1 was dequeued by the pick")
+        };
+        assert_eq!(s.vlag, 0);
     }
 }

@@ -147,12 +147,15 @@ pub(super) fn run(params: &KernelParams, threads: &[Behaviour], until: u64) -> O
             && w == t
         {
             core.wake_at[id as usize] = None;
-            let carried = match core.blocked[id as usize].take() {
-                Some(Blocked::Left(s)) => s,
-                Some(Blocked::Delayed) => core.rq.undelay(id, t),
+            match core.blocked[id as usize].take() {
+                Some(Blocked::Left(s)) => core.rq.enqueue(id, s, t, Enqueue::Wakeup),
+                Some(Blocked::Delayed) => {
+                    if let Err(s) = core.rq.requeue(id, t) {
+                        core.rq.enqueue(id, s, t, Enqueue::Wakeup);
+                    }
+                }
                 None => unreachable!("only blocked threads wake"),
-            };
-            core.rq.enqueue(id, carried, t, Enqueue::Wakeup);
+            }
             core.woke_at[id as usize] = Some(t);
             if core.current.is_none() {
                 let next = core.rq.pick(t);

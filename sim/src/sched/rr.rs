@@ -54,8 +54,9 @@ impl RunQueue for RoundRobin {
         Blocked::Left(Sleeper::NEW)
     }
 
-    fn undelay(&mut self, _id: Id, _now: SimTime) -> Sleeper {
-        Sleeper::NEW
+    fn requeue(&mut self, _id: Id, _now: SimTime) -> Result<(), Sleeper> {
+        debug_assert!(false, "only EEVDF delays a dequeue");
+        Err(Sleeper::NEW)
     }
 
     fn detach(&mut self, id: Id, _now: SimTime) -> Option<Sleeper> {
