@@ -388,4 +388,53 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn two_cpu_bound_threads_take_turns_of_one_switch_interval() {
+        // Both always want the lock; each on its own core, woken at once. The holder drops at
+        // the request (its next check) and waits for the switch; the other takes over.
+        let interval = 5_000_000;
+        let mut d = Driver {
+            gil: Gil::new(interval),
+            events: Vec::new(),
+            seq: 0,
+            wait_gen: [0; 2],
+        };
+        d.push(SimTime::ZERO, Ev::Run(0, Attempt::Fresh));
+        d.push(SimTime(1), Ev::Run(1, Attempt::Fresh));
+        let mut handovers = Vec::new();
+        while handovers.len() < 20 {
+            let (now, ev) = d.pop();
+            match ev {
+                Ev::Run(id, attempt) => match d.gil.take(id, now, attempt) {
+                    Take::Got { released } => {
+                        handovers.push((now, id));
+                        if let Some(r) = released {
+                            d.push(now, Ev::Run(r, Attempt::Fresh));
+                        }
+                    }
+                    Take::Wait { until, requested } => {
+                        d.wait_gen[id as usize] += 1;
+                        let generation = d.wait_gen[id as usize];
+                        d.push(until, Ev::Timeout(id, generation));
+                        if requested {
+                            let holder = d.gil.holder().expect("a request means a holder");
+                            assert!(d.drop(holder, now), "a requested drop waits for the switch");
+                        }
+                    }
+                },
+                Ev::Timeout(id, generation) => {
+                    if d.wait_gen[id as usize] == generation {
+                        d.push(now, Ev::Run(id, Attempt::TimedOut));
+                    }
+                }
+                Ev::WorkDone | Ev::IoDone => unreachable!("no I/O thread here"),
+            }
+        }
+        // After the first, each holder keeps the lock exactly one interval, turn and turn about.
+        for pair in handovers[1..].windows(2) {
+            assert_eq!(pair[1].0 - pair[0].0, interval, "{handovers:?}");
+            assert_ne!(pair[1].1, pair[0].1);
+        }
+    }
 }
