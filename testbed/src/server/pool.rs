@@ -1,7 +1,10 @@
 //! `pool:N`: N worker threads, each taking the next connection from the listen socket's accept
 //! queue and serving it until the client closes it (gunicorn sync workers, Apache prefork).
 //! With more keep-alive connections than workers, the extra ones wait in the accept queue:
-//! their connect succeeded, their first request sits unread until a worker frees up.
+//! their connect succeeded, their first request sits unread until a worker frees up. There is
+//! no idle timeout (Apache's `KeepAliveTimeout` would close an idle connection after 5 s), so
+//! a closed-loop client that keeps more connections open than there are workers, and waits for
+//! every one of them, stalls until its own time bound: `ab -k -c 10` against `pool:4` does.
 
 use std::net::TcpListener;
 use std::sync::Arc;
