@@ -135,3 +135,18 @@ pub fn stop_on_signal() {
         std::process::exit(0);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_only_below_what_10000_connections_need() {
+        let advice = fd_limit_advice(1024).unwrap();
+        assert!(
+            advice.contains("1024") && advice.contains("prlimit"),
+            "{advice}"
+        );
+        assert_eq!(fd_limit_advice(FDS_NEEDED), None);
+    }
+}

@@ -101,6 +101,17 @@ fn exercise(kind: ServerKind, workload: &str, working_set: u64) {
     assert_eq!(read_answer(&mut reader).0, 400);
     assert!(at_eof(&mut reader));
 
+    // Every thread of the server (workers, runtime, timers) is pinned to core 0.
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.pid())).unwrap();
+    for task in tasks {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let cores = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap();
+        assert_eq!(cores.trim(), "0", "{kind}");
+    }
+
     let group = server.pid() as libc::pid_t;
     drop(server);
     // SAFETY: signal 0 only asks whether any process of the group still exists.
