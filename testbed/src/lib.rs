@@ -14,8 +14,11 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod codec;
 pub mod error;
 pub mod figures;
+pub mod handler;
 pub mod kind;
 pub mod process;
+pub mod server;
 pub mod workload;
