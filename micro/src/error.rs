@@ -63,6 +63,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A measurement ended without a single sample.
+    #[error("{what} collected no samples; rerun with a larger --budget")]
+    NoSamples {
+        /// The measurement.
+        what: &'static str,
+    },
 }
 
 impl Error {
