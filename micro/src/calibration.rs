@@ -385,11 +385,8 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
         &mut notes,
         memory::tokio_tasks(budget.tasks),
     );
-    calibration.scheduling = crate::scheduling::measure(
-        budget.total.mul_f64(SCHEDULING_SHARE),
-        progress,
-        &mut notes,
-    );
+    calibration.scheduling =
+        crate::scheduling::measure(budget.total.mul_f64(SCHEDULING_SHARE), progress, &mut notes);
     (calibration, notes)
 }
 

@@ -29,7 +29,10 @@ pub fn monotonic_ns() -> u64 {
     {
         use std::sync::OnceLock;
         static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
     }
 }
 
@@ -86,7 +89,9 @@ pub fn sleep_until(deadline_ns: u64) {
     #[cfg(not(target_os = "linux"))]
     {
         let now = monotonic_ns();
-        std::thread::sleep(std::time::Duration::from_nanos(deadline_ns.saturating_sub(now)));
+        std::thread::sleep(std::time::Duration::from_nanos(
+            deadline_ns.saturating_sub(now),
+        ));
     }
 }
 

@@ -102,7 +102,9 @@ pub fn measure(per_case: Duration) -> Result<Convoy, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("python3 not runnable from PATH ({e}); install Python 3 to measure the GIL"))?;
+        .map_err(|e| {
+            format!("python3 not runnable from PATH ({e}); install Python 3 to measure the GIL")
+        })?;
     // Read both pipes while the script runs: its JSON is larger than a pipe's buffer.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -113,8 +115,18 @@ pub fn measure(per_case: Duration) -> Result<Convoy, String> {
             text
         })
     };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     // Four cases plus the interpreter's start and a generous margin for a loaded machine.
     let deadline = Instant::now() + per_case * 4 + Duration::from_secs(10);
     let status = loop {

@@ -108,10 +108,10 @@ pub fn preempt_from_debugfs(text: &str) -> Option<Preempt> {
 /// The mode the boot log announces (`Dynamic Preempt: none`); the last mention wins.
 pub fn preempt_from_boot_log(log: &str) -> Option<Preempt> {
     log.lines()
+        .rev()
         .filter_map(|line| line.split_once("Dynamic Preempt:"))
         .filter_map(|(_, rest)| rest.split_whitespace().next())
-        .filter_map(Preempt::from_word)
-        .last()
+        .find_map(Preempt::from_word)
 }
 
 /// A `preempt=` choice on the kernel command line.
@@ -219,7 +219,10 @@ pub fn detect(slice_ns: Option<f64>) -> KernelConfig {
         },
     );
 
-    let config_hz = config.as_ref().ok().and_then(|(text, _)| hz_from_config(text));
+    let config_hz = config
+        .as_ref()
+        .ok()
+        .and_then(|(text, _)| hz_from_config(text));
     let hz = match (config_hz, &config, slice_ns.and_then(hz_from_slice)) {
         (Some(hz), Ok((_, path)), _) => {
             source("hz", format!("{path}: CONFIG_HZ={hz}"));
@@ -231,7 +234,10 @@ pub fn detect(slice_ns: Option<f64>) -> KernelConfig {
                 format!(
                     "inferred from the measured slice ({:.2} ms, one tick); no config: {}",
                     slice_ns.unwrap_or_default() / 1e6,
-                    config.as_ref().err().map_or("no CONFIG_HZ line", |e| e.as_str())
+                    config
+                        .as_ref()
+                        .err()
+                        .map_or("no CONFIG_HZ line", |e| e.as_str())
                 ),
             );
             Some(hz)
@@ -251,7 +257,10 @@ pub fn detect(slice_ns: Option<f64>) -> KernelConfig {
         Ok(text) => match preempt_from_debugfs(&text) {
             Some(mode) => {
                 preempt = Some(mode);
-                source("preempt", format!("{DEBUGFS_SCHED}/preempt: {}", text.trim()));
+                source(
+                    "preempt",
+                    format!("{DEBUGFS_SCHED}/preempt: {}", text.trim()),
+                );
             }
             None => misses.push(format!("{DEBUGFS_SCHED}/preempt unparsable")),
         },
@@ -281,7 +290,10 @@ pub fn detect(slice_ns: Option<f64>) -> KernelConfig {
             Ok((text, path)) => match preempt_from_config(text) {
                 Some(mode) => {
                     preempt = Some(mode);
-                    source("preempt", format!("{path}: CONFIG_PREEMPT_* (build default)"));
+                    source(
+                        "preempt",
+                        format!("{path}: CONFIG_PREEMPT_* (build default)"),
+                    );
                 }
                 None => misses.push(format!("{path}: no CONFIG_PREEMPT_* option set")),
             },
@@ -375,7 +387,10 @@ mod tests {
     #[test]
     fn config_lines_give_the_tick_and_the_build_preemption() {
         assert_eq!(hz_from_config(CONFIG), Some(250));
-        assert_eq!(hz_from_config("CONFIG_HZ_1000=y\nCONFIG_HZ=1000\n"), Some(1000));
+        assert_eq!(
+            hz_from_config("CONFIG_HZ_1000=y\nCONFIG_HZ=1000\n"),
+            Some(1000)
+        );
         assert_eq!(hz_from_config("CONFIG_HZ_250=y\n"), None);
         assert_eq!(preempt_from_config(CONFIG), Some(Preempt::None));
         // CONFIG_PREEMPT_COUNT / _BUILD / _DYNAMIC are not modes.

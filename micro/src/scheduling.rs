@@ -30,7 +30,8 @@ pub struct Scheduling {
     pub sched_slice_ns: Option<f64>,
     /// 99th percentile of that slice, ns.
     pub sched_slice_p99_ns: Option<f64>,
-    /// Involuntary context switches per second of the two threads (`getrusage`).
+    /// Involuntary context switches per second of the two threads' CPU time (`getrusage`
+    /// over their `CLOCK_THREAD_CPUTIME_ID`): the rate when they have the core to themselves.
     pub sched_involuntary_switches_per_s: Option<f64>,
     /// `[competing_threads, p50_ns, p99_ns]` of a 1 ms sleeper's lateness.
     pub wakeup_latency_busy_ns: Option<Vec<(usize, f64, f64)>>,
@@ -82,19 +83,20 @@ pub fn measure(
 
     match slice::measure(time.mul_f64(SLICE_SHARE)) {
         Ok(slices) => {
-            s.sched_involuntary_switches_per_s = Some(slices.involuntary_per_s);
+            s.sched_involuntary_switches_per_s = Some(slices.involuntary_per_cpu_s);
             match slices.summary() {
                 Some(summary) => {
                     s.sched_slice_ns = Some(summary.p50);
                     s.sched_slice_p99_ns = Some(summary.p99);
                     progress(&format!(
-                        "sched/slice: p50 {}, p99 {} ({} slices, {} foreign gaps); getrusage: {:.0} involuntary switches/s, a slice of {}",
+                        "sched/slice: p50 {}, p99 {} ({} slices, {} gaps without a switch); getrusage: {:.0} involuntary switches per CPU-second (a mean slice of {}), {:.0} per wall second",
                         fmt(summary.p50),
                         fmt(summary.p99),
                         summary.count,
                         slices.foreign_gaps,
+                        slices.involuntary_per_cpu_s,
+                        fmt(1e9 / slices.involuntary_per_cpu_s.max(1e-9)),
                         slices.involuntary_per_s,
-                        fmt(1e9 / slices.involuntary_per_s.max(1e-9)),
                     ));
                 }
                 None => skip(
@@ -263,7 +265,12 @@ pub fn measure(
     s.machine = kernel::detect(s.sched_slice_ns);
     progress(&format!(
         "kernel: {}",
-        s.machine.source.values().cloned().collect::<Vec<_>>().join("; ")
+        s.machine
+            .source
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
     ));
     s
 }
@@ -393,7 +400,10 @@ mod tests {
     fn cost_entries_keep_only_positive_durations() {
         let entries = sample().cost_entries();
         assert_eq!(entries[0].0, "idle_wakeup_cpu");
-        assert_eq!(entries[0].1, None, "a negative difference is noise, not a cost");
+        assert_eq!(
+            entries[0].1, None,
+            "a negative difference is noise, not a cost"
+        );
         assert_eq!(entries[1].1.as_deref(), Some("25us"));
         assert_eq!(entries[2].1.as_deref(), Some("14us"));
     }

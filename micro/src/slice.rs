@@ -1,19 +1,22 @@
 //! The time slice: how long a CPU-bound thread keeps a core before the scheduler hands it to
-//! another CPU-bound thread on the same core.
+//! another thread.
 //!
 //! Two threads pinned to one core each read the clock in a tight loop. A jump of more than
-//! [`GAP_NS`] between two readings means the thread was off the core; the stretch between two
-//! such jumps is one run. A run ends at a *switch* when the other thread ran during the gap;
-//! a gap in which the other thread did not run (an interrupt, the hypervisor taking the vCPU,
-//! a third process) does not end the slice, and the slice is measured from when the thread got
-//! the core from its peer to when it gave it back, that gap included. The kernel's own count of
-//! involuntary switches (`getrusage`) cross-checks the number of slices.
+//! [`GAP_NS`] between two readings means the thread was off the core. At each jump the thread
+//! reads its own involuntary-switch count (`getrusage(RUSAGE_THREAD)`, a few hundred ns, only
+//! at jumps): if it grew, the scheduler took the core away and the run before the jump was one
+//! slice; if not, the jump was the hypervisor taking the vCPU or a long interrupt, and the
+//! slice goes on, the jump included. Slices end mostly at the peer thread, but on a loaded
+//! machine also at other processes; each slice is still one turn on the core.
+//!
+//! The cross-check is the kernel's own count: the two threads' CPU time divided by their
+//! involuntary switches is the mean slice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::clock::monotonic_ns;
+use crate::clock::{monotonic_ns, thread_cpu_ns};
 use crate::error::Error;
 use crate::{affinity, quantile, rusage};
 
@@ -21,17 +24,17 @@ use crate::{affinity, quantile, rusage};
 /// interrupt a few µs, a slice milliseconds.
 pub const GAP_NS: u64 = 50_000;
 
-/// One thread's time on the core: `[start, end]` on the monotonic clock.
-type Run = (u64, u64);
-
 /// The slice distribution of two CPU hogs sharing one core.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slices {
     /// Length of each complete slice (first and last of each thread dropped: truncated), ns.
     pub lengths_ns: Vec<f64>,
-    /// Gaps that did not hand the core to the peer (counted inside a slice).
+    /// Jumps off the core without a context switch (steal, long interrupts), inside slices.
     pub foreign_gaps: usize,
-    /// Involuntary context switches per second of both threads together (`getrusage`).
+    /// Involuntary context switches per second of the two threads' CPU time (`getrusage`
+    /// over `CLOCK_THREAD_CPUTIME_ID`): the wall-clock rate when they have the core alone.
+    pub involuntary_per_cpu_s: f64,
+    /// Involuntary switches per second of wall time.
     pub involuntary_per_s: f64,
     /// Voluntary switches of both threads (should be ~0: neither blocks).
     pub voluntary: u64,
@@ -39,29 +42,55 @@ pub struct Slices {
     pub elapsed: Duration,
 }
 
-/// One thread's loop: its runs and its switch counts.
-fn hog(stop: &AtomicBool, capacity: usize) -> (Vec<Run>, rusage::Switches) {
+/// One thread's loop: its slices, foreign gaps, switch counts and CPU time.
+struct Hog {
+    slices: Vec<f64>,
+    foreign: usize,
+    switches: rusage::Switches,
+    cpu_ns: u64,
+}
+
+fn hog(stop: &AtomicBool, capacity: usize) -> Hog {
     let before = rusage::thread_switches();
-    let mut runs = Vec::with_capacity(capacity);
+    let cpu0 = thread_cpu_ns();
+    let mut slices = Vec::with_capacity(capacity);
+    let mut foreign = 0;
+    let mut switched = before.involuntary;
     let mut start = monotonic_ns();
     let mut last = start;
     while !stop.load(Ordering::Relaxed) {
         let now = monotonic_ns();
         if now - last > GAP_NS {
-            runs.push((start, last));
-            start = now;
+            let count = rusage::thread_switches().involuntary;
+            if count > switched {
+                slices.push((last - start) as f64);
+                start = now;
+                switched = count;
+            } else {
+                foreign += 1;
+            }
         }
         last = now;
     }
-    runs.push((start, last));
-    (runs, rusage::thread_switches().since(&before))
+    // The first slice began before the peer started, the last one was cut by `stop`.
+    let keep = slices.len().saturating_sub(1);
+    slices.truncate(keep);
+    if !slices.is_empty() {
+        slices.remove(0);
+    }
+    Hog {
+        slices,
+        foreign,
+        switches: rusage::thread_switches().since(&before),
+        cpu_ns: thread_cpu_ns() - cpu0,
+    }
 }
 
 /// Runs two hogs on one core for `duration` and returns their slices.
 pub fn measure(duration: Duration) -> Result<Slices, Error> {
     let core = affinity::pick(1)?[0];
     let stop = Arc::new(AtomicBool::new(false));
-    // A 4 ms slice gives 250 runs a second per pair; room for 1 ms slices too.
+    // A 4 ms slice gives 250 a second per pair; room for 1 ms slices too.
     let capacity = (duration.as_secs_f64() * 2_000.0) as usize + 16;
     let start = monotonic_ns();
     let handles: Vec<_> = (0..2)
@@ -78,54 +107,25 @@ pub fn measure(duration: Duration) -> Result<Slices, Error> {
         .collect::<Result<_, _>>()?;
     std::thread::sleep(duration);
     stop.store(true, Ordering::Relaxed);
-    let mut threads = Vec::new();
+    let mut hogs = Vec::new();
     for handle in handles {
-        threads.push(
-            handle
-                .join()
-                .map_err(|_| Error::Panicked { what: "slice thread" })??,
-        );
+        hogs.push(handle.join().map_err(|_| Error::Panicked {
+            what: "slice thread",
+        })??);
     }
     let elapsed = Duration::from_nanos(monotonic_ns() - start);
-    let switches = threads
+    let switches = hogs
         .iter()
-        .fold(rusage::Switches::default(), |sum, (_, s)| sum.plus(s));
-    let (lengths_ns, foreign_gaps) = slice_lengths(&threads[0].0, &threads[1].0);
+        .fold(rusage::Switches::default(), |sum, h| sum.plus(&h.switches));
+    let cpu_s = hogs.iter().map(|h| h.cpu_ns).sum::<u64>() as f64 / 1e9;
     Ok(Slices {
-        lengths_ns,
-        foreign_gaps,
+        lengths_ns: hogs.iter().flat_map(|h| h.slices.clone()).collect(),
+        foreign_gaps: hogs.iter().map(|h| h.foreign).sum(),
+        involuntary_per_cpu_s: switches.involuntary as f64 / cpu_s.max(1e-9),
         involuntary_per_s: switches.involuntary as f64 / elapsed.as_secs_f64(),
         voluntary: switches.voluntary,
         elapsed,
     })
-}
-
-/// Slices of both threads from their runs: consecutive runs of one thread with no run of the
-/// peer starting between them are one slice. The first and last slice of each are dropped.
-pub fn slice_lengths(a: &[Run], b: &[Run]) -> (Vec<f64>, usize) {
-    let mut lengths = Vec::new();
-    let mut foreign = 0;
-    for (mine, peer) in [(a, b), (b, a)] {
-        let mut slices: Vec<Run> = Vec::new();
-        for &(start, end) in mine {
-            let peer_ran = |after: u64| peer.iter().any(|&(s, _)| s > after && s < start);
-            match slices.last_mut() {
-                Some(last) if !peer_ran(last.1) => {
-                    foreign += 1;
-                    last.1 = end;
-                }
-                _ => slices.push((start, end)),
-            }
-        }
-        if slices.len() > 2 {
-            lengths.extend(
-                slices[1..slices.len() - 1]
-                    .iter()
-                    .map(|(s, e)| (e - s) as f64),
-            );
-        }
-    }
-    (lengths, foreign)
 }
 
 impl Slices {
@@ -140,33 +140,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn alternating_runs_are_slices_and_foreign_gaps_are_not() {
-        // a runs 0-4, 8-12 (with a foreign gap 9.5-9.6), 16-20; b runs 4-8, 12-16, 20-24 (ms).
-        let ms = |v: f64| (v * 1e6) as u64;
-        let a = [
-            (ms(0.0), ms(4.0)),
-            (ms(8.0), ms(9.5)),
-            (ms(9.6), ms(12.0)),
-            (ms(16.0), ms(20.0)),
-        ];
-        let b = [
-            (ms(4.0) + 1, ms(8.0) - 1),
-            (ms(12.0) + 1, ms(16.0) - 1),
-            (ms(20.0) + 1, ms(24.0)),
-        ];
-        let (lengths, foreign) = slice_lengths(&a, &b);
-        assert_eq!(foreign, 1);
-        // Only the middle slice of each survives: a's 8-12 and b's 12-16.
-        assert_eq!(lengths.len(), 2);
-        assert!((lengths[0] - 4e6).abs() < 10.0, "{lengths:?}");
-        assert!((lengths[1] - 4e6).abs() < 10.0, "{lengths:?}");
-    }
-
-    #[test]
     fn two_hogs_on_one_core_take_turns() {
         let slices = measure(Duration::from_millis(120)).unwrap();
         // Each thread lost the core at least once to the other in 120 ms.
         assert!(slices.involuntary_per_s > 0.0);
+        assert!(slices.involuntary_per_cpu_s >= slices.involuntary_per_s * 0.99);
         assert!(slices.elapsed >= Duration::from_millis(120));
     }
 }

@@ -100,7 +100,9 @@ pub fn measure(hogs: usize, duration: Duration) -> Result<Lateness, Error> {
         .map_err(|_| Error::Panicked { what: "sleeper" });
     stop_all(&stop, load)?;
     let (late, tight_slack) = result??;
-    let summary = quantile::summarize(&late).ok_or(Error::NoSamples { what: "wake-up latency" })?;
+    let summary = quantile::summarize(&late).ok_or(Error::NoSamples {
+        what: "wake-up latency",
+    })?;
     Ok(Lateness {
         hogs,
         summary,
