@@ -69,6 +69,14 @@ pub enum Error {
         /// The measurement.
         what: &'static str,
     },
+    /// Other processes disturbed a measurement so much that it measured something else.
+    #[error("{what}: {reason}; rerun on a quiet machine")]
+    Disturbed {
+        /// The measurement.
+        what: &'static str,
+        /// What went wrong.
+        reason: &'static str,
+    },
 }
 
 impl Error {

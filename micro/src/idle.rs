@@ -205,8 +205,9 @@ fn condition(all: &[Round], with_core: bool) -> Result<Condition, Error> {
     let lateness: Vec<f64> = rounds.iter().flat_map(|r| r.lateness.clone()).collect();
     let rounds = &rounds;
     Ok(Condition {
-        thread_cpu_ns: pick(|r| Some(r.thread_cpu_ns)).ok_or(Error::NoSamples {
-            what: "idle wake-up (the core never went idle between requests: other processes kept it busy)",
+        thread_cpu_ns: pick(|r| Some(r.thread_cpu_ns)).ok_or(Error::Disturbed {
+            what: "idle wake-up",
+            reason: "the core never went idle between requests (other processes kept it busy)",
         })?,
         core_busy_ns: if with_core {
             pick(|r| r.core_busy_ns)
@@ -225,8 +226,7 @@ fn condition(all: &[Round], with_core: bool) -> Result<Condition, Error> {
 /// Alternates idle and busy rounds for about `duration`.
 pub fn measure(duration: Duration) -> Result<IdleWakeup, Error> {
     let core = affinity::pick(1)?[0];
-    let per_round = SLEEP_NS as f64 * PER_ROUND as f64 * 1.05;
-    let pairs = ((duration.as_nanos() as f64 / per_round / 2.0) as usize).max(1);
+    let deadline = monotonic_ns() + duration.as_nanos() as u64;
     let worker = std::thread::Builder::new()
         .name("micro-idle".into())
         .spawn(move || -> Result<_, Error> {
@@ -234,7 +234,8 @@ pub fn measure(duration: Duration) -> Result<IdleWakeup, Error> {
             tighten_timer_slack();
             let (iterations, work_ns) = calibrate_work();
             let (mut idle, mut busy) = (Vec::new(), Vec::new());
-            for _ in 0..pairs {
+            // At least one pair, then as many as fit: a loaded machine stretches the rounds.
+            while idle.is_empty() || monotonic_ns() < deadline {
                 idle.push(round(core.id, iterations));
                 let stop = Arc::new(AtomicBool::new(false));
                 let spinner = wakeup::spinners(1, core, &stop, become_idle_class)?;
@@ -286,7 +287,7 @@ mod tests {
         assert_eq!((busy.rounds, busy.core_busy_ns), (3, None));
         assert!(matches!(
             condition(&rounds[2..], true),
-            Err(Error::NoSamples { .. })
+            Err(Error::Disturbed { .. })
         ));
     }
 
@@ -297,7 +298,7 @@ mod tests {
         // A loaded machine may never let the core idle: that is a reason, not a failure.
         match measure(Duration::from_millis(100)) {
             Ok(figures) => assert!(figures.busy.thread_cpu_ns > 0.0),
-            Err(Error::NoSamples { .. }) => {}
+            Err(Error::Disturbed { .. }) => {}
             Err(other) => panic!("{other}"),
         }
     }

@@ -64,8 +64,6 @@ const IDLE_SHARE: f64 = 0.25;
 const SPAWN_SHARE: f64 = 0.05;
 /// Below this per case the GIL percentiles mean little: a convoyed operation takes 5 ms.
 const GIL_MIN_CASE: Duration = Duration::from_millis(500);
-/// Wall time of one pinned spawn + join on this kind of machine, to size the loop.
-const SPAWN_GUESS_NS: f64 = 40_000.0;
 
 /// Measures everything within `time`; progress lines go to `progress`, warnings to `notes`.
 pub fn measure(
@@ -237,9 +235,7 @@ pub fn measure(
         Err(e) => skip(&mut s, &idle_keys, e.to_string()),
     }
 
-    let spawn_time = time.mul_f64(SPAWN_SHARE).as_nanos() as f64;
-    let count = ((spawn_time / SPAWN_GUESS_NS) as u64).clamp(50, 20_000);
-    match spawn::thread_cpu(count) {
+    match spawn::thread_cpu(time.mul_f64(SPAWN_SHARE)) {
         Ok(cpu) => {
             progress(&format!(
                 "spawn/thread_cpu: {} (spawner {} + child start {}); process CPU per spawn + join {}, wall {}",

@@ -122,9 +122,10 @@ impl ThreadCpu {
     }
 }
 
-/// Spawns and joins `count` threads with everything pinned to one core, so no other core's
-/// time is counted and the child runs only when the spawner blocks in `join`.
-pub fn thread_cpu(count: u64) -> Result<ThreadCpu, Error> {
+/// Spawns and joins threads for about `duration` (at least 20) with everything pinned to one
+/// core, so no other core's time is counted and the child runs only when the spawner blocks in
+/// `join`.
+pub fn thread_cpu(duration: std::time::Duration) -> Result<ThreadCpu, Error> {
     use crate::clock::{monotonic_ns, process_cpu_ns, thread_cpu_ns};
     let core = crate::affinity::pick(1)?[0];
     let run = move || -> Result<ThreadCpu, Error> {
@@ -132,7 +133,10 @@ pub fn thread_cpu(count: u64) -> Result<ThreadCpu, Error> {
         let (mut spawner, mut child) = (0u64, 0u64);
         let process0 = process_cpu_ns();
         let wall0 = monotonic_ns();
-        for _ in 0..count {
+        let deadline = wall0 + duration.as_nanos() as u64;
+        let mut count = 0u64;
+        while count < 20 || monotonic_ns() < deadline {
+            count += 1;
             let before = thread_cpu_ns();
             let handle = std::thread::Builder::new()
                 .spawn(thread_cpu_ns)
@@ -142,7 +146,7 @@ pub fn thread_cpu(count: u64) -> Result<ThreadCpu, Error> {
                 .join()
                 .map_err(|_| Error::Panicked { what: "thread" })?;
         }
-        let n = count.max(1) as f64;
+        let n = count as f64;
         Ok(ThreadCpu {
             spawner_ns: spawner as f64 / n,
             child_start_ns: child as f64 / n,
@@ -164,7 +168,7 @@ mod cpu_tests {
 
     #[test]
     fn a_spawn_costs_cpu_on_both_sides() {
-        let cpu = thread_cpu(20).unwrap();
+        let cpu = thread_cpu(Duration::ZERO).unwrap();
         assert!(cpu.spawner_ns > 0.0 && cpu.child_start_ns > 0.0);
         // The process clock holds both sides (and, under `cargo test`, other tests too).
         assert!(cpu.spawn_ns() <= cpu.process_ns * 1.01, "{cpu:?}");
