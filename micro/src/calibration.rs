@@ -622,6 +622,8 @@ mod tests {
         assert!(text.contains("task_memory = \"300B\""));
         assert!(text.contains("# thread_wakeup: not measured"));
         assert!(!text.contains("thread_wakeup ="));
+        assert!(text.contains("# spawn_thread_cpu: not measured"));
+        assert!(text.contains("\n[machine]\n# scheduler: unknown here"));
     }
 
     #[test]

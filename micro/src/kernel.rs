@@ -354,7 +354,13 @@ impl KernelConfig {
     /// The simulator's `[machine]` table as TOML text; unknown values are comments.
     pub fn to_machine_toml(&self) -> String {
         let mut text = String::from("[machine]\n");
-        let why = |key: &str| self.source.get(key).cloned().unwrap_or_default();
+        // A source can quote a tool's multi-line error; a comment must stay on one line.
+        let why = |key: &str| {
+            self.source
+                .get(key)
+                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
         let mut entry = |key: &str, value: Option<String>| match value {
             Some(value) => text.push_str(&format!("{key} = {value}  # {}\n", why(key))),
             None => text.push_str(&format!("# {key}: unknown here ({})\n", why(key))),
@@ -484,13 +490,13 @@ mod tests {
         };
         config
             .source
-            .insert("preempt".into(), "dmesg refused".into());
+            .insert("preempt".into(), "dmesg refused\n(permission)".into());
         let text = config.to_machine_toml();
         assert!(text.starts_with("[machine]\n"));
         assert!(text.contains("scheduler = \"eevdf\""));
         assert!(text.contains("hz = 250"));
         assert!(text.contains("hrtick = false"));
-        assert!(text.contains("# preempt: unknown here (dmesg refused)"));
+        assert!(text.contains("# preempt: unknown here (dmesg refused (permission))"));
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["scheduler"], "eevdf");
         assert_eq!(json["preempt"], serde_json::Value::Null);
