@@ -7,47 +7,7 @@
 
 use crate::dist::Dist;
 
-/// What the machine's primitives cost. Defaults are the built-in reference calibration
-/// (published figures listed in the README); `calibrate --out costs.toml` measures this
-/// machine's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Costs {
-    /// Direct cost (core time) of switching a core from one OS thread to another, ns.
-    pub thread_switch: u64,
-    /// Extra latency (not core time) when a thread is woken onto another core, ns.
-    pub thread_wakeup: u64,
-    /// Core time of one user-level async task switch (tokio, asyncio), ns.
-    pub task_switch: u64,
-    /// Core time of one stackful coroutine / green thread switch (Go, BEAM, may), ns.
-    pub coroutine_switch: u64,
-    /// Core time to create (and later reap) one OS thread, ns.
-    pub thread_spawn: u64,
-    /// Core time to create one async task, ns.
-    pub task_spawn: u64,
-    /// Resident bytes per OS thread (user stack touched + kernel structures).
-    pub thread_memory: u64,
-    /// Resident bytes per task, coroutine or green thread.
-    pub task_memory: u64,
-    /// Resident bytes per server process before any thread or task (interpreter, heap).
-    pub process_memory: u64,
-}
-
-impl Default for Costs {
-    /// The reference calibration: published figures (see the README's sources), not this machine.
-    fn default() -> Self {
-        Costs {
-            thread_switch: 1_500,
-            thread_wakeup: 5_000,
-            task_switch: 200,
-            coroutine_switch: 200,
-            thread_spawn: 17_000,
-            task_spawn: 300,
-            thread_memory: 19_968, // 9.5 KiB user + 10 KiB kernel
-            task_memory: 400,
-            process_memory: 0,
-        }
-    }
-}
+pub use crate::cost::Costs;
 
 /// Whether a step needs a core or waits without one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

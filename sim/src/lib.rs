@@ -28,6 +28,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod dist;
 pub(crate) mod engine;
 pub mod error;
