@@ -213,21 +213,23 @@ impl Sim {
         })
     }
 
-    /// The costs as (name, value) for the page.
+    /// The costs as (name, value) for the page: every key of the simulator's cost table that
+    /// `calibrate` measures (the others, like `process_memory`, belong to a scenario's servers,
+    /// not to this machine).
     pub fn describe(&self) -> Vec<(String, String)> {
         let c = self.costs.apply(sim::config::Costs::default());
-        let ns = |v: u64| crate::number::duration_ns(v as f64);
-        let b = |v: u64| crate::number::bytes(v as f64);
-        vec![
-            ("thread_switch".into(), ns(c.thread_switch)),
-            ("thread_wakeup".into(), ns(c.thread_wakeup)),
-            ("task_switch".into(), ns(c.task_switch)),
-            ("coroutine_switch".into(), ns(c.coroutine_switch)),
-            ("thread_spawn".into(), ns(c.thread_spawn)),
-            ("task_spawn".into(), ns(c.task_spawn)),
-            ("thread_memory".into(), b(c.thread_memory)),
-            ("task_memory".into(), b(c.task_memory)),
-        ]
+        sim::cost::KEYS
+            .iter()
+            .filter(|key| key.measured_by.is_some())
+            .map(|key| {
+                let value = key.get(&c) as f64;
+                let text = match key.unit {
+                    sim::cost::Unit::Duration => crate::number::duration_ns(value),
+                    sim::cost::Unit::Size => crate::number::bytes(value),
+                };
+                (key.name.to_string(), text)
+            })
+            .collect()
     }
 
     fn overrides(&self, requests: Option<u64>) -> Overrides {
