@@ -130,13 +130,78 @@ pub enum Threads {
     Unbounded,
 }
 
-/// How a cooperative server spreads work over its loops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How a cooperative server spreads work over its loops; serde and files spell it `"shared"`
+/// or `"affinity"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// One shared queue / work stealing (tokio multi-thread).
     Shared,
     /// Each connection stays on the loop that accepted it (gunicorn + uvicorn, SO_REUSEPORT).
     Affinity,
+}
+
+impl Balance {
+    /// Both modes.
+    pub const ALL: [Balance; 2] = [Balance::Shared, Balance::Affinity];
+
+    /// The name scenario files use (`balance = "shared"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Balance::Shared => "shared",
+            Balance::Affinity => "affinity",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Balance> {
+        Balance::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// The three scheduling models by name, as scenario files, JSON (`"model":
+/// "thread_per_request"`), `reports`, the testbed and the notebooks spell them. [`Model`] is the
+/// same choice with its parameters.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Every in-flight request owns an OS thread.
+    ThreadPerRequest,
+    /// M:N green threads with a time slice (Go, BEAM).
+    Preemptive,
+    /// Event loops; a task runs until it awaits (Node.js, asyncio, tokio).
+    Cooperative,
+}
+
+impl ModelKind {
+    /// All three, in the order the docs list them.
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::ThreadPerRequest,
+        ModelKind::Preemptive,
+        ModelKind::Cooperative,
+    ];
+
+    /// The name files and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::ThreadPerRequest => "thread_per_request",
+            ModelKind::Preemptive => "preemptive",
+            ModelKind::Cooperative => "cooperative",
+        }
+    }
+
+    /// The model named `name`.
+    pub fn from_name(name: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A scheduling model and its parameters.
@@ -183,13 +248,18 @@ pub enum Model {
 }
 
 impl Model {
+    /// Which of the three models this is.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Model::ThreadPerRequest { .. } => ModelKind::ThreadPerRequest,
+            Model::Preemptive { .. } => ModelKind::Preemptive,
+            Model::Cooperative { .. } => ModelKind::Cooperative,
+        }
+    }
+
     /// The name scenario files use for the model.
     pub fn name(&self) -> &'static str {
-        match self {
-            Model::ThreadPerRequest { .. } => "thread_per_request",
-            Model::Preemptive { .. } => "preemptive",
-            Model::Cooperative { .. } => "cooperative",
-        }
+        self.kind().name()
     }
 }
 

@@ -34,6 +34,7 @@ pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod kernel;
+pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub mod output;

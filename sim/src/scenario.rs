@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Arrivals, Costs, Load, RunConfig, Stop};
+use crate::metric::Metric;
 use crate::pricing::PriceTable;
 
 mod catalogue;
@@ -108,7 +109,7 @@ pub struct Deployment {
     /// Identical machines behind a balancer that splits the load evenly; the run simulates one.
     pub machines: u64,
     /// Figures the write-up published for this server (metric -> value), for `sim replay`.
-    pub published: BTreeMap<String, f64>,
+    pub published: BTreeMap<Metric, f64>,
 }
 
 /// A parsed and checked scenario file.

@@ -1,5 +1,6 @@
 //! Checking a file as written into a [`Scenario`]: every mistake located and explained.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use toml::Spanned;
@@ -7,13 +8,14 @@ use toml::Spanned;
 use crate::config::{Arrivals, Pool, Proxy, RunConfig, Server};
 use crate::cost::{self, CostOverrides, Costs};
 use crate::dist::Dist;
+use crate::metric::Metric;
 use crate::pricing::PriceTable;
 use crate::unit::parse_duration;
 
 use super::request::{RawStep, check_steps};
 use super::server::{check_model, read_server};
 use super::source::{Loc, Source};
-use super::spec::{CostsSpec, FileSpec, PUBLISHED_METRICS, ServerSpec, Text};
+use super::spec::{CostsSpec, FileSpec, ServerSpec, Text};
 use super::{
     DEFAULT_MAX_EVENTS, Deployment, LoadShape, MAX_CORES, Overrides, Scenario, ScenarioError,
 };
@@ -192,17 +194,18 @@ impl FileSpec {
                 None => 1,
             };
             let costs = *costs;
-            for metric in common.published.keys() {
-                if !PUBLISHED_METRICS.iter().any(|(m, _)| m == metric) {
-                    let known: Vec<&str> = PUBLISHED_METRICS.iter().map(|(m, _)| *m).collect();
+            let mut published = BTreeMap::new();
+            for (name, value) in common.published {
+                let Some(metric) = Metric::from_name(name) else {
                     return Err(at(
                         Some("published"),
                         &format!(
-                            "unknown published metric {metric:?}; use one of {}",
-                            known.join(", ")
+                            "unknown published metric {name:?}; use one of {}",
+                            Metric::known_names()
                         ),
                     ));
-                }
+                };
+                published.insert(metric, *value);
             }
             let proxy = match common.proxy {
                 Some(p) => Some(Proxy {
@@ -249,7 +252,7 @@ impl FileSpec {
                     max_events,
                 },
                 machines,
-                published: common.published.clone(),
+                published,
             });
             server_costs.push(costs);
             server_cores.push(server_core_count);

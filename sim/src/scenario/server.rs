@@ -158,16 +158,18 @@ pub(super) fn check_model(
         ),
         ServerSpec::Cooperative(s) => {
             let balance = match s.balance.as_deref() {
-                None | Some("shared") => Balance::Shared,
-                Some("affinity") => Balance::Affinity,
-                Some(other) => {
-                    return Err(at(
-                        Some("balance"),
-                        &format!(
-                            "balance = {other:?} is not understood; write \"shared\" (one queue, work stealing) or \"affinity\" (a connection stays on its loop)"
-                        ),
-                    ));
-                }
+                None => Balance::Shared,
+                Some(name) => match Balance::from_name(name) {
+                    Some(balance) => balance,
+                    None => {
+                        return Err(at(
+                            Some("balance"),
+                            &format!(
+                                "balance = {name:?} is not understood; write \"shared\" (one queue, work stealing) or \"affinity\" (a connection stays on its loop)"
+                            ),
+                        ));
+                    }
+                },
             };
             (
                 Model::Cooperative {

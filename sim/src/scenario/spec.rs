@@ -178,27 +178,3 @@ pub(super) struct Common<'a> {
     pub(super) published: &'a BTreeMap<String, f64>,
     pub(super) steps: Option<&'a [ServerStepSpec]>,
 }
-
-/// Metrics a `published` table may name, with what they mean (for messages and docs).
-pub const PUBLISHED_METRICS: &[(&str, &str)] = &[
-    ("rps", "throughput, requests per second"),
-    ("mean_ms", "mean latency"),
-    ("p50_ms", "median latency"),
-    ("p90_ms", "90th percentile latency"),
-    ("p95_ms", "95th percentile latency"),
-    ("p99_ms", "99th percentile latency"),
-    ("max_ms", "largest latency"),
-    (
-        "cpu_percent",
-        "CPU busy, percent of one core (160 = 1.6 cores)",
-    ),
-    ("rss_mb", "peak resident memory, MB (10^6 bytes)"),
-    (
-        "context_switches_per_request",
-        "OS context switches per request",
-    ),
-    (
-        "mean_vs_first",
-        "mean latency divided by the first server's mean latency",
-    ),
-];
