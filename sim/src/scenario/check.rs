@@ -39,7 +39,7 @@ pub(super) fn check_costs(
                 example = key.unit.example()
             )),
         }
-        .map_err(|message| source.at_key(value.span(), name, &message))?;
+        .map_err(|message| source.at(value.span(), &message))?;
         costs.set(key, parsed);
     }
     Ok(costs)

@@ -71,16 +71,21 @@ impl<'a> Source<'a> {
         self.at_line(line, column, message)
     }
 
-    /// An error about `key` of a table whose value toml placed at `span`: pointed at the first
-    /// line from there on that assigns the key (toml's spans for values read as a generic map
-    /// can point at the table's header), else at the span.
+    /// An error about `key` of a table whose value toml placed at `span`: pointed at the key
+    /// itself (the first line from the value's line on that assigns it), else at the span.
     pub(super) fn at_key(
         &self,
         span: std::ops::Range<usize>,
         key: &str,
         message: &str,
     ) -> ScenarioError {
-        match find_key(self.text, span.start..self.text.len(), key) {
+        let start = span.start.min(self.text.len());
+        let line_start = self
+            .text
+            .get(..start)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        match find_key(self.text, line_start..self.text.len(), key) {
             Some(at) => self.at(at..at, message),
             None => self.at(span, message),
         }

@@ -353,8 +353,8 @@ fn an_unknown_cost_key_is_refused_with_the_known_ones() {
         "thread_switch = \"2us\"",
         "proces_memory = \"1MB\"\nthread_switch = \"2us\"",
     );
-    let (line, _, message) = error_at(&text);
-    assert_eq!(line, 9, "{message}");
+    let (line, column, message) = error_at(&text);
+    assert_eq!((line, column), (9, 1), "{message}");
     assert!(
         message.contains("unknown cost key \"proces_memory\""),
         "{message}"
