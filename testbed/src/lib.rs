@@ -17,5 +17,7 @@ pub mod cli;
 pub mod error;
 pub mod figures;
 pub mod kind;
+pub mod load;
+pub mod proc;
 pub mod process;
 pub mod workload;

@@ -1,0 +1,3 @@
+//! testbed's integration tests, one module per behaviour.
+
+mod load_generator;
