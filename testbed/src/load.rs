@@ -20,6 +20,7 @@ mod report;
 mod schedule;
 mod tally;
 mod target;
+mod timer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
