@@ -7,7 +7,7 @@
 #
 # Servers: Debian's nginx (one worker, a private config in a temp dir, a 1 KiB file), with
 # keep-alive and with a connection per request; and any in-tree server kinds given in KINDS
-# (e.g. KINDS="tokio:1 threads"), started with `testbed serve`.
+# (e.g. KINDS="tokio:1 threads"), started with `testbed serve` (or SERVE_BIN's).
 #
 #   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3
 #   C=100 SECS=5 REPS=3 KINDS="tokio:1 threads" bash testbed/crosscheck.sh
@@ -38,6 +38,8 @@ need taskset util-linux
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release -q -p testbed --manifest-path "$root/Cargo.toml"
 TB="$root/target/release/testbed"
+# The binary that serves KINDS (another build of testbed, if this one has no `serve` yet).
+SERVE_BIN=${SERVE_BIN:-$TB}
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -95,7 +97,7 @@ EOF
 
 start_kind() {
     local kind=$1 port=$2
-    taskset -c "$SERVER_CORE" "$TB" serve --server "$kind" --port "$port" --cores 1 >"$tmp/serve.log" 2>&1 &
+    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 >"$tmp/serve.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
 }

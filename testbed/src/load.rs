@@ -211,6 +211,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
             connect_gap,
             measure_start,
             measure_end,
+            warmup: spec.warmup,
             timeout: spec.timeout,
             seed: spec.seed.wrapping_add(e as u64),
             core: Some(core),
@@ -255,11 +256,13 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
         .join()
         .map_err(|_| anyhow::anyhow!("the /proc watcher thread panicked"))?;
     let ended = Instant::now();
+    // Later than planned when a slow server held the ramp back.
+    let window_start = tally.measure_start.unwrap_or(measure_start);
     let window = tally
         .last_done
         .unwrap_or(ended)
-        .saturating_duration_since(measure_start);
-    let wall = ended.saturating_duration_since(measure_start);
+        .saturating_duration_since(window_start);
+    let wall = ended.saturating_duration_since(window_start);
     let client_cpu_fraction = if wall.is_zero() {
         0.0
     } else {

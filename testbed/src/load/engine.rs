@@ -30,6 +30,14 @@ use super::timer::Timer;
 /// connects pending for a second; stopping at this many turns that into back-pressure on the
 /// ramp instead of a pile of SYN retries in the measured tail.
 const MAX_CONNECTING: usize = 64;
+/// Opened connections not yet answered once (closed loop) or not yet established (open loop).
+/// A connect can complete on the client while the server's accept queue is full (the kernel
+/// drops the handshake's last ACK), and the request then waits for a SYN-ACK retransmit, a
+/// second or three. Ramping only as fast as the server answers keeps the queue short.
+const MAX_UNCONFIRMED: usize = 128;
+/// When nothing has been confirmed for this long (a pool server whose workers hold their
+/// keep-alive connections never answers the rest), the ramp opens the next connection anyway.
+const RAMP_STALL: Duration = Duration::from_millis(200);
 const TIMER: Token = Token(usize::MAX - 1);
 /// Housekeeping (timeouts, ramp, the window) runs at least this often.
 const TICK: Duration = Duration::from_millis(5);
@@ -48,10 +56,12 @@ pub(crate) struct Plan {
     pub(crate) start: Instant,
     /// Between two connection openings (the ramp).
     pub(crate) connect_gap: Duration,
-    /// Requests intended from here on are measured...
+    /// Requests intended from here on are measured (if the ramp is done by then; else from
+    /// the ramp's end + `warmup`, and `measure_end` moves as much)...
     pub(crate) measure_start: Instant,
     /// ...and none is started from here on.
     pub(crate) measure_end: Instant,
+    pub(crate) warmup: Duration,
     pub(crate) timeout: Duration,
     pub(crate) seed: u64,
     pub(crate) core: Option<usize>,
@@ -87,6 +97,8 @@ struct Slot {
     deadline: Instant,
     /// Whether this slot waits in `free` (so it is never queued twice).
     queued: bool,
+    /// Counted in `unconfirmed`.
+    unconfirmed: bool,
 }
 
 /// Runs the plan to the end and returns what it counted.
@@ -106,6 +118,12 @@ struct Engine {
     free: VecDeque<usize>,
     opened: usize,
     connecting: usize,
+    unconfirmed: usize,
+    /// The last time the ramp opened a connection or one was confirmed.
+    ramp_progress: Instant,
+    ramp_done: bool,
+    measure_start: Instant,
+    measure_end: Instant,
     in_flight_measured: u64,
     issued_measured: u64,
     arrivals: Option<Arrivals>,
@@ -136,6 +154,7 @@ impl Engine {
                 job: None,
                 deadline: plan.start,
                 queued: false,
+                unconfirmed: false,
             })
             .collect();
         Ok(Engine {
@@ -145,6 +164,11 @@ impl Engine {
             free: VecDeque::new(),
             opened: 0,
             connecting: 0,
+            unconfirmed: 0,
+            ramp_progress: plan.start,
+            ramp_done: plan.connections == 0,
+            measure_start: plan.measure_start,
+            measure_end: plan.measure_end,
             in_flight_measured: 0,
             issued_measured: 0,
             arrivals,
@@ -162,12 +186,12 @@ impl Engine {
 
     fn run(mut self) -> std::io::Result<Tally> {
         let mut events = Events::with_capacity(1024);
-        let hard_stop = self.plan.measure_end + self.plan.timeout + Duration::from_millis(100);
+        let hard_stop = self.measure_end + self.plan.timeout + Duration::from_millis(100);
         let mut next_expiry = Instant::now();
         let mut armed: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            if self.cpu_at_start.is_none() && now >= self.plan.measure_start {
+            if self.cpu_at_start.is_none() && self.measuring(now) {
                 self.cpu_at_start = Some(thread_cpu());
             }
             self.ramp(now);
@@ -178,7 +202,7 @@ impl Engine {
                 self.expire(now);
                 next_expiry = now + TICK;
             }
-            let generating = now < self.plan.measure_end && self.budget_left();
+            let generating = now < self.measure_end && self.budget_left();
             if !generating && self.in_flight_measured == 0 && self.waiting.is_empty() {
                 break;
             }
@@ -194,7 +218,7 @@ impl Engine {
                 armed = Some(next);
             }
             if self.cpu_at_start.is_none() {
-                wait = wait.min(self.plan.measure_start.saturating_duration_since(now));
+                wait = wait.min(self.measure_start.saturating_duration_since(now));
             }
             match self.poll.poll(&mut events, Some(wait)) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -215,24 +239,51 @@ impl Engine {
     fn next_arrival(&self) -> Option<Instant> {
         let arrivals = self.arrivals.as_ref()?;
         let next = arrivals.peek();
-        (next < self.plan.measure_end && self.budget_left()).then_some(next)
+        (next < self.measure_end && self.budget_left()).then_some(next)
     }
 
-    /// Opens the slots whose turn in the ramp has come.
+    /// Opens the slots whose turn in the ramp has come, as fast as the server confirms them.
     fn ramp(&mut self, now: Instant) {
         while self.opened < self.slots.len() && self.connecting < MAX_CONNECTING {
             let turn = self.plan.start + self.plan.connect_gap * self.opened as u32;
-            if turn > now {
+            let stalled = now.saturating_duration_since(self.ramp_progress) >= RAMP_STALL;
+            if turn > now || (self.unconfirmed >= MAX_UNCONFIRMED && !stalled) {
                 break;
             }
             let i = self.opened;
             self.opened += 1;
+            self.ramp_progress = now;
             if self.plan.keepalive {
                 // Connect ahead of the first request, so it does not carry the handshake.
                 self.connect(i, now);
             } else {
                 self.release(i);
             }
+        }
+        if !self.ramp_done && self.opened == self.slots.len() {
+            self.ramp_done = true;
+            // A ramp slower than planned pushes the measured window back, so it still starts
+            // with every connection open and the warmup behind it.
+            let start = now + self.plan.warmup;
+            if start > self.measure_start {
+                self.measure_end += start - self.measure_start;
+                self.measure_start = start;
+            }
+            self.tally.measure_start = Some(self.measure_start);
+        }
+    }
+
+    fn measuring(&self, at: Instant) -> bool {
+        self.ramp_done && at >= self.measure_start
+    }
+
+    /// The connection in slot `i` is confirmed (answered, or established in an open loop).
+    fn confirm(&mut self, i: usize, now: Instant) {
+        let slot = &mut self.slots[i];
+        if slot.unconfirmed {
+            slot.unconfirmed = false;
+            self.unconfirmed -= 1;
+            self.ramp_progress = now;
         }
     }
 
@@ -245,7 +296,7 @@ impl Engine {
             if let Some(arrivals) = self.arrivals.as_mut() {
                 arrivals.pop();
             }
-            if next >= self.plan.measure_start {
+            if self.measuring(next) {
                 self.issued_measured += 1;
                 self.in_flight_measured += 1;
             }
@@ -253,22 +304,27 @@ impl Engine {
         }
     }
 
-    /// Gives work to free slots.
+    /// Gives work to the slots free now. A slot whose connect fails at once goes back to the
+    /// end of the queue and waits for the next pass, so a refusing server costs a retry per
+    /// wake-up, not a busy loop.
     fn dispatch(&mut self, now: Instant) {
-        while let Some(&i) = self.free.front() {
+        for _ in 0..self.free.len() {
+            let Some(&i) = self.free.front() else {
+                return;
+            };
             let job = if self.arrivals.is_some() {
                 let Some(intended) = self.waiting.pop_front() else {
                     return;
                 };
                 Job {
                     since: intended,
-                    measured: intended >= self.plan.measure_start,
+                    measured: self.measuring(intended),
                 }
             } else {
-                if now >= self.plan.measure_end || !self.budget_left() {
+                if now >= self.measure_end || !self.budget_left() {
                     return;
                 }
-                let measured = now >= self.plan.measure_start;
+                let measured = self.measuring(now);
                 if measured {
                     self.issued_measured += 1;
                     self.in_flight_measured += 1;
@@ -310,7 +366,9 @@ impl Engine {
                 }
                 slot.stream = Some(stream);
                 slot.state = State::Connecting;
+                slot.unconfirmed = true;
                 self.connecting += 1;
+                self.unconfirmed += 1;
             }
             Err(e) => self.fail(i, classify(&e, "connect"), now),
         }
@@ -338,6 +396,10 @@ impl Engine {
                     Err(e) => return self.fail(i, classify(&e, "connect"), now),
                 }
                 self.connecting -= 1;
+                if self.arrivals.is_some() {
+                    self.confirm(i, now);
+                }
+                let slot = &mut self.slots[i];
                 if slot.job.is_some() {
                     slot.state = State::Sending;
                     slot.sent = 0;
@@ -413,6 +475,7 @@ impl Engine {
 
     fn answered(&mut self, i: usize, status: u16, close: bool) {
         let now = Instant::now();
+        self.confirm(i, now);
         let slot = &mut self.slots[i];
         if let Some(job) = slot.job.take()
             && job.measured
@@ -433,6 +496,10 @@ impl Engine {
             slot.state = State::Idle;
             self.release(i);
         }
+        // The next request leaves now, as the answer arrives (as wrk does), not after the
+        // rest of this batch of events: sending in bursts would batch the server's work and
+        // change the latency being measured.
+        self.dispatch(now);
     }
 
     /// The request in slot `i` failed: count it, drop the connection, free the slot.
@@ -454,6 +521,10 @@ impl Engine {
         if slot.state == State::Connecting {
             self.connecting -= 1;
         }
+        if slot.unconfirmed {
+            slot.unconfirmed = false;
+            self.unconfirmed -= 1;
+        }
         slot.state = State::Closed;
         self.release(i);
     }
@@ -465,7 +536,7 @@ impl Engine {
         if slot.job.is_some() || slot.queued {
             return;
         }
-        let generating = Instant::now() < self.plan.measure_end;
+        let generating = Instant::now() < self.measure_end;
         if slot.state == State::Closed
             && self.plan.keepalive
             && generating
@@ -494,7 +565,7 @@ impl Engine {
                 }
                 // A connection opened ahead of its first request that never got through:
                 // no request waited on it, but the server left it waiting.
-                None if connecting && now >= self.plan.measure_start => {
+                None if connecting && now >= self.measure_start => {
                     self.tally.timeout("connect_ahead");
                 }
                 _ => {}
@@ -512,8 +583,8 @@ impl Engine {
                 self.tally.timeout("unfinished");
             }
         }
-        for intended in self.waiting.drain(..) {
-            if intended >= self.plan.measure_start {
+        for intended in std::mem::take(&mut self.waiting) {
+            if self.measuring(intended) {
                 self.tally.timeout("never_sent");
             }
         }
