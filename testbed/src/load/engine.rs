@@ -28,16 +28,10 @@ use super::timer::Timer;
 
 /// Connects started but not yet established. A full accept queue drops SYNs, which leaves
 /// connects pending for a second; stopping at this many turns that into back-pressure on the
-/// ramp instead of a pile of SYN retries in the measured tail.
+/// ramp instead of a pile of SYN retries in the measured tail. (A handshake whose last ACK
+/// the server dropped looks established to the client; the report's `listen_overflows`
+/// shows when that happened.)
 const MAX_CONNECTING: usize = 64;
-/// Opened connections not yet answered once (closed loop) or not yet established (open loop).
-/// A connect can complete on the client while the server's accept queue is full (the kernel
-/// drops the handshake's last ACK), and the request then waits for a SYN-ACK retransmit, a
-/// second or three. Ramping only as fast as the server answers keeps the queue short.
-const MAX_UNCONFIRMED: usize = 128;
-/// When nothing has been confirmed for this long (a pool server whose workers hold their
-/// keep-alive connections never answers the rest), the ramp opens the next connection anyway.
-const RAMP_STALL: Duration = Duration::from_millis(200);
 const TIMER: Token = Token(usize::MAX - 1);
 /// Housekeeping (timeouts, ramp, the window) runs at least this often.
 const TICK: Duration = Duration::from_millis(5);
@@ -97,8 +91,6 @@ struct Slot {
     deadline: Instant,
     /// Whether this slot waits in `free` (so it is never queued twice).
     queued: bool,
-    /// Counted in `unconfirmed`.
-    unconfirmed: bool,
 }
 
 /// Runs the plan to the end and returns what it counted.
@@ -118,9 +110,6 @@ struct Engine {
     free: VecDeque<usize>,
     opened: usize,
     connecting: usize,
-    unconfirmed: usize,
-    /// The last time the ramp opened a connection or one was confirmed.
-    ramp_progress: Instant,
     ramp_done: bool,
     measure_start: Instant,
     measure_end: Instant,
@@ -154,7 +143,6 @@ impl Engine {
                 job: None,
                 deadline: plan.start,
                 queued: false,
-                unconfirmed: false,
             })
             .collect();
         Ok(Engine {
@@ -164,8 +152,6 @@ impl Engine {
             free: VecDeque::new(),
             opened: 0,
             connecting: 0,
-            unconfirmed: 0,
-            ramp_progress: plan.start,
             ramp_done: plan.connections == 0,
             measure_start: plan.measure_start,
             measure_end: plan.measure_end,
@@ -186,7 +172,12 @@ impl Engine {
 
     fn run(mut self) -> std::io::Result<Tally> {
         let mut events = Events::with_capacity(1024);
-        let hard_stop = self.measure_end + self.plan.timeout + Duration::from_millis(100);
+        // The ramp may hold the window back (see `ramp`), but not past this.
+        let planned_ramp = self
+            .plan
+            .measure_start
+            .saturating_duration_since(self.plan.start);
+        let ramp_limit = self.plan.start + (planned_ramp * 10).max(Duration::from_secs(10));
         let mut next_expiry = Instant::now();
         let mut armed: Option<Instant> = None;
         loop {
@@ -202,7 +193,13 @@ impl Engine {
                 self.expire(now);
                 next_expiry = now + TICK;
             }
-            let generating = now < self.measure_end && self.budget_left();
+            if !self.ramp_done && now >= ramp_limit {
+                // Connects held back by a full accept queue: measure with what is open (the
+                // unopened slots keep trying) rather than hold the run.
+                self.finish_ramp(now);
+            }
+            let generating = self.generating(now);
+            let hard_stop = self.measure_end + self.plan.timeout + Duration::from_millis(100);
             if !generating && self.in_flight_measured == 0 && self.waiting.is_empty() {
                 break;
             }
@@ -239,20 +236,18 @@ impl Engine {
     fn next_arrival(&self) -> Option<Instant> {
         let arrivals = self.arrivals.as_ref()?;
         let next = arrivals.peek();
-        (next < self.measure_end && self.budget_left()).then_some(next)
+        self.generating(next).then_some(next)
     }
 
-    /// Opens the slots whose turn in the ramp has come, as fast as the server confirms them.
+    /// Opens the slots whose turn in the ramp has come.
     fn ramp(&mut self, now: Instant) {
         while self.opened < self.slots.len() && self.connecting < MAX_CONNECTING {
             let turn = self.plan.start + self.plan.connect_gap * self.opened as u32;
-            let stalled = now.saturating_duration_since(self.ramp_progress) >= RAMP_STALL;
-            if turn > now || (self.unconfirmed >= MAX_UNCONFIRMED && !stalled) {
+            if turn > now {
                 break;
             }
             let i = self.opened;
             self.opened += 1;
-            self.ramp_progress = now;
             if self.plan.keepalive {
                 // Connect ahead of the first request, so it does not carry the handshake.
                 self.connect(i, now);
@@ -261,30 +256,30 @@ impl Engine {
             }
         }
         if !self.ramp_done && self.opened == self.slots.len() {
-            self.ramp_done = true;
-            // A ramp slower than planned pushes the measured window back, so it still starts
-            // with every connection open and the warmup behind it.
-            let start = now + self.plan.warmup;
-            if start > self.measure_start {
-                self.measure_end += start - self.measure_start;
-                self.measure_start = start;
-            }
-            self.tally.measure_start = Some(self.measure_start);
+            self.finish_ramp(now);
         }
+    }
+
+    /// A ramp slower than planned pushes the measured window back, so it still starts with
+    /// every connection open and the warmup behind it.
+    fn finish_ramp(&mut self, now: Instant) {
+        self.ramp_done = true;
+        let start = now + self.plan.warmup;
+        if start > self.measure_start {
+            self.measure_end += start - self.measure_start;
+            self.measure_start = start;
+        }
+        self.tally.measure_start = Some(self.measure_start);
+    }
+
+    /// Whether requests are still started at `at`: until the window's end (which the ramp
+    /// may push back) while the budget lasts.
+    fn generating(&self, at: Instant) -> bool {
+        (!self.ramp_done || at < self.measure_end) && self.budget_left()
     }
 
     fn measuring(&self, at: Instant) -> bool {
         self.ramp_done && at >= self.measure_start
-    }
-
-    /// The connection in slot `i` is confirmed (answered, or established in an open loop).
-    fn confirm(&mut self, i: usize, now: Instant) {
-        let slot = &mut self.slots[i];
-        if slot.unconfirmed {
-            slot.unconfirmed = false;
-            self.unconfirmed -= 1;
-            self.ramp_progress = now;
-        }
     }
 
     /// Open loop: queues every arrival whose time has come.
@@ -321,7 +316,7 @@ impl Engine {
                     measured: self.measuring(intended),
                 }
             } else {
-                if now >= self.measure_end || !self.budget_left() {
+                if !self.generating(now) {
                     return;
                 }
                 let measured = self.measuring(now);
@@ -366,9 +361,7 @@ impl Engine {
                 }
                 slot.stream = Some(stream);
                 slot.state = State::Connecting;
-                slot.unconfirmed = true;
                 self.connecting += 1;
-                self.unconfirmed += 1;
             }
             Err(e) => self.fail(i, classify(&e, "connect"), now),
         }
@@ -396,10 +389,6 @@ impl Engine {
                     Err(e) => return self.fail(i, classify(&e, "connect"), now),
                 }
                 self.connecting -= 1;
-                if self.arrivals.is_some() {
-                    self.confirm(i, now);
-                }
-                let slot = &mut self.slots[i];
                 if slot.job.is_some() {
                     slot.state = State::Sending;
                     slot.sent = 0;
@@ -475,7 +464,6 @@ impl Engine {
 
     fn answered(&mut self, i: usize, status: u16, close: bool) {
         let now = Instant::now();
-        self.confirm(i, now);
         let slot = &mut self.slots[i];
         if let Some(job) = slot.job.take()
             && job.measured
@@ -521,10 +509,6 @@ impl Engine {
         if slot.state == State::Connecting {
             self.connecting -= 1;
         }
-        if slot.unconfirmed {
-            slot.unconfirmed = false;
-            self.unconfirmed -= 1;
-        }
         slot.state = State::Closed;
         self.release(i);
     }
@@ -532,11 +516,11 @@ impl Engine {
     /// Slot `i` has no job: it takes the next one, or (keep-alive, no socket) reconnects
     /// first.
     fn release(&mut self, i: usize) {
+        let generating = self.generating(Instant::now());
         let slot = &mut self.slots[i];
         if slot.job.is_some() || slot.queued {
             return;
         }
-        let generating = Instant::now() < self.measure_end;
         if slot.state == State::Closed
             && self.plan.keepalive
             && generating
