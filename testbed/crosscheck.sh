@@ -40,6 +40,8 @@ cargo build --release -q -p testbed --manifest-path "$root/Cargo.toml"
 TB="$root/target/release/testbed"
 # The binary that serves KINDS (another build of testbed, if this one has no `serve` yet).
 SERVE_BIN=${SERVE_BIN:-$TB}
+# Their handler's work: enough that the server, not the client, sets the pace.
+SERVE_ARGS=${SERVE_ARGS:---cpu 50us}
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -97,7 +99,7 @@ EOF
 
 start_kind() {
     local kind=$1 port=$2
-    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 >"$tmp/serve.log" 2>&1 &
+    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 $SERVE_ARGS >"$tmp/serve.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
 }
@@ -171,7 +173,7 @@ stop_server
 for kind in $KINDS; do
     port=$(free_port)
     start_kind "$kind" "$port"
-    point "$kind, keep-alive, c=$C" "http://127.0.0.1:$port/" 1
+    point "$kind $SERVE_ARGS, keep-alive, c=$C" "http://127.0.0.1:$port/" 1
     stop_server
 done
 
