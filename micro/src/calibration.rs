@@ -47,6 +47,10 @@ pub struct Calibration {
     pub cores: usize,
     /// Kernel release.
     pub kernel: String,
+    /// Time slice, wake-up latency, GIL, idle wake-up, spawn CPU and the kernel parameters,
+    /// as top-level JSON keys.
+    #[serde(flatten)]
+    pub scheduling: crate::scheduling::Scheduling,
 }
 
 /// How long [`calibrate`] may take and how many units the memory fits create.
@@ -58,6 +62,8 @@ pub struct Budget {
     tasks: usize,
 }
 
+/// Share of the whole budget for the kernel figures (`scheduling`), on top of the rest.
+const SCHEDULING_SHARE: f64 = 0.75;
 /// Timed measurements that share the budget (memory fits take the rest).
 const TIMED_MEASUREMENTS: u32 = 12;
 /// Share of the budget for timed measurements; the memory fits are sized to fit the rest.
@@ -379,6 +385,8 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
         &mut notes,
         memory::tokio_tasks(budget.tasks),
     );
+    calibration.scheduling =
+        crate::scheduling::measure(budget.total.mul_f64(SCHEDULING_SHARE), progress, &mut notes);
     (calibration, notes)
 }
 
@@ -447,6 +455,14 @@ impl Calibration {
                 None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
             }
         }
+        for (key, value, what) in self.scheduling.cost_entries() {
+            match value {
+                Some(value) => text.push_str(&format!("{key} = \"{value}\"  # {what}\n")),
+                None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
+            }
+        }
+        text.push('\n');
+        text.push_str(&self.scheduling.machine.to_machine_toml());
         text
     }
 }
@@ -606,6 +622,8 @@ mod tests {
         assert!(text.contains("task_memory = \"300B\""));
         assert!(text.contains("# thread_wakeup: not measured"));
         assert!(!text.contains("thread_wakeup ="));
+        assert!(text.contains("# spawn_thread_cpu: not measured"));
+        assert!(text.contains("\n[machine]\n# scheduler: unknown here"));
     }
 
     #[test]
@@ -635,6 +653,19 @@ mod tests {
             "cpu_model",
             "cores",
             "kernel",
+            "sched_slice_ns",
+            "sched_slice_p99_ns",
+            "sched_involuntary_switches_per_s",
+            "wakeup_latency_busy_ns",
+            "gil_io_latency_ns",
+            "gil_python_version",
+            "idle_wakeup_cpu_ns",
+            "idle_exit_latency_ns",
+            "idle_wakeup_detail",
+            "spawn_thread_cpu_ns",
+            "spawn_thread_cpu_detail",
+            "machine",
+            "not_measured",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

@@ -14,10 +14,13 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod codec;
 pub mod error;
 pub mod figures;
+pub mod handler;
 pub mod kind;
 pub mod load;
 pub mod proc;
 pub mod process;
+pub mod server;
 pub mod workload;

@@ -1,3 +1,4 @@
-//! testbed's integration tests, one module per behaviour.
+//! Integration tests of the `testbed` binary, one module per behaviour.
 
 mod load_generator;
+mod servers;
