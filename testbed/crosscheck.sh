@@ -9,8 +9,8 @@
 # keep-alive and with a connection per request; and any in-tree server kinds given in KINDS
 # (e.g. KINDS="tokio:1 threads"), started with `testbed serve` (or SERVE_BIN's).
 #
-#   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3
-#   C=100 SECS=5 REPS=3 KINDS="tokio:1 threads" bash testbed/crosscheck.sh
+#   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3 KINDS="tokio:1 threads"
+#   C=100 SECS=4 REPS=3 KINDS="" bash testbed/crosscheck.sh   # nginx only
 #
 # Pass: throughput within 10 % and p50 within 15 % of testbed's, for both ab and wrk.
 # Bounded: every run is SECS long (ab also stops after its -n), servers are stopped by pid.
@@ -19,7 +19,7 @@ set -euo pipefail
 C=${C:-50}
 SECS=${SECS:-5}
 REPS=${REPS:-3}
-KINDS=${KINDS:-}
+KINDS=${KINDS-tokio:1 threads}
 SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 
