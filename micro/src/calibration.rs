@@ -47,6 +47,9 @@ pub struct Calibration {
     pub cores: usize,
     /// Kernel release.
     pub kernel: String,
+    /// The indirect cost of a switch: working-set, runnable-thread and background curves.
+    #[serde(flatten)]
+    pub indirect: crate::indirect::IndirectCosts,
 }
 
 /// How long [`calibrate`] may take and how many units the memory fits create.
@@ -379,6 +382,9 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
         &mut notes,
         memory::tokio_tasks(budget.tasks),
     );
+    let sizes = crate::cache::CacheSizes::read();
+    let plan = crate::indirect::Plan::for_budget(&sizes, budget.total());
+    calibration.indirect = crate::indirect::measure(&sizes, &plan, &mut notes, progress);
     (calibration, notes)
 }
 
@@ -389,7 +395,7 @@ impl Calibration {
     pub fn to_costs_toml(&self) -> String {
         let duration = |v: Option<f64>| v.map(unit::format_duration);
         let size = |v: Option<f64>| v.map(unit::format_size);
-        let entries = [
+        let mut entries = vec![
             (
                 "thread_switch",
                 duration(self.thread_switch_same_core_ns),
@@ -431,6 +437,7 @@ impl Calibration {
                 "resident bytes per waiting tokio task",
             ),
         ];
+        entries.extend(self.indirect.costs_entries());
         let mut text = format!(
             "# Measured by `calibrate` (switchcost micro crate) on {date}.\n\
              # Machine: {cpu}, {cores} cores, Linux {kernel}.\n\
@@ -636,6 +643,8 @@ mod tests {
             "cores",
             "kernel",
         ];
+        // The indirect cost of a switch (issue 12).
+        expected.extend(crate::indirect::JSON_KEYS);
         expected.sort_unstable();
         assert_eq!(keys, expected);
     }

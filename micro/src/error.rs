@@ -63,6 +63,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A working-set buffer could not be allocated.
+    #[error(
+        "could not allocate a {bytes}-byte working set; free memory or run with a smaller budget"
+    )]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: usize,
+    },
 }
 
 impl Error {

@@ -32,6 +32,11 @@ pub mod switch;
 pub mod table;
 pub mod task;
 pub mod unit;
+// The indirect cost of a switch (issue 12).
+pub mod background;
+pub mod cache;
+pub mod indirect;
+pub mod ring;
 
 pub use calibration::{Budget, Calibration, calibrate, from_criterion};
 pub use error::Error;
