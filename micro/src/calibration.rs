@@ -516,6 +516,13 @@ struct Interval {
 
 /// Reads `<dir>/<id>/new/estimates.json` (e.g. id `thread_switch/same_core`); `None` if that
 /// benchmark has not run.
+///
+/// `estimates.json` is Criterion's private working file: its book documents `--save-baseline`
+/// (which writes the same files under another directory name) but not their format, and the
+/// only documented machine-readable output, `--message-format=json`, belongs to the separate
+/// and experimental `cargo-criterion` runner, not to `cargo bench`. With no documented route,
+/// the workspace pins Criterion exactly (root `Cargo.toml`) and a test reads files from a real
+/// run of that version (`micro/tests/fixtures/criterion-0.8.2/`).
 pub fn criterion_estimate(dir: &Path, id: &str) -> Result<Option<CriterionEstimate>, Error> {
     let path = dir.join(id).join("new").join("estimates.json");
     let text = match std::fs::read_to_string(&path) {
@@ -575,6 +582,8 @@ pub fn from_criterion(dir: &Path) -> Result<Option<Calibration>, Error> {
             found = true;
         }
     }
+    calibration.indirect = crate::indirect::from_criterion(dir)?;
+    found |= calibration.indirect.switch_working_set_ns.is_some();
     Ok(found.then_some(calibration))
 }
 

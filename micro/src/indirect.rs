@@ -178,6 +178,9 @@ pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
     points
 }
 
+/// `[x, ns]` points of a curve, ascending in x.
+pub type Curve = Vec<(u64, f64)>;
+
 /// Median of several runs' extra cost per switch, the fastest baseline line time, and the
 /// switch counts per hand-off over all runs.
 struct Point {
@@ -237,7 +240,7 @@ fn working_set_curve(
     time: Duration,
     notes: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
-) -> (Vec<(u64, f64)>, Vec<(u64, f64)>) {
+) -> (Curve, Curve) {
     let name = match order {
         Order::Random => "switch_working_set",
         Order::Sequential => "switch_working_set_seq",
@@ -476,6 +479,40 @@ fn background_curve(
         }
     }
     (!curve.is_empty()).then_some(curve)
+}
+
+/// The curves an earlier `cargo bench -p micro` left under `dir` (Criterion's mean per
+/// switch); `switch_background` stays `None` (Criterion keeps no percentiles), as do the line
+/// latencies and refill rates (the benches do not report their baselines).
+pub fn from_criterion(dir: &std::path::Path) -> Result<IndirectCosts, Error> {
+    let curve = |group: &str| -> Result<Option<Vec<(u64, f64)>>, Error> {
+        let Ok(entries) = std::fs::read_dir(dir.join(group)) else {
+            return Ok(None);
+        };
+        let mut points = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(x) = name.to_str().and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            let id = format!("{group}/{x}");
+            if let Some(estimate) = crate::calibration::criterion_estimate(dir, &id)? {
+                points.push((x, estimate.mean_ns));
+            }
+        }
+        points.sort_by_key(|p| p.0);
+        Ok((!points.is_empty()).then_some(points))
+    };
+    let sizes = CacheSizes::read();
+    Ok(IndirectCosts {
+        cache_bytes: sizes,
+        l3_shared_by: sizes.l3_shared_by,
+        switch_working_set_ns: curve("switch_working_set")?,
+        switch_working_set_seq_ns: curve("switch_working_set_seq")?,
+        switch_runnable_ns: curve("switch_runnable")?,
+        switch_runnable_64kib_ns: curve("switch_runnable_64kib")?,
+        ..IndirectCosts::default()
+    })
 }
 
 #[cfg(test)]

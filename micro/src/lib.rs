@@ -12,6 +12,12 @@
 //!   task ─────────── may coroutines (yield, channel) and tokio tasks (Notify) on one core
 //!   spawn ────────── create + join one thread / coroutine / task / rayon::join
 //!   memory ───────── resident bytes per idle unit, the slope of VmRSS over many units
+//!   cache ────────── cache sizes from sysfs; private buffers walked in random or address order
+//!   ring ─────────── n same-core threads each walking W bytes, then waking the next
+//!                      n = 2 : switch_working_set   (extra cost per switch against W)
+//!                      n ≥ 2 : switch_runnable      (against the number of threads)
+//!   background ───── the same-core ping-pong beside k CPU-bound threads
+//!   indirect ─────── those curves within a budget, and refill rates from the walks
 //!        │
 //!        ▼
 //!   calibration ──── one `Calibration` (JSON) and the simulator's `[costs]` table
