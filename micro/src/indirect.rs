@@ -189,6 +189,8 @@ struct Point {
     baseline_pass_ns: f64,
     switches_per_pass: f64,
     took: Duration,
+    /// Wall time per round, setup and baseline included, over all runs.
+    per_round: Duration,
 }
 
 /// Runs a ring of `threads` × `bytes` a few times within `slice` (once at least), each run
@@ -203,8 +205,10 @@ fn ring_point(
     const RUNS: usize = 3;
     let start = Instant::now();
     let per_run = slice / RUNS as u32;
-    let rounds = (per_run.as_secs_f64() / round_estimate.as_secs_f64().max(1e-7))
-        .clamp(1.0, 20_000.0) as u64;
+    // 1,000 rounds (2,000 switches for a pair) give a steady median; more would spend on the
+    // cheap small working sets the time the large ones need.
+    let rounds =
+        (per_run.as_secs_f64() / round_estimate.as_secs_f64().max(1e-7)).clamp(1.0, 1_000.0) as u64;
     let mut runs: Vec<RingRun> = Vec::new();
     while runs.is_empty() || (runs.len() < RUNS && start.elapsed() + per_run < slice) {
         runs.push(ring::ring(threads, bytes, order, rounds)?);
@@ -222,6 +226,7 @@ fn ring_point(
         baseline_pass_ns,
         switches_per_pass: switches / passes.max(1) as f64,
         took: start.elapsed(),
+        per_round: start.elapsed() / (rounds * runs.len() as u64).max(1) as u32,
     })
 }
 
@@ -252,12 +257,18 @@ fn working_set_curve(
     // The W = 0 point's baseline is the system calls alone; a line's time is what a walk
     // adds to it.
     let mut syscalls_ns = None;
+    // The last point's real time per round (refill included), to scale to the next size.
+    let mut last: Option<(u64, Duration)> = None;
     for (i, &bytes) in points.iter().enumerate() {
         let left = time.saturating_sub(start.elapsed());
         let slice = left / (points.len() - i) as u32;
         // A run is at least a warm-up round, the baseline and one timed round: about 7 walks,
         // plus writing the two buffers.
-        let round = round_estimate(2, bytes, 2.0 * line_ns);
+        let walks = round_estimate(2, bytes, 2.0 * line_ns);
+        let scaled = last.map_or(Duration::ZERO, |(x, per_round)| {
+            per_round.mul_f64(bytes as f64 / x.max(1) as f64)
+        });
+        let round = walks.max(scaled);
         let least = round.mul_f64(4.0);
         if least > left {
             notes.push(format!(
@@ -280,6 +291,9 @@ fn working_set_curve(
                 ));
                 check_switches(name, bytes, point.switches_per_pass, 2, notes);
                 curve.push((bytes, point.per_switch_ns));
+                if bytes > 0 {
+                    last = Some((bytes, point.per_round));
+                }
                 let lines = bytes / cache::LINE_BYTES as u64;
                 if lines == 0 {
                     syscalls_ns = Some(point.baseline_pass_ns);
