@@ -16,7 +16,8 @@ use crate::model::Scheduler;
 use crate::model::thread_per_request::ThreadPerRequest;
 use crate::model::{cooperative, preemptive};
 use crate::queue::EventQueue;
-use crate::report::{Audit, CpuSplit, QueueStats, Report};
+use crate::report::Audit;
+use crate::tally::RunTally;
 use crate::time::SimTime;
 
 /// Events between two calls of the progress callback.
@@ -589,12 +590,6 @@ impl<'a> Sim<'a> {
     }
 }
 
-/// What one run produces: the report and the raw latencies (replications merge them).
-pub(crate) struct Outcome {
-    pub(crate) report: Report,
-    pub(crate) latencies: Latencies,
-}
-
 struct Engine<'a, S> {
     sim: Sim<'a>,
     model: S,
@@ -864,7 +859,8 @@ impl<S: Scheduler> Engine<'_, S> {
 }
 
 impl Sim<'_> {
-    fn report(&mut self, end: SimTime, wall_seconds: f64) -> Report {
+    /// The run's raw record, over the measured window that ends at `end`.
+    fn tally(&mut self, end: SimTime) -> RunTally {
         let cfg = self.cfg;
         if !self.measuring {
             // The warm-up never ended: report the whole run rather than nothing (an empty
@@ -876,28 +872,7 @@ impl Sim<'_> {
         self.kernel.flush(end);
         let start = self.measure_start;
         let span = end - start;
-        let core_time = span as f64 * self.kernel.cores() as f64;
-        let useful = (self.kernel.useful_ns - self.snapshot.0) as f64;
-        let switching = (self.kernel.switching_ns - self.snapshot.1) as f64;
-        let (useful, switching) = if core_time > 0.0 {
-            (
-                (useful / core_time).min(1.0),
-                (switching / core_time).min(1.0),
-            )
-        } else {
-            (0.0, 0.0)
-        };
-        let idle = (1.0 - useful - switching).max(0.0);
-        let context_switches = self.kernel.context_switches - self.snapshot.2;
-        let task_switches = self.task_switches - self.snapshot.3;
-        let per = |n: u64| {
-            if self.completed == 0 {
-                0.0
-            } else {
-                n as f64 / self.completed as f64
-            }
-        };
-        let mut queues: Vec<QueueStats> = Vec::with_capacity(self.levels.len());
+        let mut queues = Vec::with_capacity(self.levels.len());
         for (i, (name, level)) in self.levels.iter().enumerate() {
             let level = if i == RUN_QUEUE {
                 &self.kernel.run_level
@@ -907,70 +882,35 @@ impl Sim<'_> {
             if i == PROXY_QUEUE && cfg.load.maxconn.is_none() {
                 continue;
             }
-            queues.push(QueueStats {
-                name: name.clone(),
-                mean: level.mean(start, end),
-                max: level.max(),
-            });
+            queues.push((name.clone(), level.integral(start, end)));
         }
-        let seconds = span as f64 / 1e9;
         // A drained open loop's throughput is every completion over the whole run. Counting
         // only the window after the warm-up would be wrong when the load exceeds capacity:
         // the backlog drains after the last arrival, and an event loop then finishes thousands
         // of requests' last steps in a burst that would pass for a sustained rate. Below
         // capacity the two agree to within one latency over the run's length.
-        let (throughput_count, throughput_seconds) = if self.drained && self.completed_total > 0 {
-            (
-                self.completed_total,
-                (end - self.first_sent.min(end)) as f64 / 1e9,
-            )
+        let throughput = if self.drained && self.completed_total > 0 {
+            (self.completed_total, end - self.first_sent.min(end))
         } else {
-            (self.completed, seconds)
+            (self.completed, span)
         };
-        Report {
-            scenario: cfg.scenario.clone(),
-            label: cfg.server.label.clone(),
-            model: cfg.server.model.name().to_string(),
-            cores: cfg.cores,
-            seed: cfg.seed,
-            replications: 1,
+        RunTally {
+            cores: self.kernel.cores(),
+            span_ns: span,
+            useful_ns: self.kernel.useful_ns - self.snapshot.0,
+            switching_ns: self.kernel.switching_ns - self.snapshot.1,
+            context_switches: self.kernel.context_switches - self.snapshot.2,
+            task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,
             dropped: self.dropped,
-            throughput_rps: if throughput_seconds > 0.0 {
-                throughput_count as f64 / throughput_seconds
-            } else {
-                0.0
-            },
-            latency_ms: self.latencies.summary(),
-            cpu_utilization: useful + switching,
-            switch_overhead: switching,
-            cpu: CpuSplit {
-                useful,
-                switching,
-                idle,
-            },
-            context_switches,
-            task_switches,
-            context_switches_per_request: per(context_switches),
-            task_switches_per_request: per(task_switches),
-            peak_memory_bytes: self.memory.max(),
-            mean_memory_bytes: self.memory.mean(start, end),
+            throughput,
+            latencies: std::mem::replace(&mut self.latencies, Latencies::new()),
+            queues,
+            memory: self.memory.integral(start, end),
             peak_threads: self.threads_level.max(),
             peak_tasks: self.tasks_level.max(),
-            queues,
-            mean_wait_ms: if self.waits.0 > 0 {
-                self.waits.2 as f64 / self.waits.0 as f64 / 1e6
-            } else {
-                0.0
-            },
-            waited_fraction: if self.waits.0 > 0 {
-                self.waits.1 as f64 / self.waits.0 as f64
-            } else {
-                0.0
-            },
-            simulated_seconds: seconds,
+            waits: self.waits,
             events: self.events,
-            wall_seconds,
             audit: Audit {
                 sent: self.sent,
                 completed: self.completed_total,
@@ -991,20 +931,19 @@ impl Sim<'_> {
 pub(crate) fn run(
     config: &RunConfig,
     progress: &(dyn Fn(f64) + Sync),
-) -> Result<Outcome, SimError> {
-    let started = std::time::Instant::now();
+) -> Result<RunTally, SimError> {
     match &config.server.model {
         Model::ThreadPerRequest { quantum, .. } => {
             let model = ThreadPerRequest::new(config);
-            run_with(config, *quantum, model, progress, started)
+            run_with(config, *quantum, model, progress)
         }
         Model::Preemptive { .. } => {
             let model = preemptive::runtime(config);
-            run_with(config, None, model, progress, started)
+            run_with(config, None, model, progress)
         }
         Model::Cooperative { .. } => {
             let model = cooperative::runtime(config);
-            run_with(config, None, model, progress, started)
+            run_with(config, None, model, progress)
         }
     }
 }
@@ -1014,18 +953,12 @@ fn run_with<S: Scheduler>(
     quantum: Option<u64>,
     model: S,
     progress: &(dyn Fn(f64) + Sync),
-    started: std::time::Instant,
-) -> Result<Outcome, SimError> {
+) -> Result<RunTally, SimError> {
     let mut engine = Engine {
         sim: Sim::new(config, quantum),
         model,
     };
     let end = engine.run(progress)?;
     progress(1.0);
-    let wall = started.elapsed().as_secs_f64();
-    let report = engine.sim.report(end, wall);
-    Ok(Outcome {
-        report,
-        latencies: engine.sim.latencies,
-    })
+    Ok(engine.sim.tally(end))
 }

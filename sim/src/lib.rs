@@ -43,6 +43,7 @@ pub mod replication;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub(crate) mod tally;
 pub(crate) mod time;
 pub mod unit;
 pub mod validation;
@@ -50,6 +51,7 @@ pub mod validation;
 pub use config::RunConfig;
 pub use error::SimError;
 pub use report::Report;
+use tally::Tally;
 pub use validation::validate;
 
 /// Runs one simulation (one seed).
@@ -67,13 +69,17 @@ pub fn simulate_with_progress(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Report, SimError> {
     validate(config)?;
-    engine::run(config, progress).map(|outcome| outcome.report)
+    let started = std::time::Instant::now();
+    let tally = Tally::from(engine::run(config, progress)?);
+    Ok(tally.report(config, started.elapsed().as_secs_f64()))
 }
 
 /// Runs `replications` independent runs in parallel (rayon), each with its own seed derived
 /// from `config.seed` (see [`replication::replication_seed`]), combined into one report: counts
-/// summed, percentiles from the merged histogram, the mean's 95 % interval across replication
-/// means (Student t), `replications = n`. One replication is exactly [`simulate`].
+/// summed, throughput over the summed throughput windows (each with the single run's rules),
+/// percentiles from the merged histogram, the mean's 95 % interval across replication means
+/// (Student t), `replications = n`. One replication is exactly [`simulate`]. Every figure
+/// comes from one derivation of the merged tallies (see `tally.rs`).
 pub fn simulate_replications(
     config: &RunConfig,
     replications: u64,
@@ -85,5 +91,7 @@ pub fn simulate_replications(
             "replications = 0: run at least 1 replication".to_string(),
         ));
     }
-    replication::run(config, replications, progress)
+    let started = std::time::Instant::now();
+    let tally = replication::run(config, replications, progress)?;
+    Ok(tally.report(config, started.elapsed().as_secs_f64()))
 }

@@ -51,7 +51,9 @@ pub enum ReplayError {
     },
 }
 
-/// The value of a published metric in a run (`first_mean_ms`: the scenario's first server's
+/// The value of a published metric in a run of one machine of a deployment of `machines`:
+/// counts and memory are the deployment's, latencies and fractions one machine's, as in the
+/// sweep's rows (`first_mean_ms`: the scenario's first server's
 /// mean latency, for `mean_vs_first`). `None` for a metric this code does not know.
 pub fn metric(report: &Report, machines: u64, name: &str, first_mean_ms: f64) -> Option<f64> {
     let l = &report.latency_ms;
@@ -64,7 +66,8 @@ pub fn metric(report: &Report, machines: u64, name: &str, first_mean_ms: f64) ->
         "p99_ms" => l.p99,
         "max_ms" => l.max,
         "cpu_percent" => report.cpu_utilization * report.cores as f64 * 100.0,
-        "rss_mb" => report.peak_memory_bytes as f64 / 1e6,
+        // Per deployment, like `rps` and like the sweep's rows (one machine's peak x machines).
+        "rss_mb" => (report.peak_memory_bytes * machines) as f64 / 1e6,
         "context_switches_per_request" => report.context_switches_per_request,
         "mean_vs_first" => l.mean / first_mean_ms,
         _ => return None,
@@ -134,4 +137,22 @@ pub fn replay(
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_memory_are_per_deployment_latencies_per_machine() {
+        let mut r = Report {
+            throughput_rps: 100.0,
+            peak_memory_bytes: 2_000_000,
+            ..Report::default()
+        };
+        r.latency_ms.mean = 7.0;
+        assert_eq!(metric(&r, 4, "rps", 1.0), Some(400.0));
+        assert_eq!(metric(&r, 4, "rss_mb", 1.0), Some(8.0));
+        assert_eq!(metric(&r, 4, "mean_ms", 1.0), Some(7.0));
+    }
 }
