@@ -6,15 +6,12 @@ use std::collections::VecDeque;
 
 use rand::{Rng as _, SeedableRng as _};
 
-use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Warmup};
+use crate::config::{Arrivals, RunConfig, StepKind, Stop, Warmup};
 use crate::dist::SimRng;
 use crate::error::SimError;
-use crate::event::{Event, NONE, ReqId, ThreadId};
-use crate::kernel::{Burst, Kernel, Next};
+use crate::event::{CoreId, Event, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Kernel, Next, Policy, Waker};
 use crate::metrics::{Latencies, Level};
-use crate::model::Scheduler;
-use crate::model::thread_per_request::ThreadPerRequest;
-use crate::model::{cooperative, preemptive};
 use crate::queue::EventQueue;
 use crate::report::Audit;
 use crate::tally::RunTally;
@@ -22,6 +19,31 @@ use crate::time::SimTime;
 
 /// Events between two calls of the progress callback.
 const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// The event hooks of a scheduling model (see [`crate::model`]), the interface the engine
+/// drives. Each hook that may wake a thread says who wakes it: `by` (or, on a core, `core`) is
+/// passed on to every [`Sim::wake`] the hook causes.
+pub(crate) trait Scheduler {
+    /// The run starts: create the threads the server has from the beginning.
+    fn start(&mut self, sim: &mut Sim);
+
+    /// A long-lived connection opens (before its first message).
+    fn on_connect(&mut self, _sim: &mut Sim, _client: u32) {}
+
+    /// A request reaches the server, handed over `by` a core's thread (the proxy) or from
+    /// outside (the network).
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker);
+
+    /// A thread this model owns finished its burst; it is still on `core`, and whatever it
+    /// wakes is woken from there. Say what it does next.
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next;
+
+    /// A request's wait ended (an interrupt: wakes come from outside).
+    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId);
+
+    /// A request that waited for a pool unit now holds one (wakes come from outside).
+    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId);
+}
 
 /// One request in flight.
 #[derive(Debug, Clone, Copy)]
@@ -180,7 +202,7 @@ impl<'a> Sim<'a> {
                 cfg.cores,
                 cfg.costs.thread_switch,
                 cfg.costs.thread_wakeup,
-                quantum,
+                Policy::new(quantum, cfg.cores),
             ),
             requests: Vec::with_capacity(1024),
             free_requests: Vec::new(),
@@ -376,10 +398,11 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The request's steps are done: back through the proxy, then to the client.
-    pub(crate) fn finish(&mut self, req: ReqId) {
+    /// The request's steps are done: back through the proxy (woken `by` the caller), then to
+    /// the client.
+    pub(crate) fn finish(&mut self, req: ReqId, by: Waker) {
         if self.proxy.is_some() {
-            self.proxy_job(req, true);
+            self.proxy_job(req, true, by);
         } else {
             self.complete(req);
         }
@@ -474,9 +497,11 @@ impl<'a> Sim<'a> {
         t
     }
 
-    /// Makes a blocked thread runnable with `burst`.
-    pub(crate) fn wake(&mut self, thread: ThreadId, burst: Burst) {
-        self.kernel.wake(self.now, &mut self.queue, thread, burst);
+    /// Makes a blocked thread runnable with `burst`; `by` is who wakes it (the thread on a
+    /// core, or an interrupt), which decides whether the wake-up crosses cores.
+    pub(crate) fn wake(&mut self, thread: ThreadId, burst: Burst, by: Waker) {
+        self.kernel
+            .wake(self.now, &mut self.queue, thread, burst, by);
     }
 
     /// Tasks (coroutines, green threads) created (+) or ended (-).
@@ -522,7 +547,7 @@ impl<'a> Sim<'a> {
         (-(1e9 / rate) * (1.0 - u).ln() + 0.5) as u64
     }
 
-    fn proxy_job(&mut self, req: ReqId, outbound: bool) {
+    fn proxy_job(&mut self, req: ReqId, outbound: bool, by: Waker) {
         let Some(p) = self.proxy.as_mut() else {
             return;
         };
@@ -531,7 +556,7 @@ impl<'a> Sim<'a> {
             p.idle = false;
             let thread = p.thread;
             let burst = self.next_proxy_burst();
-            self.wake(thread, burst);
+            self.wake(thread, burst, by);
         }
     }
 
@@ -610,11 +635,12 @@ impl<S: Scheduler> Engine<'_, S> {
         self.enter(req);
     }
 
+    /// A request enters the server from the network.
     fn enter(&mut self, req: ReqId) {
         if self.sim.proxy.is_some() {
-            self.sim.proxy_job(req, false);
+            self.sim.proxy_job(req, false, Waker::Outside);
         } else {
-            self.model.on_arrival(&mut self.sim, req);
+            self.model.on_arrival(&mut self.sim, req, Waker::Outside);
         }
     }
 
@@ -748,20 +774,19 @@ impl<S: Scheduler> Engine<'_, S> {
         else {
             return;
         };
-        sim.kernel.waker_core = core;
         let next = match &sim.proxy {
-            Some(p) if p.thread == thread => self.proxy_burst_done(),
-            _ => self.model.on_burst_done(&mut self.sim, thread),
+            Some(p) if p.thread == thread => self.proxy_burst_done(core),
+            _ => self.model.on_burst_done(&mut self.sim, thread, core),
         };
         let sim = &mut self.sim;
-        sim.kernel.waker_core = NONE;
         sim.kernel.resume(sim.now, &mut sim.queue, core, next);
         if next == Next::Exit {
             sim.memory_changed();
         }
     }
 
-    fn proxy_burst_done(&mut self) -> Next {
+    /// The proxy thread, on `core`, finished passing a request on.
+    fn proxy_burst_done(&mut self, core: CoreId) -> Next {
         let Some(p) = self.sim.proxy.as_mut() else {
             return Next::Block;
         };
@@ -771,7 +796,7 @@ impl<S: Scheduler> Engine<'_, S> {
             if outbound {
                 self.sim.complete(req);
             } else {
-                self.model.on_arrival(&mut self.sim, req);
+                self.model.on_arrival(&mut self.sim, req, Waker::Core(core));
             }
         }
         let has_more = self.sim.proxy.as_ref().is_some_and(|p| !p.jobs.is_empty());
@@ -927,28 +952,8 @@ impl Sim<'_> {
     }
 }
 
-/// Runs one simulation of a validated config.
-pub(crate) fn run(
-    config: &RunConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<RunTally, SimError> {
-    match &config.server.model {
-        Model::ThreadPerRequest { quantum, .. } => {
-            let model = ThreadPerRequest::new(config);
-            run_with(config, *quantum, model, progress)
-        }
-        Model::Preemptive { .. } => {
-            let model = preemptive::runtime(config);
-            run_with(config, None, model, progress)
-        }
-        Model::Cooperative { .. } => {
-            let model = cooperative::runtime(config);
-            run_with(config, None, model, progress)
-        }
-    }
-}
-
-fn run_with<S: Scheduler>(
+/// Runs `model` on a validated config; `quantum` is the kernel's fixed slice, if any.
+pub(crate) fn run_with<S: Scheduler>(
     config: &RunConfig,
     quantum: Option<u64>,
     model: S,

@@ -70,7 +70,7 @@ pub fn simulate_with_progress(
 ) -> Result<Report, SimError> {
     validate(config)?;
     let started = std::time::Instant::now();
-    let tally = Tally::from(engine::run(config, progress)?);
+    let tally = Tally::from(model::run(config, progress)?);
     Ok(tally.report(config, started.elapsed().as_secs_f64()))
 }
 

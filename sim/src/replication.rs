@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
-use crate::engine;
 use crate::error::SimError;
+use crate::model;
 use crate::tally::{RunTally, Tally};
 
 /// The seed of replication `index`: the config's own seed for the first, so that one
@@ -45,7 +45,7 @@ pub(crate) fn run(
                     .sum();
                 progress(total / n as f64);
             };
-            engine::run(&cfg, &report_progress)
+            model::run(&cfg, &report_progress)
         })
         .collect::<Result<_, _>>()?;
     let mut runs = runs.into_iter().map(Tally::from);

@@ -313,7 +313,7 @@ mod tests {
                         comparable(alone),
                         "{what}: replication {i} differs from its single run"
                     );
-                    let single = Tally::from(crate::engine::run(&own, &|_| {}).expect("runs"));
+                    let single = Tally::from(crate::model::run(&own, &|_| {}).expect("runs"));
                     match again.as_mut() {
                         Some(t) => t.merge(single),
                         None => again = Some(single),

@@ -10,10 +10,9 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::{Sim, StepStart};
-use crate::event::{NONE, ReqId, ThreadId};
-use crate::kernel::{Burst, Next};
-use crate::model::Scheduler;
+use crate::engine::{Scheduler, Sim, StepStart};
+use crate::event::{CoreId, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Next, Waker};
 
 /// How the runtime behaves.
 #[derive(Debug, Clone, Copy)]
@@ -126,8 +125,8 @@ impl Runtime {
         w
     }
 
-    /// The task can run: queue it and wake a worker that would take it.
-    fn make_ready(&mut self, sim: &mut Sim, req: ReqId) {
+    /// The task can run: queue it and wake (`by` the caller) a worker that would take it.
+    fn make_ready(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         self.push_ready(sim, req);
         let w = if self.params.affinity {
             let w = sim.req(req).owner;
@@ -144,7 +143,7 @@ impl Runtime {
         let worker = &mut self.workers[w as usize];
         worker.idle = false;
         let thread = worker.thread;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, by);
     }
 
     /// Queues a task at the tail of its ready queue.
@@ -189,7 +188,7 @@ impl Runtime {
 
     /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
     /// needs the core for a while, blocks the thread, or none is ready.
-    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64) -> Next {
+    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64, by: Waker) -> Next {
         // Spawn costs of tasks that started and went on waiting: useful work still to pay.
         let mut work = 0;
         loop {
@@ -259,7 +258,7 @@ impl Runtime {
                     work += spawn;
                     if !self.offload.is_empty() {
                         self.workers[w as usize].current = NONE;
-                        self.offload_call(sim, req, wait);
+                        self.offload_call(sim, req, wait, by);
                     } else {
                         sim.req_mut(req).remaining = wait;
                         if overhead + work > 0 {
@@ -278,7 +277,7 @@ impl Runtime {
                     if !sim.connections {
                         sim.tasks_changed(-1);
                     }
-                    sim.finish(req);
+                    sim.finish(req, by);
                 }
             }
         }
@@ -290,14 +289,14 @@ impl Runtime {
         sim.start_wait(req, wait);
     }
 
-    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64) {
+    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64, by: Waker) {
         let i = req as usize;
         if i >= self.offloaded.len() {
             self.offloaded.resize(i + 1, NONE);
         }
         sim.req_mut(req).remaining = wait;
         match self.free_offload.pop() {
-            Some(o) => self.hand_to(sim, o, req),
+            Some(o) => self.hand_to(sim, o, req, by),
             None => {
                 self.offload_queue.push_back(req);
                 sim.queue_len(self.offload_level, self.offload_queue.len());
@@ -305,16 +304,16 @@ impl Runtime {
         }
     }
 
-    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId) {
+    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId, by: Waker) {
         self.offloaded[req as usize] = o;
         let t = &mut self.offload[o as usize];
         t.req = req;
         t.phase = OffloadPhase::Starting;
         let thread = t.thread;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, by);
     }
 
-    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32) -> Next {
+    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32, by: Waker) -> Next {
         let t = self.offload[o as usize];
         match t.phase {
             OffloadPhase::Starting => {
@@ -325,7 +324,7 @@ impl Runtime {
             _ => {
                 // Returning: the task goes back to its loop; the thread takes the next call.
                 self.offloaded[t.req as usize] = NONE;
-                self.make_ready(sim, t.req);
+                self.make_ready(sim, t.req, by);
                 match self.offload_queue.pop_front() {
                     Some(next) => {
                         sim.queue_len(self.offload_level, self.offload_queue.len());
@@ -391,7 +390,7 @@ impl Scheduler for Runtime {
         }
     }
 
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         if !sim.connections {
             sim.tasks_changed(1);
             // Not a switch: creating the task is useful work, paid when it first runs.
@@ -413,13 +412,14 @@ impl Scheduler for Runtime {
             };
             sim.req_mut(req).owner = w;
         }
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, by);
     }
 
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
+        let by = Waker::Core(core);
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
-            Role::Offload(o) => return self.offload_burst_done(sim, o),
+            Role::Offload(o) => return self.offload_burst_done(sim, o, by),
         };
         let worker = &mut self.workers[w as usize];
         let req = worker.current;
@@ -446,7 +446,7 @@ impl Scheduler for Runtime {
                 sim.end_step(req);
             }
         }
-        self.schedule(sim, w, 0)
+        self.schedule(sim, w, 0, by)
     }
 
     fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
@@ -456,20 +456,20 @@ impl Scheduler for Runtime {
         {
             self.offload[o as usize].phase = OffloadPhase::Returning;
             let thread = self.offload[o as usize].thread;
-            sim.wake(thread, Burst::ZERO);
+            sim.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
         // A blocking call ends: its worker (still holding the task) resumes it, no task switch.
         let w = sim.req(req).owner;
         if w != NONE && self.workers[w as usize].current == req {
             let thread = self.workers[w as usize].thread;
-            sim.wake(thread, Burst::ZERO);
+            sim.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, Waker::Outside);
     }
 
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, Waker::Outside);
     }
 }
