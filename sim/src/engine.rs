@@ -52,8 +52,8 @@ pub(crate) struct Request {
     pub(crate) sent: SimTime,
     /// Sum of its sampled step durations and proxy passes: the least latency it can have.
     demand: u64,
-    /// CPU still to run in the current step (models that slice or defer a step use it).
-    pub(crate) remaining: u64,
+    /// What the model carries for it between two decisions (one meaning at a time).
+    pub(crate) carry: Carry,
     /// The closed-loop client or connection that sent it, or NONE.
     pub(crate) client: u32,
     /// Model-defined: the thread or loop that serves it.
@@ -64,6 +64,66 @@ pub(crate) struct Request {
     in_step: bool,
     broadcast: bool,
     started: bool,
+}
+
+/// What a request carries between two decisions of its model. It used to be one `remaining`
+/// number meaning three things by phase; each meaning is now its own variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carry {
+    /// Nothing.
+    Nothing,
+    /// A task's creation cost (ns of useful work), paid when the task first runs.
+    Spawn(u64),
+    /// CPU (ns) still to run in the current step (models that slice a step).
+    Cpu(u64),
+    /// A blocking call's duration (ns), to start once the thread has paid what it owes.
+    Call(u64),
+}
+
+impl Request {
+    /// Takes a pending creation cost (0 when none).
+    pub(crate) fn take_spawn(&mut self) -> u64 {
+        match std::mem::replace(&mut self.carry, Carry::Nothing) {
+            Carry::Spawn(ns) => ns,
+            other => {
+                debug_assert!(
+                    matches!(other, Carry::Nothing | Carry::Cpu(0) | Carry::Call(0)),
+                    "no spawn cost to take: {other:?}"
+                );
+                0
+            }
+        }
+    }
+
+    /// CPU still to run in the current step.
+    pub(crate) fn cpu_left(&self) -> u64 {
+        match self.carry {
+            Carry::Cpu(ns) => ns,
+            other => {
+                debug_assert!(false, "not in a CPU step: {other:?}");
+                0
+            }
+        }
+    }
+
+    /// `ns` of the current CPU step ran; returns what is left.
+    pub(crate) fn ran(&mut self, ns: u64) -> u64 {
+        let left = self.cpu_left();
+        let left = left - ns.min(left);
+        self.carry = Carry::Cpu(left);
+        left
+    }
+
+    /// Takes the pending blocking call's duration.
+    pub(crate) fn take_call(&mut self) -> u64 {
+        match std::mem::replace(&mut self.carry, Carry::Nothing) {
+            Carry::Call(ns) => ns,
+            other => {
+                debug_assert!(false, "no blocking call pending: {other:?}");
+                0
+            }
+        }
+    }
 }
 
 /// How the next step of a request starts.
@@ -259,7 +319,7 @@ impl<'a> Sim<'a> {
         let req = Request {
             sent,
             demand: 0,
-            remaining: 0,
+            carry: Carry::Nothing,
             client,
             owner: NONE,
             trace_row,

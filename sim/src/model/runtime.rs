@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::{Scheduler, Sim, StepStart};
+use crate::engine::{Carry, Scheduler, Sim, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next, Waker};
 
@@ -217,11 +217,11 @@ impl Runtime {
                     }
                 }
             }
-            // A task's spawn cost waits in `remaining` until its first step.
+            // A task's spawn cost waits in its carry until its first step.
             let spawn = if sim.in_step(req) {
                 0
             } else {
-                std::mem::take(&mut sim.req_mut(req).remaining)
+                sim.req_mut(req).take_spawn()
             };
             // Any other decision (start a wait, queue for a pool, answer) is taken by the task
             // on the core, so the switch to it and its creation are paid first; the worker
@@ -236,13 +236,13 @@ impl Runtime {
             }
             let start = if sim.in_step(req) {
                 // Resuming a CPU step cut by the quantum.
-                StepStart::Cpu(sim.req(req).remaining)
+                StepStart::Cpu(sim.req(req).cpu_left())
             } else {
                 sim.begin_step(req)
             };
             match start {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).remaining = cpu;
+                    sim.req_mut(req).carry = Carry::Cpu(cpu);
                     let chunk = self.chunk(cpu);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
@@ -260,7 +260,7 @@ impl Runtime {
                         self.workers[w as usize].current = NONE;
                         self.offload_call(sim, req, wait, by);
                     } else {
-                        sim.req_mut(req).remaining = wait;
+                        sim.req_mut(req).carry = Carry::Call(wait);
                         if overhead + work > 0 {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
@@ -283,9 +283,9 @@ impl Runtime {
         }
     }
 
-    /// Starts the blocking call whose duration waits in `remaining` (the caller's thread blocks).
+    /// Starts the blocking call the request carries (the caller's thread blocks).
     fn block_worker(&mut self, sim: &mut Sim, req: ReqId) {
-        let wait = std::mem::take(&mut sim.req_mut(req).remaining);
+        let wait = sim.req_mut(req).take_call();
         sim.start_wait(req, wait);
     }
 
@@ -294,7 +294,7 @@ impl Runtime {
         if i >= self.offloaded.len() {
             self.offloaded.resize(i + 1, NONE);
         }
-        sim.req_mut(req).remaining = wait;
+        sim.req_mut(req).carry = Carry::Call(wait);
         match self.free_offload.pop() {
             Some(o) => self.hand_to(sim, o, req, by),
             None => {
@@ -394,7 +394,7 @@ impl Scheduler for Runtime {
         if !sim.connections {
             sim.tasks_changed(1);
             // Not a switch: creating the task is useful work, paid when it first runs.
-            sim.req_mut(req).remaining = self.params.spawn;
+            sim.req_mut(req).carry = Carry::Spawn(self.params.spawn);
         }
         if self.params.affinity {
             let client = sim.req(req).client;
@@ -430,15 +430,14 @@ impl Scheduler for Runtime {
         }
         if req != NONE && sim.in_step(req) {
             let chunk = std::mem::take(&mut self.workers[w as usize].chunk);
-            let r = sim.req_mut(req);
-            r.remaining -= chunk.min(r.remaining);
-            if r.remaining > 0 {
+            let left = sim.req_mut(req).ran(chunk);
+            if left > 0 {
                 // The slice is over: yield to a ready task, or keep going.
                 if self.has_ready(w) {
                     self.workers[w as usize].current = NONE;
                     self.push_ready(sim, req);
                 } else {
-                    let chunk = self.chunk(r.remaining);
+                    let chunk = self.chunk(left);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst::work(chunk));
                 }

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::config::{Arrivals, Model, RunConfig, Threads};
-use crate::engine::{Scheduler, Sim, StepStart};
+use crate::engine::{Carry, Scheduler, Sim, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next, Waker};
 
@@ -175,7 +175,7 @@ impl ThreadPerRequest {
     /// The next piece of the thread's CPU step: all of it, or one switch interval under a GIL.
     fn start_chunk(&mut self, sim: &Sim, thread: ThreadId) -> Burst {
         let info = &mut self.info[thread as usize];
-        let remaining = sim.req(info.req).remaining;
+        let remaining = sim.req(info.req).cpu_left();
         info.chunk = if self.gil {
             remaining.min(GIL_INTERVAL)
         } else {
@@ -188,9 +188,7 @@ impl ThreadPerRequest {
     /// go on, or (GIL contended) hand the lock over and queue for it again.
     fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Option<Next> {
         let info = self.info[thread as usize];
-        let r = sim.req_mut(info.req);
-        r.remaining -= info.chunk.min(r.remaining);
-        if r.remaining == 0 {
+        if sim.req_mut(info.req).ran(info.chunk) == 0 {
             return None;
         }
         let p = info.process as usize;
@@ -211,7 +209,7 @@ impl ThreadPerRequest {
             }
             match sim.begin_step(req) {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).remaining = cpu;
+                    sim.req_mut(req).carry = Carry::Cpu(cpu);
                     if self.gil && !self.take_gil(thread) {
                         return Next::Block;
                     }
