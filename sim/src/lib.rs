@@ -16,6 +16,13 @@
 //! events are ordered by `(time, sequence)`, preemption cancels by generation counter, and each
 //! run has one seeded RNG, so a seed always gives the same bytes (except `wall_seconds`).
 //!
+//! Layout (see `sim/ARCHITECTURE.md`): `engine` runs the event loop over the world of a run
+//! and drives a model through the `Scheduler` hooks; `kernel` shares cores among OS threads
+//! under a slice `Policy`, told who woke each thread (`Waker`); `model` picks and holds the
+//! scheduling model; each run ends in a raw `RunTally`, replications merge into a `Tally`, and
+//! `Tally::report` is the one derivation of every [`Report`] figure. The module graph is
+//! acyclic (checked by `tests/modules.rs`).
+//!
 //! Modelling choices worth knowing (each documented where it lives):
 //! - a thread or loop must be on a core to take its next decision (start a step, answer), so
 //!   a woken thread queues behind busy cores and an awaited I/O resumes behind the loop's work;
