@@ -12,6 +12,12 @@
 
 use std::collections::VecDeque;
 
+mod policy;
+mod record;
+
+pub(crate) use policy::Policy;
+pub(crate) use record::CoreRecord;
+
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
@@ -52,93 +58,6 @@ pub(crate) enum Waker {
     Core(CoreId),
     /// No core: an interrupt.
     Outside,
-}
-
-/// How runnable threads share the cores: the slice a thread gets. The run queue is first in,
-/// first out under every policy; a policy decides how long a thread keeps its core while
-/// others wait. (The kernel-fidelity work adds EEVDF and CFS proper here.)
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Policy {
-    /// Round robin with a fixed time slice.
-    RoundRobin {
-        /// The slice, ns.
-        quantum: u64,
-    },
-    /// CFS-like: the target latency divided among the runnable threads per core, never below
-    /// the minimum granularity; a thread that starts waiting shortens the running slices.
-    Fair {
-        /// Target latency, ns (6 ms x (1 + log2 cores), as Linux scales it).
-        latency: u64,
-        /// Minimum granularity, ns (0.75 ms x the same factor).
-        min: u64,
-    },
-}
-
-impl Policy {
-    /// `quantum`: a fixed slice, or `None` for the CFS-like policy scaled for `cores`.
-    pub(crate) fn new(quantum: Option<u64>, cores: u64) -> Self {
-        match quantum {
-            Some(quantum) => Policy::RoundRobin { quantum },
-            None => {
-                let scale = 1.0 + (cores as f64).log2();
-                Policy::Fair {
-                    latency: (6e6 * scale).round() as u64,
-                    min: (0.75e6 * scale).round() as u64,
-                }
-            }
-        }
-    }
-
-    /// The slice of a thread dispatched when `runnable` threads share `cores` cores.
-    fn slice(&self, runnable: u64, cores: u64) -> u64 {
-        match *self {
-            Policy::RoundRobin { quantum } => quantum,
-            Policy::Fair { latency, min } => {
-                let per_core = runnable.div_ceil(cores).max(1);
-                (latency / per_core).max(min)
-            }
-        }
-    }
-
-    /// Running slices shrink when another thread starts waiting.
-    fn shrinks(&self) -> bool {
-        matches!(self, Policy::Fair { .. })
-    }
-}
-
-/// How many of the threads a core ran most recently its [`CoreRecord`] keeps.
-pub(crate) const RECENT: usize = 4;
-
-/// What a core ran lately, newest first: thread ids and the core time (ns, switching
-/// included) each got in its latest stay on the core. A cache model reads it to price a
-/// thread's return (is its working set still warm here?).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CoreRecord {
-    /// Threads, newest first; NONE where the core ran fewer.
-    pub(crate) threads: [ThreadId; RECENT],
-    /// Core time of each stay, ns.
-    pub(crate) ran_ns: [u64; RECENT],
-    /// When the core last went idle (ZERO if never).
-    pub(crate) idle_since: SimTime,
-}
-
-impl CoreRecord {
-    const EMPTY: CoreRecord = CoreRecord {
-        threads: [NONE; RECENT],
-        ran_ns: [0; RECENT],
-        idle_since: SimTime::ZERO,
-    };
-
-    /// A new stay of `thread` begins (unless it is the newest already).
-    fn arrive(&mut self, thread: ThreadId) {
-        if self.threads[0] == thread {
-            return;
-        }
-        self.threads.copy_within(0..RECENT - 1, 1);
-        self.ran_ns.copy_within(0..RECENT - 1, 1);
-        self.threads[0] = thread;
-        self.ran_ns[0] = 0;
-    }
 }
 
 /// What a thread does once its burst is done.
