@@ -33,6 +33,7 @@ pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod gil;
+pub mod input;
 pub(crate) mod kernel;
 pub(crate) mod metrics;
 pub(crate) mod model;

@@ -537,3 +537,40 @@ fn output_to_a_pipe_has_no_progress_bar() {
         .success()
         .stderr(predicate::str::is_empty());
 }
+
+#[test]
+fn a_sweep_out_that_cannot_be_written_exits_2_before_any_work() {
+    let dir = TempDir::new().unwrap();
+    for out in [
+        PathBuf::from("/proc/nonexistent/x.csv"),
+        dir.path().to_path_buf(),
+    ] {
+        let start = std::time::Instant::now();
+        sim()
+            .args(["sweep", "recipe-api", "-q", "--out"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--out"));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn every_help_ends_with_the_exit_code_table() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["sweep", "--help"],
+        &["check", "--help"],
+    ] {
+        sim()
+            .args(args)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Exit codes: 0 success; 1"));
+    }
+}
