@@ -28,6 +28,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod dist;
 pub(crate) mod engine;
 pub mod error;
@@ -35,6 +36,7 @@ pub(crate) mod event;
 pub(crate) mod gil;
 pub mod input;
 pub(crate) mod kernel;
+pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub mod output;
