@@ -243,10 +243,13 @@ fn lognormal_params(median: u64, p99: u64) -> (f64, f64) {
 }
 
 fn read_samples(path: &Path) -> Result<Vec<u64>, DistError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DistError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input::read_text(
+        path,
+        crate::input::DATA_CAP,
+        "samples",
+        "a gigabyte of samples is more than a distribution needs; keep a random subset",
+    )
+    .map_err(DistError::Input)?;
     let mut samples = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let field = line.split(',').next().unwrap_or("").trim();
@@ -339,7 +342,7 @@ mod tests {
         ));
         assert!(matches!(
             Dist::parse("empirical(/no/such/file.csv)", None),
-            Err(DistError::Io { .. })
+            Err(DistError::Input(_))
         ));
     }
 

@@ -74,13 +74,8 @@ pub enum DistError {
         why: &'static str,
     },
     /// The samples file could not be read.
-    #[error("cannot read samples file {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error("samples file {0}")]
+    Input(crate::input::InputError),
     /// A sample that is not a duration.
     #[error("{}:{line}: sample {text:?} is not a duration ({why}); write nanoseconds (\"1500\") or a duration (\"1.5us\")", path.display())]
     BadSample {

@@ -43,6 +43,18 @@ pub enum InputError {
         /// What to do instead.
         advice: &'static str,
     },
+    /// The file is not UTF-8.
+    #[error("{path}:{line}:{column}: invalid UTF-8 (byte 0x{byte:02X}); save the file as UTF-8")]
+    Utf8 {
+        /// The path as given.
+        path: String,
+        /// 1-based line of the first bad byte.
+        line: usize,
+        /// 1-based column (characters) of the first bad byte.
+        column: usize,
+        /// The first bad byte.
+        byte: u8,
+    },
     /// The operating system refused (permissions, I/O error).
     #[error("cannot read {path}: {error}")]
     Os {
@@ -123,6 +135,44 @@ pub fn read_capped(
     Ok(bytes)
 }
 
+/// Reads a regular UTF-8 text file of at most `cap` bytes; a byte that is not UTF-8 is
+/// reported with its line and column.
+pub fn read_text(
+    path: &Path,
+    cap: u64,
+    what: &'static str,
+    advice: &'static str,
+) -> Result<String, InputError> {
+    let bytes = read_capped(path, cap, what, advice)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Everything before `at` is valid UTF-8, so the column counts characters.
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        InputError::Utf8 {
+            path: path.display().to_string(),
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+            column,
+            byte: bytes[at],
+        }
+    })
+}
+
+impl InputError {
+    /// True when nothing is at the path.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, InputError::Missing { .. })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +186,27 @@ mod tests {
         assert!(e.to_string().contains("a character device"), "{e}");
         let e = read_capped(Path::new("/nonexistent/x"), 10, "trace", "").unwrap_err();
         assert!(e.to_string().contains("no such file"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let e = read_capped(&fifo, 10, "trace", "").unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), b"a = 1\nb = \"\xc3\xa9t\xe9\"\n").unwrap();
+        let e = read_text(file.path(), 100, "scenario", "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2:8: invalid UTF-8 (byte 0xE9)"), "{e}");
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub enum ScenarioError {
         /// Why.
         error: std::io::Error,
     },
+    /// A file that cannot be used: missing, not a regular file, too large, not UTF-8.
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     /// Neither a file nor a built-in scenario.
     #[error(
         "no scenario file or built-in scenario named {0:?}; give a path to a .toml file or one of: {list}",

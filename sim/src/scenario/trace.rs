@@ -20,7 +20,7 @@ use crate::unit::parse_duration;
 /// A trace that cannot be read.
 #[derive(Debug)]
 pub(crate) enum TraceError {
-    Io(PathBuf, std::io::Error),
+    Input(crate::input::InputError),
     /// A bad field or row: 1-based line and column in the trace file.
     At {
         path: PathBuf,
@@ -36,13 +36,13 @@ impl TraceError {
     /// scenario's `file = ...`.
     pub(crate) fn into_scenario_error(self, source: &Source, span: Range<usize>) -> ScenarioError {
         match self {
-            TraceError::Io(path, e) => source.at(
+            TraceError::Input(e) if e.is_missing() => source.at(
                 span,
-                &format!(
-                    "cannot read trace file {}: {e}; paths are relative to the scenario file",
-                    path.display()
-                ),
+                &format!("trace file {e}; paths are relative to the scenario file"),
             ),
+            // Invalid UTF-8 is located in the trace itself.
+            TraceError::Input(e @ crate::input::InputError::Utf8 { .. }) => e.into(),
+            TraceError::Input(e) => source.at(span, &format!("trace file {e}")),
             TraceError::At {
                 path,
                 text,
@@ -59,7 +59,13 @@ impl TraceError {
 
 /// Reads a trace for a request of `step_count` steps; rows come back sorted by offset.
 pub(crate) fn read(path: &Path, step_count: usize) -> Result<Vec<TraceRow>, TraceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TraceError::Io(path.to_path_buf(), e))?;
+    let text = crate::input::read_text(
+        path,
+        crate::input::DATA_CAP,
+        "trace",
+        "a trace of more than a gigabyte needs to be cut into shorter runs",
+    )
+    .map_err(TraceError::Input)?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let result = if first.trim_start().starts_with("starttime\t") {
         read_ab(&text)

@@ -92,16 +92,16 @@ case("03-duration-too-long", 3, replace=[("requests = 10000", 'duration = "1000y
 
 # 4. Special files.
 case("04-costs-dev-zero", 4, args=("run", "base.toml", "-q", "--costs", "/dev/zero"),
-     contains=["/dev/zero", "character device"], todo="4", seconds=10)
+     contains=["/dev/zero", "character device"], seconds=10)
 case("04-pricing-dev-zero", 4, args=("run", "base.toml", "-q", "--pricing", "/dev/zero"),
-     contains=["/dev/zero", "character device"], todo="4")
+     contains=["/dev/zero", "character device"])
 case("04-samples-dev-zero", 4, replace=[(STEPS, 'steps = [{ cpu = "empirical(/dev/zero)" }]')],
-     args=RUN, contains=["/dev/zero", "character device"], todo="4")
+     args=RUN, contains=["/dev/zero", "character device"])
 case("04-trace-dev-zero", 4,
      replace=[('kind = "open"\n' + LOAD, 'kind = "trace"\nfile = "/dev/zero"')],
-     args=RUN, contains=["/dev/zero", "character device"], todo="4")
+     args=RUN, contains=["/dev/zero", "character device"])
 case("04-scenario-dev-zero", 4, args=("run", "/dev/zero", "-q"),
-     contains=["/dev/zero", "character device"], todo="4")
+     contains=["/dev/zero", "character device"])
 
 # 6. requests far beyond --max-events.
 case("06-requests-1e12", 6, replace=[("requests = 10000", "requests = 1000000000000")],
@@ -148,20 +148,20 @@ case("08-loops-zero", 8, replace=[("loops = 2", "loops = 0")], args=CHECK, conta
 
 # 9. Invalid UTF-8.
 case("09-utf8-scenario", 9, replace=[("A 2-core", b"A 2-c\xe9re")], args=CHECK,
-     contains=["@description", "0xE9", "UTF-8"], todo="9")
+     contains=["@description", "0xE9", "UTF-8"])
 case("09-utf8-trace", 9, replace=[('kind = "open"\n' + LOAD, 'kind = "trace"\nfile = "09-utf8-trace.csv"')],
      data={"09-utf8-trace.csv": b"0\n1\xe9\n"}, args=RUN,
-     contains=["@09-utf8-trace.csv|1", "0xE9"], excludes=["relative to the scenario"], todo="9")
+     contains=["@09-utf8-trace.csv|1", "0xE9"], excludes=["relative to the scenario"])
 case("09-utf8-samples", 9, replace=[(STEPS, 'steps = [{ cpu = "empirical(09-utf8-samples.csv)" }]')],
      data={"09-utf8-samples.csv": b"1ms\n2m\xe9\n"}, args=RUN,
-     contains=["@09-utf8-samples.csv|2m", "0xE9"], todo="9")
+     contains=["@09-utf8-samples.csv|2m", "0xE9"])
 case("09-utf8-costs", 9, args=("run", "base.toml", "-q", "--costs", "cases/09-utf8-costs.toml"),
      data={"09-utf8-costs.toml": b"[costs]\n# caf\xe9\nthread_switch = \"1us\"\n"},
-     contains=["@09-utf8-costs.toml|# caf", "0xE9"], todo="9")
+     contains=["@09-utf8-costs.toml|# caf", "0xE9"])
 
 # 10. A directory as the scenario.
 case("10-directory", 10, args=("run", "cases", "-q"), contains=["cases", "directory"],
-     excludes=["no such file"], todo="10")
+     excludes=["no such file"])
 case("10-missing", 10, args=("run", "cases/no-such-file.toml", "-q"), contains=["no-such-file.toml"])
 
 # 11. A long line: the snippet is a window.
