@@ -99,11 +99,12 @@ pub struct CommonArgs {
     /// scenario's [costs], not a server's own cost keys.
     #[arg(long, value_name = "FILE")]
     pub costs: Option<PathBuf>,
-    /// Independent replications per run, combined into one confidence interval.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Independent replications per run (1 to 100000), combined into one confidence interval.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub replications: u64,
-    /// Stop a run with an error after this many events (default: the scenario's max_events,
-    /// else 200,000,000).
+    /// Stop a run with an error (exit 1) after this many events (default: the scenario's
+    /// max_events, else 200,000,000). The limit counts the events of each replication (and each
+    /// sweep point) on its own, and every wait of a `parallel` step counts as one.
     #[arg(long, value_name = "N")]
     pub max_events: Option<u64>,
     /// Print JSON.
@@ -426,7 +427,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
     };
     let skipped = done.len();
     let opts = SweepOptions {
-        overrides: a.common.overrides()?,
+        overrides: Overrides {
+            sweep: true,
+            ..a.common.overrides()?
+        },
         replications: a.common.replications,
         shard: a.shard,
         slo: a.slo,

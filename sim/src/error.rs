@@ -23,6 +23,12 @@ pub enum UnitError {
         /// The offending text.
         text: String,
     },
+    /// A duration longer than the simulator takes.
+    #[error("duration {text:?} is longer than 365 days, the longest a scenario may configure")]
+    TooLong {
+        /// The offending text.
+        text: String,
+    },
     /// Too large to represent.
     #[error("{what} {text:?} is too large")]
     TooLarge {

@@ -12,6 +12,10 @@ use super::ScenarioError;
 use super::source::{Loc, Source};
 use super::spec::{ServerStepSpec, StepSpec, Text};
 
+/// The most concurrent waits one step may fan out to: each is a random draw and an event, so
+/// the bound keeps one request's step within reach of any event limit.
+pub(crate) const MAX_PARALLEL: i64 = 1_000_000;
+
 /// A step as written, from `[request]` (with spans) or a server's `steps` (located by key).
 pub(super) struct RawStep {
     whole: Loc,
@@ -103,10 +107,12 @@ pub(super) fn check_steps(
         };
         let parallel = match &spec.parallel {
             Some((k, loc)) => {
-                if *k < 1 || *k > u32::MAX as i64 {
+                if !(1..=MAX_PARALLEL).contains(k) {
                     return Err(source.at_loc(
                         loc,
-                        &format!("parallel must be between 1 and {}, not {k}", u32::MAX),
+                        &format!(
+                            "parallel must be between 1 and {MAX_PARALLEL} concurrent waits, not {k}"
+                        ),
                     ));
                 }
                 if kind == StepKind::Cpu && *k > 1 {

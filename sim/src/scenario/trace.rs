@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ScenarioError, Source};
 use crate::config::TraceRow;
+use crate::time::{MAX_DURATION_NS, MAX_RUN_NS};
 use crate::unit::parse_duration;
 
 /// A trace that cannot be read.
@@ -111,9 +112,34 @@ fn fields(line: &str, separator: char) -> Vec<(usize, &str)> {
 
 fn duration_field(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
+        Ok(ns) if ns > MAX_DURATION_NS => Err(format!(
+            "{ns} ns is longer than 365 days, the longest a scenario may configure"
+        )),
         Ok(ns) => Ok(ns),
         Err(_) => parse_duration(text).map_err(|e| e.to_string()),
     }
+}
+
+fn offset_field(text: &str) -> Result<u64, String> {
+    let ns = match text.parse::<u64>() {
+        Ok(ns) => ns,
+        Err(_) => parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if ns > MAX_RUN_NS {
+        return Err(format!(
+            "{ns} ns is later than 100 years, the latest a run may be planned to end (the simulated clock holds 584 years)"
+        ));
+    }
+    Ok(ns)
+}
+
+/// A header names its columns: its first field is a word, not a number such as `nan` or `inf`.
+fn looks_like_header(field: &str) -> bool {
+    field
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && field.parse::<f64>().is_err()
 }
 
 fn read_csv(text: &str, step_count: usize) -> Result<Vec<TraceRow>, RowError> {
@@ -126,16 +152,10 @@ fn read_csv(text: &str, step_count: usize) -> Result<Vec<TraceRow>, RowError> {
         }
         let cells = fields(line, ',');
         let (offset_column, offset_text) = cells[0];
-        let offset = match duration_field(offset_text) {
+        let offset = match offset_field(offset_text) {
             Ok(ns) => ns,
             // A header names its columns; it is allowed before the first row only.
-            Err(_)
-                if !seen_data
-                    && offset_text
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic()) =>
-            {
+            Err(_) if !seen_data && looks_like_header(offset_text) => {
                 seen_data = true;
                 continue;
             }
