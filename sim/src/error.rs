@@ -110,7 +110,7 @@ pub enum SimError {
     Invalid(String),
     /// The run needed more events than allowed.
     #[error(
-        "the run stopped after {events} events (the limit) at simulated time {at_seconds:.3}s; the load may exceed capacity with no end condition reachable. Lower the load, shorten the run, or raise --max-events"
+        "the run reached its event limit ({events} events, --max-events or max_events) at simulated time {at_seconds:.3}s, before its requests or duration were done; raise --max-events, or lower requests or duration"
     )]
     TooManyEvents {
         /// Events processed.

@@ -4,6 +4,7 @@
 use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Threads, Warmup};
 use crate::dist::Dist;
 use crate::error::SimError;
+use crate::unit::format_duration;
 
 /// Most cores a simulated machine may have.
 pub const MAX_CORES: u64 = 1024;
@@ -181,6 +182,34 @@ fn validate_load(config: &RunConfig) -> Result<(), SimError> {
         return Err(invalid(
             "maxconn = 0 would admit no request: use at least 1, or leave it out",
         ));
+    }
+    check_event_estimate(config)
+}
+
+/// Refuses a run whose events surely exceed the event limit tenfold: it would spend its time
+/// only to stop at the limit. The estimate is a lower bound, one event per request and per wait
+/// of each step; between it and the limit the run goes ahead and stops at the limit (exit 1).
+fn check_event_estimate(config: &RunConfig) -> Result<(), SimError> {
+    let per_request: u64 = 1 + config
+        .steps
+        .iter()
+        .map(|s| u64::from(s.parallel.max(1)))
+        .sum::<u64>();
+    let (requests, how) = match (&config.load.arrivals, config.load.stop) {
+        (_, Stop::Requests(n)) => (n as f64, format!("{n} requests")),
+        (Arrivals::Open { rate }, Stop::Duration(d)) => (
+            rate * d as f64 / 1e9,
+            format!("{rate} requests per second for {}", format_duration(d)),
+        ),
+        _ => return Ok(()),
+    };
+    let events = requests * per_request as f64;
+    if events >= 10.0 * config.max_events as f64 {
+        return Err(invalid(format!(
+            "{how} of {} steps need at least {events:.3e} events, more than 10 times the event limit of {}; lower requests (or duration), or raise --max-events (max_events in the file)",
+            config.steps.len(),
+            config.max_events
+        )));
     }
     Ok(())
 }

@@ -248,11 +248,18 @@ fn a_trace_with_a_bad_row_exits_2_pointing_into_the_trace() {
 fn runtime_failures_exit_1() {
     let dir = TempDir::new().unwrap();
     let file = example(&dir, "", "");
+    // 4000 requests of 3 steps need at least 16,000 events: within 10x of 5000, so the run
+    // starts and stops at the limit (exit 1); 10x beyond it is refused up front (exit 2).
     sim()
-        .args(["run", path_str(&file), "--max-events", "1000"])
+        .args(["run", path_str(&file), "--max-events", "5000"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--max-events"));
+    sim()
+        .args(["run", path_str(&file), "--max-events", "1000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("10 times the event limit"));
 }
 
 #[test]

@@ -21,6 +21,8 @@ use crate::mutate::{Mutation, apply, mutation};
 /// Events each fuzzed run may take: enough to get every model going, small enough for
 /// thousands of cases a minute.
 const MAX_EVENTS: u64 = 2_000;
+/// Requests of a short case, whose events fit within [`MAX_EVENTS`] for most scenarios.
+const SHORT_RUN: u64 = 200;
 /// The wall time one case may take (a debug build on a shared, noisy 2-core VM).
 const CASE_BOUND: Duration = Duration::from_secs(5);
 /// A case still running after this long is a hang: the watchdog prints it and aborts.
@@ -119,13 +121,16 @@ pub fn check_message(stage: &str, text: &str) -> Result<(), String> {
 }
 
 /// Loads, validates and runs one scenario file; Ok when it ends well or with a good error.
-fn exercise(path: &Path) -> Result<(), String> {
+fn exercise(path: &Path, short: bool) -> Result<(), String> {
     let scenario = match Scenario::load(&path.display().to_string()) {
         Ok(s) => s,
         Err(e) => return check_message("load", &message(&e)),
     };
+    // Half the cases keep the file's request count (and meet the event estimate's refusal
+    // when it is large); half run a few hundred requests so the engine sees every mutation.
     let overrides = Overrides {
         max_events: Some(MAX_EVENTS),
+        requests: short.then_some(SHORT_RUN),
         ..Overrides::default()
     };
     let configs = match scenario.run_configs(&overrides) {
@@ -149,7 +154,7 @@ fn shown(text: &[u8]) -> String {
     text.chars().take(4000).collect()
 }
 
-fn one_case(seed: usize, mutations: &[Mutation]) -> Result<(), TestCaseError> {
+fn one_case(seed: usize, mutations: &[Mutation], short: bool) -> Result<(), TestCaseError> {
     let seeds = seeds();
     let (name, original) = &seeds.texts[seed % seeds.texts.len()];
     let mut text = original.clone();
@@ -166,7 +171,7 @@ fn one_case(seed: usize, mutations: &[Mutation]) -> Result<(), TestCaseError> {
     }
     crate::peak::reset();
     let start = Instant::now();
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| exercise(&path)));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| exercise(&path, short)));
     let elapsed = start.elapsed();
     let peak = crate::peak::bytes();
     if let Ok(mut current) = CURRENT.lock() {
@@ -203,9 +208,15 @@ fn fuzz(cases: u32) {
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    let strategy = (0..seeds, prop::collection::vec(mutation(), 1..4));
+    let strategy = (
+        0..seeds,
+        prop::collection::vec(mutation(), 1..4),
+        any::<bool>(),
+    );
     let start = Instant::now();
-    let result = runner.run(&strategy, |(seed, mutations)| one_case(seed, &mutations));
+    let result = runner.run(&strategy, |(seed, mutations, short)| {
+        one_case(seed, &mutations, short)
+    });
     eprintln!(
         "fuzz: {cases} cases from {seeds} seeds in {:.1} s; {} known-open findings tolerated",
         start.elapsed().as_secs_f64(),
