@@ -25,7 +25,10 @@ impl<'a> Source<'a> {
         {
             span = at..at;
         }
-        let message = explain_toml_message(&message);
+        let message = match describe_input(self.text, span.start, &message) {
+            Some(described) => described,
+            None => explain_toml_message(&message),
+        };
         self.at(span, &message)
     }
 
@@ -40,11 +43,12 @@ impl<'a> Source<'a> {
         let snippet = match self.text.lines().nth(line.saturating_sub(1)) {
             Some(text) if !text.trim().is_empty() => {
                 let width = line.to_string().len();
+                let (shown, caret) = window(text, column.saturating_sub(1));
                 format!(
-                    "\n{:width$} |\n{line} | {text}\n{:width$} | {}^",
+                    "\n{:width$} |\n{line} | {shown}\n{:width$} | {}^",
                     "",
                     "",
-                    " ".repeat(column.saturating_sub(1))
+                    " ".repeat(caret)
                 )
             }
             _ => String::new(),
@@ -103,6 +107,127 @@ impl<'a> Source<'a> {
                 text.chars().count() - text.trim_start().chars().count() + 1
             });
         self.at_line(line, column, message)
+    }
+}
+
+/// Characters of a snippet shown on each side of the column: a 10 MB line must not become
+/// 20 MB of stderr.
+const WINDOW: usize = 60;
+
+/// The part of `line` shown in a snippet, control characters escaped, and the caret's column
+/// in it: a window of [`WINDOW`] characters around `column` (0-based characters), with `...`
+/// where the line is cut.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let from = column.saturating_sub(WINDOW);
+    let to = (column + WINDOW).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = 0;
+    if from > 0 {
+        shown.push_str("...");
+    }
+    for (i, &c) in chars.iter().enumerate().take(to).skip(from) {
+        if i == column {
+            caret = shown.chars().count();
+        }
+        shown.push_str(&visible(c));
+    }
+    if column >= to {
+        caret = shown.chars().count();
+    }
+    if to < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, caret)
+}
+
+/// A character as a snippet shows it: control characters escaped (`\r`, `\u{1}`), so that
+/// nothing raw reaches the terminal.
+fn visible(c: char) -> String {
+    match c {
+        '\t' => "\t".into(),
+        '\r' => "\\r".into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+        c => c.to_string(),
+    }
+}
+
+/// Says what is at `offset` when toml's own message is empty or speaks of something that is not
+/// there ("invalid string" where no string is written): a control character, a key without a
+/// value, a value that is not one, or a file that ends inside a value.
+pub(super) fn describe_input(text: &str, offset: usize, message: &str) -> Option<String> {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    // A control character on the line (toml points at or just past it).
+    let control = line.char_indices().find(|&(i, c)| {
+        c.is_control()
+            && c != '\t'
+            && !(c == '\r' && line_start + i + 1 == line_end && line_end < text.len())
+    });
+    if let Some((i, c)) = control {
+        let in_comment = line[..i].contains('#');
+        return Some(if c == '\r' {
+            "a carriage return (\\r) without a newline; save the file with \\n or \\r\\n line endings".into()
+        } else {
+            format!(
+                "control character U+{:04X}{}; delete it (only tabs may appear in a line)",
+                c as u32,
+                if in_comment { " in a comment" } else { "" }
+            )
+        });
+    }
+    let vague = message.is_empty()
+        || message.starts_with("invalid string")
+        || message.starts_with("invalid inline table")
+        || message.starts_with("invalid array");
+    if !vague {
+        return None;
+    }
+    let assignment = line.split_once('=').map(|(k, v)| (k.trim(), v.trim()));
+    match assignment {
+        Some((key, value)) if value.is_empty() => Some(format!(
+            "\"{key} =\" has no value; write one after the =, e.g. {key} = {}",
+            example_value(key.trim_matches('"'))
+        )),
+        Some((key, value))
+            if !value.starts_with(['[', '{', '"', '\''])
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c)) =>
+        {
+            Some(format!(
+                "{value:?} is not a value for {key}: write a number, a \"quoted string\", true or false"
+            ))
+        }
+        _ if text[offset..].trim().is_empty() => Some(
+            "the file ends inside a value; finish it and close every [ and { that is open".into(),
+        ),
+        _ if message.is_empty() => Some(format!(
+            "this line does not parse as TOML: {:?}",
+            line.chars().take(80).collect::<String>()
+        )),
+        _ => None,
+    }
+}
+
+/// A plausible value for a key, for "has no value" messages.
+fn example_value(key: &str) -> &'static str {
+    match key {
+        "requests" | "connections" => "10000",
+        "rate" => "1000",
+        "concurrency" => "50",
+        "cores" | "loops" | "workers" | "threads" | "machines" | "processes" => "4",
+        "seed" => "1",
+        "name" | "label" => "\"my-api\"",
+        "model" => "\"cooperative\"",
+        "kind" => "\"open\"",
+        "cpu" | "io" | "rtt" | "quantum" | "duration" | "think" | "interval" => "\"1ms\"",
+        _ => "1 or \"1ms\"",
     }
 }
 
