@@ -190,7 +190,7 @@ pub(super) fn describe_input(text: &str, offset: usize, message: &str) -> Option
     }
     let assignment = line.split_once('=').map(|(k, v)| (k.trim(), v.trim()));
     match assignment {
-        Some((key, value)) if value.is_empty() => Some(format!(
+        Some((key, "")) => Some(format!(
             "\"{key} =\" has no value; write one after the =, e.g. {key} = {}",
             example_value(key.trim_matches('"'))
         )),
