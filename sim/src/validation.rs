@@ -243,7 +243,7 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
         Model::Preemptive { workers, quantum } => {
             if workers == 0 || workers > MAX_ENTITIES {
                 return Err(invalid(format!(
-                    "workers = {workers}: use at least 1 worker thread"
+                    "workers = {workers}: use between 1 and {MAX_ENTITIES} worker threads"
                 )));
             }
             if quantum == 0 {
@@ -255,14 +255,14 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
         Model::Cooperative { loops, offload, .. } => {
             if loops == 0 || loops > MAX_ENTITIES {
                 return Err(invalid(format!(
-                    "loops = {loops}: use at least 1 event loop"
+                    "loops = {loops}: use between 1 and {MAX_ENTITIES} event loops"
                 )));
             }
             if let Some(n) = offload
                 && (n == 0 || n > MAX_ENTITIES)
             {
                 return Err(invalid(format!(
-                    "offload = {n}: give the blocking-call pool at least 1 thread, or leave it out"
+                    "offload = {n}: give the blocking-call pool between 1 and {MAX_ENTITIES} threads, or leave it out"
                 )));
             }
         }

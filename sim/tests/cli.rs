@@ -179,7 +179,12 @@ fn bad_scenarios_exit_2_with_file_line_column_and_a_fix() {
             ":33:1:",
             "unknown field `colour`",
         ),
-        ("cores = 4", "cores = \"four\"", ":6:9:", "invalid type"),
+        (
+            "cores = 4",
+            "cores = \"four\"",
+            ":6:9:",
+            "cores must be a whole number between 1 and 1024",
+        ),
         ("cores = 4", "cores = 0", ":6:9:", "at least 1"),
         ("rate = 2000", "rate = -5", ":14:8:", "positive"),
         (
@@ -289,7 +294,9 @@ fn missing_files_and_unknown_names_exit_2() {
         .args(["check", path_str(&huge)])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("green threads"));
+        .stderr(predicate::str::contains(
+            "workers must be a whole number between 1 and 10000000",
+        ));
 }
 
 #[test]

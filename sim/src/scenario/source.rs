@@ -25,6 +25,9 @@ impl<'a> Source<'a> {
         {
             span = at..at;
         }
+        if let Some((at, described)) = describe_type_error(self.text, span.clone(), &message) {
+            return self.at(at..at, &described);
+        }
         let message = match describe_input(self.text, span.start, &message) {
             Some(described) => described,
             None => explain_toml_message(&message),
@@ -213,6 +216,116 @@ pub(super) fn describe_input(text: &str, offset: usize, message: &str) -> Option
         )),
         _ => None,
     }
+}
+
+/// serde's "invalid type: floating point `1000000000.0`, expected i64" in plain words, at the
+/// key that holds the value (toml points at a whole `[[server]]` table for those): the key's
+/// byte offset and the message.
+fn describe_type_error(
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> Option<(usize, String)> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.split_once(", expected ")?;
+    let whole = ["i64", "u64", "i32", "u32", "usize", "u16", "u8"]
+        .iter()
+        .any(|t| expected.trim() == *t);
+    if !whole {
+        return None;
+    }
+    // Which written value is meant: a float equal to the one serde saw, or the quoted string.
+    let matches: Box<dyn Fn(&str) -> bool> = if let Some(x) = found
+        .strip_prefix("floating point `")
+        .and_then(|f| f.strip_suffix('`'))
+        .and_then(|f| f.parse::<f64>().ok())
+    {
+        Box::new(move |v: &str| {
+            v.replace('_', "")
+                .parse::<f64>()
+                .is_ok_and(|w| w == x || (w.is_nan() && x.is_nan()))
+        })
+    } else if let Some(s) = found.strip_prefix("string ") {
+        let s = s.to_string();
+        Box::new(move |v: &str| v == s || v.trim_matches('\'') == s.trim_matches('"'))
+    } else {
+        return None;
+    };
+    let region_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let mut region_end = span.end.clamp(span.start, text.len());
+    let at_header = text[region_start..].trim_start().starts_with('[');
+    // At a table header (internally tagged tables have no spans of their own) the value is
+    // somewhere in the table: up to the next header.
+    if at_header {
+        let body = text[region_start..]
+            .find('\n')
+            .map_or(text.len(), |i| region_start + i);
+        region_end = text[body..].find("\n[").map_or(text.len(), |i| body + i);
+    }
+    let mut offset = region_start;
+    for line in text[region_start..].split_inclusive('\n') {
+        if offset > region_end {
+            break;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim();
+            let value = value.split('#').next().unwrap_or("").trim();
+            if !key.is_empty() && matches(value) {
+                // A value's own span is kept; a table's is narrowed to the key.
+                let at = if at_header {
+                    offset + line.len() - line.trim_start().len()
+                } else {
+                    span.start
+                };
+                return Some((at, whole_number_message(key, value)));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// "`key` must be a whole number between .. and .., not `written`", with how to write it.
+pub(super) fn whole_number_message(key: &str, written: &str) -> String {
+    let range = match key {
+        "loops" | "workers" | "threads" | "offload" | "connections" | "concurrency"
+        | "requests" => format!(" between 1 and {}", crate::validation::MAX_ENTITIES),
+        "processes" => format!(" between 1 and {}", crate::validation::MAX_PROCESSES),
+        "cores" => format!(" between 1 and {}", super::MAX_CORES),
+        "seed" | "max_events" => format!(" between 0 and {}", u64::MAX),
+        _ => String::new(),
+    };
+    let unquoted = written.trim_matches(['"', '\'']);
+    let how = if written.starts_with(['"', '\'']) && unquoted.parse::<f64>().is_ok() {
+        format!("; write it without quotes: {key} = {unquoted}")
+    } else {
+        String::new()
+    };
+    format!("{key} must be a whole number{range}, not {written}{how}")
+}
+
+/// The key of a `[[server]]` table whose value serde refused as "invalid type: floating point
+/// `X`" or "string \"S\"" where a whole number was expected, with the message in plain words.
+pub(super) fn server_type_error(table: &toml::Table, message: &str) -> Option<(String, String)> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    let (found, _) = rest.split_once(", expected ")?;
+    table.iter().find_map(|(key, value)| {
+        let (same, shown) = match value {
+            toml::Value::Float(f) => (
+                found
+                    .strip_prefix("floating point `")
+                    .and_then(|x| x.strip_suffix('`'))
+                    .and_then(|x| x.parse::<f64>().ok())
+                    .is_some_and(|x| x == *f),
+                format!("{f}"),
+            ),
+            toml::Value::String(s) => (found == format!("string {s:?}"), format!("{s:?}")),
+            _ => return None,
+        };
+        same.then(|| (key.clone(), whole_number_message(key, &shown)))
+    })
 }
 
 /// A plausible value for a key, for "has no value" messages.

@@ -133,17 +133,17 @@ case("07-tru", 7, replace=[("requests = 10000", "requests = tru")], args=CHECK,
 
 # 8. Engine limits at their key, in plain words.
 case("08-loops-huge", 8, replace=[("loops = 2", "loops = 1000000000")], args=CHECK,
-     contains=["@loops", "loops", "between"], todo="8")
+     contains=["@loops", "loops", "between"])
 case("08-loops-float", 8, replace=[("loops = 2", "loops = 1e9")], args=CHECK,
-     contains=["@loops", "loops", "whole number"], excludes=["invalid type"], todo="8")
+     contains=["@loops", "loops", "whole number"], excludes=["invalid type"])
 case("08-seed-float", 8, replace=[("seed = 1", "seed = 1.5")], args=CHECK,
-     contains=["@seed", "seed"], excludes=["invalid type"], todo="8")
+     contains=["@seed", "seed"], excludes=["invalid type"])
 case("08-cores-string", 8, replace=[("cores = 2", 'cores = "4"')], args=CHECK,
-     contains=["@cores", "cores"], excludes=["invalid type"], todo="8")
+     contains=["@cores", "cores"], excludes=["invalid type"])
 case("08-threads-huge", 8, replace=[('model = "cooperative"\nloops = 2', 'model = "thread_per_request"\nthreads = 1000000000')],
-     args=CHECK, contains=["@threads", "threads"], todo="8")
+     args=CHECK, contains=["@threads", "threads"])
 case("08-workers-huge", 8, replace=[('model = "cooperative"\nloops = 2', 'model = "preemptive"\nworkers = 1000000000')],
-     args=CHECK, contains=["@workers", "workers"], excludes=["at least 1"], todo="8")
+     args=CHECK, contains=["@workers", "workers"], excludes=["at least 1"])
 case("08-loops-zero", 8, replace=[("loops = 2", "loops = 0")], args=CHECK, contains=["loops"])
 
 # 9. Invalid UTF-8.
