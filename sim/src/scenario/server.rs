@@ -52,10 +52,10 @@ pub(super) fn read_server(
             );
             return source.at_server_key(index, key, &message);
         }
-        if message.contains("expected i64") || message.contains("expected u64") {
-            if let Some((key, described)) = super::source::server_type_error(table, &message) {
-                return source.at_server(index, Some(&key), &described);
-            }
+        if (message.contains("expected i64") || message.contains("expected u64"))
+            && let Some((key, described)) = super::source::server_type_error(table, &message)
+        {
+            return source.at_server(index, Some(&key), &described);
         }
         if message.starts_with("unknown variant") {
             return source.at_server(index, Some("model"), &message);
