@@ -38,6 +38,7 @@ mod lookup;
 mod overrides;
 mod pricing;
 mod request;
+mod scan;
 mod server;
 mod source;
 mod spec;
@@ -153,6 +154,7 @@ impl Scenario {
     pub fn parse(text: &str, origin: &Path) -> Result<Scenario, ScenarioError> {
         let origin_text = origin.display().to_string();
         let source = Source::new(text, &origin_text);
+        scan::check_inline_tables(&source)?;
         let spec: FileSpec = toml::from_str(text).map_err(|e| source.toml_error(&e))?;
         let base = if origin_text.starts_with("builtin:") {
             None

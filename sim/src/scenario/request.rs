@@ -16,6 +16,9 @@ use super::spec::{ServerStepSpec, StepSpec, Text};
 /// the bound keeps one request's step within reach of any event limit.
 pub(crate) const MAX_PARALLEL: i64 = 1_000_000;
 
+/// The most steps a request may have (the engine numbers them in 16 bits).
+pub(crate) const MAX_STEPS: usize = u16::MAX as usize;
+
 /// A step as written, from `[request]` (with spans) or a server's `steps` (located by key).
 pub(super) struct RawStep {
     whole: Loc,
@@ -71,6 +74,15 @@ pub(super) fn check_steps(
         return Err(source.at_loc(
             whole,
             "a request needs at least one step; write e.g. steps = [{ cpu = \"1ms\" }]",
+        ));
+    }
+    if raw.len() > MAX_STEPS {
+        return Err(source.at_loc(
+            whole,
+            &format!(
+                "a request has at most {MAX_STEPS} steps, not {}; merge consecutive steps of the same kind",
+                raw.len()
+            ),
         ));
     }
     let mut steps = Vec::new();

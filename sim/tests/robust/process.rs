@@ -90,3 +90,51 @@ fn mutated_scenarios_as_processes() {
         panic!("{e}");
     }
 }
+
+/// Item 5: huge scenario files end quickly in bounded memory, with a located message.
+#[test]
+fn huge_scenarios_are_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(crate::corpus::dir().join("base.toml")).unwrap();
+    let steps_line = r#"steps = [{ cpu = "100us" }, { io = "1ms" }]"#;
+    let many = |n: usize| {
+        let steps = vec![r#"{ cpu = "1us" }"#; n].join(", ");
+        base.replace(steps_line, &format!("steps = [{steps}]"))
+    };
+    let cases = [
+        // Over the 16 MiB cap.
+        (
+            "too-large.toml",
+            base.clone() + &"# padding\n".repeat(1_800_000),
+            "16 MiB",
+        ),
+        // More inline tables than any scenario may hold: refused before TOML parses it.
+        ("brace-flood.toml", many(200_000), "inline tables"),
+        // One step more than a request may have: located at the steps key.
+        ("steps-65536.toml", many(65_536), "at most 65535 steps"),
+    ];
+    for (name, text, words) in cases {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let outcome = run_sim(
+            &["check".into(), name.into()],
+            dir.path(),
+            Duration::from_secs(60),
+        );
+        assert_eq!(outcome.code, Some(2), "{name}: {}", outcome.describe());
+        assert!(
+            outcome.stderr.contains(words),
+            "{name}: {}",
+            outcome.describe()
+        );
+        assert!(
+            outcome.stderr.contains(name),
+            "{name}: {}",
+            outcome.describe()
+        );
+        assert!(
+            problems(&outcome).is_empty(),
+            "{name}: {}",
+            outcome.describe()
+        );
+    }
+}
