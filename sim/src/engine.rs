@@ -214,6 +214,8 @@ pub(crate) struct Sim<'a> {
     /// Requests come from long-lived connections (each connection is one task).
     pub(crate) connections: bool,
     events: u64,
+    /// The extra waits drawn for `parallel` steps, counted toward the event limit.
+    draws: u64,
     /// When the last request completed or was dropped.
     last_exit: SimTime,
     /// When the earliest completed request was sent (all completions, warm-up included).
@@ -301,6 +303,7 @@ impl<'a> Sim<'a> {
             broadcast_only,
             connections: matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             events: 0,
+            draws: 0,
             last_exit: SimTime::ZERO,
             first_sent: SimTime(u64::MAX),
             drained: false,
@@ -407,6 +410,8 @@ impl<'a> Sim<'a> {
                 for _ in 1..step.parallel {
                     d = d.max(step.duration.sample(&mut self.rng));
                 }
+                // Each extra wait is work like an event: it counts toward the event limit.
+                self.draws += u64::from(step.parallel.saturating_sub(1));
             }
             d
         });
@@ -898,7 +903,7 @@ impl<S: Scheduler> Engine<'_, S> {
             self.sim.now = time;
             end = time;
             events += 1;
-            if events > cfg.max_events {
+            if events.saturating_add(self.sim.draws) > cfg.max_events {
                 return Err(SimError::TooManyEvents {
                     events: cfg.max_events,
                     at_seconds: time.seconds(),

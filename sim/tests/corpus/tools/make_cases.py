@@ -67,7 +67,7 @@ case("01-parallel-zero", 1, replace=[(STEPS, 'steps = [{ io = "1ms", parallel = 
      args=CHECK, contains=["@parallel", "parallel"])
 case("01-parallel-counts-events", 1,
      replace=[(STEPS, 'steps = [{ io = "exp(1ms)", parallel = 500 }]'), (LOAD, 'rate = 1\nrequests = 10')],
-     args=("run", "{file}", "-q", "--max-events", "1000"), exit=1, contains=["1000", "event"], todo="1")
+     args=("run", "{file}", "-q", "--max-events", "1000"), exit=1, contains=["1000", "event"])
 
 # 2. --replications.
 for n, v in [("huge", "4294967295"), ("u64-max", "18446744073709551615"), ("ten-million", "10000000")]:
