@@ -138,3 +138,27 @@ fn huge_scenarios_are_refused_quickly() {
         );
     }
 }
+
+/// Item 2: memory does not grow with the replication count (each replication's histogram is
+/// ~300 KB; 2000 of them held at once took over 600 MB).
+#[test]
+fn replications_run_in_bounded_memory() {
+    let args: Vec<String> = [
+        "run",
+        "base.toml",
+        "-q",
+        "--requests",
+        "20",
+        "--replications",
+        "2000",
+    ]
+    .map(String::from)
+    .to_vec();
+    let outcome = run_sim(&args, &crate::corpus::dir(), Duration::from_secs(120));
+    assert_eq!(outcome.code, Some(0), "{}", outcome.describe());
+    assert!(
+        outcome.max_rss_bytes < 200 << 20,
+        "peak RSS {} MiB for 2000 replications",
+        outcome.max_rss_bytes >> 20
+    );
+}
