@@ -979,8 +979,18 @@ impl Sim<'_> {
         // the backlog drains after the last arrival, and an event loop then finishes thousands
         // of requests' last steps in a burst that would pass for a sustained rate. Below
         // capacity the two agree to within one latency over the run's length.
+        // The span is at least the arrival window an open loop offers (requests / rate): a short
+        // run whose Poisson arrivals happened to come early, or a single request, must not
+        // report more than the offered rate.
+        let window = match (&cfg.load.arrivals, cfg.load.stop) {
+            (Arrivals::Open { rate }, Stop::Requests(n)) => (n as f64 / rate * 1e9) as u64,
+            _ => 0,
+        };
         let throughput = if self.drained && self.completed_total > 0 {
-            (self.completed_total, end - self.first_sent.min(end))
+            (
+                self.completed_total,
+                (end - self.first_sent.min(end)).max(window),
+            )
         } else {
             (self.completed, span)
         };
