@@ -381,6 +381,13 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (d, report) in deployments.iter().zip(reports) {
         let report = report?;
+        if report.completed == 0 {
+            // Until latencies can be written as null (issue 14), say that the zeros mean nothing.
+            eprintln!(
+                "warning: {:?} completed no request in the measured window; its latency figures are not measurements",
+                d.config.server.label
+            );
+        }
         let row = SweepRow::new(&report, d, &prices);
         records.push(RunRecord {
             report,

@@ -187,6 +187,10 @@ case("14-broadcast-after-duration", 14,
      replace=[('kind = "open"\n' + LOAD, 'kind = "connections"\nconnections = 10\ninterval = "exp(1s)"\nbroadcast_at = "10s"\nduration = "5s"')],
      args=CHECK, contains=["@broadcast_at", "broadcast_at"])
 
+case("14-nothing-completes", 14,
+     replace=[('kind = "open"\n' + LOAD, 'kind = "connections"\nconnections = 10\ninterval = "exp(100s)"\nduration = "1s"')],
+     args=RUN, exit=0, contains=["completed no request"])
+
 # 15. Latencies beyond the histogram.
 case("15-rtt-huge", 15, replace=[("requests = 10000", 'requests = 10\nrtt = "200000s"')],
      args=("run", "{file}", "-q", "--json"), exit=0, contains=["\"max\": 2001"])
