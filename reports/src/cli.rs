@@ -4,13 +4,17 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+/// The exit-code table every switchcost binary shows in its `--help`.
+pub const EXIT_CODES: &str = "Exit codes: 0 success; 1 a run that failed (the message says why); \
+2 anything to fix first (arguments, input files, output paths), checked before any work.";
+
 /// Turns this machine's microbenchmarks and the simulator's replays and sweeps into the talk's
 /// charts (SVG + PNG at 1920x1080, with the CSV behind each) and an index.html that shows them.
 ///
 /// Example: `cargo run --release -p reports -- --quick --out /tmp/talk` then open
 /// /tmp/talk/index.html.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "reports", version)]
+#[command(name = "reports", version, after_help = EXIT_CODES)]
 pub struct Args {
     /// Directory for the charts, CSVs and index.html (created if missing).
     #[arg(long, default_value = "reports/out")]

@@ -196,10 +196,10 @@ impl Sim {
             Some(p) => p.to_path_buf(),
             None => {
                 let p = out.join("costs.toml");
-                std::fs::write(&p, usable(&m.calibration).to_costs_toml()).map_err(|source| {
+                std::fs::write(&p, usable(&m.calibration).to_costs_toml()).map_err(|error| {
                     ReportError::Io {
                         path: p.clone(),
-                        source,
+                        error,
                     }
                 })?;
                 p

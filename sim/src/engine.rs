@@ -214,6 +214,8 @@ pub(crate) struct Sim<'a> {
     /// Requests come from long-lived connections (each connection is one task).
     pub(crate) connections: bool,
     events: u64,
+    /// The extra waits drawn for `parallel` steps, counted toward the event limit.
+    draws: u64,
     /// When the last request completed or was dropped.
     last_exit: SimTime,
     /// When the earliest completed request was sent (all completions, warm-up included).
@@ -301,6 +303,7 @@ impl<'a> Sim<'a> {
             broadcast_only,
             connections: matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             events: 0,
+            draws: 0,
             last_exit: SimTime::ZERO,
             first_sent: SimTime(u64::MAX),
             drained: false,
@@ -407,6 +410,8 @@ impl<'a> Sim<'a> {
                 for _ in 1..step.parallel {
                     d = d.max(step.duration.sample(&mut self.rng));
                 }
+                // Each extra wait is work like an event: it counts toward the event limit.
+                self.draws += u64::from(step.parallel.saturating_sub(1));
             }
             d
         });
@@ -898,7 +903,7 @@ impl<S: Scheduler> Engine<'_, S> {
             self.sim.now = time;
             end = time;
             events += 1;
-            if events > cfg.max_events {
+            if events.saturating_add(self.sim.draws) > cfg.max_events {
                 return Err(SimError::TooManyEvents {
                     events: cfg.max_events,
                     at_seconds: time.seconds(),
@@ -974,8 +979,18 @@ impl Sim<'_> {
         // the backlog drains after the last arrival, and an event loop then finishes thousands
         // of requests' last steps in a burst that would pass for a sustained rate. Below
         // capacity the two agree to within one latency over the run's length.
+        // The span is at least the arrival window an open loop offers (requests / rate): a short
+        // run whose Poisson arrivals happened to come early, or a single request, must not
+        // report more than the offered rate.
+        let window = match (&cfg.load.arrivals, cfg.load.stop) {
+            (Arrivals::Open { rate }, Stop::Requests(n)) => (n as f64 / rate * 1e9) as u64,
+            _ => 0,
+        };
         let throughput = if self.drained && self.completed_total > 0 {
-            (self.completed_total, end - self.first_sent.min(end))
+            (
+                self.completed_total,
+                (end - self.first_sent.min(end)).max(window),
+            )
         } else {
             (self.completed, span)
         };

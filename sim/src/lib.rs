@@ -41,6 +41,7 @@ pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod gil;
+pub mod input;
 pub(crate) mod kernel;
 pub mod metric;
 pub(crate) mod metrics;

@@ -16,6 +16,8 @@
 //! the replications' time averages, and peaks the largest peak.
 
 use crate::config::RunConfig;
+use hdrhistogram::Histogram;
+
 use crate::metrics::{Integral, Latencies, ci95_half_width, percentiles_ms};
 use crate::report::{Audit, CpuSplit, QueueStats, Report};
 
@@ -92,11 +94,21 @@ impl RunTally {
 #[derive(Debug, Clone)]
 pub(crate) struct Tally {
     runs: Vec<RunTally>,
+    /// The latency histograms of runs past the first [`KEPT_HISTOGRAMS`], added together; those
+    /// runs keep an empty histogram, so 100,000 replications hold one histogram, not 100,000.
+    folded: Option<Histogram<u64>>,
 }
+
+/// Runs whose own latency histogram a tally keeps (each can be read back on its own); the
+/// histograms of later runs are folded into one. A histogram is about 300 KB.
+const KEPT_HISTOGRAMS: usize = 16;
 
 impl From<RunTally> for Tally {
     fn from(run: RunTally) -> Self {
-        Tally { runs: vec![run] }
+        Tally {
+            runs: vec![run],
+            folded: None,
+        }
     }
 }
 
@@ -104,7 +116,26 @@ impl Tally {
     /// Adds another replication's record (order matters only for floating-point sums: merge
     /// in replication order).
     pub(crate) fn merge(&mut self, other: Tally) {
-        self.runs.extend(other.runs);
+        if let Some(h) = other.folded {
+            self.fold(&h);
+        }
+        for mut run in other.runs {
+            if self.runs.len() >= KEPT_HISTOGRAMS {
+                let own = std::mem::replace(&mut run.latencies.histogram, empty_histogram());
+                self.fold(&own);
+            }
+            self.runs.push(run);
+        }
+    }
+
+    fn fold(&mut self, histogram: &Histogram<u64>) {
+        match &mut self.folded {
+            // Same bounds everywhere: adding cannot fail.
+            Some(folded) => {
+                folded.add(histogram).ok();
+            }
+            None => self.folded = Some(histogram.clone()),
+        }
     }
 
     /// Each replication's own record, in replication order.
@@ -119,7 +150,7 @@ impl Tally {
         let mut r = match self.runs.as_slice() {
             [] => Report::default(),
             [one] => single(one),
-            many => combined(many),
+            many => combined(many, self.folded.as_ref()),
         };
         r.scenario = config.scenario.clone();
         r.label = config.server.label.clone();
@@ -189,13 +220,23 @@ fn single(t: &RunTally) -> Report {
     }
 }
 
+/// A histogram holding nothing, with the smallest footprint, for a run whose latencies were
+/// folded into the tally's.
+fn empty_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 2, 0)
+        .unwrap_or_else(|_| unreachable!("constant histogram bounds are valid"))
+}
+
 /// The figures of several replications (see the module docs for the rules).
-fn combined(runs: &[RunTally]) -> Report {
+fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     let n = runs.len() as f64;
     let first = &runs[0];
     let mut r = single(first);
     r.replications = runs.len() as u64;
     let mut histogram = first.latencies.histogram.clone();
+    if let Some(folded) = folded {
+        histogram.add(folded).ok();
+    }
     let mut total_seconds = first.seconds();
     let (u, s) = first.cpu();
     let mut cpu = (u * total_seconds, s * total_seconds);

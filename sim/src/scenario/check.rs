@@ -5,7 +5,7 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use crate::config::{Arrivals, Pool, Proxy, RunConfig, Server};
+use crate::config::{Arrivals, Model, Pool, Proxy, RunConfig, Server, Stop};
 use crate::cost::{self, CostOverrides, Costs};
 use crate::dist::Dist;
 use crate::metric::Metric;
@@ -190,7 +190,19 @@ impl FileSpec {
                         "a trace cannot be split over several machines; remove machines or use an open or closed load",
                     ));
                 }
-                Some(m) => m as u64,
+                Some(m) => match load.stop {
+                    // Each machine needs a request to serve: fewer would be rounded up to one
+                    // each and report throughput nobody offered.
+                    Stop::Requests(n) if (m as u64) > n => {
+                        return Err(at(
+                            Some("machines"),
+                            &format!(
+                                "machines = {m} is more than the {n} requests of [load]; each machine needs at least one, so give at most {n} machines or more requests"
+                            ),
+                        ));
+                    }
+                    _ => m as u64,
+                },
                 None => 1,
             };
             let costs = *costs;
@@ -205,6 +217,14 @@ impl FileSpec {
                         ),
                     ));
                 };
+                if !value.is_finite() || value.abs() > super::load::MAX_RATE {
+                    return Err(at(
+                        Some("published"),
+                        &format!(
+                            "published {name} = {value} must be a finite number of at most 1e12"
+                        ),
+                    ));
+                }
                 published.insert(metric, *value);
             }
             let proxy = match common.proxy {
@@ -235,6 +255,20 @@ impl FileSpec {
             };
             let machine_cores = server_core_count.unwrap_or(cores);
             let (model, from_cores) = check_model(spec, machine_cores, &at)?;
+            // Without keep-alive (set, or implied by long-lived connections) a connection gives
+            // its thread back after every request, so the key would be silently ignored.
+            if let Model::ThreadPerRequest {
+                keepalive: false,
+                keepalive_requests: Some(_),
+                ..
+            } = &model
+                && !matches!(load.arrivals, Arrivals::Connections { .. })
+            {
+                return Err(at(
+                    Some("keepalive_requests"),
+                    "keepalive_requests applies only with keepalive = true; add keepalive = true or remove it",
+                ));
+            }
             deployments.push(Deployment {
                 config: RunConfig {
                     scenario: name.clone(),

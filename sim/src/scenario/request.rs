@@ -12,6 +12,13 @@ use super::ScenarioError;
 use super::source::{Loc, Source};
 use super::spec::{ServerStepSpec, StepSpec, Text};
 
+/// The most concurrent waits one step may fan out to: each is a random draw and an event, so
+/// the bound keeps one request's step within reach of any event limit.
+pub(crate) const MAX_PARALLEL: i64 = 1_000_000;
+
+/// The most steps a request may have (the engine numbers them in 16 bits).
+pub(crate) const MAX_STEPS: usize = u16::MAX as usize;
+
 /// A step as written, from `[request]` (with spans) or a server's `steps` (located by key).
 pub(super) struct RawStep {
     whole: Loc,
@@ -69,6 +76,15 @@ pub(super) fn check_steps(
             "a request needs at least one step; write e.g. steps = [{ cpu = \"1ms\" }]",
         ));
     }
+    if raw.len() > MAX_STEPS {
+        return Err(source.at_loc(
+            whole,
+            &format!(
+                "a request has at most {MAX_STEPS} steps, not {}; merge consecutive steps of the same kind",
+                raw.len()
+            ),
+        ));
+    }
     let mut steps = Vec::new();
     for spec in raw {
         let (kind, (text, loc)) = match (&spec.cpu, &spec.io) {
@@ -103,10 +119,12 @@ pub(super) fn check_steps(
         };
         let parallel = match &spec.parallel {
             Some((k, loc)) => {
-                if *k < 1 || *k > u32::MAX as i64 {
+                if !(1..=MAX_PARALLEL).contains(k) {
                     return Err(source.at_loc(
                         loc,
-                        &format!("parallel must be between 1 and {}, not {k}", u32::MAX),
+                        &format!(
+                            "parallel must be between 1 and {MAX_PARALLEL} concurrent waits, not {k}"
+                        ),
                     ));
                 }
                 if kind == StepKind::Cpu && *k > 1 {
