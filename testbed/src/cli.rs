@@ -142,6 +142,13 @@ pub struct RunArgs {
     /// Write the sim scenario built for this point to this file.
     #[arg(long)]
     pub emit_scenario: Option<PathBuf>,
+    /// Excluded from the statistics: this long at the start (e.g. 1s).
+    #[arg(long, default_value = "1s")]
+    pub warmup: String,
+    /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default
+    /// $SWITCHCOST_VENV, else /tmp/switchcost-venv.
+    #[arg(long)]
+    pub venv: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -166,6 +173,13 @@ pub struct GridArgs {
     /// Only these server kinds (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<ServerKind>,
+    /// Cores for the servers; the load generator runs on the others.
+    #[arg(long, default_value_t = 1)]
+    pub cores: usize,
+    /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default
+    /// $SWITCHCOST_VENV, else /tmp/switchcost-venv.
+    #[arg(long)]
+    pub venv: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -174,9 +188,10 @@ pub struct GridArgs {
 /// Runs the subcommand.
 pub fn dispatch(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Serve(args) if !args.server.is_in_tree() => crate::foreign::serve(&args),
         Command::Serve(_) => anyhow::bail!("testbed serve: not built yet"),
         Command::Load(_) => anyhow::bail!("testbed load: not built yet"),
-        Command::Run(_) => anyhow::bail!("testbed run: not built yet"),
-        Command::Grid(_) => anyhow::bail!("testbed grid: not built yet"),
+        Command::Run(args) => crate::run::command(&args),
+        Command::Grid(args) => crate::grid::command(&args),
     }
 }

@@ -16,6 +16,12 @@
 pub mod cli;
 pub mod error;
 pub mod figures;
+pub mod foreign;
+pub mod grid;
+pub mod interrupt;
 pub mod kind;
+pub mod point;
+pub mod predict;
 pub mod process;
+pub mod run;
 pub mod workload;
