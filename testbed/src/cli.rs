@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
+use crate::error::usage;
 use crate::kind::ServerKind;
+use crate::server;
+use crate::workload::Workload;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 a run that failed (the message says why); \
 2 anything to fix first (arguments, input files, output paths, missing packages).";
@@ -189,7 +192,17 @@ pub struct GridArgs {
 pub fn dispatch(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Serve(args) if !args.server.is_in_tree() => crate::foreign::serve(&args),
-        Command::Serve(_) => anyhow::bail!("testbed serve: not built yet"),
+        Command::Serve(args) => {
+            let w = &args.workload;
+            let workload = Workload::from_flags(
+                w.steps.as_deref(),
+                w.cpu.as_deref(),
+                w.sleep.as_deref(),
+                w.working_set.as_deref(),
+            )
+            .map_err(usage)?;
+            server::serve(args.server, &workload, args.cores, args.port)
+        }
         Command::Load(_) => anyhow::bail!("testbed load: not built yet"),
         Command::Run(args) => crate::run::command(&args),
         Command::Grid(args) => crate::grid::command(&args),

@@ -14,14 +14,17 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod codec;
 pub mod error;
 pub mod figures;
 pub mod foreign;
 pub mod grid;
+pub mod handler;
 pub mod interrupt;
 pub mod kind;
 pub mod point;
 pub mod predict;
 pub mod process;
 pub mod run;
+pub mod server;
 pub mod workload;

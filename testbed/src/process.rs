@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -31,6 +31,21 @@ impl ServerProcess {
     /// The child's pid, which is also its process group id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The child's stdout, if the command piped it and nobody took it yet.
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// The child's stderr, if the command piped it and nobody took it yet.
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// The child's exit status if it has exited (reaping it), without waiting.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// Waits until `addr` accepts a TCP connection, failing early if the child exits.

@@ -1,0 +1,3 @@
+//! Integration tests of the `testbed` binary, one module per behaviour.
+
+mod servers;
