@@ -89,6 +89,20 @@ pub struct Outcome {
     pub errors: u64,
     /// Why the point failed, if it did; the grid records it and goes on.
     pub error: Option<String>,
+    /// This machine's 1-minute load average just before the point ran: above the core count,
+    /// other work shared the server's core and the measurement is disturbed.
+    #[serde(default)]
+    pub host_load: Option<f64>,
+}
+
+/// The 1-minute load average (/proc/loadavg), if readable.
+pub fn host_load() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl Outcome {
@@ -103,6 +117,7 @@ impl Outcome {
             overhead_ms_per_request: None,
             errors: 0,
             error: Some(format!("{error:#}")),
+            host_load: host_load(),
         }
     }
 

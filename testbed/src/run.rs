@@ -16,6 +16,7 @@ use crate::figures::Figures;
 use crate::foreign;
 use crate::interrupt;
 use crate::kind::ServerKind;
+use crate::load::LoadSpec;
 use crate::point::{Outcome, Point};
 use crate::predict::{self, Costs};
 use crate::workload::Workload;
@@ -75,16 +76,40 @@ pub fn start(
     }
 }
 
-/// The in-tree servers (the servers module, merged from the servers branch).
+/// The in-tree servers: the running `testbed` binary re-executed as `testbed serve`.
 fn start_in_tree(kind: ServerKind, workload: &Workload, cores: usize) -> anyhow::Result<Target> {
-    let _ = (workload, cores);
-    anyhow::bail!("{kind}: the in-tree servers are not merged into this branch yet")
+    let (process, addr) = crate::server::spawn(kind, workload, cores, 0)?;
+    let pid = process.pid();
+    Ok(Target::new(
+        format!("http://{addr}/"),
+        pid,
+        Box::new(process),
+    ))
 }
 
-/// Drives `target` as `point` says and reads the server's /proc accounting.
+/// Drives `target` as `point` says (closed or open loop on the cores the server does not
+/// use) and reads the server's /proc accounting over the measured window.
 fn measure(target: &Target, point: &Point) -> anyhow::Result<Measurement> {
-    let _ = (target, point);
-    anyhow::bail!("the load generator is not merged into this branch yet")
+    let machine = micro::machine::cores();
+    let mut spec = LoadSpec::new(target.url.clone(), point.concurrency);
+    spec.rate = point.rate;
+    spec.requests = Some(point.requests);
+    spec.duration = Some(Duration::from_secs_f64(point.duration_s));
+    spec.warmup = Duration::from_secs_f64(point.warmup_s);
+    spec.keepalive = point.keepalive;
+    spec.server_pids = vec![target.pid];
+    // The load generator on the cores the server is not pinned to (all of them when shared).
+    spec.cores = Some(if point.cores < machine {
+        (point.cores..machine).collect()
+    } else {
+        (0..machine).collect()
+    });
+    let report = crate::load::run(&spec, &mut |_| {})?;
+    Ok(Measurement {
+        figures: report.figures,
+        load_bound: report.load_bound,
+        errors: report.errors_total + report.timeouts_total,
+    })
 }
 
 /// Checks what can be checked before anything starts (exit 2 on a mistake).
@@ -131,8 +156,10 @@ pub fn measure_point(point: &Point, venv: &Path) -> anyhow::Result<Measurement> 
 }
 
 /// The server kind's CPU per request beyond its steps: a concurrency-1 closed loop against
-/// the server with no steps of its own (in-tree) or its own page (third-party), keep-alive as
-/// the points use it.
+/// the server with no steps of its own (in-tree), its static page (nginx, apache), or W2's
+/// endpoint asked to sleep 0 s (uvicorn: the same code path; at 0.1 s a concurrency-1 run
+/// answers 10 requests a second, too few for /proc's 10 ms CPU ticks), keep-alive as the
+/// points use it.
 pub fn overhead(
     kind: ServerKind,
     cores: usize,
@@ -145,6 +172,7 @@ pub fn overhead(
     } else {
         foreign::workload(kind)
     };
+    let asleep = !workload.sleep().is_zero();
     let point = Point {
         server: kind,
         cores,
@@ -152,16 +180,26 @@ pub fn overhead(
         rate: None,
         keepalive,
         workload: workload.clone(),
-        requests: if quick { 300 } else { 3000 },
+        requests: if quick { 3_000 } else { 30_000 },
         duration_s: if quick { 1.0 } else { 3.0 },
         warmup_s: if quick { 0.2 } else { 0.5 },
     };
-    let measured = measure_point(&point, venv)?;
+    let mut target = start(point.server, &point.workload, point.cores, venv)?;
+    if asleep {
+        target.url = target.url.replace(foreign::uvicorn::PATH, "/sleep/0");
+    }
+    let measured = measure(&target, &point)?;
+    drop(target);
     let cpu_ms = measured
         .figures
         .cpu_ms_per_request
         .ok_or_else(|| anyhow::anyhow!("{kind}: no CPU per request from /proc at concurrency 1"))?;
-    let own = workload.cpu().as_secs_f64() * 1000.0;
+    // Nothing of the steps ran (no cpu step; uvicorn's sleep was 0 s).
+    let own = if asleep {
+        0.0
+    } else {
+        workload.cpu().as_secs_f64() * 1000.0
+    };
     let overhead_ms = (cpu_ms - own).max(0.0);
     Ok((
         Duration::from_nanos((overhead_ms * 1e6).round() as u64),
@@ -171,6 +209,7 @@ pub fn overhead(
 
 /// Measures and predicts `point` with a known overhead; a failure is recorded, not raised.
 pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) -> Outcome {
+    let host_load = crate::point::host_load();
     let measured = match measure_point(point, venv) {
         Ok(m) => m,
         Err(error) => return Outcome::failed(point.clone(), &error),
@@ -192,6 +231,7 @@ pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) 
         overhead_ms_per_request: Some(overhead.as_secs_f64() * 1000.0),
         errors: measured.errors,
         error: None,
+        host_load,
     }
 }
 

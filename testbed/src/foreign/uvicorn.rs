@@ -13,6 +13,9 @@ use crate::kind::ServerKind;
 /// What W2 requests: `/sleep/0.1`.
 pub const SLEEP: Duration = Duration::from_millis(100);
 
+/// The path of W2's request.
+pub const PATH: &str = "/sleep/0.1";
+
 /// The venv `.ci/run` creates, used when neither `--venv` nor `$SWITCHCOST_VENV` is given.
 pub const DEFAULT_VENV: &str = "/tmp/switchcost-venv";
 
