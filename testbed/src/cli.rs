@@ -198,6 +198,10 @@ pub struct GridArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Print the results as a Markdown table at the end (with --resume on a finished grid:
+    /// just the table).
+    #[arg(long)]
+    pub table: bool,
 }
 
 /// Runs the subcommand.

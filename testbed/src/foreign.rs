@@ -61,6 +61,15 @@ pub fn workload(kind: ServerKind) -> Workload {
     }
 }
 
+/// What a third-party kind serves, in words.
+pub fn page(kind: ServerKind) -> &'static str {
+    match kind {
+        ServerKind::UvicornDef => "W2 /sleep/0.1 (def)",
+        ServerKind::UvicornAsync => "W2 /sleep/0.1 (async def)",
+        _ => "static 1 KiB file",
+    }
+}
+
 /// Where the FastAPI venv is: `--venv`, else `$SWITCHCOST_VENV`, else `/tmp/switchcost-venv`
 /// (what `.ci/run` creates).
 pub fn venv(flag: Option<&Path>) -> PathBuf {

@@ -107,7 +107,7 @@ impl Results {
         ];
         let mut out = String::from(
             "server,cores,concurrency,rate,keepalive,workload,working_set_bytes,requests,\
-             duration_s,load_bound,errors,overhead_ms_per_request",
+             duration_s,load_bound,errors,overhead_ms_per_request,host_busy",
         );
         for side in ["measured", "predicted", "error_percent"] {
             for key in KEYS {
@@ -124,7 +124,7 @@ impl Results {
             };
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 p.server,
                 p.cores,
                 p.concurrency,
@@ -137,6 +137,7 @@ impl Results {
                 o.load_bound,
                 o.errors,
                 cell(o.overhead_ms_per_request),
+                cell(o.host_busy),
             );
             for f in [&o.measured, &o.predicted, &o.error_percent] {
                 for v in values(f) {
@@ -145,6 +146,62 @@ impl Results {
             }
             let error = o.error.as_deref().unwrap_or("").replace(['"', '\n'], "'");
             let _ = writeln!(out, ",\"{error}\"");
+        }
+        out
+    }
+}
+
+impl Results {
+    /// The grid as a Markdown table: measured beside predicted with the error, per point.
+    pub fn markdown(&self) -> String {
+        let n = |v: Option<f64>| match v {
+            None => "–".to_string(),
+            Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
+            Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
+            Some(v) => format!("{v:.3}"),
+        };
+        let e = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:+.0} %"));
+        let mut out = String::from(
+            "| server | workload | conns | req/s measured | req/s sim | error | p50 ms measured | \
+             p50 ms sim | p99 ms measured | p99 ms sim | error | CPU ms/req measured / sim | \
+             switches/req measured / sim | other load | on target |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        );
+        for o in &self.points {
+            let (m, s) = (&o.measured, &o.predicted);
+            let verdict = match (&o.error, o.load_bound, o.on_target()) {
+                (Some(error), _, _) => format!("failed: {}", error.replace('|', "/")),
+                (None, true, _) => "load-bound".to_string(),
+                (None, false, Some(true)) => "yes".to_string(),
+                (None, false, Some(false)) => "**no**".to_string(),
+                (None, false, None) => "–".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {} | {} |",
+                o.point.server,
+                if o.point.server.is_in_tree() {
+                    o.point.workload.to_string()
+                } else {
+                    foreign::page(o.point.server).to_string()
+                },
+                o.point.concurrency,
+                n(m.rps),
+                n(s.rps),
+                e(o.error_percent.rps),
+                n(m.p50_ms),
+                n(s.p50_ms),
+                n(m.p99_ms),
+                n(s.p99_ms),
+                e(o.error_percent.p99_ms),
+                n(m.cpu_ms_per_request),
+                n(s.cpu_ms_per_request),
+                n(m.context_switches_per_request),
+                n(s.context_switches_per_request),
+                o.host_busy
+                    .map_or("–".to_string(), |b| format!("{:.0} %", b * 100.0)),
+                verdict,
+            );
         }
         out
     }
@@ -404,6 +461,9 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
     };
     let results = run(&options)?;
+    if args.table {
+        print!("{}", results.markdown());
+    }
     let failed = results.points.iter().filter(|o| o.error.is_some()).count();
     eprintln!(
         "{} points ({failed} failed) in {} and {}",

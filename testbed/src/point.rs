@@ -89,20 +89,35 @@ pub struct Outcome {
     pub errors: u64,
     /// Why the point failed, if it did; the grid records it and goes on.
     pub error: Option<String>,
-    /// This machine's 1-minute load average just before the point ran: above the core count,
-    /// other work shared the server's core and the measurement is disturbed.
+    /// How busy this machine's cores were (0..1 of all of them) in the half second before
+    /// the point's server started, while the testbed ran nothing: other people's work that
+    /// then shared the server's and the load generator's cores.
     #[serde(default)]
-    pub host_load: Option<f64>,
+    pub host_busy: Option<f64>,
 }
 
-/// The 1-minute load average (/proc/loadavg), if readable.
-pub fn host_load() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
+/// Busy and total jiffies of all cores, from the first line of /proc/stat.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = text
+        .lines()
         .next()?
-        .parse()
-        .ok()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4).unwrap_or(&0);
+    Some((total - idle, total))
+}
+
+/// The fraction of all cores busy over the next half second (see [`Outcome::host_busy`]).
+pub fn host_busy() -> Option<f64> {
+    let (busy0, total0) = cpu_jiffies()?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (busy1, total1) = cpu_jiffies()?;
+    (total1 > total0).then(|| (busy1 - busy0) as f64 / (total1 - total0) as f64)
 }
 
 impl Outcome {
@@ -117,7 +132,7 @@ impl Outcome {
             overhead_ms_per_request: None,
             errors: 0,
             error: Some(format!("{error:#}")),
-            host_load: host_load(),
+            host_busy: None,
         }
     }
 

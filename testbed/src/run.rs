@@ -209,7 +209,7 @@ pub fn overhead(
 
 /// Measures and predicts `point` with a known overhead; a failure is recorded, not raised.
 pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) -> Outcome {
-    let host_load = crate::point::host_load();
+    let host_busy = crate::point::host_busy();
     let measured = match measure_point(point, venv) {
         Ok(m) => m,
         Err(error) => return Outcome::failed(point.clone(), &error),
@@ -231,7 +231,7 @@ pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) 
         overhead_ms_per_request: Some(overhead.as_secs_f64() * 1000.0),
         errors: measured.errors,
         error: None,
-        host_load,
+        host_busy,
     }
 }
 
