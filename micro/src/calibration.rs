@@ -47,6 +47,10 @@ pub struct Calibration {
     pub cores: usize,
     /// Kernel release.
     pub kernel: String,
+    /// Time slice, wake-up latency, GIL, idle wake-up, spawn CPU and the kernel parameters,
+    /// as top-level JSON keys.
+    #[serde(flatten)]
+    pub scheduling: crate::scheduling::Scheduling,
 }
 
 /// How long [`calibrate`] may take and how many units the memory fits create.
@@ -58,6 +62,8 @@ pub struct Budget {
     tasks: usize,
 }
 
+/// Share of the whole budget for the kernel figures (`scheduling`), on top of the rest.
+const SCHEDULING_SHARE: f64 = 0.75;
 /// Timed measurements that share the budget (memory fits take the rest).
 const TIMED_MEASUREMENTS: u32 = 12;
 /// Share of the budget for timed measurements; the memory fits are sized to fit the rest.
@@ -379,6 +385,8 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
         &mut notes,
         memory::tokio_tasks(budget.tasks),
     );
+    calibration.scheduling =
+        crate::scheduling::measure(budget.total.mul_f64(SCHEDULING_SHARE), progress, &mut notes);
     (calibration, notes)
 }
 
@@ -386,51 +394,11 @@ impl Calibration {
     /// The simulator's `[costs]` table as TOML text, preceded by comment lines naming the
     /// machine, kernel and date. Values that were not measured are left out (with a comment),
     /// so the simulator keeps its reference value for them.
+    ///
+    /// The keys, their units and which measurement fills each come from the simulator's cost
+    /// table (`sim::cost::KEYS`), so a new key is written here as soon as it has a row there.
     pub fn to_costs_toml(&self) -> String {
-        let duration = |v: Option<f64>| v.map(unit::format_duration);
-        let size = |v: Option<f64>| v.map(unit::format_size);
-        let entries = [
-            (
-                "thread_switch",
-                duration(self.thread_switch_same_core_ns),
-                "same-core thread switch",
-            ),
-            (
-                "thread_wakeup",
-                duration(self.thread_wakeup_cross_core_ns),
-                "cross-core wake-up latency",
-            ),
-            (
-                "task_switch",
-                duration(self.task_switch_tokio_ns),
-                "tokio task switch",
-            ),
-            (
-                "coroutine_switch",
-                duration(self.task_switch_may_ns),
-                "may coroutine switch",
-            ),
-            (
-                "thread_spawn",
-                duration(self.spawn_thread_ns),
-                "spawn + join a thread",
-            ),
-            (
-                "task_spawn",
-                duration(self.spawn_tokio_ns),
-                "spawn + await a tokio task",
-            ),
-            (
-                "thread_memory",
-                size(self.thread_memory_bytes),
-                "resident + kernel stack per idle thread",
-            ),
-            (
-                "task_memory",
-                size(self.tokio_task_memory_bytes),
-                "resident bytes per waiting tokio task",
-            ),
-        ];
+        let measured = serde_json::to_value(self).unwrap_or_default();
         let mut text = format!(
             "# Measured by `calibrate` (switchcost micro crate) on {date}.\n\
              # Machine: {cpu}, {cores} cores, Linux {kernel}.\n\
@@ -441,12 +409,31 @@ impl Calibration {
             cores = self.cores,
             kernel = self.kernel,
         );
-        for (key, value, what) in entries {
+        for key in sim::cost::KEYS {
+            let Some(measurement) = key.measured_by else {
+                continue;
+            };
+            let value = measured
+                .pointer(measurement.json_pointer)
+                .and_then(serde_json::Value::as_f64)
+                .map(|v| match key.unit {
+                    sim::cost::Unit::Duration => unit::format_duration(v),
+                    sim::cost::Unit::Size => unit::format_size(v),
+                });
+            let (name, what) = (key.name, measurement.what);
+            match value {
+                Some(value) => text.push_str(&format!("{name} = \"{value}\"  # {what}\n")),
+                None => text.push_str(&format!("# {name}: not measured here ({what})\n")),
+            }
+        }
+        for (key, value, what) in self.scheduling.cost_entries() {
             match value {
                 Some(value) => text.push_str(&format!("{key} = \"{value}\"  # {what}\n")),
                 None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
             }
         }
+        text.push('\n');
+        text.push_str(&self.scheduling.machine.to_machine_toml());
         text
     }
 }
@@ -606,6 +593,34 @@ mod tests {
         assert!(text.contains("task_memory = \"300B\""));
         assert!(text.contains("# thread_wakeup: not measured"));
         assert!(!text.contains("thread_wakeup ="));
+        assert!(text.contains("# spawn_thread_cpu: not measured"));
+        assert!(text.contains("\n[machine]\n# scheduler: unknown here"));
+    }
+
+    #[test]
+    fn the_costs_file_reads_back_in_the_simulator() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("costs.toml");
+        std::fs::write(&path, sample().to_costs_toml()).unwrap();
+        let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
+        assert_eq!(costs.get("thread_switch"), Some(1_400));
+        assert_eq!(costs.get("task_memory"), Some(300));
+        assert_eq!(costs.get("thread_wakeup"), None);
+    }
+
+    #[test]
+    fn every_cost_key_names_a_measurement_calibrate_makes() {
+        let json = serde_json::to_value(Calibration::default()).unwrap();
+        for key in sim::cost::KEYS {
+            if let Some(m) = key.measured_by {
+                assert!(
+                    json.pointer(m.json_pointer).is_some(),
+                    "{} is filled by {}, which calibrate does not write",
+                    key.name,
+                    m.json_pointer
+                );
+            }
+        }
     }
 
     #[test]
@@ -635,6 +650,19 @@ mod tests {
             "cpu_model",
             "cores",
             "kernel",
+            "sched_slice_ns",
+            "sched_slice_p99_ns",
+            "sched_involuntary_switches_per_s",
+            "wakeup_latency_busy_ns",
+            "gil_io_latency_ns",
+            "gil_python_version",
+            "idle_wakeup_cpu_ns",
+            "idle_exit_latency_ns",
+            "idle_wakeup_detail",
+            "spawn_thread_cpu_ns",
+            "spawn_thread_cpu_detail",
+            "machine",
+            "not_measured",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

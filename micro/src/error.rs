@@ -63,6 +63,20 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A measurement ended without a single sample.
+    #[error("{what} collected no samples; rerun with a larger --budget")]
+    NoSamples {
+        /// The measurement.
+        what: &'static str,
+    },
+    /// Other processes disturbed a measurement so much that it measured something else.
+    #[error("{what}: {reason}; rerun on a quiet machine")]
+    Disturbed {
+        /// The measurement.
+        what: &'static str,
+        /// What went wrong.
+        reason: &'static str,
+    },
 }
 
 impl Error {

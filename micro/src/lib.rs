@@ -12,6 +12,8 @@
 //!   task ─────────── may coroutines (yield, channel) and tokio tasks (Notify) on one core
 //!   spawn ────────── create + join one thread / coroutine / task / rayon::join
 //!   memory ───────── resident bytes per idle unit, the slope of VmRSS over many units
+//!   scheduling ───── the kernel's side: slice, wake-up latency under load, GIL, idle
+//!                      wake-up, spawn in CPU time, and the kernel parameters (kernel)
 //!        │
 //!        ▼
 //!   calibration ──── one `Calibration` (JSON) and the simulator's `[costs]` table
@@ -32,6 +34,15 @@ pub mod switch;
 pub mod table;
 pub mod task;
 pub mod unit;
+
+pub mod clock;
+pub mod gil;
+pub mod idle;
+pub mod kernel;
+pub mod quantile;
+pub mod scheduling;
+pub mod slice;
+pub mod wakeup;
 
 pub use calibration::{Budget, Calibration, calibrate, from_criterion};
 pub use error::Error;

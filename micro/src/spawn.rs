@@ -98,3 +98,79 @@ mod tests {
         }
     }
 }
+
+/// What spawning one OS thread costs in CPU rather than wall time, per thread, in ns.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThreadCpu {
+    /// The spawning thread's CPU inside `thread::spawn` (`CLOCK_THREAD_CPUTIME_ID`): the
+    /// stack mapping, `clone`, and std's bookkeeping.
+    pub spawner_ns: f64,
+    /// The child's own CPU when its closure starts (`CLOCK_THREAD_CPUTIME_ID` read first
+    /// thing): the return from `clone` and std's thread start-up.
+    pub child_start_ns: f64,
+    /// The whole process's CPU per spawn + join (`CLOCK_PROCESS_CPUTIME_ID`, exited threads
+    /// included): the two above plus the child's exit, the stack's unmapping and the join.
+    pub process_ns: f64,
+    /// Wall time per spawn + join in the same loop, for comparison with `spawn_thread_ns`.
+    pub wall_ns: f64,
+}
+
+impl ThreadCpu {
+    /// The CPU a spawn charges before the new thread runs its code: spawner + child start-up.
+    pub fn spawn_ns(&self) -> f64 {
+        self.spawner_ns + self.child_start_ns
+    }
+}
+
+/// Spawns and joins threads for about `duration` (at least 20) with everything pinned to one
+/// core, so no other core's time is counted and the child runs only when the spawner blocks in
+/// `join`.
+pub fn thread_cpu(duration: std::time::Duration) -> Result<ThreadCpu, Error> {
+    use crate::clock::{monotonic_ns, process_cpu_ns, thread_cpu_ns};
+    let core = crate::affinity::pick(1)?[0];
+    let run = move || -> Result<ThreadCpu, Error> {
+        crate::affinity::pin(core)?;
+        let (mut spawner, mut child) = (0u64, 0u64);
+        let process0 = process_cpu_ns();
+        let wall0 = monotonic_ns();
+        let deadline = wall0 + duration.as_nanos() as u64;
+        let mut count = 0u64;
+        while count < 20 || monotonic_ns() < deadline {
+            count += 1;
+            let before = thread_cpu_ns();
+            let handle = std::thread::Builder::new()
+                .spawn(thread_cpu_ns)
+                .map_err(Error::io("spawning a thread"))?;
+            spawner += thread_cpu_ns() - before;
+            child += handle
+                .join()
+                .map_err(|_| Error::Panicked { what: "thread" })?;
+        }
+        let n = count as f64;
+        Ok(ThreadCpu {
+            spawner_ns: spawner as f64 / n,
+            child_start_ns: child as f64 / n,
+            process_ns: (process_cpu_ns() - process0) as f64 / n,
+            wall_ns: (monotonic_ns() - wall0) as f64 / n,
+        })
+    };
+    std::thread::Builder::new()
+        .name("micro-spawner".into())
+        .spawn(run)
+        .map_err(Error::io("spawning the spawner"))?
+        .join()
+        .map_err(|_| Error::Panicked { what: "spawner" })?
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+
+    #[test]
+    fn a_spawn_costs_cpu_on_both_sides() {
+        let cpu = thread_cpu(Duration::ZERO).unwrap();
+        assert!(cpu.spawner_ns > 0.0 && cpu.child_start_ns > 0.0);
+        // The process clock holds both sides (and, under `cargo test`, other tests too).
+        assert!(cpu.spawn_ns() <= cpu.process_ns * 1.01, "{cpu:?}");
+    }
+}

@@ -95,6 +95,8 @@ pub fn render(c: &Calibration) -> String {
         text.push_str(row.join("  ").trim_end());
         text.push('\n');
     }
+    text.push('\n');
+    text.push_str(&c.scheduling.render());
     text
 }
 

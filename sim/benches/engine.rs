@@ -6,14 +6,25 @@
 //! - `threads_1000_sliced`: 1,000 unbounded-pool threads time-sliced at 1 ms: a closed loop of
 //!   1,000 clients, each request 5 ms of CPU, on 4 cores.
 //!
+//! Before Criterion's groups, the bench's own harness prints the figure to quote: the engine's
+//! rate as a ratio of the limit, a hand-specialised M/M/4 loop (`engine/limit.rs`) run in the
+//! same process, alternating, at least five times each, each side timed by this thread's CPU
+//! time; absolute rates on a shared VM move by tens of percent between runs, the ratio less. It writes `target/engine-ratio.json`.
+//! Both sides' mean response is checked against Erlang C, so neither can cheat.
+//!
 //! Criterion's throughput is in elements (= simulated requests) per second. The `_cpu`
 //! variants time the same runs by the benchmark thread's own CPU time instead of wall time, so
 //! that other work on a shared machine does not count against the simulator (cache and
 //! frequency effects still do).
 
+// Not `benches/limit.rs`: cargo would take that for a bench target of its own.
+#[path = "engine/limit.rs"]
+mod limit;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use sim::config::{
     Arrivals, Balance, Costs, Load, Model, RunConfig, Server, Step, StepKind, Stop, Threads, Warmup,
 };
@@ -123,4 +134,214 @@ fn engine(c: &mut Criterion) {
 }
 
 criterion_group!(benches, engine);
-criterion_main!(benches);
+
+/// The M/M/4 case as a scenario file would say it: 4 cores, 4 cooperative loops sharing one
+/// queue, one exponential CPU step of 1 ms, Poisson arrivals at 3,600/s (load 0.9).
+fn mm4_scenario(customers: u64) -> String {
+    format!(
+        "name = \"mm4\"\nseed = 1\n[machine]\ncores = 4\n[load]\nkind = \"open\"\nrate = 3600\n\
+         requests = {customers}\nwarmup = {warmup}\n[request]\nsteps = [ {{ cpu = \"exp(1ms)\" }} ]\n\
+         [[server]]\nlabel = \"4 loops\"\nmodel = \"cooperative\"\nloops = 4\nbalance = \"shared\"\n",
+        warmup = customers / 10
+    )
+}
+
+/// One timed side of a pair: simulated customers per second of this thread's CPU time, and the
+/// mean response (ns). CPU time, not wall time, because on a shared VM another tenant's work
+/// would otherwise count against whichever side it happened to overlap.
+fn timed(run: impl FnOnce() -> f64, customers: u64) -> (f64, f64) {
+    let start = thread_cpu_time();
+    let mean = run();
+    (
+        customers as f64 / (thread_cpu_time() - start).as_secs_f64(),
+        mean,
+    )
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Alternates the limit and the engine, prints both rates and the median ratio, writes
+/// `target/engine-ratio.json`.
+fn ratio(smoke: bool) -> (f64, f64) {
+    let (customers, rounds) = if smoke { (20_000, 1) } else { (2_000_000, 5) };
+    let scenario =
+        sim::scenario::Scenario::parse(&mm4_scenario(customers), std::path::Path::new("mm4.toml"))
+            .expect("the bench's scenario parses");
+    let configs = scenario
+        .run_configs(&sim::scenario::Overrides::default())
+        .expect("the bench's scenario has one server");
+    let config = &configs[0];
+    let expected = limit::erlang_c_response_ns(3_600.0, 4, 1e6);
+    let (mut limit_rates, mut sim_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (limit_rate, limit_mean) = timed(
+            || {
+                let outcome = limit::mmc(1 + round, customers, customers / 10, 3_600.0, 4, 1e6);
+                assert_eq!(
+                    outcome.counted,
+                    customers - customers / 10,
+                    "the limit lost customers"
+                );
+                outcome.mean_response_ns
+            },
+            customers,
+        );
+        let (sim_rate, sim_mean) = timed(
+            || {
+                sim::simulate(config)
+                    .expect("the bench's scenario runs")
+                    .latency_ms
+                    .mean
+                    * 1e6
+            },
+            customers,
+        );
+        // At load 0.9 the mean of 2M customers is within about 2 % of Erlang C; 20,000 are
+        // too few for a tight check, so the smoke run only checks the order of magnitude.
+        let tolerance = if smoke { 0.5 } else { 0.05 };
+        for (who, mean) in [("limit", limit_mean), ("sim", sim_mean)] {
+            let error = (mean - expected).abs() / expected;
+            assert!(
+                error < tolerance,
+                "{who}: mean response {mean:.0} ns vs Erlang C {expected:.0} ns ({:.1} % off)",
+                error * 100.0
+            );
+        }
+        println!(
+            "engine/ratio round {}: limit {:.2} M/s, sim {:.2} M/s, ratio {:.3}",
+            round + 1,
+            limit_rate / 1e6,
+            sim_rate / 1e6,
+            sim_rate / limit_rate
+        );
+        limit_rates.push(limit_rate);
+        sim_rates.push(sim_rate);
+        ratios.push(sim_rate / limit_rate);
+    }
+    let (limit_rate, sim_rate, ratio) = (
+        median(&mut limit_rates),
+        median(&mut sim_rates),
+        median(&mut ratios),
+    );
+    println!(
+        "engine/ratio: M/M/4 at load 0.9, {customers} customers, {rounds} alternating rounds: \
+         limit {:.2} M/s, sim {:.2} M/s (medians), median ratio sim/limit {ratio:.3}",
+        limit_rate / 1e6,
+        sim_rate / 1e6
+    );
+    // CARGO_TARGET_TMPDIR is target/tmp; the ratio goes beside it.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../engine-ratio.json");
+    let json = serde_json::json!({
+        "model": "M/M/4 at load 0.9, cooperative shared queue",
+        "customers": customers,
+        "rounds": rounds,
+        "limit_customers_per_s": limit_rate,
+        "sim_customers_per_s": sim_rate,
+        "ratio": ratio,
+        "ratios": ratios,
+        "erlang_c_mean_response_ns": expected,
+    });
+    if let Err(e) = std::fs::write(&out, format!("{json:#}\n")) {
+        eprintln!("engine/ratio: could not write {}: {e}", out.display());
+    }
+    (sim_rate, limit_rate)
+}
+
+/// The same M/M/4 model in SimPy and Ciw (`benches/peers/mm4.py`), 200,000 customers each, in
+/// the Python of `SWITCHCOST_VENV` (default `.venv` at the workspace root, the notebooks' venv)
+/// with `benches/peers/requirements.txt` installed. Skipped, with a message, without it.
+fn peers(sim_rate: f64, limit_rate: f64) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv =
+        std::env::var_os("SWITCHCOST_VENV").map_or_else(|| root.join(".venv"), PathBuf::from);
+    let python = venv.join("bin/python");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peers/mm4.py");
+    if !python.exists() {
+        println!(
+            "engine/peers: skipped: no {} (python3 -m venv .venv && .venv/bin/pip install -r \
+             sim/benches/peers/requirements.txt, or set SWITCHCOST_VENV)",
+            python.display()
+        );
+        return;
+    }
+    let output = match std::process::Command::new(&python)
+        .arg(&script)
+        .args(["--customers", "200000"])
+        .output()
+    {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => {
+            println!(
+                "engine/peers: skipped: {} failed: {}",
+                script.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            return;
+        }
+        Err(e) => {
+            println!(
+                "engine/peers: skipped: could not run {}: {e}",
+                python.display()
+            );
+            return;
+        }
+    };
+    println!("engine/peers: M/M/4 at load 0.9, customers simulated per second of CPU time");
+    println!(
+        "{:<8} {:>12} {:>10} {:>10} {:>12}",
+        "tool", "customers/s", "sim/tool", "tool/limit", "mean (ms)"
+    );
+    println!(
+        "{:<8} {:>12.0} {:>10.2} {:>10.3} {:>12}",
+        "limit",
+        limit_rate,
+        sim_rate / limit_rate,
+        1.0,
+        "-"
+    );
+    println!(
+        "{:<8} {:>12.0} {:>10.2} {:>10.3} {:>12}",
+        "sim",
+        sim_rate,
+        1.0,
+        sim_rate / limit_rate,
+        "-"
+    );
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(row) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let rate = row["customers_per_s"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<8} {:>12.0} {:>10.1} {:>10.4} {:>12.3}",
+            row["tool"].as_str().unwrap_or("?"),
+            rate,
+            sim_rate / rate,
+            rate / limit_rate,
+            row["mean_response_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--test");
+    // A name filter that does not ask for the ratio (e.g. `-- engine/mm4`) skips it.
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    if filters.is_empty() || filters.iter().any(|f| "engine/ratio".contains(f.as_str())) {
+        let (sim_rate, limit_rate) = ratio(smoke);
+        if !smoke {
+            peers(sim_rate, limit_rate);
+        }
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -28,11 +28,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod dist;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
+pub(crate) mod gil;
 pub(crate) mod kernel;
+pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub mod output;
@@ -42,6 +45,8 @@ pub mod replay;
 pub mod replication;
 pub mod report;
 pub mod scenario;
+// Pure run-queue policies and the GIL; the kernel layer adopts them after its restructure.
+pub(crate) mod sched;
 pub mod sweep;
 pub(crate) mod time;
 pub mod unit;

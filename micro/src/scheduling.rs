@@ -1,0 +1,415 @@
+//! The kernel's side of the costs: time slice, wake-up latency under load, the GIL convoy,
+//! waking from idle, spawn as CPU, and the kernel parameters behind them. One record,
+//! flattened into [`crate::Calibration`]'s JSON, measured within a share of its budget.
+//!
+//! ```text
+//!   slice ───── two hogs on one core: slice length, involuntary switches/s
+//!   wakeup ──── a 1 ms sleeper beside 0, 1, 2 hogs: lateness p50/p99
+//!   gil ─────── python3: I/O thread latency alone / beside a CPU thread, 5 ms and 1 ms
+//!   idle ────── a 20 µs request after 2 ms of sleep, idle core vs kept-busy core
+//!   spawn ───── thread::spawn in CPU time
+//!   kernel ──── hz, preempt, hrtick, scheduler, each with its source
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::kernel::{self, KernelConfig};
+use crate::spawn::ThreadCpu;
+use crate::{gil, idle, slice, spawn, unit, wakeup};
+
+/// Competing CPU-bound threads beside the 1 ms sleeper.
+pub const HOG_COUNTS: [usize; 3] = [0, 1, 2];
+
+/// The kernel figures. Every `Option` is `None` (JSON null) when unmeasured, with the reason
+/// under `not_measured`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Scheduling {
+    /// Median slice of two CPU-bound threads pinned to one core, ns.
+    pub sched_slice_ns: Option<f64>,
+    /// 99th percentile of that slice, ns.
+    pub sched_slice_p99_ns: Option<f64>,
+    /// Involuntary context switches per second of the two threads' CPU time (`getrusage`
+    /// over their `CLOCK_THREAD_CPUTIME_ID`): the rate when they have the core to themselves.
+    pub sched_involuntary_switches_per_s: Option<f64>,
+    /// `[competing_threads, p50_ns, p99_ns]` of a 1 ms sleeper's lateness.
+    pub wakeup_latency_busy_ns: Option<Vec<(usize, f64, f64)>>,
+    /// `[switch_interval_ns, with_cpu_thread, p50_ns, p99_ns]` of a Python thread's 100 µs
+    /// sleep plus getting the GIL back.
+    pub gil_io_latency_ns: Option<Vec<(u64, bool, f64, f64)>>,
+    /// The Python that ran the GIL script.
+    pub gil_python_version: Option<String>,
+    /// CPU a core spends per request because it idled between requests, ns.
+    pub idle_wakeup_cpu_ns: Option<f64>,
+    /// How much later a timer wake-up runs from an idle core than from a busy one (p50), ns.
+    pub idle_exit_latency_ns: Option<f64>,
+    /// Both conditions of the idle measurement in full.
+    pub idle_wakeup_detail: Option<idle::IdleWakeup>,
+    /// CPU of one `thread::spawn`: the spawner's share plus the child's start-up, ns.
+    pub spawn_thread_cpu_ns: Option<f64>,
+    /// The spawn's CPU in parts, and wall time in the same loop.
+    pub spawn_thread_cpu_detail: Option<ThreadCpu>,
+    /// The kernel's scheduler parameters, as the simulator's `[machine]` table takes them.
+    pub machine: KernelConfig,
+    /// Why each null figure above is null.
+    pub not_measured: BTreeMap<String, String>,
+}
+
+/// Shares of the kernel figures' time.
+const SLICE_SHARE: f64 = 0.14;
+const WAKEUP_SHARE: f64 = 0.07; // per hog count
+const GIL_SHARE: f64 = 0.075; // per case, four cases
+const IDLE_SHARE: f64 = 0.25;
+const SPAWN_SHARE: f64 = 0.05;
+/// Below this per case the GIL percentiles mean little: a convoyed operation takes 5 ms.
+const GIL_MIN_CASE: Duration = Duration::from_millis(500);
+
+/// Measures everything within `time`; progress lines go to `progress`, warnings to `notes`.
+pub fn measure(
+    time: Duration,
+    progress: &mut dyn FnMut(&str),
+    notes: &mut Vec<String>,
+) -> Scheduling {
+    let mut s = Scheduling::default();
+    let skip = |s: &mut Scheduling, keys: &[&str], reason: String| {
+        for key in keys {
+            s.not_measured.insert(key.to_string(), reason.clone());
+        }
+    };
+    let fmt = unit::format_duration;
+
+    match slice::measure(time.mul_f64(SLICE_SHARE)) {
+        Ok(slices) => {
+            s.sched_involuntary_switches_per_s = Some(slices.involuntary_per_cpu_s);
+            match slices.summary() {
+                Some(summary) => {
+                    s.sched_slice_ns = Some(summary.p50);
+                    s.sched_slice_p99_ns = Some(summary.p99);
+                    progress(&format!(
+                        "sched/slice: p50 {}, p99 {} ({} slices, {} gaps without a switch); getrusage: {:.0} involuntary switches per CPU-second (a mean slice of {}), {:.0} per wall second",
+                        fmt(summary.p50),
+                        fmt(summary.p99),
+                        summary.count,
+                        slices.foreign_gaps,
+                        slices.involuntary_per_cpu_s,
+                        fmt(1e9 / slices.involuntary_per_cpu_s.max(1e-9)),
+                        slices.involuntary_per_s,
+                    ));
+                }
+                None => skip(
+                    &mut s,
+                    &["sched_slice_ns", "sched_slice_p99_ns"],
+                    "fewer than three slices per thread in the time given".into(),
+                ),
+            }
+        }
+        Err(e) => skip(
+            &mut s,
+            &[
+                "sched_slice_ns",
+                "sched_slice_p99_ns",
+                "sched_involuntary_switches_per_s",
+            ],
+            e.to_string(),
+        ),
+    }
+
+    let mut rows = Vec::new();
+    let mut tight = true;
+    for hogs in HOG_COUNTS {
+        match wakeup::measure(hogs, time.mul_f64(WAKEUP_SHARE)) {
+            Ok(late) => {
+                tight &= late.tight_slack;
+                progress(&format!(
+                    "wakeup/{hogs}_hogs: p50 {}, p99 {} late ({} wake-ups)",
+                    fmt(late.summary.p50),
+                    fmt(late.summary.p99),
+                    late.summary.count
+                ));
+                rows.push((hogs, late.summary.p50, late.summary.p99));
+            }
+            Err(e) => notes.push(format!("wakeup/{hogs}_hogs not measured: {e}")),
+        }
+    }
+    if !tight {
+        notes.push(
+            "warning: the timer slack could not be tightened; wake-up latencies include up to 50 µs of it"
+                .into(),
+        );
+    }
+    if rows.is_empty() {
+        skip(
+            &mut s,
+            &["wakeup_latency_busy_ns"],
+            "no hog count could be measured".into(),
+        );
+    } else {
+        s.wakeup_latency_busy_ns = Some(rows);
+    }
+
+    let per_case = time.mul_f64(GIL_SHARE);
+    let gil_keys = ["gil_io_latency_ns", "gil_python_version"];
+    if per_case < GIL_MIN_CASE {
+        skip(
+            &mut s,
+            &gil_keys,
+            format!(
+                "the budget leaves {} per GIL case, under {}; use the standard budget",
+                fmt(per_case.as_nanos() as f64),
+                fmt(GIL_MIN_CASE.as_nanos() as f64)
+            ),
+        );
+    } else {
+        match gil::measure(per_case) {
+            Ok(convoy) => {
+                for case in &convoy.cases {
+                    progress(&format!(
+                        "gil/{}_{}: p50 {}, p99 {} ({} operations, python {})",
+                        fmt(case.switch_interval_ns as f64),
+                        if case.with_cpu_thread {
+                            "with_cpu_thread"
+                        } else {
+                            "alone"
+                        },
+                        fmt(case.summary.p50),
+                        fmt(case.summary.p99),
+                        case.summary.count,
+                        convoy.python
+                    ));
+                }
+                s.gil_io_latency_ns = Some(
+                    convoy
+                        .cases
+                        .iter()
+                        .map(|c| {
+                            (
+                                c.switch_interval_ns,
+                                c.with_cpu_thread,
+                                c.summary.p50,
+                                c.summary.p99,
+                            )
+                        })
+                        .collect(),
+                );
+                s.gil_python_version = Some(convoy.python);
+            }
+            Err(reason) => skip(&mut s, &gil_keys, reason),
+        }
+    }
+
+    let idle_keys = [
+        "idle_wakeup_cpu_ns",
+        "idle_exit_latency_ns",
+        "idle_wakeup_detail",
+    ];
+    match idle::measure(time.mul_f64(IDLE_SHARE)) {
+        Ok(figures) => {
+            s.idle_exit_latency_ns = Some(figures.exit_latency_ns());
+            s.idle_wakeup_cpu_ns = figures.wakeup_cpu_ns();
+            if s.idle_wakeup_cpu_ns.is_none() {
+                skip(
+                    &mut s,
+                    &["idle_wakeup_cpu_ns"],
+                    "cpuidle statistics (/sys/devices/system/cpu/cpuN/cpuidle) unreadable".into(),
+                );
+            }
+            progress(&format!(
+                "idle/wakeup: core busy {} per request from idle vs thread CPU {} on a busy core (work alone {}; thread CPU from idle {}); {:.2} idle entries per request",
+                figures.idle.core_busy_ns.map_or("-".into(), fmt),
+                fmt(figures.busy.thread_cpu_ns),
+                fmt(figures.work_ns),
+                fmt(figures.idle.thread_cpu_ns),
+                figures.idle.idle_entries_per_request.unwrap_or(f64::NAN),
+            ));
+            progress(&format!(
+                "idle/exit: timer lateness p50 {} (p99 {}) from idle, p50 {} (p99 {}) from a busy core; driver {}",
+                fmt(figures.idle.lateness.p50),
+                fmt(figures.idle.lateness.p99),
+                fmt(figures.busy.lateness.p50),
+                fmt(figures.busy.lateness.p99),
+                figures.driver.as_deref().unwrap_or("unknown"),
+            ));
+            s.idle_wakeup_detail = Some(figures);
+        }
+        Err(e) => skip(&mut s, &idle_keys, e.to_string()),
+    }
+
+    match spawn::thread_cpu(time.mul_f64(SPAWN_SHARE)) {
+        Ok(cpu) => {
+            progress(&format!(
+                "spawn/thread_cpu: {} (spawner {} + child start {}); process CPU per spawn + join {}, wall {}",
+                fmt(cpu.spawn_ns()),
+                fmt(cpu.spawner_ns),
+                fmt(cpu.child_start_ns),
+                fmt(cpu.process_ns),
+                fmt(cpu.wall_ns),
+            ));
+            s.spawn_thread_cpu_ns = Some(cpu.spawn_ns());
+            s.spawn_thread_cpu_detail = Some(cpu);
+        }
+        Err(e) => skip(
+            &mut s,
+            &["spawn_thread_cpu_ns", "spawn_thread_cpu_detail"],
+            e.to_string(),
+        ),
+    }
+
+    for (key, reason) in &s.not_measured {
+        notes.push(format!("{key} not measured: {reason}"));
+    }
+    s.machine = kernel::detect(s.sched_slice_ns);
+    progress(&format!(
+        "kernel: {}",
+        s.machine
+            .source
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+    ));
+    s
+}
+
+impl Scheduling {
+    /// The `[costs]` entries these figures give: key, value with units, what it is. Values
+    /// that are missing or not positive are `None` (the simulator keeps its reference).
+    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 3] {
+        let positive = |v: Option<f64>| v.filter(|v| *v > 0.0).map(unit::format_duration);
+        [
+            (
+                "idle_wakeup_cpu",
+                positive(self.idle_wakeup_cpu_ns),
+                "core CPU per request for idling between requests",
+            ),
+            (
+                "idle_exit_latency",
+                positive(self.idle_exit_latency_ns),
+                "extra lateness of a timer wake-up from idle",
+            ),
+            (
+                "spawn_thread_cpu",
+                positive(self.spawn_thread_cpu_ns),
+                "CPU of thread::spawn, spawner + child start",
+            ),
+        ]
+    }
+
+    /// The figures as lines for the talk's table.
+    pub fn render(&self) -> String {
+        let fmt = |v: Option<f64>| v.map_or("not measured".to_string(), unit::format_duration);
+        let m = &self.machine;
+        let word = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
+        let mut lines = vec![format!(
+            "kernel: scheduler {}, HZ {}, preempt {}, hrtick {}",
+            word(m.scheduler.and_then(|v| serde_json::to_string(&v).ok())).trim_matches('"'),
+            word(m.hz.map(|v| v.to_string())),
+            word(m.preempt.and_then(|v| serde_json::to_string(&v).ok())).trim_matches('"'),
+            word(m.hrtick.map(|v| v.to_string())),
+        )];
+        lines.push(format!(
+            "time slice, 2 hogs on 1 core: p50 {}, p99 {}{}",
+            fmt(self.sched_slice_ns),
+            fmt(self.sched_slice_p99_ns),
+            self.sched_involuntary_switches_per_s
+                .map_or(String::new(), |r| format!(
+                    " ({r:.0} involuntary switches/s)"
+                ))
+        ));
+        for (hogs, p50, p99) in self.wakeup_latency_busy_ns.iter().flatten() {
+            lines.push(format!(
+                "1 ms sleeper's lateness beside {hogs} hog(s): p50 {}, p99 {}",
+                fmt(Some(*p50)),
+                fmt(Some(*p99))
+            ));
+        }
+        for (interval, with_cpu, p50, p99) in self.gil_io_latency_ns.iter().flatten() {
+            lines.push(format!(
+                "GIL: 100 us sleep + GIL, interval {}, {}: p50 {}, p99 {}",
+                fmt(Some(*interval as f64)),
+                if *with_cpu {
+                    "beside a CPU thread"
+                } else {
+                    "alone"
+                },
+                fmt(Some(*p50)),
+                fmt(Some(*p99))
+            ));
+        }
+        lines.push(format!(
+            "idle wake-up CPU per request: {}; idle exit latency: {}",
+            fmt(self.idle_wakeup_cpu_ns),
+            fmt(self.idle_exit_latency_ns)
+        ));
+        lines.push(format!(
+            "spawn an OS thread, CPU: {}",
+            fmt(self.spawn_thread_cpu_ns)
+        ));
+        for (key, reason) in &self.not_measured {
+            lines.push(format!("  {key}: {reason}"));
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Scheduling {
+        Scheduling {
+            sched_slice_ns: Some(3.97e6),
+            sched_slice_p99_ns: Some(4.2e6),
+            sched_involuntary_switches_per_s: Some(252.0),
+            wakeup_latency_busy_ns: Some(vec![(0, 30e3, 80e3), (1, 40e3, 4e6)]),
+            gil_io_latency_ns: Some(vec![(5_000_000, true, 5.1e6, 9e6)]),
+            gil_python_version: Some("3.11.7".into()),
+            idle_wakeup_cpu_ns: Some(-3.0),
+            idle_exit_latency_ns: Some(25e3),
+            spawn_thread_cpu_ns: Some(14e3),
+            ..Scheduling::default()
+        }
+    }
+
+    #[test]
+    fn json_shapes_are_lists_of_tuples() {
+        let json = serde_json::to_value(sample()).unwrap();
+        assert_eq!(json["sched_slice_ns"], 3.97e6);
+        assert_eq!(json["wakeup_latency_busy_ns"][1][0], 1);
+        assert_eq!(json["wakeup_latency_busy_ns"][1][2], 4e6);
+        assert_eq!(json["gil_io_latency_ns"][0][0], 5_000_000);
+        assert_eq!(json["gil_io_latency_ns"][0][1], true);
+        assert_eq!(json["gil_io_latency_ns"][0].as_array().unwrap().len(), 4);
+        assert_eq!(json["idle_wakeup_detail"], serde_json::Value::Null);
+        assert!(json["machine"].is_object());
+        assert!(json["not_measured"].is_object());
+        // And back: an older file without these keys reads as all-missing.
+        let back: Scheduling = serde_json::from_value(json).unwrap();
+        assert_eq!(back, sample());
+        let empty: Scheduling = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, Scheduling::default());
+    }
+
+    #[test]
+    fn cost_entries_keep_only_positive_durations() {
+        let entries = sample().cost_entries();
+        assert_eq!(entries[0].0, "idle_wakeup_cpu");
+        assert_eq!(
+            entries[0].1, None,
+            "a negative difference is noise, not a cost"
+        );
+        assert_eq!(entries[1].1.as_deref(), Some("25us"));
+        assert_eq!(entries[2].1.as_deref(), Some("14us"));
+    }
+
+    #[test]
+    fn the_table_lines_name_every_figure() {
+        let text = sample().render();
+        assert!(text.contains("p50 3.97ms, p99 4.2ms (252 involuntary switches/s)"));
+        assert!(text.contains("beside 1 hog(s): p50 40us, p99 4ms"));
+        assert!(text.contains("interval 5ms, beside a CPU thread: p50 5.1ms"));
+        assert!(text.contains("spawn an OS thread, CPU: 14us"));
+    }
+}

@@ -1,0 +1,86 @@
+//! `calibrate --budget tiny --json`: the kernel figures are present with the shapes,
+//! every null has a reason, and `--out` writes the `[machine]` table. Values are not checked:
+//! they belong to whatever host runs the test.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The kernel figures' top-level keys.
+pub const KEYS: [&str; 13] = [
+    "sched_slice_ns",
+    "sched_slice_p99_ns",
+    "sched_involuntary_switches_per_s",
+    "wakeup_latency_busy_ns",
+    "gil_io_latency_ns",
+    "gil_python_version",
+    "idle_wakeup_cpu_ns",
+    "idle_exit_latency_ns",
+    "idle_wakeup_detail",
+    "spawn_thread_cpu_ns",
+    "spawn_thread_cpu_detail",
+    "machine",
+    "not_measured",
+];
+
+#[test]
+fn tiny_json_has_the_kernel_keys_in_their_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let costs = dir.path().join("costs.toml");
+    let output = Command::cargo_bin("calibrate")
+        .unwrap()
+        .args(["--json", "--quiet", "--budget", "tiny", "--out"])
+        .arg(&costs)
+        .timeout(std::time::Duration::from_secs(90))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reasons = json["not_measured"].as_object().unwrap();
+    for key in KEYS {
+        let value = json.get(key).unwrap_or_else(|| panic!("no {key}"));
+        if value.is_null() {
+            assert!(reasons.contains_key(key), "{key} is null without a reason");
+        }
+    }
+    if let Some(rows) = json["wakeup_latency_busy_ns"].as_array() {
+        for row in rows {
+            let row = row.as_array().unwrap();
+            assert_eq!(row.len(), 3);
+            assert!(row[0].is_u64() && row[1].is_number() && row[2].is_number());
+        }
+    }
+    if let Some(rows) = json["gil_io_latency_ns"].as_array() {
+        for row in rows {
+            let row = row.as_array().unwrap();
+            assert_eq!(row.len(), 4);
+            assert!(row[0].is_u64() && row[1].is_boolean() && row[3].is_number());
+        }
+    }
+    let machine = json["machine"].as_object().unwrap();
+    for key in ["scheduler", "hz", "preempt", "hrtick"] {
+        assert!(machine.contains_key(key), "machine has no {key}");
+        assert!(
+            machine["source"].get(key).is_some(),
+            "machine.{key} has no source"
+        );
+    }
+
+    let text = std::fs::read_to_string(&costs).unwrap();
+    assert!(text.contains("\n[machine]\n"), "{text}");
+    for key in [
+        "idle_wakeup_cpu",
+        "idle_exit_latency",
+        "spawn_thread_cpu",
+        "scheduler",
+        "hz",
+        "preempt",
+        "hrtick",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{key} = ")) || l.starts_with(&format!("# {key}:"))),
+            "no {key} in {text}"
+        );
+    }
+}
