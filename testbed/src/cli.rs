@@ -202,6 +202,10 @@ pub struct GridArgs {
     /// just the table).
     #[arg(long)]
     pub table: bool,
+    /// Measure nothing: recompute the predictions of the finished points in --out with the
+    /// current mapping and simulator (from the file's costs and overheads).
+    #[arg(long, conflicts_with_all = ["resume", "quick"])]
+    pub repredict: bool,
 }
 
 /// Runs the subcommand.

@@ -440,6 +440,24 @@ fn progress(quiet: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// Recomputes every finished point's prediction (and error) in `path` with the current
+/// scenario mapping and simulator, from the file's own costs and overheads; the measurements
+/// are left as they were taken.
+pub fn repredict(path: &Path) -> anyhow::Result<Results> {
+    let mut results = Results::read(path).map_err(|e| usage(format!("--repredict: {e:#}")))?;
+    let (costs, overheads) = (results.costs.clone(), results.clone());
+    for o in results.points.iter_mut().filter(|o| o.error.is_none()) {
+        let Some(overhead) = overheads.overhead_for(&o.point) else {
+            continue;
+        };
+        let predicted = crate::predict::predict(&o.point, &costs, overhead)?;
+        o.error_percent = predicted.error_percent(&o.measured);
+        o.predicted = predicted;
+    }
+    results.write(path)?;
+    Ok(results)
+}
+
 /// `testbed grid`.
 pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
     let machine_cores = micro::machine::cores();
@@ -460,7 +478,11 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
         venv: foreign::venv(args.venv.as_deref()),
         quiet: args.quiet,
     };
-    let results = run(&options)?;
+    let results = if args.repredict {
+        repredict(&options.out)?
+    } else {
+        run(&options)?
+    };
     if args.table {
         print!("{}", results.markdown());
     }
