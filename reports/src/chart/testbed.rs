@@ -129,7 +129,7 @@ impl Testbed {
             [m, s].into_iter().flatten()
         }));
         let mut chart = ChartBuilder::on(area)
-            .caption(title, small(24))
+            .caption(title, small(19))
             .margin(10)
             .x_label_area_size(50)
             .y_label_area_size(70)

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use sim::unit::{format_duration, format_size};
 use testbed::grid::Results;
 use testbed::point::Outcome;
+use testbed::workload::Step;
 
 use crate::chart::testbed::{Testbed, TestbedPoint};
 
@@ -32,11 +34,24 @@ pub fn newest(dir: &Path) -> Result<PathBuf, String> {
 fn workload(outcome: &Outcome) -> String {
     let p = &outcome.point;
     if p.server.is_in_tree() {
-        p.workload.to_string()
+        let steps: Vec<String> = p
+            .workload
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Cpu(d) => format!("cpu {}", format_duration(d.as_nanos() as u64)),
+                Step::Sleep(d) => format!("sleep {}", format_duration(d.as_nanos() as u64)),
+            })
+            .collect();
+        let mut name = steps.join(" + ");
+        if p.workload.working_set > 0 {
+            name.push_str(&format!(", {}", format_size(p.workload.working_set)));
+        }
+        name
     } else if p.workload.steps.is_empty() {
-        "static 1 KiB file".into()
+        "static 1 KiB".into()
     } else {
-        "W2 /sleep/0.1".into()
+        "W2 sleep 0.1 s".into()
     }
 }
 
