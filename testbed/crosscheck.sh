@@ -7,10 +7,10 @@
 #
 # Servers: Debian's nginx (one worker, a private config in a temp dir, a 1 KiB file), with
 # keep-alive and with a connection per request; and any in-tree server kinds given in KINDS
-# (e.g. KINDS="tokio:1 threads"), started with `testbed serve`.
+# (e.g. KINDS="tokio:1 threads"), started with `testbed serve` (or SERVE_BIN's).
 #
-#   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3
-#   C=100 SECS=5 REPS=3 KINDS="tokio:1 threads" bash testbed/crosscheck.sh
+#   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3 KINDS="tokio:1 threads"
+#   C=100 SECS=4 REPS=3 KINDS="" bash testbed/crosscheck.sh   # nginx only
 #
 # Pass: throughput within 10 % and p50 within 15 % of testbed's, for both ab and wrk.
 # Bounded: every run is SECS long (ab also stops after its -n), servers are stopped by pid.
@@ -19,7 +19,7 @@ set -euo pipefail
 C=${C:-50}
 SECS=${SECS:-5}
 REPS=${REPS:-3}
-KINDS=${KINDS:-}
+KINDS=${KINDS-tokio:1 threads}
 SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 
@@ -38,6 +38,10 @@ need taskset util-linux
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release -q -p testbed --manifest-path "$root/Cargo.toml"
 TB="$root/target/release/testbed"
+# The binary that serves KINDS (another build of testbed, if this one has no `serve` yet).
+SERVE_BIN=${SERVE_BIN:-$TB}
+# Their handler's work: enough that the server, not the client, sets the pace.
+SERVE_ARGS=${SERVE_ARGS:---cpu 50us}
 
 tmp=$(mktemp -d)
 server_pid=""
@@ -95,7 +99,7 @@ EOF
 
 start_kind() {
     local kind=$1 port=$2
-    taskset -c "$SERVER_CORE" "$TB" serve --server "$kind" --port "$port" --cores 1 >"$tmp/serve.log" 2>&1 &
+    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 $SERVE_ARGS >"$tmp/serve.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
 }
@@ -169,7 +173,7 @@ stop_server
 for kind in $KINDS; do
     port=$(free_port)
     start_kind "$kind" "$port"
-    point "$kind, keep-alive, c=$C" "http://127.0.0.1:$port/" 1
+    point "$kind $SERVE_ARGS, keep-alive, c=$C" "http://127.0.0.1:$port/" 1
     stop_server
 done
 

@@ -105,7 +105,7 @@ pub struct LoadArgs {
     pub timeout: String,
     /// Ramp-up: connections opened per second (so 10,000 connects do not overflow the
     /// server's accept queue).
-    #[arg(long, default_value_t = 10_000.0)]
+    #[arg(long, default_value_t = 5_000.0)]
     pub connect_rate: f64,
     /// Cores for the load generator, one engine thread each (default: every core but 0).
     #[arg(long, value_delimiter = ',')]

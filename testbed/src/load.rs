@@ -85,7 +85,7 @@ impl LoadSpec {
             warmup: Duration::ZERO,
             keepalive: true,
             timeout: Duration::from_secs(10),
-            connect_rate: 10_000.0,
+            connect_rate: 5_000.0,
             cores: None,
             server_pids: Vec::new(),
             seed: 1,
@@ -184,6 +184,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
         ServerWatch::start(&spec.server_pids).map_err(usage)?;
     }
     target.probe(spec.timeout)?;
+    let overflows_before = crate::proc::listen_overflows();
 
     let engines = cores.len().min(spec.concurrency as usize);
     let conns_per_engine = spec.concurrency.div_ceil(engines as u32);
@@ -211,6 +212,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
             connect_gap,
             measure_start,
             measure_end,
+            warmup: spec.warmup,
             timeout: spec.timeout,
             seed: spec.seed.wrapping_add(e as u64),
             core: Some(core),
@@ -255,17 +257,22 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
         .join()
         .map_err(|_| anyhow::anyhow!("the /proc watcher thread panicked"))?;
     let ended = Instant::now();
+    let listen_overflows = overflows_before
+        .zip(crate::proc::listen_overflows())
+        .map(|(before, after)| after.saturating_sub(before));
+    // Later than planned when a slow server held the ramp back.
+    let window_start = tally.measure_start.unwrap_or(measure_start);
     let window = tally
         .last_done
         .unwrap_or(ended)
-        .saturating_duration_since(measure_start);
-    let wall = ended.saturating_duration_since(measure_start);
+        .saturating_duration_since(window_start);
+    let wall = ended.saturating_duration_since(window_start);
     let client_cpu_fraction = if wall.is_zero() {
         0.0
     } else {
         (tally.cpu + watcher_cpu).as_secs_f64() / (wall.as_secs_f64() * engines as f64)
     };
-    Ok(LoadReport::new(
+    let mut report = LoadReport::new(
         spec,
         &target,
         &cores[..engines],
@@ -273,7 +280,9 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
         window,
         client_cpu_fraction,
         server,
-    ))
+    );
+    report.listen_overflows = listen_overflows;
+    Ok(report)
 }
 
 /// `share` of `total` split over `parts` (the first ones take the remainder).

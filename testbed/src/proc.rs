@@ -163,6 +163,25 @@ impl ServerWatch {
     }
 }
 
+/// The machine's count of connections dropped because an accept queue was full
+/// (`TcpExtListenOverflows` in /proc/net/netstat); `None` where it cannot be read. It counts
+/// every listener on the machine, so a rise during a run on loopback is the server's own
+/// queue unless something else was accepting at the time.
+pub fn listen_overflows() -> Option<u64> {
+    let text = fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        if !names.starts_with("TcpExt:") {
+            continue;
+        }
+        let index = names
+            .split_whitespace()
+            .position(|n| n == "ListenOverflows")?;
+        return values.split_whitespace().nth(index)?.parse().ok();
+    }
+    None
+}
+
 /// The roots and all their descendants, found through each thread's `children` file (or a
 /// scan of every process's parent when the kernel lacks it).
 fn tree(roots: &[u32]) -> Vec<u32> {
@@ -323,6 +342,11 @@ mod tests {
         assert!(usage.processes_seen >= 3, "{usage:?}");
         assert!(usage.rss_peak_bytes > 0);
         assert!(ServerWatch::start(&[u32::MAX - 7]).is_err());
+    }
+
+    #[test]
+    fn listen_overflows_are_readable_here() {
+        assert!(listen_overflows().is_some());
     }
 
     #[test]

@@ -28,7 +28,9 @@ use super::timer::Timer;
 
 /// Connects started but not yet established. A full accept queue drops SYNs, which leaves
 /// connects pending for a second; stopping at this many turns that into back-pressure on the
-/// ramp instead of a pile of SYN retries in the measured tail.
+/// ramp instead of a pile of SYN retries in the measured tail. (A handshake whose last ACK
+/// the server dropped looks established to the client; the report's `listen_overflows`
+/// shows when that happened.)
 const MAX_CONNECTING: usize = 64;
 const TIMER: Token = Token(usize::MAX - 1);
 /// Housekeeping (timeouts, ramp, the window) runs at least this often.
@@ -48,10 +50,12 @@ pub(crate) struct Plan {
     pub(crate) start: Instant,
     /// Between two connection openings (the ramp).
     pub(crate) connect_gap: Duration,
-    /// Requests intended from here on are measured...
+    /// Requests intended from here on are measured (if the ramp is done by then; else from
+    /// the ramp's end + `warmup`, and `measure_end` moves as much)...
     pub(crate) measure_start: Instant,
     /// ...and none is started from here on.
     pub(crate) measure_end: Instant,
+    pub(crate) warmup: Duration,
     pub(crate) timeout: Duration,
     pub(crate) seed: u64,
     pub(crate) core: Option<usize>,
@@ -106,6 +110,9 @@ struct Engine {
     free: VecDeque<usize>,
     opened: usize,
     connecting: usize,
+    ramp_done: bool,
+    measure_start: Instant,
+    measure_end: Instant,
     in_flight_measured: u64,
     issued_measured: u64,
     arrivals: Option<Arrivals>,
@@ -145,6 +152,9 @@ impl Engine {
             free: VecDeque::new(),
             opened: 0,
             connecting: 0,
+            ramp_done: plan.connections == 0,
+            measure_start: plan.measure_start,
+            measure_end: plan.measure_end,
             in_flight_measured: 0,
             issued_measured: 0,
             arrivals,
@@ -162,12 +172,17 @@ impl Engine {
 
     fn run(mut self) -> std::io::Result<Tally> {
         let mut events = Events::with_capacity(1024);
-        let hard_stop = self.plan.measure_end + self.plan.timeout + Duration::from_millis(100);
+        // The ramp may hold the window back (see `ramp`), but not past this.
+        let planned_ramp = self
+            .plan
+            .measure_start
+            .saturating_duration_since(self.plan.start);
+        let ramp_limit = self.plan.start + (planned_ramp * 10).max(Duration::from_secs(10));
         let mut next_expiry = Instant::now();
         let mut armed: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            if self.cpu_at_start.is_none() && now >= self.plan.measure_start {
+            if self.cpu_at_start.is_none() && self.measuring(now) {
                 self.cpu_at_start = Some(thread_cpu());
             }
             self.ramp(now);
@@ -178,7 +193,13 @@ impl Engine {
                 self.expire(now);
                 next_expiry = now + TICK;
             }
-            let generating = now < self.plan.measure_end && self.budget_left();
+            if !self.ramp_done && now >= ramp_limit {
+                // Connects held back by a full accept queue: measure with what is open (the
+                // unopened slots keep trying) rather than hold the run.
+                self.finish_ramp(now);
+            }
+            let generating = self.generating(now);
+            let hard_stop = self.measure_end + self.plan.timeout + Duration::from_millis(100);
             if !generating && self.in_flight_measured == 0 && self.waiting.is_empty() {
                 break;
             }
@@ -194,7 +215,7 @@ impl Engine {
                 armed = Some(next);
             }
             if self.cpu_at_start.is_none() {
-                wait = wait.min(self.plan.measure_start.saturating_duration_since(now));
+                wait = wait.min(self.measure_start.saturating_duration_since(now));
             }
             match self.poll.poll(&mut events, Some(wait)) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -215,7 +236,7 @@ impl Engine {
     fn next_arrival(&self) -> Option<Instant> {
         let arrivals = self.arrivals.as_ref()?;
         let next = arrivals.peek();
-        (next < self.plan.measure_end && self.budget_left()).then_some(next)
+        self.generating(next).then_some(next)
     }
 
     /// Opens the slots whose turn in the ramp has come.
@@ -234,6 +255,31 @@ impl Engine {
                 self.release(i);
             }
         }
+        if !self.ramp_done && self.opened == self.slots.len() {
+            self.finish_ramp(now);
+        }
+    }
+
+    /// A ramp slower than planned pushes the measured window back, so it still starts with
+    /// every connection open and the warmup behind it.
+    fn finish_ramp(&mut self, now: Instant) {
+        self.ramp_done = true;
+        let start = now + self.plan.warmup;
+        if start > self.measure_start {
+            self.measure_end += start - self.measure_start;
+            self.measure_start = start;
+        }
+        self.tally.measure_start = Some(self.measure_start);
+    }
+
+    /// Whether requests are still started at `at`: until the window's end (which the ramp
+    /// may push back) while the budget lasts.
+    fn generating(&self, at: Instant) -> bool {
+        (!self.ramp_done || at < self.measure_end) && self.budget_left()
+    }
+
+    fn measuring(&self, at: Instant) -> bool {
+        self.ramp_done && at >= self.measure_start
     }
 
     /// Open loop: queues every arrival whose time has come.
@@ -245,7 +291,7 @@ impl Engine {
             if let Some(arrivals) = self.arrivals.as_mut() {
                 arrivals.pop();
             }
-            if next >= self.plan.measure_start {
+            if self.measuring(next) {
                 self.issued_measured += 1;
                 self.in_flight_measured += 1;
             }
@@ -253,22 +299,27 @@ impl Engine {
         }
     }
 
-    /// Gives work to free slots.
+    /// Gives work to the slots free now. A slot whose connect fails at once goes back to the
+    /// end of the queue and waits for the next pass, so a refusing server costs a retry per
+    /// wake-up, not a busy loop.
     fn dispatch(&mut self, now: Instant) {
-        while let Some(&i) = self.free.front() {
+        for _ in 0..self.free.len() {
+            let Some(&i) = self.free.front() else {
+                return;
+            };
             let job = if self.arrivals.is_some() {
                 let Some(intended) = self.waiting.pop_front() else {
                     return;
                 };
                 Job {
                     since: intended,
-                    measured: intended >= self.plan.measure_start,
+                    measured: self.measuring(intended),
                 }
             } else {
-                if now >= self.plan.measure_end || !self.budget_left() {
+                if !self.generating(now) {
                     return;
                 }
-                let measured = now >= self.plan.measure_start;
+                let measured = self.measuring(now);
                 if measured {
                     self.issued_measured += 1;
                     self.in_flight_measured += 1;
@@ -433,6 +484,10 @@ impl Engine {
             slot.state = State::Idle;
             self.release(i);
         }
+        // The next request leaves now, as the answer arrives (as wrk does), not after the
+        // rest of this batch of events: sending in bursts would batch the server's work and
+        // change the latency being measured.
+        self.dispatch(now);
     }
 
     /// The request in slot `i` failed: count it, drop the connection, free the slot.
@@ -461,11 +516,11 @@ impl Engine {
     /// Slot `i` has no job: it takes the next one, or (keep-alive, no socket) reconnects
     /// first.
     fn release(&mut self, i: usize) {
+        let generating = self.generating(Instant::now());
         let slot = &mut self.slots[i];
         if slot.job.is_some() || slot.queued {
             return;
         }
-        let generating = Instant::now() < self.plan.measure_end;
         if slot.state == State::Closed
             && self.plan.keepalive
             && generating
@@ -494,7 +549,7 @@ impl Engine {
                 }
                 // A connection opened ahead of its first request that never got through:
                 // no request waited on it, but the server left it waiting.
-                None if connecting && now >= self.plan.measure_start => {
+                None if connecting && now >= self.measure_start => {
                     self.tally.timeout("connect_ahead");
                 }
                 _ => {}
@@ -512,8 +567,8 @@ impl Engine {
                 self.tally.timeout("unfinished");
             }
         }
-        for intended in self.waiting.drain(..) {
-            if intended >= self.plan.measure_start {
+        for intended in std::mem::take(&mut self.waiting) {
+            if self.measuring(intended) {
                 self.tally.timeout("never_sent");
             }
         }

@@ -72,6 +72,10 @@ pub struct LoadReport {
     pub send_lag_p99_ms: Option<f64>,
     /// The server's /proc totals over the window (`--server-pid`).
     pub server: Option<ServerUsage>,
+    /// Connections the kernel dropped from a full accept queue during the run (machine-wide
+    /// `ListenOverflows`): when not 0, some connects waited for SYN or SYN-ACK retries (1 s,
+    /// 3 s), which shows in the tail. Lower `--connect-rate` or raise the server's backlog.
+    pub listen_overflows: Option<u64>,
 }
 
 impl LoadReport {
@@ -127,6 +131,7 @@ impl LoadReport {
                 .and_then(|_| percentiles(&tally.send_lag))
                 .map(|p| p.p99_ms),
             server,
+            listen_overflows: None,
         }
     }
 
@@ -178,6 +183,13 @@ impl LoadReport {
         };
         let _ = writeln!(out, "  errors      {}", kinds(&self.errors));
         let _ = writeln!(out, "  timeouts    {}", kinds(&self.timeouts));
+        if let Some(n) = self.listen_overflows.filter(|&n| n > 0) {
+            let _ = writeln!(
+                out,
+                "  accept queue overflowed {n} times: connects waited for SYN retries; lower \
+                 --connect-rate"
+            );
+        }
         let _ = writeln!(
             out,
             "  client CPU  {:.0} % of {} core(s) {:?}{}",

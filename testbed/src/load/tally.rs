@@ -41,6 +41,8 @@ pub(crate) struct Tally {
     pub(crate) last_done: Option<Instant>,
     /// The engine thread's CPU time over the measured window.
     pub(crate) cpu: Duration,
+    /// When the measured window began (the earliest over merged engines).
+    pub(crate) measure_start: Option<Instant>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -58,6 +60,7 @@ impl Tally {
             timeouts: BTreeMap::new(),
             last_done: None,
             cpu: Duration::ZERO,
+            measure_start: None,
         }
     }
 
@@ -95,6 +98,10 @@ impl Tally {
         }
         self.last_done = self.last_done.max(other.last_done);
         self.cpu += other.cpu;
+        self.measure_start = match (self.measure_start, other.measure_start) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
