@@ -23,6 +23,7 @@ pub mod fastapi;
 pub mod pricing;
 pub mod recipe;
 pub mod switches;
+pub mod testbed;
 pub mod websockets;
 
 /// One slide-ready chart.

@@ -42,6 +42,10 @@ pub struct Args {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/gallery"))]
     pub gallery_dir: PathBuf,
 
+    /// Where the committed `testbed grid` results are (chart 10 reads the newest `*.json`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../testbed/results"))]
+    pub testbed_results: PathBuf,
+
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,

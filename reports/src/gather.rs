@@ -27,6 +27,9 @@ use crate::chart::websockets::{Holder, WebSockets};
 use crate::error::ReportError;
 use crate::progress::Progress;
 
+mod testbed;
+pub use testbed::testbed;
+
 /// The report's own what-if scenarios (charts 7 and 9), in `sim`'s scenario format.
 const CPU_BOUND: &str = include_str!("../scenarios/what-if-cpu-bound.toml");
 const IO_BOUND: &str = include_str!("../scenarios/what-if-io-bound.toml");

@@ -28,8 +28,8 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// Steps the progress display counts: costs, nine charts, the page, the gallery.
-const STEPS: u64 = 12;
+/// Steps the progress display counts: costs, ten charts, the page, the gallery.
+const STEPS: u64 = 13;
 
 /// The charts made so far and the ones that could not be.
 struct Book<'a> {
@@ -135,6 +135,12 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
     book.add(
         "chart 9, where the CPU goes",
         gather::cpu(&sim, &progress),
+        &progress,
+    )?;
+    progress.start("chart 10: simulated vs measured on this machine (testbed grid)");
+    book.add(
+        "chart 10, simulated vs measured",
+        gather::testbed(&args.testbed_results),
         &progress,
     )?;
 
