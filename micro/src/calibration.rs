@@ -394,51 +394,11 @@ impl Calibration {
     /// The simulator's `[costs]` table as TOML text, preceded by comment lines naming the
     /// machine, kernel and date. Values that were not measured are left out (with a comment),
     /// so the simulator keeps its reference value for them.
+    ///
+    /// The keys, their units and which measurement fills each come from the simulator's cost
+    /// table (`sim::cost::KEYS`), so a new key is written here as soon as it has a row there.
     pub fn to_costs_toml(&self) -> String {
-        let duration = |v: Option<f64>| v.map(unit::format_duration);
-        let size = |v: Option<f64>| v.map(unit::format_size);
-        let entries = [
-            (
-                "thread_switch",
-                duration(self.thread_switch_same_core_ns),
-                "same-core thread switch",
-            ),
-            (
-                "thread_wakeup",
-                duration(self.thread_wakeup_cross_core_ns),
-                "cross-core wake-up latency",
-            ),
-            (
-                "task_switch",
-                duration(self.task_switch_tokio_ns),
-                "tokio task switch",
-            ),
-            (
-                "coroutine_switch",
-                duration(self.task_switch_may_ns),
-                "may coroutine switch",
-            ),
-            (
-                "thread_spawn",
-                duration(self.spawn_thread_ns),
-                "spawn + join a thread",
-            ),
-            (
-                "task_spawn",
-                duration(self.spawn_tokio_ns),
-                "spawn + await a tokio task",
-            ),
-            (
-                "thread_memory",
-                size(self.thread_memory_bytes),
-                "resident + kernel stack per idle thread",
-            ),
-            (
-                "task_memory",
-                size(self.tokio_task_memory_bytes),
-                "resident bytes per waiting tokio task",
-            ),
-        ];
+        let measured = serde_json::to_value(self).unwrap_or_default();
         let mut text = format!(
             "# Measured by `calibrate` (switchcost micro crate) on {date}.\n\
              # Machine: {cpu}, {cores} cores, Linux {kernel}.\n\
@@ -449,10 +409,21 @@ impl Calibration {
             cores = self.cores,
             kernel = self.kernel,
         );
-        for (key, value, what) in entries {
+        for key in sim::cost::KEYS {
+            let Some(measurement) = key.measured_by else {
+                continue;
+            };
+            let value = measured
+                .pointer(measurement.json_pointer)
+                .and_then(serde_json::Value::as_f64)
+                .map(|v| match key.unit {
+                    sim::cost::Unit::Duration => unit::format_duration(v),
+                    sim::cost::Unit::Size => unit::format_size(v),
+                });
+            let (name, what) = (key.name, measurement.what);
             match value {
-                Some(value) => text.push_str(&format!("{key} = \"{value}\"  # {what}\n")),
-                None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
+                Some(value) => text.push_str(&format!("{name} = \"{value}\"  # {what}\n")),
+                None => text.push_str(&format!("# {name}: not measured here ({what})\n")),
             }
         }
         for (key, value, what) in self.scheduling.cost_entries() {
@@ -624,6 +595,32 @@ mod tests {
         assert!(!text.contains("thread_wakeup ="));
         assert!(text.contains("# spawn_thread_cpu: not measured"));
         assert!(text.contains("\n[machine]\n# scheduler: unknown here"));
+    }
+
+    #[test]
+    fn the_costs_file_reads_back_in_the_simulator() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("costs.toml");
+        std::fs::write(&path, sample().to_costs_toml()).unwrap();
+        let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
+        assert_eq!(costs.get("thread_switch"), Some(1_400));
+        assert_eq!(costs.get("task_memory"), Some(300));
+        assert_eq!(costs.get("thread_wakeup"), None);
+    }
+
+    #[test]
+    fn every_cost_key_names_a_measurement_calibrate_makes() {
+        let json = serde_json::to_value(Calibration::default()).unwrap();
+        for key in sim::cost::KEYS {
+            if let Some(m) = key.measured_by {
+                assert!(
+                    json.pointer(m.json_pointer).is_some(),
+                    "{} is filled by {}, which calibrate does not write",
+                    key.name,
+                    m.json_pointer
+                );
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use micro::calibration::{Budget, Calibration, calibrate, from_criterion};
+use sim::metric::Metric;
 use sim::pricing::PriceTable;
 use sim::scenario::{CostOverrides, Overrides, Scenario};
 use sim::sweep::{Grid, SweepOptions, SweepRow, sweep};
@@ -35,7 +36,7 @@ const CPU_SPLIT_CORES: f64 = 2.0;
 const CPU_SPLIT_CPU_SECONDS: f64 = 150e-6;
 
 /// Published figures (metric -> value) per server label.
-type Published = Vec<(String, BTreeMap<String, f64>)>;
+type Published = Vec<(String, BTreeMap<Metric, f64>)>;
 
 /// This machine's measured costs and where they came from.
 #[derive(Debug, Clone)]
@@ -213,21 +214,23 @@ impl Sim {
         })
     }
 
-    /// The costs as (name, value) for the page.
+    /// The costs as (name, value) for the page: every key of the simulator's cost table that
+    /// `calibrate` measures (the others, like `process_memory`, belong to a scenario's servers,
+    /// not to this machine).
     pub fn describe(&self) -> Vec<(String, String)> {
         let c = self.costs.apply(sim::config::Costs::default());
-        let ns = |v: u64| crate::number::duration_ns(v as f64);
-        let b = |v: u64| crate::number::bytes(v as f64);
-        vec![
-            ("thread_switch".into(), ns(c.thread_switch)),
-            ("thread_wakeup".into(), ns(c.thread_wakeup)),
-            ("task_switch".into(), ns(c.task_switch)),
-            ("coroutine_switch".into(), ns(c.coroutine_switch)),
-            ("thread_spawn".into(), ns(c.thread_spawn)),
-            ("task_spawn".into(), ns(c.task_spawn)),
-            ("thread_memory".into(), b(c.thread_memory)),
-            ("task_memory".into(), b(c.task_memory)),
-        ]
+        sim::cost::KEYS
+            .iter()
+            .filter(|key| key.measured_by.is_some())
+            .map(|key| {
+                let value = key.get(&c) as f64;
+                let text = match key.unit {
+                    sim::cost::Unit::Duration => crate::number::duration_ns(value),
+                    sim::cost::Unit::Size => crate::number::bytes(value),
+                };
+                (key.name.to_string(), text)
+            })
+            .collect()
     }
 
     fn overrides(&self, requests: Option<u64>) -> Overrides {
@@ -280,9 +283,9 @@ impl Sim {
 }
 
 fn published_of<'a>(
-    published: &'a [(String, BTreeMap<String, f64>)],
+    published: &'a [(String, BTreeMap<Metric, f64>)],
     label: &str,
-) -> Option<&'a BTreeMap<String, f64>> {
+) -> Option<&'a BTreeMap<Metric, f64>> {
     published.iter().find(|(l, _)| l == label).map(|(_, p)| p)
 }
 
@@ -326,7 +329,7 @@ pub fn connections(sim: &Sim, progress: &Progress) -> Result<Connections, String
         .filter_map(|r| {
             Some(ConnPoint {
                 label: r.label.clone(),
-                model: r.model.clone(),
+                model: r.model,
                 connections: r.concurrency? as f64,
                 throughput_rps: r.throughput_rps,
                 peak_memory_bytes: r.peak_memory_bytes as f64,
@@ -352,7 +355,7 @@ pub fn fastapi(sim: &Sim, progress: &Progress) -> Result<FastApi, String> {
         .iter()
         .map(|r| Curve {
             label: r.label.clone(),
-            model: r.model.clone(),
+            model: r.model,
             percentiles: vec![
                 (50.0, r.latency_ms_p50),
                 (90.0, r.latency_ms_p90),
@@ -366,7 +369,7 @@ pub fn fastapi(sim: &Sim, progress: &Progress) -> Result<FastApi, String> {
     let published = rows
         .iter()
         .filter_map(|r| {
-            let p95 = *published_of(&published, &r.label)?.get("p95_ms")?;
+            let p95 = *published_of(&published, &r.label)?.get(&Metric::P95Ms)?;
             Some(PublishedP95 {
                 label: r.label.clone(),
                 p95_ms: p95,
@@ -386,14 +389,14 @@ pub fn recipe(sim: &Sim, progress: &Progress) -> Result<Recipe, String> {
         .iter()
         .map(|r| {
             let p = published_of(&published, &r.label);
-            let get = |k: &str| p.and_then(|m| m.get(k).copied());
+            let get = |k: Metric| p.and_then(|m| m.get(&k).copied());
             Stack {
                 label: r.label.clone(),
                 published: Figures {
-                    rps: get("rps"),
-                    p95_ms: get("p95_ms"),
-                    cpu_percent: get("cpu_percent"),
-                    memory_mb: get("rss_mb"),
+                    rps: get(Metric::Rps),
+                    p95_ms: get(Metric::P95Ms),
+                    cpu_percent: get(Metric::CpuPercent),
+                    memory_mb: get(Metric::RssMb),
                 },
                 // The same definitions as `sim replay` (see sim::replay::metric).
                 simulated: Figures {
@@ -416,7 +419,7 @@ pub fn websockets(sim: &Sim, progress: &Progress) -> Result<WebSockets, String> 
         .iter()
         .map(|r| Holder {
             label: r.label.clone(),
-            model: r.model.clone(),
+            model: r.model,
             connections: r.concurrency.unwrap_or(0) as f64,
             peak_memory_bytes: r.peak_memory_bytes as f64,
             broadcast_p50_ms: r.latency_ms_p50,
@@ -450,7 +453,7 @@ pub fn cores(sim: &Sim, progress: &Progress) -> Result<Cores, String> {
             points.push(CoresPoint {
                 workload: workload.into(),
                 label: r.label.clone(),
-                model: r.model.clone(),
+                model: r.model,
                 cores: r.cores as f64,
                 throughput_rps: r.throughput_rps,
                 p99_ms: r.latency_ms_p99,
@@ -497,7 +500,7 @@ pub fn pricing(sim: &Sim, progress: &Progress) -> Result<Pricing, String> {
             };
             Some(PerMillion {
                 label: layout,
-                model: r.model.clone(),
+                model: r.model,
                 cores: (r.cores * r.machines) as f64,
                 usd_per_million_requests: r.usd_per_million_requests?,
             })
@@ -527,7 +530,7 @@ pub fn cpu(sim: &Sim, progress: &Progress) -> Result<Cpu, String> {
         .iter()
         .map(|r| CpuPoint {
             label: r.label.clone(),
-            model: r.model.clone(),
+            model: r.model,
             load: r.rate_rps.unwrap_or(0.0) / capacity,
             useful: r.cpu_useful,
             switching: r.switch_overhead,

@@ -4,6 +4,7 @@
 //! Okabe and Ito's, distinguishable under the common colour-vision deficiencies; each scheduling
 //! model keeps one colour on every chart.
 
+use sim::config::ModelKind;
 use std::sync::OnceLock;
 
 use plotters::style::{FontStyle, RGBColor, register_font};
@@ -78,14 +79,12 @@ pub const SERIES: [RGBColor; 7] = [
     color::BLACK,
 ];
 
-/// The colour of a scheduling model, the same on every chart; other names take the palette in
-/// order of `fallback`.
-pub fn model_color(model: &str, fallback: usize) -> RGBColor {
+/// The colour of a scheduling model, the same on every chart.
+pub fn model_color(model: ModelKind) -> RGBColor {
     match model {
-        "thread_per_request" => color::VERMILLION,
-        "preemptive" => color::BLUE,
-        "cooperative" => color::GREEN,
-        _ => SERIES[fallback % SERIES.len()],
+        ModelKind::ThreadPerRequest => color::VERMILLION,
+        ModelKind::Preemptive => color::BLUE,
+        ModelKind::Cooperative => color::GREEN,
     }
 }
 
@@ -163,10 +162,10 @@ mod tests {
 
     #[test]
     fn models_keep_their_colours() {
-        assert_eq!(model_color("cooperative", 5), color::GREEN);
+        assert_eq!(model_color(ModelKind::Cooperative), color::GREEN);
         assert_ne!(
-            model_color("preemptive", 0),
-            model_color("thread_per_request", 0)
+            model_color(ModelKind::Preemptive),
+            model_color(ModelKind::ThreadPerRequest)
         );
     }
 }

@@ -7,47 +7,7 @@
 
 use crate::dist::Dist;
 
-/// What the machine's primitives cost. Defaults are the built-in reference calibration
-/// (published figures listed in the README); `calibrate --out costs.toml` measures this
-/// machine's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Costs {
-    /// Direct cost (core time) of switching a core from one OS thread to another, ns.
-    pub thread_switch: u64,
-    /// Extra latency (not core time) when a thread is woken onto another core, ns.
-    pub thread_wakeup: u64,
-    /// Core time of one user-level async task switch (tokio, asyncio), ns.
-    pub task_switch: u64,
-    /// Core time of one stackful coroutine / green thread switch (Go, BEAM, may), ns.
-    pub coroutine_switch: u64,
-    /// Core time to create (and later reap) one OS thread, ns.
-    pub thread_spawn: u64,
-    /// Core time to create one async task, ns.
-    pub task_spawn: u64,
-    /// Resident bytes per OS thread (user stack touched + kernel structures).
-    pub thread_memory: u64,
-    /// Resident bytes per task, coroutine or green thread.
-    pub task_memory: u64,
-    /// Resident bytes per server process before any thread or task (interpreter, heap).
-    pub process_memory: u64,
-}
-
-impl Default for Costs {
-    /// The reference calibration: published figures (see the README's sources), not this machine.
-    fn default() -> Self {
-        Costs {
-            thread_switch: 1_500,
-            thread_wakeup: 5_000,
-            task_switch: 200,
-            coroutine_switch: 200,
-            thread_spawn: 17_000,
-            task_spawn: 300,
-            thread_memory: 19_968, // 9.5 KiB user + 10 KiB kernel
-            task_memory: 400,
-            process_memory: 0,
-        }
-    }
-}
+pub use crate::cost::Costs;
 
 /// Whether a step needs a core or waits without one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -170,13 +130,78 @@ pub enum Threads {
     Unbounded,
 }
 
-/// How a cooperative server spreads work over its loops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How a cooperative server spreads work over its loops; serde and files spell it `"shared"`
+/// or `"affinity"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// One shared queue / work stealing (tokio multi-thread).
     Shared,
     /// Each connection stays on the loop that accepted it (gunicorn + uvicorn, SO_REUSEPORT).
     Affinity,
+}
+
+impl Balance {
+    /// Both modes.
+    pub const ALL: [Balance; 2] = [Balance::Shared, Balance::Affinity];
+
+    /// The name scenario files use (`balance = "shared"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Balance::Shared => "shared",
+            Balance::Affinity => "affinity",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Balance> {
+        Balance::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// The three scheduling models by name, as scenario files, JSON (`"model":
+/// "thread_per_request"`), `reports`, the testbed and the notebooks spell them. [`Model`] is the
+/// same choice with its parameters.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Every in-flight request owns an OS thread.
+    ThreadPerRequest,
+    /// M:N green threads with a time slice (Go, BEAM).
+    Preemptive,
+    /// Event loops; a task runs until it awaits (Node.js, asyncio, tokio).
+    Cooperative,
+}
+
+impl ModelKind {
+    /// All three, in the order the docs list them.
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::ThreadPerRequest,
+        ModelKind::Preemptive,
+        ModelKind::Cooperative,
+    ];
+
+    /// The name files and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::ThreadPerRequest => "thread_per_request",
+            ModelKind::Preemptive => "preemptive",
+            ModelKind::Cooperative => "cooperative",
+        }
+    }
+
+    /// The model named `name`.
+    pub fn from_name(name: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A scheduling model and its parameters.
@@ -223,13 +248,18 @@ pub enum Model {
 }
 
 impl Model {
+    /// Which of the three models this is.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Model::ThreadPerRequest { .. } => ModelKind::ThreadPerRequest,
+            Model::Preemptive { .. } => ModelKind::Preemptive,
+            Model::Cooperative { .. } => ModelKind::Cooperative,
+        }
+    }
+
     /// The name scenario files use for the model.
     pub fn name(&self) -> &'static str {
-        match self {
-            Model::ThreadPerRequest { .. } => "thread_per_request",
-            Model::Preemptive { .. } => "preemptive",
-            Model::Cooperative { .. } => "cooperative",
-        }
+        self.kind().name()
     }
 }
 

@@ -30,12 +30,14 @@
 pub(crate) mod cache;
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod dist;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod gil;
 pub(crate) mod kernel;
+pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub mod output;

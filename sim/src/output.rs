@@ -127,7 +127,7 @@ pub fn rows_table(rows: &[SweepRow], marks: &[usize]) -> String {
             };
             vec![
                 r.label.clone(),
-                r.model.clone(),
+                r.model.name().to_string(),
                 cores,
                 load,
                 num(r.throughput_rps, 1),
@@ -183,7 +183,7 @@ pub fn replay_table(rows: &[ReplayRow]) -> String {
             body.push(vec![
                 r.scenario.clone(),
                 r.label.clone(),
-                name.clone(),
+                name.to_string(),
                 num(*published, 3),
                 simulated.map_or("-".into(), |v| num(v, 3)),
                 r.deviation_percent

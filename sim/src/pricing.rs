@@ -3,14 +3,11 @@
 //! A price table lists VM sizes (cores -> dollars per month). A core count between two sizes
 //! rents the next bigger VM; beyond the largest size the price grows linearly at the largest
 //! size's price per core (more of the same boxes).
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//!
+//! Reading a price table from a file (`[pricing]`, `--pricing`) is the scenario reader's job
+//! (`scenario/pricing.rs`), so that this module knows nothing about files.
 
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
-
-use crate::scenario::{ScenarioError, Source};
 
 /// Hours in a month as cloud providers bill them (365 x 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -85,67 +82,6 @@ impl PriceTable {
         let monthly = self.usd_per_month(cores) * machines as f64;
         let requests = throughput_rps * HOURS_PER_MONTH * 3600.0;
         Some(monthly / requests * 1e6)
-    }
-
-    /// Reads a pricing file: a `[pricing]` table whose keys are core counts and whose values are
-    /// dollars per month (`4 = 40`).
-    pub fn read_file(path: &Path) -> Result<Self, ScenarioError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct PricingFile {
-            pricing: BTreeMap<String, Spanned<f64>>,
-        }
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let origin = path.display().to_string();
-        let source = Source::new(&text, &origin);
-        let file: PricingFile = toml::from_str(&text).map_err(|e| {
-            source.at(
-                e.span().unwrap_or(0..0),
-                &format!(
-                    "{}; a pricing file is a [pricing] table of core count = dollars per month, e.g.\n[pricing]\n4 = 40\n8 = 160",
-                    e.message().trim()
-                ),
-            )
-        })?;
-        Self::from_spans(&file.pricing, &source)
-    }
-
-    /// A table from a parsed `[pricing]` table, reporting bad rows at their place.
-    pub(crate) fn from_spans(
-        table: &BTreeMap<String, Spanned<f64>>,
-        source: &Source,
-    ) -> Result<Self, ScenarioError> {
-        let mut rows = Vec::new();
-        for (key, price) in table {
-            let cores: u64 = match key.trim().parse() {
-                Ok(c) if c >= 1 => c,
-                _ => {
-                    return Err(source.at(
-                        price.span(),
-                        &format!(
-                            "pricing key {key:?} is not a core count; write core count = dollars per month, e.g. 4 = 40"
-                        ),
-                    ));
-                }
-            };
-            let usd = *price.get_ref();
-            if !(usd.is_finite() && usd >= 0.0) {
-                return Err(source.at(
-                    price.span(),
-                    &format!("the price of {cores} cores must be zero or more dollars per month, not {usd}"),
-                ));
-            }
-            rows.push((cores, usd));
-        }
-        PriceTable::new(rows).ok_or_else(|| {
-            source.at(
-                0..0,
-                "the [pricing] table is empty; give at least one row such as 4 = 40",
-            )
-        })
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::metric::Metric;
 use crate::report::Report;
 use crate::scenario::{Deployment, Overrides, Scenario, ScenarioError, builtin, builtins};
 use crate::sweep::execute;
@@ -21,11 +22,11 @@ pub struct ReplayRow {
     /// Identical machines sharing the load (the report is one machine's).
     pub machines: u64,
     /// What the write-up published (metric -> value); may be empty when it gave no numbers.
-    pub published: BTreeMap<String, f64>,
+    pub published: BTreeMap<Metric, f64>,
     /// The simulated value of every published metric.
-    pub simulated_metrics: BTreeMap<String, f64>,
+    pub simulated_metrics: BTreeMap<Metric, f64>,
     /// (simulated - published) / published, percent, per published metric.
-    pub deviation_percent: BTreeMap<String, f64>,
+    pub deviation_percent: BTreeMap<Metric, f64>,
     /// The run, as `sim run --json` prints it.
     pub simulated: Report,
 }
@@ -52,23 +53,22 @@ pub enum ReplayError {
 }
 
 /// The value of a published metric in a run (`first_mean_ms`: the scenario's first server's
-/// mean latency, for `mean_vs_first`). `None` for a metric this code does not know.
-pub fn metric(report: &Report, machines: u64, name: &str, first_mean_ms: f64) -> Option<f64> {
+/// mean latency, for `mean_vs_first`), in the metric's unit.
+pub fn metric(report: &Report, machines: u64, metric: Metric, first_mean_ms: f64) -> f64 {
     let l = &report.latency_ms;
-    Some(match name {
-        "rps" => report.throughput_rps * machines as f64,
-        "mean_ms" => l.mean,
-        "p50_ms" => l.p50,
-        "p90_ms" => l.p90,
-        "p95_ms" => l.p95,
-        "p99_ms" => l.p99,
-        "max_ms" => l.max,
-        "cpu_percent" => report.cpu_utilization * report.cores as f64 * 100.0,
-        "rss_mb" => report.peak_memory_bytes as f64 / 1e6,
-        "context_switches_per_request" => report.context_switches_per_request,
-        "mean_vs_first" => l.mean / first_mean_ms,
-        _ => return None,
-    })
+    match metric {
+        Metric::Rps => report.throughput_rps * machines as f64,
+        Metric::MeanMs => l.mean,
+        Metric::P50Ms => l.p50,
+        Metric::P90Ms => l.p90,
+        Metric::P95Ms => l.p95,
+        Metric::P99Ms => l.p99,
+        Metric::MaxMs => l.max,
+        Metric::CpuPercent => report.cpu_utilization * report.cores as f64 * 100.0,
+        Metric::RssMb => report.peak_memory_bytes as f64 / 1e6,
+        Metric::ContextSwitchesPerRequest => report.context_switches_per_request,
+        Metric::MeanVsFirst => l.mean / first_mean_ms,
+    }
 }
 
 /// Runs the named built-in scenarios (all of them when `names` is empty), every server in
@@ -115,12 +115,11 @@ pub fn replay(
             .or_insert(report.latency_ms.mean);
         let mut simulated_metrics = BTreeMap::new();
         let mut deviation_percent = BTreeMap::new();
-        for (name, &published) in &d.published {
-            if let Some(value) = metric(&report, d.machines, name, first) {
-                simulated_metrics.insert(name.clone(), value);
-                if published != 0.0 {
-                    deviation_percent.insert(name.clone(), (value - published) / published * 100.0);
-                }
+        for (&name, &published) in &d.published {
+            let value = metric(&report, d.machines, name, first);
+            simulated_metrics.insert(name, value);
+            if published != 0.0 {
+                deviation_percent.insert(name, (value - published) / published * 100.0);
             }
         }
         rows.push(ReplayRow {

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunConfig;
+use crate::config::{ModelKind, RunConfig};
 use crate::error::SimError;
 use crate::pricing::PriceTable;
 use crate::report::Report;
@@ -173,7 +173,7 @@ pub struct SweepRow {
     /// Server label.
     pub label: String,
     /// Model name.
-    pub model: String,
+    pub model: ModelKind,
     /// Cores per machine.
     pub cores: u64,
     /// Identical machines sharing the load.
@@ -260,7 +260,7 @@ impl SweepRow {
         SweepRow {
             scenario: report.scenario.clone(),
             label: report.label.clone(),
-            model: report.model.clone(),
+            model: deployment.config.server.model.kind(),
             cores: report.cores,
             machines: m,
             seed: report.seed,

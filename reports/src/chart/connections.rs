@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use sim::config::ModelKind;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
@@ -19,7 +20,7 @@ pub struct ConnPoint {
     /// Server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// Concurrent keep-alive connections.
     pub connections: f64,
     /// Completed requests per second.
@@ -39,8 +40,7 @@ impl Connections {
     fn series(&self, y: impl Fn(&ConnPoint) -> f64) -> Vec<Line> {
         distinct(&self.points, |p| p.label.as_str())
             .into_iter()
-            .enumerate()
-            .map(|(i, label)| {
+            .map(|label| {
                 let mine: Vec<&ConnPoint> =
                     self.points.iter().filter(|p| p.label == label).collect();
                 // Colour says the model; a second server of the same model (Apache unbounded
@@ -52,7 +52,7 @@ impl Connections {
                     .any(|p| p.model == mine[0].model);
                 Line {
                     label: label.to_string(),
-                    color: model_color(&mine[0].model, i),
+                    color: model_color(mine[0].model),
                     points: mine.iter().map(|p| (p.connections, y(p))).collect(),
                     dashed: earlier_same_model,
                 }
@@ -61,7 +61,7 @@ impl Connections {
     }
 
     /// The points of `model` at the largest connection count.
-    fn at_most(&self, model: &str) -> Vec<&ConnPoint> {
+    fn at_most(&self, model: ModelKind) -> Vec<&ConnPoint> {
         let most = self
             .points
             .iter()
@@ -80,8 +80,8 @@ impl Chart for Connections {
     }
 
     fn title(&self) -> String {
-        let threads = self.at_most("thread_per_request");
-        let events = self.at_most("cooperative");
+        let threads = self.at_most(ModelKind::ThreadPerRequest);
+        let events = self.at_most(ModelKind::Cooperative);
         let (Some(e), false) = (events.first(), threads.is_empty()) else {
             return "Threads vs event workers as connections grow".into();
         };
@@ -124,7 +124,7 @@ impl Chart for Connections {
         for p in &self.points {
             t.push(vec![
                 p.label.as_str().into(),
-                p.model.as_str().into(),
+                p.model.name().into(),
                 p.connections.into(),
                 p.throughput_rps.into(),
                 p.peak_memory_bytes.into(),

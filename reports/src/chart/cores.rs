@@ -4,6 +4,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use sim::config::ModelKind;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
@@ -20,7 +21,7 @@ pub struct CoresPoint {
     /// Server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// Cores of the simulated machine.
     pub cores: f64,
     /// Completed requests per second.
@@ -49,13 +50,12 @@ impl Cores {
         let owned: Vec<CoresPoint> = mine.iter().map(|p| (*p).clone()).collect();
         distinct(&owned, |p| p.label.as_str())
             .into_iter()
-            .enumerate()
-            .map(|(i, label)| {
+            .map(|label| {
                 let pts: Vec<&CoresPoint> =
                     mine.iter().copied().filter(|p| p.label == label).collect();
                 Line {
                     label: label.to_string(),
-                    color: model_color(&pts[0].model, i),
+                    color: model_color(pts[0].model),
                     points: pts.iter().map(|p| (p.cores, y(p))).collect(),
                     dashed: false,
                 }
@@ -128,7 +128,7 @@ impl Chart for Cores {
             t.push(vec![
                 p.workload.as_str().into(),
                 p.label.as_str().into(),
-                p.model.as_str().into(),
+                p.model.name().into(),
                 p.cores.into(),
                 p.throughput_rps.into(),
                 p.p99_ms.into(),

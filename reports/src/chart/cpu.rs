@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
+use sim::config::ModelKind;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
@@ -17,7 +18,7 @@ pub struct CpuPoint {
     /// Server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// Offered load as a fraction of the cores' capacity for the requests' CPU work.
     pub load: f64,
     /// Fraction of core time running request steps.
@@ -73,7 +74,7 @@ impl Chart for Cpu {
         for p in &self.points {
             t.push(vec![
                 p.label.as_str().into(),
-                p.model.as_str().into(),
+                p.model.name().into(),
                 p.load.into(),
                 p.useful.into(),
                 p.switching.into(),

@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
+use sim::config::ModelKind;
 
 use crate::chart::{Chart, max_of};
 use crate::error::ChartError;
@@ -18,7 +19,7 @@ pub struct Curve {
     /// Endpoint / server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// (percentile 0..100, latency ms), ascending: the CDF at the points the simulator reports.
     pub percentiles: Vec<(f64, f64)>,
 }
@@ -136,7 +137,7 @@ impl Chart for FastApi {
             )?;
         mesh(&mut chart, &x, &y)?;
         for (i, c) in self.curves.iter().enumerate() {
-            let col = model_color(&c.model, i);
+            let col = model_color(c.model);
             chart
                 .draw_series(LineSeries::new(
                     c.percentiles.iter().map(|(q, ms)| (*ms, *q)),

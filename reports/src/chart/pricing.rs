@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use sim::config::ModelKind;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
@@ -28,7 +29,7 @@ pub struct PerMillion {
     /// Server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// Cores.
     pub cores: f64,
     /// Dollars per million requests served at the run's throughput.
@@ -101,7 +102,7 @@ impl Chart for Pricing {
         for c in &self.per_million {
             t.push(vec![
                 c.label.as_str().into(),
-                c.model.as_str().into(),
+                c.model.name().into(),
                 c.cores.into(),
                 crate::table::Cell::Missing,
                 c.usd_per_million_requests.into(),
@@ -145,8 +146,7 @@ impl Chart for Pricing {
         )?;
         let series: Vec<Line> = distinct(&self.per_million, |c| c.label.as_str())
             .into_iter()
-            .enumerate()
-            .map(|(i, label)| {
+            .map(|label| {
                 let mine: Vec<&PerMillion> = self
                     .per_million
                     .iter()
@@ -154,7 +154,7 @@ impl Chart for Pricing {
                     .collect();
                 Line {
                     label: label.to_string(),
-                    color: model_color(&mine[0].model, i),
+                    color: model_color(mine[0].model),
                     points: mine
                         .iter()
                         .map(|c| (c.cores, c.usd_per_million_requests))

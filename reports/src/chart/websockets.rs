@@ -2,6 +2,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use sim::config::ModelKind;
 
 use crate::chart::Chart;
 use crate::error::ChartError;
@@ -16,7 +17,7 @@ pub struct Holder {
     /// Server label.
     pub label: String,
     /// Its model.
-    pub model: String,
+    pub model: ModelKind,
     /// Connections held open.
     pub connections: f64,
     /// Peak resident memory, bytes.
@@ -40,8 +41,8 @@ impl Chart for WebSockets {
     }
 
     fn title(&self) -> String {
-        let of = |m: &str| self.holders.iter().find(|h| h.model == m);
-        match (of("thread_per_request"), of("cooperative")) {
+        let of = |m: ModelKind| self.holders.iter().find(|h| h.model == m);
+        match (of(ModelKind::ThreadPerRequest), of(ModelKind::Cooperative)) {
             (Some(t), Some(c)) => format!(
                 "{} idle connections: threads need {}, event-loop tasks {}",
                 grouped(t.connections),
@@ -72,7 +73,7 @@ impl Chart for WebSockets {
         for h in &self.holders {
             t.push(vec![
                 h.label.as_str().into(),
-                h.model.as_str().into(),
+                h.model.name().into(),
                 h.connections.into(),
                 h.peak_memory_bytes.into(),
                 h.broadcast_p50_ms.into(),
@@ -84,12 +85,7 @@ impl Chart for WebSockets {
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let cats: Vec<String> = self.holders.iter().map(|h| h.label.clone()).collect();
-        let colors = self
-            .holders
-            .iter()
-            .enumerate()
-            .map(|(i, h)| model_color(&h.model, i))
-            .collect();
+        let colors = self.holders.iter().map(|h| model_color(h.model)).collect();
         let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
         const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
         bars(

@@ -9,6 +9,7 @@ use reports::chart::pricing::{PerMillion, Price, Pricing};
 use reports::chart::recipe::{Figures, Recipe, Stack};
 use reports::chart::switches::{SwitchRow, Switches};
 use reports::chart::websockets::{Holder, WebSockets};
+use sim::config::ModelKind;
 
 pub fn costs() -> Costs {
     let row = |label: &str, kind, ns| CostRow {
@@ -61,14 +62,14 @@ pub fn connections() -> Connections {
     for c in [1.0, 10.0, 100.0, 1_000.0, 10_000.0] {
         points.push(ConnPoint {
             label: "threads (Apache)".into(),
-            model: "thread_per_request".into(),
+            model: ModelKind::ThreadPerRequest,
             connections: c,
             throughput_rps: 9_000.0 / (1.0 + c / 2_000.0),
             peak_memory_bytes: 8e6 + c * 19_968.0,
         });
         points.push(ConnPoint {
             label: "event workers (nginx)".into(),
-            model: "cooperative".into(),
+            model: ModelKind::Cooperative,
             connections: c,
             throughput_rps: 9_500.0,
             peak_memory_bytes: 4e6 + c * 400.0,
@@ -82,7 +83,7 @@ pub fn fastapi() -> FastApi {
         curves: vec![
             Curve {
                 label: "def".into(),
-                model: "thread_per_request".into(),
+                model: ModelKind::ThreadPerRequest,
                 percentiles: vec![
                     (50.0, 201.0),
                     (90.0, 302.0),
@@ -94,7 +95,7 @@ pub fn fastapi() -> FastApi {
             },
             Curve {
                 label: "async def".into(),
-                model: "cooperative".into(),
+                model: ModelKind::Cooperative,
                 percentiles: vec![
                     (50.0, 101.0),
                     (90.0, 102.0),
@@ -151,7 +152,7 @@ pub fn recipe() -> Recipe {
 pub fn websockets() -> WebSockets {
     let h = |label: &str, model: &str, mem, p50, p99| Holder {
         label: label.into(),
-        model: model.into(),
+        model: ModelKind::from_name(model).unwrap(),
         connections: 100_000.0,
         peak_memory_bytes: mem,
         broadcast_p50_ms: p50,
@@ -190,7 +191,7 @@ pub fn cores() -> Cores {
                 points.push(CoresPoint {
                     workload: workload.into(),
                     label: label.into(),
-                    model: model.into(),
+                    model: ModelKind::from_name(model).unwrap(),
                     cores: c,
                     throughput_rps: 1_000.0 * used * eff,
                     p99_ms: 5.0 + 200.0 / c,
@@ -223,7 +224,7 @@ pub fn pricing() -> Pricing {
             .iter()
             .map(|(c, usd)| PerMillion {
                 label: "event loops".into(),
-                model: "cooperative".into(),
+                model: ModelKind::Cooperative,
                 cores: *c,
                 usd_per_million_requests: usd / (c * 2.6),
             })
@@ -242,7 +243,7 @@ pub fn cpu() -> Cpu {
             let switching: f64 = s * load;
             points.push(CpuPoint {
                 label: label.into(),
-                model: model.into(),
+                model: ModelKind::from_name(model).unwrap(),
                 load,
                 useful: load * 0.9,
                 switching,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::{Model, Threads, Warmup};
 
 /// The example from the issue, verbatim: it is the interface.
 const EXAMPLE: &str = r#"name = "example"
@@ -175,12 +176,11 @@ fn costs_precedence_defaults_file_costs_flag_server() {
         "label = \"event loop\"\ntask_switch = \"25us\"\n",
     );
     let s = parse(&text).unwrap();
+    let mut costs = CostOverrides::default();
+    costs.set_named("task_switch", 7).unwrap();
+    costs.set_named("thread_switch", 3_000).unwrap();
     let o = Overrides {
-        costs: CostOverrides {
-            task_switch: Some(7),
-            thread_switch: Some(3_000),
-            ..CostOverrides::default()
-        },
+        costs,
         ..Overrides::default()
     };
     let configs = s.run_configs(&o).unwrap();
@@ -326,12 +326,68 @@ fn costs_file_reads_a_costs_table() {
     )
     .unwrap();
     let c = CostOverrides::read_file(&path).unwrap();
-    assert_eq!(c.thread_switch, Some(1_400));
-    assert_eq!(c.thread_memory, Some(20 * 1024));
-    assert_eq!(c.task_switch, None);
+    assert_eq!(c.get("thread_switch"), Some(1_400));
+    assert_eq!(c.get("thread_memory"), Some(20 * 1024));
+    assert_eq!(c.get("task_switch"), None);
     std::fs::write(&path, "[costs]\nthread_swtich = \"1us\"\n").unwrap();
     assert!(matches!(
         CostOverrides::read_file(&path),
         Err(ScenarioError::At { line: 2, .. })
     ));
+}
+
+/// No catch-all: an unknown cost key, in `[costs]`, a `--costs` file or a server, is an error
+/// at its place that lists every known key (it used to fall through to `process_memory`).
+#[test]
+fn an_unknown_cost_key_is_refused_with_the_known_ones() {
+    let known = |message: &str| {
+        for key in crate::cost::KEYS {
+            assert!(
+                message.contains(key.name),
+                "{} missing in {message}",
+                key.name
+            );
+        }
+    };
+    let text = EXAMPLE.replace(
+        "thread_switch = \"2us\"",
+        "proces_memory = \"1MB\"\nthread_switch = \"2us\"",
+    );
+    let (line, column, message) = error_at(&text);
+    assert_eq!((line, column), (9, 1), "{message}");
+    assert!(
+        message.contains("unknown cost key \"proces_memory\""),
+        "{message}"
+    );
+    known(&message);
+
+    let text = EXAMPLE.replace(
+        "label = \"event loop\"\n",
+        "label = \"event loop\"\nproces_memory = \"1MB\"\n",
+    );
+    let (_, column, message) = error_at(&text);
+    assert_eq!(column, 1, "{message}");
+    assert!(
+        message.contains("unknown field `proces_memory`"),
+        "{message}"
+    );
+    known(&message);
+
+    // A cost key that exists is read in its own unit: a size is not a duration.
+    let text = EXAMPLE.replace(
+        "label = \"event loop\"\n",
+        "label = \"event loop\"\nprocess_memory = \"5ms\"\n",
+    );
+    let (_, _, message) = error_at(&text);
+    assert!(message.contains("size"), "{message}");
+    let text = EXAMPLE.replace(
+        "label = \"event loop\"\n",
+        "label = \"event loop\"\nprocess_memory = \"15MB\"\n",
+    );
+    let configs = parse(&text)
+        .unwrap()
+        .run_configs(&Overrides::default())
+        .unwrap();
+    assert_eq!(configs[0].costs.process_memory, 15_000_000);
+    assert_eq!(configs[1].costs.process_memory, 0);
 }

@@ -1,0 +1,416 @@
+//! The cost keys: one table of what the machine's primitives cost, which every reader and
+//! writer of a cost follows.
+//!
+//! ```text
+//!                      KEYS (name, unit, meaning, reference value, calibrate measurement)
+//!                        │
+//!   scenario parser ◀────┼────▶ calibrate --out (micro)      SCENARIOS.md's table (checked)
+//!   ([costs], server     │                                   reports' cost list
+//!    keys, --costs)      ▼
+//!                      Costs (one u64 field per key, what the engine reads)
+//! ```
+//!
+//! The table lives in `sim` because the simulator is what gives a key its meaning; `micro`
+//! (the `calibrate` binary) depends on `sim` to write the keys, and `sim` never depends on
+//! `micro`. A new key is one row here and one field of [`Costs`]; the parser, `calibrate`,
+//! the docs test and `reports` pick it up from the row.
+
+use crate::unit::{format_duration, format_size, parse_duration, parse_size};
+
+/// How a key's value is written in a file and what it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Nanoseconds, written as a string with a time unit (`"1.5us"`).
+    Duration,
+    /// Bytes, written as a string with a size unit (`"20KiB"`).
+    Size,
+}
+
+impl Unit {
+    /// The word SCENARIOS.md and error messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Duration => "duration",
+            Unit::Size => "size",
+        }
+    }
+
+    /// Reads a value written with this unit; the error says what to write instead.
+    pub fn parse(self, text: &str) -> Result<u64, String> {
+        match self {
+            Unit::Duration => parse_duration(text).map_err(|e| e.to_string()),
+            Unit::Size => parse_size(text).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Writes a value the way [`Unit::parse`] reads it back.
+    pub fn format(self, value: u64) -> String {
+        match self {
+            Unit::Duration => format_duration(value),
+            Unit::Size => format_size(value),
+        }
+    }
+
+    /// An example value, for messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            Unit::Duration => "\"1.5us\"",
+            Unit::Size => "\"20KiB\"",
+        }
+    }
+}
+
+/// Which of `calibrate`'s measurements fills a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measurement {
+    /// Where the figure is in `calibrate --json`'s object, as a JSON pointer
+    /// (`/thread_switch_same_core_ns`; nested figures like `/cache_bytes/l2` work the same way).
+    /// The figure is in nanoseconds for a duration and bytes for a size.
+    pub json_pointer: &'static str,
+    /// What was measured, in a few words (the comment `calibrate --out` writes).
+    pub what: &'static str,
+}
+
+/// One cost key.
+#[derive(Clone, Copy)]
+pub struct CostKey {
+    /// The key as files write it (`[costs]`, a server's own keys, `--costs` files).
+    pub name: &'static str,
+    /// What it counts and how it is written.
+    pub unit: Unit,
+    /// What it means, one line (SCENARIOS.md, `reports`).
+    pub meaning: &'static str,
+    /// The reference value (published figures, not this machine), ns or bytes.
+    pub default: u64,
+    /// The `calibrate` measurement that fills it; `None`: nothing here measures it.
+    pub measured_by: Option<Measurement>,
+    /// Whether a `[[server]]` may set it for itself (a property of a runtime, not only of the
+    /// machine).
+    pub per_server: bool,
+    /// Its field in [`Costs`].
+    field: fn(&mut Costs) -> &mut u64,
+}
+
+impl std::fmt::Debug for CostKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl CostKey {
+    /// This key's value in `costs`.
+    pub fn get(&self, costs: &Costs) -> u64 {
+        let mut copy = *costs;
+        *(self.field)(&mut copy)
+    }
+
+    /// Sets this key's value in `costs`.
+    pub fn set(&self, costs: &mut Costs, value: u64) {
+        *(self.field)(costs) = value;
+    }
+}
+
+const fn measured(json_pointer: &'static str, what: &'static str) -> Option<Measurement> {
+    Some(Measurement { json_pointer, what })
+}
+
+/// Every cost key, in the order files, docs and `calibrate` list them.
+pub const KEYS: &[CostKey] = &[
+    CostKey {
+        name: "thread_switch",
+        unit: Unit::Duration,
+        meaning: "core time of switching a core between two OS threads",
+        default: 1_500,
+        measured_by: measured("/thread_switch_same_core_ns", "same-core thread switch"),
+        per_server: true,
+        field: |c| &mut c.thread_switch,
+    },
+    CostKey {
+        name: "thread_wakeup",
+        unit: Unit::Duration,
+        meaning: "extra latency of waking a thread on another core",
+        default: 5_000,
+        measured_by: measured("/thread_wakeup_cross_core_ns", "cross-core wake-up latency"),
+        per_server: true,
+        field: |c| &mut c.thread_wakeup,
+    },
+    CostKey {
+        name: "task_switch",
+        unit: Unit::Duration,
+        meaning: "core time of an async task switch (tokio, asyncio)",
+        default: 200,
+        measured_by: measured("/task_switch_tokio_ns", "tokio task switch"),
+        per_server: true,
+        field: |c| &mut c.task_switch,
+    },
+    CostKey {
+        name: "coroutine_switch",
+        unit: Unit::Duration,
+        meaning: "core time of a green thread / stackful coroutine switch",
+        default: 200,
+        measured_by: measured("/task_switch_may_ns", "may coroutine switch"),
+        per_server: true,
+        field: |c| &mut c.coroutine_switch,
+    },
+    CostKey {
+        name: "thread_spawn",
+        unit: Unit::Duration,
+        meaning: "core time to create (and reap) an OS thread",
+        default: 17_000,
+        measured_by: measured("/spawn_thread_ns", "spawn + join a thread"),
+        per_server: true,
+        field: |c| &mut c.thread_spawn,
+    },
+    CostKey {
+        name: "task_spawn",
+        unit: Unit::Duration,
+        meaning: "core time to create a task",
+        default: 300,
+        measured_by: measured("/spawn_tokio_ns", "spawn + await a tokio task"),
+        per_server: true,
+        field: |c| &mut c.task_spawn,
+    },
+    CostKey {
+        name: "thread_memory",
+        unit: Unit::Size,
+        meaning: "resident memory per OS thread",
+        // 9.5 KiB of user stack touched + 10 KiB of kernel structures.
+        default: 19_968,
+        measured_by: measured(
+            "/thread_memory_bytes",
+            "resident + kernel stack per idle thread",
+        ),
+        per_server: true,
+        field: |c| &mut c.thread_memory,
+    },
+    CostKey {
+        name: "task_memory",
+        unit: Unit::Size,
+        meaning: "resident memory per task",
+        default: 400,
+        measured_by: measured(
+            "/tokio_task_memory_bytes",
+            "resident bytes per waiting tokio task",
+        ),
+        per_server: true,
+        field: |c| &mut c.task_memory,
+    },
+    CostKey {
+        name: "process_memory",
+        unit: Unit::Size,
+        meaning: "resident memory per server process before threads and tasks",
+        default: 0,
+        measured_by: None,
+        per_server: true,
+        field: |c| &mut c.process_memory,
+    },
+];
+
+/// The key named `name`.
+pub fn key(name: &str) -> Option<&'static CostKey> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The known keys' names, comma-separated, for messages about an unknown one.
+pub fn known_names() -> String {
+    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+}
+
+/// What the machine's primitives cost: one field per row of [`KEYS`]. Defaults are the
+/// reference calibration (published figures listed in the README); `calibrate --out
+/// costs.toml` measures this machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Costs {
+    /// Direct cost (core time) of switching a core from one OS thread to another, ns.
+    pub thread_switch: u64,
+    /// Extra latency (not core time) when a thread is woken onto another core, ns.
+    pub thread_wakeup: u64,
+    /// Core time of one user-level async task switch (tokio, asyncio), ns.
+    pub task_switch: u64,
+    /// Core time of one stackful coroutine / green thread switch (Go, BEAM, may), ns.
+    pub coroutine_switch: u64,
+    /// Core time to create (and later reap) one OS thread, ns.
+    pub thread_spawn: u64,
+    /// Core time to create one async task, ns.
+    pub task_spawn: u64,
+    /// Resident bytes per OS thread (user stack touched + kernel structures).
+    pub thread_memory: u64,
+    /// Resident bytes per task, coroutine or green thread.
+    pub task_memory: u64,
+    /// Resident bytes per server process before any thread or task (interpreter, heap).
+    pub process_memory: u64,
+}
+
+impl Default for Costs {
+    /// The reference calibration: every key's [`CostKey::default`].
+    fn default() -> Self {
+        let mut costs = Costs {
+            thread_switch: 0,
+            thread_wakeup: 0,
+            task_switch: 0,
+            coroutine_switch: 0,
+            thread_spawn: 0,
+            task_spawn: 0,
+            thread_memory: 0,
+            task_memory: 0,
+            process_memory: 0,
+        };
+        for key in KEYS {
+            key.set(&mut costs, key.default);
+        }
+        costs
+    }
+}
+
+/// Some cost values, each optional: a `[costs]` table, a server's cost keys, a `--costs` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostOverrides {
+    /// One slot per row of [`KEYS`], in its order.
+    values: [Option<u64>; KEYS.len()],
+}
+
+impl Default for CostOverrides {
+    /// No value given.
+    fn default() -> Self {
+        CostOverrides {
+            values: [None; KEYS.len()],
+        }
+    }
+}
+
+impl CostOverrides {
+    /// The value given for `name`, if any (`None` also for an unknown name).
+    pub fn get(&self, name: &str) -> Option<u64> {
+        let index = KEYS.iter().position(|k| k.name == name)?;
+        self.values[index]
+    }
+
+    /// Sets the value of `key` (a row of [`KEYS`]).
+    pub fn set(&mut self, key: &CostKey, value: u64) {
+        if let Some(index) = KEYS.iter().position(|k| k.name == key.name) {
+            self.values[index] = Some(value);
+        }
+    }
+
+    /// Sets the value of the key named `name`; the error lists the known keys.
+    pub fn set_named(&mut self, name: &str, value: u64) -> Result<(), String> {
+        let key = key(name).ok_or_else(|| unknown_key_message(name))?;
+        self.set(key, value);
+        Ok(())
+    }
+
+    /// `costs` with every value present here replaced.
+    pub fn apply(&self, mut costs: Costs) -> Costs {
+        for (key, value) in KEYS.iter().zip(self.values) {
+            if let Some(value) = value {
+                key.set(&mut costs, value);
+            }
+        }
+        costs
+    }
+}
+
+/// The message for a key that is not in [`KEYS`].
+pub fn unknown_key_message(name: &str) -> String {
+    format!(
+        "unknown cost key {name:?}; the cost keys are {}",
+        known_names()
+    )
+}
+
+/// SCENARIOS.md's `[costs]` table, generated from [`KEYS`] (a test keeps the file equal to it).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| key | unit | reference | measured by `calibrate` | meaning |\n|---|---|---|---|---|\n",
+    );
+    for k in KEYS {
+        let measured = match k.measured_by {
+            Some(m) => format!("`{}`", m.json_pointer.trim_start_matches('/')),
+            None => "-".to_string(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            k.name,
+            k.unit.name(),
+            k.unit.format(k.default),
+            measured,
+            k.meaning
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_of_costs_has_exactly_one_row() {
+        let json = serde_json::to_value(Costs::default()).unwrap();
+        let mut fields: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+        fields.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(fields, names);
+        // Each row reaches its own field: give every key a distinct value and read them back
+        // through the serialized names.
+        let mut costs = Costs::default();
+        for (i, k) in KEYS.iter().enumerate() {
+            k.set(&mut costs, 1_000 + i as u64);
+        }
+        let json = serde_json::to_value(costs).unwrap();
+        for (i, k) in KEYS.iter().enumerate() {
+            assert_eq!(json[k.name], 1_000 + i as u64, "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn the_reference_values_are_the_published_calibration() {
+        let c = Costs::default();
+        assert_eq!(c.thread_switch, 1_500);
+        assert_eq!(c.thread_wakeup, 5_000);
+        assert_eq!(c.thread_memory, 19_968);
+        assert_eq!(c.process_memory, 0);
+    }
+
+    #[test]
+    fn every_default_survives_its_own_format() {
+        for k in KEYS {
+            assert_eq!(
+                k.unit.parse(&k.unit.format(k.default)),
+                Ok(k.default),
+                "{k:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_the_known_ones() {
+        let mut o = CostOverrides::default();
+        let message = o.set_named("proces_memory", 1).unwrap_err();
+        assert!(message.contains("\"proces_memory\""), "{message}");
+        for k in KEYS {
+            assert!(message.contains(k.name), "{message}");
+        }
+        assert_eq!(o, CostOverrides::default());
+        o.set_named("task_memory", 7).unwrap();
+        assert_eq!(o.get("task_memory"), Some(7));
+        assert_eq!(o.apply(Costs::default()).task_memory, 7);
+        assert_eq!(o.apply(Costs::default()).process_memory, 0);
+    }
+
+    #[test]
+    fn scenarios_md_shows_the_table() {
+        let doc = include_str!("../SCENARIOS.md");
+        let table = markdown_table();
+        assert!(
+            doc.contains(&table),
+            "sim/SCENARIOS.md's [costs] table differs from cost::KEYS; replace it with:\n{table}"
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! Finding and reading files: a scenario by path or built-in name, a `--costs` file, a
+//! `--pricing` file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cost::CostOverrides;
+use crate::pricing::PriceTable;
+
+use super::check::check_costs;
+use super::spec::CostsSpec;
+use super::{Scenario, ScenarioError, Source, builtin};
+
+impl Scenario {
+    /// A file path, or the name of a built-in scenario.
+    pub fn load(file_or_name: &str) -> Result<Scenario, ScenarioError> {
+        let path = Path::new(file_or_name);
+        if path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+                path: path.to_path_buf(),
+                error,
+            })?;
+            return Scenario::parse(&text, path);
+        }
+        match builtin(file_or_name) {
+            Some(b) => Scenario::parse(b.toml, Path::new(&format!("builtin:{}", b.name))),
+            None if file_or_name.ends_with(".toml") || path.components().count() > 1 => {
+                Err(ScenarioError::Io {
+                    path: path.to_path_buf(),
+                    error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                })
+            }
+            None => Err(ScenarioError::Unknown(file_or_name.to_string())),
+        }
+    }
+}
+
+impl CostOverrides {
+    /// Reads a costs file (what `calibrate --out` writes): a `[costs]` table whose keys are
+    /// the cost names (`crate::cost::KEYS`) and whose values are strings with units. Other
+    /// tables are ignored; an unknown cost key is an error that lists the known ones.
+    pub fn read_file(path: &Path) -> Result<CostOverrides, ScenarioError> {
+        #[derive(Deserialize)]
+        struct CostsFile {
+            costs: Option<CostsSpec>,
+        }
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let origin = path.display().to_string();
+        let source = Source::new(&text, &origin);
+        let file: CostsFile = toml::from_str(&text).map_err(|e| source.toml_error(&e))?;
+        let table = file.costs.ok_or_else(|| {
+            source.at(
+                0..0,
+                "this costs file has no [costs] table; write e.g.\n[costs]\nthread_switch = \"1.4us\"",
+            )
+        })?;
+        check_costs(&table, &source)
+    }
+}
+
+impl PriceTable {
+    /// Reads a pricing file: a `[pricing]` table whose keys are core counts and whose values are
+    /// dollars per month (`4 = 40`).
+    pub fn read_file(path: &Path) -> Result<Self, ScenarioError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PricingFile {
+            pricing: BTreeMap<String, Spanned<f64>>,
+        }
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let origin = path.display().to_string();
+        let source = Source::new(&text, &origin);
+        let file: PricingFile = toml::from_str(&text).map_err(|e| {
+            source.at(
+                e.span().unwrap_or(0..0),
+                &format!(
+                    "{}; a pricing file is a [pricing] table of core count = dollars per month, e.g.\n[pricing]\n4 = 40\n8 = 160",
+                    e.message().trim()
+                ),
+            )
+        })?;
+        Self::from_spans(&file.pricing, &source)
+    }
+}
