@@ -20,6 +20,7 @@
 //!   extra misses       m_i = min(W, S_i) × e_i / 64     lines (64-byte lines)
 //!   refill             ns  = m_1 × r_L2 + m_2 × (r_L3 − r_L2) + m_3 × (r_mem − r_L3)
 //! ```
+//! (a rate below the level above's is raised to it: a line from further away never costs less).
 //!
 //! `min(W, S_i)` is what A found in level `i` when it ran alone; `e_i` is the share of level
 //! `i` the others overwrote since (they land on random sets, so touching a tenth of the cache
@@ -56,6 +57,7 @@ mod recency;
 
 use std::collections::HashMap;
 
+use crate::config::RunConfig;
 use recency::Recency;
 
 /// Bytes per cache line.
@@ -81,6 +83,23 @@ pub(crate) struct CacheParams {
 }
 
 impl CacheParams {
+    /// The caches of `config`'s machine (`[costs]` cache keys, `[machine] l3_shared_by`).
+    pub(crate) fn of(config: &RunConfig) -> Self {
+        let c = &config.costs;
+        CacheParams {
+            l1d_bytes: c.cache_l1d,
+            l2_bytes: c.cache_l2,
+            l3_bytes: c.cache_l3,
+            refill_l2_ns_per_line: c.refill_l2_ns_per_line as f64,
+            refill_l3_ns_per_line: c.refill_l3_ns_per_line as f64,
+            refill_memory_ns_per_line: c.refill_memory_ns_per_line as f64,
+            l3_shared_by: config
+                .l3_shared_by
+                .map_or(config.cores, |n| n.min(config.cores))
+                .max(1) as usize,
+        }
+    }
+
     /// Why these parameters describe no machine, as a message saying what to change.
     pub(crate) fn problem(&self) -> Option<String> {
         let rates = [
@@ -91,15 +110,6 @@ impl CacheParams {
         if let Some((key, rate)) = rates.iter().find(|(_, r)| !(r.is_finite() && *r >= 0.0)) {
             return Some(format!(
                 "[costs] {key} = {rate}: give a finite number of ns per line, at least 0"
-            ));
-        }
-        if rates.windows(2).any(|w| w[1].1 < w[0].1) {
-            return Some(format!(
-                "[costs] refill rates must not fall with depth (L2 {} ≤ L3 {} ≤ memory {} ns per \
-                 line): a line from further away cannot cost less",
-                self.refill_l2_ns_per_line,
-                self.refill_l3_ns_per_line,
-                self.refill_memory_ns_per_line
             ));
         }
         if !(self.l1d_bytes <= self.l2_bytes && self.l2_bytes <= self.l3_bytes) {
@@ -159,11 +169,13 @@ pub(crate) fn refill(params: &CacheParams, w: u64, private: Since, shared: Since
         missed(params.l2_bytes, private),
         missed(params.l3_bytes, shared),
     ];
-    let steps = [
-        params.refill_l2_ns_per_line,
-        params.refill_l3_ns_per_line - params.refill_l2_ns_per_line,
-        params.refill_memory_ns_per_line - params.refill_l3_ns_per_line,
-    ];
+    // A deeper level costs at least what the one above does: a calibration that measured L3
+    // but not memory keeps the reference memory rate, which may be lower than this machine's
+    // L3 (a VM's L3 can be as slow as memory); the rate is then raised to L3's.
+    let l2 = params.refill_l2_ns_per_line;
+    let l3 = params.refill_l3_ns_per_line.max(l2);
+    let memory = params.refill_memory_ns_per_line.max(l3);
+    let steps = [l2, l3 - l2, memory - l3];
     let ns: f64 = missed_lines.iter().zip(steps).map(|(m, s)| m * s).sum();
     Refill {
         missed_lines,

@@ -204,6 +204,75 @@ pub const KEYS: &[CostKey] = &[
         per_server: true,
         field: |c| &mut c.process_memory,
     },
+    CostKey {
+        name: "cache_l1d",
+        unit: Unit::Size,
+        meaning: "L1 data cache per core (the cache model's first level)",
+        default: 32 * 1024,
+        measured_by: measured("/cache_bytes/l1d", "L1d size from sysfs"),
+        per_server: false,
+        field: |c| &mut c.cache_l1d,
+    },
+    CostKey {
+        name: "cache_l2",
+        unit: Unit::Size,
+        meaning: "L2 cache per core",
+        default: 1024 * 1024,
+        measured_by: measured("/cache_bytes/l2", "L2 size from sysfs"),
+        per_server: false,
+        field: |c| &mut c.cache_l2,
+    },
+    CostKey {
+        name: "cache_l3",
+        unit: Unit::Size,
+        meaning: "L3 cache, shared by `[machine] l3_shared_by` cores",
+        default: 32 * 1024 * 1024,
+        measured_by: measured("/cache_bytes/l3", "L3 size from sysfs"),
+        per_server: false,
+        field: |c| &mut c.cache_l3,
+    },
+    CostKey {
+        name: "refill_l2_ns_per_line",
+        unit: Unit::Duration,
+        meaning: "extra time of a 64-byte line found in L2 instead of L1 (whole ns)",
+        // Round figures for a ~3 GHz server core: L2 ≈ 14 cycles against L1's 5.
+        default: 3,
+        measured_by: measured("/refill_l2_ns_per_line", "random walk within L2, minus L1"),
+        per_server: false,
+        field: |c| &mut c.refill_l2_ns_per_line,
+    },
+    CostKey {
+        name: "refill_l3_ns_per_line",
+        unit: Unit::Duration,
+        meaning: "extra time of a line found in L3 instead of L1 (whole ns)",
+        // L3 ≈ 60 cycles on a large server part.
+        default: 20,
+        measured_by: measured("/refill_l3_ns_per_line", "random walk within L3, minus L1"),
+        per_server: false,
+        field: |c| &mut c.refill_l3_ns_per_line,
+    },
+    CostKey {
+        name: "refill_memory_ns_per_line",
+        unit: Unit::Duration,
+        meaning: "extra time of a line fetched from memory instead of L1 (whole ns)",
+        // A DRAM access ≈ 90 ns.
+        default: 90,
+        measured_by: measured(
+            "/refill_memory_ns_per_line",
+            "random walk beyond L3, minus L1",
+        ),
+        per_server: false,
+        field: |c| &mut c.refill_memory_ns_per_line,
+    },
+    CostKey {
+        name: "stack_working_set",
+        unit: Unit::Size,
+        meaning: "stack an OS thread or coroutine touches per run, refilled after others ran (0: stacks not modelled)",
+        default: 0,
+        measured_by: None,
+        per_server: true,
+        field: |c| &mut c.stack_working_set,
+    },
 ];
 
 /// The key named `name`.
@@ -239,6 +308,20 @@ pub struct Costs {
     pub task_memory: u64,
     /// Resident bytes per server process before any thread or task (interpreter, heap).
     pub process_memory: u64,
+    /// L1 data cache per core, bytes.
+    pub cache_l1d: u64,
+    /// L2 cache per core, bytes.
+    pub cache_l2: u64,
+    /// L3 cache per L3 domain, bytes.
+    pub cache_l3: u64,
+    /// Extra ns per 64-byte line found in L2 instead of L1.
+    pub refill_l2_ns_per_line: u64,
+    /// Extra ns per line found in L3 instead of L1.
+    pub refill_l3_ns_per_line: u64,
+    /// Extra ns per line fetched from memory instead of L1.
+    pub refill_memory_ns_per_line: u64,
+    /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
+    pub stack_working_set: u64,
 }
 
 impl Default for Costs {
@@ -254,6 +337,13 @@ impl Default for Costs {
             thread_memory: 0,
             task_memory: 0,
             process_memory: 0,
+            cache_l1d: 0,
+            cache_l2: 0,
+            cache_l3: 0,
+            refill_l2_ns_per_line: 0,
+            refill_l3_ns_per_line: 0,
+            refill_memory_ns_per_line: 0,
+            stack_working_set: 0,
         };
         for key in KEYS {
             key.set(&mut costs, key.default);

@@ -190,11 +190,6 @@ fn a_finished_owner_is_forgotten_but_its_data_still_evicts() {
 #[test]
 fn problems_name_the_key() {
     assert_eq!(params().problem(), None);
-    let falling = CacheParams {
-        refill_memory_ns_per_line: 10.0,
-        ..params()
-    };
-    assert!(falling.problem().unwrap().contains("must not fall"));
     let nan = CacheParams {
         refill_l2_ns_per_line: f64::NAN,
         ..params()
@@ -210,6 +205,20 @@ fn problems_name_the_key() {
         ..params()
     };
     assert!(nobody.problem().unwrap().contains("l3_shared_by"));
+}
+
+#[test]
+fn a_memory_rate_below_l3_counts_as_l3() {
+    // A calibration that measured L3 (40 ns here) but not memory keeps a lower reference rate.
+    let slow_l3 = CacheParams {
+        refill_memory_ns_per_line: 10.0,
+        ..params()
+    };
+    assert_eq!(slow_l3.problem(), None);
+    let from_other_l3 = refill(&slow_l3, 64 * KIB, Since::Gone, Since::Gone);
+    // As from L3: nothing more for the memory step.
+    assert_eq!(from_other_l3.missed_lines, [512.0, 1024.0, 1024.0]);
+    assert_eq!(from_other_l3.ns, 512 * 4 + 1024 * 36);
 }
 
 proptest! {

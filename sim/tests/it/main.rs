@@ -24,6 +24,12 @@ pub fn free_costs() -> Costs {
         thread_memory: 0,
         task_memory: 0,
         process_memory: 0,
+        refill_l2_ns_per_line: 0,
+        refill_l3_ns_per_line: 0,
+        refill_memory_ns_per_line: 0,
+        stack_working_set: 0,
+        // Sizes do not cost anything by themselves.
+        ..Costs::default()
     }
 }
 
@@ -35,6 +41,7 @@ pub fn cpu(d: Dist) -> Step {
         pool: None,
         parallel: 1,
         blocking: false,
+        working_set: 0,
     }
 }
 
@@ -46,6 +53,7 @@ pub fn io(d: Dist) -> Step {
         pool: None,
         parallel: 1,
         blocking: false,
+        working_set: 0,
     }
 }
 
@@ -77,6 +85,7 @@ pub fn open(rate: f64, requests: u64, cores: u64, steps: Vec<Step>, model: Model
         scenario: "test".into(),
         seed: 1,
         cores,
+        l3_shared_by: None,
         costs: free_costs(),
         load: Load {
             arrivals: Arrivals::Open { rate },
