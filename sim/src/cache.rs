@@ -10,8 +10,9 @@
 //!
 //! # The formula
 //!
-//! An *owner* is whatever holds the data: an OS thread in the thread models, a task (its
-//! request's data) on an event loop or a coroutine. When owner A with working set `W` runs
+//! An *owner* is a piece of data (a thread's stack, a connection's or a request's data), not
+//! who runs it, so the thread and async models pay alike for the same data. When owner A with
+//! working set `W` runs
 //! again, let `B_p` be the distinct bytes the others touched on this core since A last ran here
 //! and `B_s` the same over the cores sharing this core's L3. For level `i` of size `S_i`:
 //!
@@ -125,14 +126,17 @@ impl CacheParams {
     }
 }
 
-/// Whose data: an OS thread (its stack and, in the thread models, its request's data) or a
-/// task (its request's data, on an event loop or a coroutine).
+/// Whose data. Owners are named by the data, not by who runs it, so that a thread model and an
+/// event loop touching the same data pay the same: a connection's buffers are the same bytes
+/// whether its own thread or a task on a shared loop touches them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Owner {
-    /// An OS thread, as the kernel numbers them.
-    Thread(u32),
-    /// A task or coroutine, as its model numbers them.
-    Task(u64),
+    /// An OS thread's (or coroutine's) stack, by thread id.
+    Stack(u32),
+    /// A long-lived connection's or closed-loop client's data, by its number.
+    Connection(u32),
+    /// One request's data (no connection outlives it), by request id.
+    Request(u64),
 }
 
 /// What one return cost.

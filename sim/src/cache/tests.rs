@@ -26,7 +26,7 @@ fn round_robin(w: u64, owners: u32) -> Refill {
     let mut last = Refill::default();
     for round in 0..4 {
         for t in 0..owners {
-            let cost = caches.run(Owner::Thread(t), 0, w);
+            let cost = caches.run(Owner::Stack(t), 0, w);
             if round == 3 && t == 0 {
                 last = cost;
             }
@@ -41,7 +41,7 @@ fn no_working_set_costs_nothing() {
     for round in 0..3 {
         for t in 0..5 {
             let core = (t + round) as usize % 4;
-            assert_eq!(caches.run(Owner::Thread(t), core, 0), Refill::default());
+            assert_eq!(caches.run(Owner::Stack(t), core, 0), Refill::default());
         }
     }
     assert_eq!(round_robin(0, 100), Refill::default());
@@ -51,15 +51,15 @@ fn no_working_set_costs_nothing() {
 fn a_thread_alone_on_its_core_refills_nothing() {
     let mut caches = Caches::new(params(), 4);
     for _ in 0..10 {
-        assert_eq!(caches.run(Owner::Thread(7), 1, 4 * MIB).ns, 0);
+        assert_eq!(caches.run(Owner::Stack(7), 1, 4 * MIB).ns, 0);
     }
 }
 
 #[test]
 fn the_first_run_is_the_work_own_misses_not_a_refill() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
-    assert_eq!(caches.run(Owner::Thread(1), 0, 64 * KIB).ns, 0);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    assert_eq!(caches.run(Owner::Stack(1), 0, 64 * KIB).ns, 0);
 }
 
 #[test]
@@ -94,12 +94,12 @@ fn a_ring_counts_each_other_thread_once() {
 #[test]
 fn a_thread_that_runs_often_between_returns_counts_once() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
     for _ in 0..50 {
-        caches.run(Owner::Thread(1), 0, 64 * KIB);
+        caches.run(Owner::Stack(1), 0, 64 * KIB);
     }
     assert_eq!(
-        caches.run(Owner::Thread(0), 0, 64 * KIB),
+        caches.run(Owner::Stack(0), 0, 64 * KIB),
         round_robin(64 * KIB, 2)
     );
 }
@@ -107,11 +107,11 @@ fn a_thread_that_runs_often_between_returns_counts_once() {
 #[test]
 fn a_migrated_thread_refills_its_private_levels_in_full_and_hits_the_shared_l3() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
-    caches.run(Owner::Thread(1), 1, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(1), 1, 64 * KIB);
     // Core 1 shares core 0's L3: all 1,024 lines come from L3 except the 2 that thread 1's
     // 64 KiB pushed out of 32 MiB.
-    let moved = caches.run(Owner::Thread(0), 1, 64 * KIB);
+    let moved = caches.run(Owner::Stack(0), 1, 64 * KIB);
     assert_eq!(moved.missed_lines, [512.0, 1024.0, 2.0]);
     assert_eq!(moved.ns, 512 * 4 + 1024 * 36 + 2 * 60);
 }
@@ -119,8 +119,8 @@ fn a_migrated_thread_refills_its_private_levels_in_full_and_hits_the_shared_l3()
 #[test]
 fn a_thread_migrated_to_another_l3_comes_from_memory() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
-    let moved = caches.run(Owner::Thread(0), 2, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    let moved = caches.run(Owner::Stack(0), 2, 64 * KIB);
     assert_eq!(moved.missed_lines, [512.0, 1024.0, 1024.0]);
     assert_eq!(moved.ns, 512 * 4 + 1024 * 36 + 1024 * 60);
 }
@@ -129,19 +129,19 @@ fn a_thread_migrated_to_another_l3_comes_from_memory() {
 fn a_thread_back_on_its_core_lost_its_lines_there_when_it_ran_elsewhere() {
     // It wrote its data on core 1, which invalidated core 0's copies.
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
-    caches.run(Owner::Thread(0), 1, 64 * KIB);
-    let back = caches.run(Owner::Thread(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 1, 64 * KIB);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
     assert_eq!(back.missed_lines, [512.0, 1024.0, 0.0]);
 }
 
 #[test]
 fn the_other_core_of_the_domain_only_touches_the_shared_level() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Thread(0), 0, 64 * KIB);
-    caches.run(Owner::Thread(1), 1, 64 * KIB);
-    caches.run(Owner::Thread(2), 2, 64 * KIB); // another domain: no effect on core 0
-    let back = caches.run(Owner::Thread(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(1), 1, 64 * KIB);
+    caches.run(Owner::Stack(2), 2, 64 * KIB); // another domain: no effect on core 0
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
     assert_eq!(back.missed_lines, [0.0, 0.0, 2.0]);
     assert_eq!(back.ns, 120);
 }
@@ -153,8 +153,8 @@ fn an_event_loop_pays_between_tasks_as_threads_do() {
     let mut caches = Caches::new(params(), 1);
     let mut last = Refill::default();
     for _ in 0..4 {
-        last = caches.run(Owner::Task(10), 0, 64 * KIB);
-        caches.run(Owner::Task(11), 0, 64 * KIB);
+        last = caches.run(Owner::Connection(10), 0, 64 * KIB);
+        caches.run(Owner::Connection(11), 0, 64 * KIB);
     }
     assert_eq!(last, round_robin(64 * KIB, 2));
 }
@@ -162,9 +162,9 @@ fn an_event_loop_pays_between_tasks_as_threads_do() {
 #[test]
 fn a_smaller_working_set_now_finds_at_most_what_it_left() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Task(1), 0, 8 * KIB);
-    caches.run(Owner::Task(2), 0, 64 * KIB);
-    let grown = caches.run(Owner::Task(1), 0, MIB);
+    caches.run(Owner::Request(1), 0, 8 * KIB);
+    caches.run(Owner::Request(2), 0, 64 * KIB);
+    let grown = caches.run(Owner::Request(1), 0, MIB);
     let expected = refill(
         &params(),
         8 * KIB,
@@ -177,12 +177,16 @@ fn a_smaller_working_set_now_finds_at_most_what_it_left() {
 #[test]
 fn a_finished_owner_is_forgotten_but_its_data_still_evicts() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Task(1), 0, 64 * KIB);
-    caches.run(Owner::Task(2), 0, 64 * KIB);
-    caches.forget(Owner::Task(2));
+    caches.run(Owner::Request(1), 0, 64 * KIB);
+    caches.run(Owner::Request(2), 0, 64 * KIB);
+    caches.forget(Owner::Request(2));
     // The number is reused for a new request: a first run, and new data.
-    assert_eq!(caches.run(Owner::Task(2), 0, 64 * KIB).ns, 0, "a new owner");
-    let back = caches.run(Owner::Task(1), 0, 64 * KIB);
+    assert_eq!(
+        caches.run(Owner::Request(2), 0, 64 * KIB).ns,
+        0,
+        "a new owner"
+    );
+    let back = caches.run(Owner::Request(1), 0, 64 * KIB);
     let both = Since::Others(128 * KIB);
     assert_eq!(back, refill(&params(), 64 * KIB, both, both));
 }
