@@ -12,9 +12,9 @@
 //!
 //! An *owner* is a piece of data (a thread's stack, a connection's or a request's data), not
 //! who runs it, so the thread and async models pay alike for the same data. When owner A with
-//! working set `W` runs
-//! again, let `B_p` be the distinct bytes the others touched on this core since A last ran here
-//! and `B_s` the same over the cores sharing this core's L3. For level `i` of size `S_i`:
+//! working set `W` runs again, let `B_p` be the distinct bytes the others touched on this core
+//! since A last ran here and `B_s` the same over the cores sharing this core's L3. For level
+//! `i` of size `S_i`:
 //!
 //! ```text
 //!   evicted fraction   e_i = min(1, B_i / S_i)          B_1 = B_2 = B_p,  B_3 = B_s
@@ -33,8 +33,11 @@
 //! Sources: the LRU stack distance of Mattson, Gecsei, Slutz & Traiger, "Evaluation techniques
 //! for storage hierarchies" (IBM Systems Journal, 1970): a reuse hits in a cache of size S when
 //! fewer than S distinct bytes were touched since; here the distance is counted per working set,
-//! not per line (`cache/recency.rs`). The linear eviction share is the first-order term of the
-//! cache-reload footprint of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987).
+//! not per line (`cache/recency.rs`). The linear eviction share is the first-order form of the
+//! footprint argument of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987): lines
+//! placed at random sets overwrite about `B / S` of a cache while `B` is well below `S`; past
+//! that the share saturates at 1 (real replacement keeps some lines longer, so this errs high
+//! between `S / 2` and `S`).
 //! Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS 2007), and lmbench's
 //! `lat_ctx -s` measure the same quantity as `micro`'s `switch_working_set` curve: the extra
 //! time per switch when each thread walks its own array, against the array size.
