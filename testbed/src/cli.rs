@@ -89,15 +89,27 @@ pub struct LoadArgs {
     /// Stop after this many measured requests.
     #[arg(long)]
     pub requests: Option<u64>,
-    /// Stop after this long (e.g. 10s). With --requests, whichever comes first.
+    /// Stop after this long measured (e.g. 10s). With --requests, whichever comes first;
+    /// without it 10s, or at most 120s with --requests.
     #[arg(long)]
     pub duration: Option<String>,
     /// Excluded from the statistics: this long at the start (e.g. 1s).
     #[arg(long, default_value = "0s")]
     pub warmup: String,
-    /// Reuse connections (HTTP/1.1 keep-alive). Without it, one connection per request.
+    /// Reuse connections (HTTP/1.1 keep-alive). Without it, one connection per request, and
+    /// its latency includes the connect (as `ab` without -k).
     #[arg(long)]
     pub keepalive: bool,
+    /// A connect or response slower than this counts as a timeout (e.g. 10s).
+    #[arg(long, default_value = "10s")]
+    pub timeout: String,
+    /// Ramp-up: connections opened per second (so 10,000 connects do not overflow the
+    /// server's accept queue).
+    #[arg(long, default_value_t = 5_000.0)]
+    pub connect_rate: f64,
+    /// Cores for the load generator, one engine thread each (default: every core but 0).
+    #[arg(long, value_delimiter = ',')]
+    pub cores: Vec<usize>,
     /// Pids whose /proc accounting (CPU, context switches, RSS) is the server's, with their
     /// threads and child processes.
     #[arg(long, value_delimiter = ',')]
@@ -188,7 +200,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
             .map_err(usage)?;
             server::serve(args.server, &workload, args.cores, args.port)
         }
-        Command::Load(_) => anyhow::bail!("testbed load: not built yet"),
+        Command::Load(args) => crate::load::command(&args),
         Command::Run(_) => anyhow::bail!("testbed run: not built yet"),
         Command::Grid(_) => anyhow::bail!("testbed grid: not built yet"),
     }

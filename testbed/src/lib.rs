@@ -19,6 +19,8 @@ pub mod error;
 pub mod figures;
 pub mod handler;
 pub mod kind;
+pub mod load;
+pub mod proc;
 pub mod process;
 pub mod server;
 pub mod workload;
