@@ -6,21 +6,44 @@ use std::collections::VecDeque;
 
 use rand::{Rng as _, SeedableRng as _};
 
-use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Warmup};
+use crate::config::{Arrivals, RunConfig, StepKind, Stop, Warmup};
 use crate::dist::SimRng;
 use crate::error::SimError;
-use crate::event::{Event, NONE, ReqId, ThreadId};
-use crate::kernel::{Burst, Kernel, Next};
+use crate::event::{CoreId, Event, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Kernel, Next, Policy, Waker};
 use crate::metrics::{Latencies, Level};
-use crate::model::Scheduler;
-use crate::model::thread_per_request::ThreadPerRequest;
-use crate::model::{cooperative, preemptive};
 use crate::queue::EventQueue;
-use crate::report::{Audit, CpuSplit, QueueStats, Report};
+use crate::report::Audit;
+use crate::tally::RunTally;
 use crate::time::SimTime;
 
 /// Events between two calls of the progress callback.
 const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// The event hooks of a scheduling model (see [`crate::model`]), the interface the engine
+/// drives. Each hook that may wake a thread says who wakes it: `by` (or, on a core, `core`) is
+/// passed on to every [`Sim::wake`] the hook causes.
+pub(crate) trait Scheduler {
+    /// The run starts: create the threads the server has from the beginning.
+    fn start(&mut self, sim: &mut Sim);
+
+    /// A long-lived connection opens (before its first message).
+    fn on_connect(&mut self, _sim: &mut Sim, _client: u32) {}
+
+    /// A request reaches the server, handed over `by` a core's thread (the proxy) or from
+    /// outside (the network).
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker);
+
+    /// A thread this model owns finished its burst; it is still on `core`, and whatever it
+    /// wakes is woken from there. Say what it does next.
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next;
+
+    /// A request's wait ended (an interrupt: wakes come from outside).
+    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId);
+
+    /// A request that waited for a pool unit now holds one (wakes come from outside).
+    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId);
+}
 
 /// One request in flight.
 #[derive(Debug, Clone, Copy)]
@@ -29,8 +52,8 @@ pub(crate) struct Request {
     pub(crate) sent: SimTime,
     /// Sum of its sampled step durations and proxy passes: the least latency it can have.
     demand: u64,
-    /// CPU still to run in the current step (models that slice or defer a step use it).
-    pub(crate) remaining: u64,
+    /// What the model carries for it between two decisions (one meaning at a time).
+    pub(crate) carry: Carry,
     /// The closed-loop client or connection that sent it, or NONE.
     pub(crate) client: u32,
     /// Model-defined: the thread or loop that serves it.
@@ -41,6 +64,66 @@ pub(crate) struct Request {
     in_step: bool,
     broadcast: bool,
     started: bool,
+}
+
+/// What a request carries between two decisions of its model. It used to be one `remaining`
+/// number meaning three things by phase; each meaning is now its own variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carry {
+    /// Nothing.
+    Nothing,
+    /// A task's creation cost (ns of useful work), paid when the task first runs.
+    Spawn(u64),
+    /// CPU (ns) still to run in the current step (models that slice a step).
+    Cpu(u64),
+    /// A blocking call's duration (ns), to start once the thread has paid what it owes.
+    Call(u64),
+}
+
+impl Request {
+    /// Takes a pending creation cost (0 when none).
+    pub(crate) fn take_spawn(&mut self) -> u64 {
+        match std::mem::replace(&mut self.carry, Carry::Nothing) {
+            Carry::Spawn(ns) => ns,
+            other => {
+                debug_assert!(
+                    matches!(other, Carry::Nothing | Carry::Cpu(0) | Carry::Call(0)),
+                    "no spawn cost to take: {other:?}"
+                );
+                0
+            }
+        }
+    }
+
+    /// CPU still to run in the current step.
+    pub(crate) fn cpu_left(&self) -> u64 {
+        match self.carry {
+            Carry::Cpu(ns) => ns,
+            other => {
+                debug_assert!(false, "not in a CPU step: {other:?}");
+                0
+            }
+        }
+    }
+
+    /// `ns` of the current CPU step ran; returns what is left.
+    pub(crate) fn ran(&mut self, ns: u64) -> u64 {
+        let left = self.cpu_left();
+        let left = left - ns.min(left);
+        self.carry = Carry::Cpu(left);
+        left
+    }
+
+    /// Takes the pending blocking call's duration.
+    pub(crate) fn take_call(&mut self) -> u64 {
+        match std::mem::replace(&mut self.carry, Carry::Nothing) {
+            Carry::Call(ns) => ns,
+            other => {
+                debug_assert!(false, "no blocking call pending: {other:?}");
+                0
+            }
+        }
+    }
 }
 
 /// How the next step of a request starts.
@@ -179,7 +262,7 @@ impl<'a> Sim<'a> {
                 cfg.cores,
                 cfg.costs.thread_switch,
                 cfg.costs.thread_wakeup,
-                quantum,
+                Policy::new(quantum, cfg.cores),
             ),
             requests: Vec::with_capacity(1024),
             free_requests: Vec::new(),
@@ -236,7 +319,7 @@ impl<'a> Sim<'a> {
         let req = Request {
             sent,
             demand: 0,
-            remaining: 0,
+            carry: Carry::Nothing,
             client,
             owner: NONE,
             trace_row,
@@ -375,10 +458,11 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The request's steps are done: back through the proxy, then to the client.
-    pub(crate) fn finish(&mut self, req: ReqId) {
+    /// The request's steps are done: back through the proxy (woken `by` the caller), then to
+    /// the client.
+    pub(crate) fn finish(&mut self, req: ReqId, by: Waker) {
         if self.proxy.is_some() {
-            self.proxy_job(req, true);
+            self.proxy_job(req, true, by);
         } else {
             self.complete(req);
         }
@@ -473,9 +557,11 @@ impl<'a> Sim<'a> {
         t
     }
 
-    /// Makes a blocked thread runnable with `burst`.
-    pub(crate) fn wake(&mut self, thread: ThreadId, burst: Burst) {
-        self.kernel.wake(self.now, &mut self.queue, thread, burst);
+    /// Makes a blocked thread runnable with `burst`; `by` is who wakes it (the thread on a
+    /// core, or an interrupt), which decides whether the wake-up crosses cores.
+    pub(crate) fn wake(&mut self, thread: ThreadId, burst: Burst, by: Waker) {
+        self.kernel
+            .wake(self.now, &mut self.queue, thread, burst, by);
     }
 
     /// Tasks (coroutines, green threads) created (+) or ended (-).
@@ -521,7 +607,7 @@ impl<'a> Sim<'a> {
         (-(1e9 / rate) * (1.0 - u).ln() + 0.5) as u64
     }
 
-    fn proxy_job(&mut self, req: ReqId, outbound: bool) {
+    fn proxy_job(&mut self, req: ReqId, outbound: bool, by: Waker) {
         let Some(p) = self.proxy.as_mut() else {
             return;
         };
@@ -530,7 +616,7 @@ impl<'a> Sim<'a> {
             p.idle = false;
             let thread = p.thread;
             let burst = self.next_proxy_burst();
-            self.wake(thread, burst);
+            self.wake(thread, burst, by);
         }
     }
 
@@ -589,12 +675,6 @@ impl<'a> Sim<'a> {
     }
 }
 
-/// What one run produces: the report and the raw latencies (replications merge them).
-pub(crate) struct Outcome {
-    pub(crate) report: Report,
-    pub(crate) latencies: Latencies,
-}
-
 struct Engine<'a, S> {
     sim: Sim<'a>,
     model: S,
@@ -615,11 +695,12 @@ impl<S: Scheduler> Engine<'_, S> {
         self.enter(req);
     }
 
+    /// A request enters the server from the network.
     fn enter(&mut self, req: ReqId) {
         if self.sim.proxy.is_some() {
-            self.sim.proxy_job(req, false);
+            self.sim.proxy_job(req, false, Waker::Outside);
         } else {
-            self.model.on_arrival(&mut self.sim, req);
+            self.model.on_arrival(&mut self.sim, req, Waker::Outside);
         }
     }
 
@@ -753,20 +834,19 @@ impl<S: Scheduler> Engine<'_, S> {
         else {
             return;
         };
-        sim.kernel.waker_core = core;
         let next = match &sim.proxy {
-            Some(p) if p.thread == thread => self.proxy_burst_done(),
-            _ => self.model.on_burst_done(&mut self.sim, thread),
+            Some(p) if p.thread == thread => self.proxy_burst_done(core),
+            _ => self.model.on_burst_done(&mut self.sim, thread, core),
         };
         let sim = &mut self.sim;
-        sim.kernel.waker_core = NONE;
         sim.kernel.resume(sim.now, &mut sim.queue, core, next);
         if next == Next::Exit {
             sim.memory_changed();
         }
     }
 
-    fn proxy_burst_done(&mut self) -> Next {
+    /// The proxy thread, on `core`, finished passing a request on.
+    fn proxy_burst_done(&mut self, core: CoreId) -> Next {
         let Some(p) = self.sim.proxy.as_mut() else {
             return Next::Block;
         };
@@ -776,7 +856,7 @@ impl<S: Scheduler> Engine<'_, S> {
             if outbound {
                 self.sim.complete(req);
             } else {
-                self.model.on_arrival(&mut self.sim, req);
+                self.model.on_arrival(&mut self.sim, req, Waker::Core(core));
             }
         }
         let has_more = self.sim.proxy.as_ref().is_some_and(|p| !p.jobs.is_empty());
@@ -864,7 +944,8 @@ impl<S: Scheduler> Engine<'_, S> {
 }
 
 impl Sim<'_> {
-    fn report(&mut self, end: SimTime, wall_seconds: f64) -> Report {
+    /// The run's raw record, over the measured window that ends at `end`.
+    fn tally(&mut self, end: SimTime) -> RunTally {
         let cfg = self.cfg;
         if !self.measuring {
             // The warm-up never ended: report the whole run rather than nothing (an empty
@@ -876,28 +957,7 @@ impl Sim<'_> {
         self.kernel.flush(end);
         let start = self.measure_start;
         let span = end - start;
-        let core_time = span as f64 * self.kernel.cores() as f64;
-        let useful = (self.kernel.useful_ns - self.snapshot.0) as f64;
-        let switching = (self.kernel.switching_ns - self.snapshot.1) as f64;
-        let (useful, switching) = if core_time > 0.0 {
-            (
-                (useful / core_time).min(1.0),
-                (switching / core_time).min(1.0),
-            )
-        } else {
-            (0.0, 0.0)
-        };
-        let idle = (1.0 - useful - switching).max(0.0);
-        let context_switches = self.kernel.context_switches - self.snapshot.2;
-        let task_switches = self.task_switches - self.snapshot.3;
-        let per = |n: u64| {
-            if self.completed == 0 {
-                0.0
-            } else {
-                n as f64 / self.completed as f64
-            }
-        };
-        let mut queues: Vec<QueueStats> = Vec::with_capacity(self.levels.len());
+        let mut queues = Vec::with_capacity(self.levels.len());
         for (i, (name, level)) in self.levels.iter().enumerate() {
             let level = if i == RUN_QUEUE {
                 &self.kernel.run_level
@@ -907,70 +967,35 @@ impl Sim<'_> {
             if i == PROXY_QUEUE && cfg.load.maxconn.is_none() {
                 continue;
             }
-            queues.push(QueueStats {
-                name: name.clone(),
-                mean: level.mean(start, end),
-                max: level.max(),
-            });
+            queues.push((name.clone(), level.integral(start, end)));
         }
-        let seconds = span as f64 / 1e9;
         // A drained open loop's throughput is every completion over the whole run. Counting
         // only the window after the warm-up would be wrong when the load exceeds capacity:
         // the backlog drains after the last arrival, and an event loop then finishes thousands
         // of requests' last steps in a burst that would pass for a sustained rate. Below
         // capacity the two agree to within one latency over the run's length.
-        let (throughput_count, throughput_seconds) = if self.drained && self.completed_total > 0 {
-            (
-                self.completed_total,
-                (end - self.first_sent.min(end)) as f64 / 1e9,
-            )
+        let throughput = if self.drained && self.completed_total > 0 {
+            (self.completed_total, end - self.first_sent.min(end))
         } else {
-            (self.completed, seconds)
+            (self.completed, span)
         };
-        Report {
-            scenario: cfg.scenario.clone(),
-            label: cfg.server.label.clone(),
-            model: cfg.server.model.name().to_string(),
-            cores: cfg.cores,
-            seed: cfg.seed,
-            replications: 1,
+        RunTally {
+            cores: self.kernel.cores(),
+            span_ns: span,
+            useful_ns: self.kernel.useful_ns - self.snapshot.0,
+            switching_ns: self.kernel.switching_ns - self.snapshot.1,
+            context_switches: self.kernel.context_switches - self.snapshot.2,
+            task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,
             dropped: self.dropped,
-            throughput_rps: if throughput_seconds > 0.0 {
-                throughput_count as f64 / throughput_seconds
-            } else {
-                0.0
-            },
-            latency_ms: self.latencies.summary(),
-            cpu_utilization: useful + switching,
-            switch_overhead: switching,
-            cpu: CpuSplit {
-                useful,
-                switching,
-                idle,
-            },
-            context_switches,
-            task_switches,
-            context_switches_per_request: per(context_switches),
-            task_switches_per_request: per(task_switches),
-            peak_memory_bytes: self.memory.max(),
-            mean_memory_bytes: self.memory.mean(start, end),
+            throughput,
+            latencies: std::mem::replace(&mut self.latencies, Latencies::new()),
+            queues,
+            memory: self.memory.integral(start, end),
             peak_threads: self.threads_level.max(),
             peak_tasks: self.tasks_level.max(),
-            queues,
-            mean_wait_ms: if self.waits.0 > 0 {
-                self.waits.2 as f64 / self.waits.0 as f64 / 1e6
-            } else {
-                0.0
-            },
-            waited_fraction: if self.waits.0 > 0 {
-                self.waits.1 as f64 / self.waits.0 as f64
-            } else {
-                0.0
-            },
-            simulated_seconds: seconds,
+            waits: self.waits,
             events: self.events,
-            wall_seconds,
             audit: Audit {
                 sent: self.sent,
                 completed: self.completed_total,
@@ -987,45 +1012,18 @@ impl Sim<'_> {
     }
 }
 
-/// Runs one simulation of a validated config.
-pub(crate) fn run(
-    config: &RunConfig,
-    progress: &(dyn Fn(f64) + Sync),
-) -> Result<Outcome, SimError> {
-    let started = std::time::Instant::now();
-    match &config.server.model {
-        Model::ThreadPerRequest { quantum, .. } => {
-            let model = ThreadPerRequest::new(config);
-            run_with(config, *quantum, model, progress, started)
-        }
-        Model::Preemptive { .. } => {
-            let model = preemptive::runtime(config);
-            run_with(config, None, model, progress, started)
-        }
-        Model::Cooperative { .. } => {
-            let model = cooperative::runtime(config);
-            run_with(config, None, model, progress, started)
-        }
-    }
-}
-
-fn run_with<S: Scheduler>(
+/// Runs `model` on a validated config; `quantum` is the kernel's fixed slice, if any.
+pub(crate) fn run_with<S: Scheduler>(
     config: &RunConfig,
     quantum: Option<u64>,
     model: S,
     progress: &(dyn Fn(f64) + Sync),
-    started: std::time::Instant,
-) -> Result<Outcome, SimError> {
+) -> Result<RunTally, SimError> {
     let mut engine = Engine {
         sim: Sim::new(config, quantum),
         model,
     };
     let end = engine.run(progress)?;
     progress(1.0);
-    let wall = started.elapsed().as_secs_f64();
-    let report = engine.sim.report(end, wall);
-    Ok(Outcome {
-        report,
-        latencies: engine.sim.latencies,
-    })
+    Ok(engine.sim.tally(end))
 }

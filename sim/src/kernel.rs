@@ -12,6 +12,12 @@
 
 use std::collections::VecDeque;
 
+mod policy;
+mod record;
+
+pub(crate) use policy::Policy;
+pub(crate) use record::CoreRecord;
+
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
@@ -41,6 +47,17 @@ impl Burst {
     fn total(self) -> u64 {
         self.overhead + self.work
     }
+}
+
+/// Who makes a blocked thread runnable: the thread on a core (it decides to wake another, so
+/// the wake-up's origin is that core), or something outside any core (an I/O completion, a
+/// timer, the network: the origin is the woken thread's last core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waker {
+    /// The thread running on this core.
+    Core(CoreId),
+    /// No core: an interrupt.
+    Outside,
 }
 
 /// What a thread does once its burst is done.
@@ -82,6 +99,8 @@ struct Core {
     slice_end: SimTime,
     /// Position in the idle list, or NONE while busy.
     idle_slot: u32,
+    /// What ran here lately.
+    record: CoreRecord,
 }
 
 /// Cores, threads and the run queue of runnable threads.
@@ -97,9 +116,7 @@ pub(crate) struct Kernel {
     fresh: Vec<CoreId>,
     thread_switch: u64,
     thread_wakeup: u64,
-    quantum: Option<u64>,
-    cfs_latency: u64,
-    cfs_min: u64,
+    policy: Policy,
     /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
     widest_slice: u64,
     running: u64,
@@ -116,20 +133,11 @@ pub(crate) struct Kernel {
     pub(crate) overlaps: u64,
     /// Length of the run queue over time.
     pub(crate) run_level: Level,
-    /// The core whose thread is deciding what to do next (it may wake others), or NONE when
-    /// the wake-up comes from outside (I/O completion, a timer, the network).
-    pub(crate) waker_core: CoreId,
 }
 
 impl Kernel {
-    /// `quantum`: a fixed slice, or `None` for the CFS-like one.
-    pub(crate) fn new(
-        cores: u64,
-        thread_switch: u64,
-        thread_wakeup: u64,
-        quantum: Option<u64>,
-    ) -> Self {
-        let scale = 1.0 + (cores as f64).log2();
+    /// `cores` cores sharing threads under `policy`, with these switch and wake-up costs.
+    pub(crate) fn new(cores: u64, thread_switch: u64, thread_wakeup: u64, policy: Policy) -> Self {
         Kernel {
             cores: vec![
                 Core {
@@ -141,6 +149,7 @@ impl Kernel {
                     slice_start: SimTime::ZERO,
                     slice_end: SimTime::ZERO,
                     idle_slot: NONE,
+                    record: CoreRecord::EMPTY,
                 };
                 cores as usize
             ],
@@ -151,9 +160,7 @@ impl Kernel {
             fresh: (0..cores as u32).rev().collect(),
             thread_switch,
             thread_wakeup,
-            quantum,
-            cfs_latency: (6e6 * scale).round() as u64,
-            cfs_min: (0.75e6 * scale).round() as u64,
+            policy,
             widest_slice: 0,
             running: 0,
             useful_ns: 0,
@@ -163,7 +170,6 @@ impl Kernel {
             live_threads: 0,
             overlaps: 0,
             run_level: Level::default(),
-            waker_core: NONE,
         }
     }
 
@@ -205,6 +211,7 @@ impl Kernel {
         queue: &mut EventQueue,
         thread: ThreadId,
         burst: Burst,
+        by: Waker,
     ) {
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
@@ -219,16 +226,16 @@ impl Kernel {
         };
         match target {
             Some(core) => {
-                let origin = if self.waker_core != NONE {
-                    self.waker_core
-                } else {
-                    last
+                let origin = match by {
+                    Waker::Core(core) => core,
+                    Waker::Outside => last,
                 };
                 let delay = if origin != NONE && origin != core {
                     self.thread_wakeup
                 } else {
                     0
                 };
+                let delay = delay + self.leave_idle(now, core);
                 self.dispatch(now, queue, core, thread, delay);
             }
             None => {
@@ -243,7 +250,7 @@ impl Kernel {
     /// waiting shortens the slices already running (never below the minimum granularity, and
     /// never into the past). A fixed quantum does not change.
     fn shrink_slices(&mut self, now: SimTime, queue: &mut EventQueue) {
-        if self.quantum.is_some() {
+        if !self.policy.shrinks() {
             return;
         }
         let slice = self.slice();
@@ -284,12 +291,25 @@ impl Kernel {
     }
 
     fn slice(&self) -> u64 {
-        if let Some(q) = self.quantum {
-            return q;
-        }
         let runnable = self.running + self.run_queue.len() as u64;
-        let per_core = runnable.div_ceil(self.cores.len() as u64).max(1);
-        (self.cfs_latency / per_core).max(self.cfs_min)
+        self.policy.slice(runnable, self.cores.len() as u64)
+    }
+
+    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
+    fn enter_idle(&mut self, now: SimTime, core: CoreId) {
+        self.cores[core as usize].record.idle_since = now;
+    }
+
+    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
+    /// computes (C-state exit). Zero today: the cross-core wake-up delay covers it.
+    fn leave_idle(&mut self, _now: SimTime, _core: CoreId) -> u64 {
+        0
+    }
+
+    /// What `core` ran lately (for a cache model).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn record(&self, core: CoreId) -> &CoreRecord {
+        &self.cores[core as usize].record
     }
 
     fn dispatch(
@@ -312,6 +332,7 @@ impl Kernel {
         };
         c.running = thread;
         c.last = thread;
+        c.record.arrive(thread);
         c.start = now + delay;
         c.switch = switch;
         self.running += 1;
@@ -360,6 +381,7 @@ impl Kernel {
         t.burst.work -= w;
         self.switching_ns += s + o;
         self.useful_ns += w;
+        c.record.ran_ns[0] += s + o + w;
         if s + o + w > 0 {
             self.busy_until = self.busy_until.max(now);
         }
@@ -446,6 +468,7 @@ impl Kernel {
                     None => {
                         self.cores[core as usize].idle_slot = self.idle.len() as u32;
                         self.idle.push(core);
+                        self.enter_idle(now, core);
                     }
                 }
             }
@@ -480,11 +503,23 @@ mod tests {
     #[test]
     fn round_robin_pays_a_switch_per_slice() {
         // Two threads of 3 ms on one core, slices of 1 ms, switches of 100 us.
-        let mut k = Kernel::new(1, 100_000, 0, Some(1_000_000));
+        let mut k = Kernel::new(1, 100_000, 0, Policy::new(Some(1_000_000), 1));
         let mut q = EventQueue::default();
         let (a, b) = (k.spawn(), k.spawn());
-        k.wake(SimTime(0), &mut q, a, Burst::work(3_000_000));
-        k.wake(SimTime(0), &mut q, b, Burst::work(3_000_000));
+        k.wake(
+            SimTime(0),
+            &mut q,
+            a,
+            Burst::work(3_000_000),
+            Waker::Outside,
+        );
+        k.wake(
+            SimTime(0),
+            &mut q,
+            b,
+            Burst::work(3_000_000),
+            Waker::Outside,
+        );
         let done = drain(&mut k, &mut q);
         // a b a b a b: five switches (the first dispatch on a fresh core is free).
         assert_eq!(k.context_switches, 5);
@@ -492,14 +527,25 @@ mod tests {
         assert_eq!(k.useful_ns, 6_000_000);
         assert_eq!(k.switching_ns, 500_000);
         assert_eq!(k.overlaps, 0);
+        // The core's record: b's last stay, then a's, each a 100 us switch and a 1 ms slice.
+        let record = k.record(0);
+        assert_eq!(record.threads[..2], [b, a]);
+        assert_eq!(record.ran_ns[..2], [1_100_000, 1_100_000]);
+        assert_eq!(record.idle_since, SimTime(6_500_000));
     }
 
     #[test]
     fn a_thread_alone_keeps_its_core_and_renews_its_slice() {
-        let mut k = Kernel::new(2, 100_000, 0, Some(1_000_000));
+        let mut k = Kernel::new(2, 100_000, 0, Policy::new(Some(1_000_000), 2));
         let mut q = EventQueue::default();
         let a = k.spawn();
-        k.wake(SimTime(0), &mut q, a, Burst::work(10_500_000));
+        k.wake(
+            SimTime(0),
+            &mut q,
+            a,
+            Burst::work(10_500_000),
+            Waker::Outside,
+        );
         assert_eq!(drain(&mut k, &mut q), vec![(10_500_000, a)]);
         assert_eq!(k.context_switches, 0);
     }
@@ -508,16 +554,28 @@ mod tests {
     fn a_waiting_thread_shortens_the_cfs_slice() {
         // One core: CFS gives a lone thread 6 ms; when a second becomes runnable at 1 ms the
         // slice becomes 6 / 2 = 3 ms, so the newcomer runs at 3 ms, not 6 ms.
-        let mut k = Kernel::new(1, 0, 0, None);
+        let mut k = Kernel::new(1, 0, 0, Policy::new(None, 1));
         let mut q = EventQueue::default();
         let (hog, io) = (k.spawn(), k.spawn());
-        k.wake(SimTime(0), &mut q, hog, Burst::work(100_000_000));
+        k.wake(
+            SimTime(0),
+            &mut q,
+            hog,
+            Burst::work(100_000_000),
+            Waker::Outside,
+        );
         let mut done = Vec::new();
         let mut woke = false;
         while let Some((now, event)) = q.pop() {
             if !woke && now >= SimTime(1_000_000) {
                 woke = true;
-                k.wake(SimTime(1_000_000), &mut q, io, Burst::work(100_000));
+                k.wake(
+                    SimTime(1_000_000),
+                    &mut q,
+                    io,
+                    Burst::work(100_000),
+                    Waker::Outside,
+                );
             }
             if let Event::CoreDone { core, generation } = event
                 && let Some(t) = k.core_done(now, &mut q, core, generation)
@@ -532,13 +590,17 @@ mod tests {
     #[test]
     fn a_cross_core_wakeup_waits_and_counts_as_idle() {
         // Two cores; the waker runs on core 0 and wakes a thread whose last core is busy.
-        let mut k = Kernel::new(2, 0, 5_000, None);
+        let mut k = Kernel::new(2, 0, 5_000, Policy::new(None, 2));
         let mut q = EventQueue::default();
         let (a, b) = (k.spawn(), k.spawn());
-        k.wake(SimTime(0), &mut q, a, Burst::work(1_000_000));
-        k.waker_core = 0;
-        k.wake(SimTime(0), &mut q, b, Burst::work(1_000));
-        k.waker_core = NONE;
+        k.wake(
+            SimTime(0),
+            &mut q,
+            a,
+            Burst::work(1_000_000),
+            Waker::Outside,
+        );
+        k.wake(SimTime(0), &mut q, b, Burst::work(1_000), Waker::Core(0));
         let done = drain(&mut k, &mut q);
         assert_eq!(done, vec![(6_000, b), (1_000_000, a)]);
         assert_eq!(k.useful_ns, 1_001_000);

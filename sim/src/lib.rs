@@ -16,6 +16,13 @@
 //! events are ordered by `(time, sequence)`, preemption cancels by generation counter, and each
 //! run has one seeded RNG, so a seed always gives the same bytes (except `wall_seconds`).
 //!
+//! Layout (see `sim/ARCHITECTURE.md`): `engine` runs the event loop over the world of a run
+//! and drives a model through the `Scheduler` hooks; `kernel` shares cores among OS threads
+//! under a slice `Policy`, told who woke each thread (`Waker`); `model` picks and holds the
+//! scheduling model; each run ends in a raw `RunTally`, replications merge into a `Tally`, and
+//! `Tally::report` is the one derivation of every [`Report`] figure. The module graph is
+//! acyclic (checked by `tests/modules.rs`).
+//!
 //! Modelling choices worth knowing (each documented where it lives):
 //! - a thread or loop must be on a core to take its next decision (start a step, answer), so
 //!   a woken thread queues behind busy cores and an awaited I/O resumes behind the loop's work;
@@ -50,6 +57,7 @@ pub mod scenario;
 // Pure run-queue policies and the GIL; the kernel layer adopts them after its restructure.
 pub(crate) mod sched;
 pub mod sweep;
+pub(crate) mod tally;
 pub(crate) mod time;
 pub mod unit;
 pub mod validation;
@@ -57,6 +65,7 @@ pub mod validation;
 pub use config::RunConfig;
 pub use error::SimError;
 pub use report::Report;
+use tally::Tally;
 pub use validation::validate;
 
 /// Runs one simulation (one seed).
@@ -74,13 +83,17 @@ pub fn simulate_with_progress(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Report, SimError> {
     validate(config)?;
-    engine::run(config, progress).map(|outcome| outcome.report)
+    let started = std::time::Instant::now();
+    let tally = Tally::from(model::run(config, progress)?);
+    Ok(tally.report(config, started.elapsed().as_secs_f64()))
 }
 
 /// Runs `replications` independent runs in parallel (rayon), each with its own seed derived
 /// from `config.seed` (see [`replication::replication_seed`]), combined into one report: counts
-/// summed, percentiles from the merged histogram, the mean's 95 % interval across replication
-/// means (Student t), `replications = n`. One replication is exactly [`simulate`].
+/// summed, throughput over the summed throughput windows (each with the single run's rules),
+/// percentiles from the merged histogram, the mean's 95 % interval across replication means
+/// (Student t), `replications = n`. One replication is exactly [`simulate`]. Every figure
+/// comes from one derivation of the merged tallies (see `tally.rs`).
 pub fn simulate_replications(
     config: &RunConfig,
     replications: u64,
@@ -92,5 +105,7 @@ pub fn simulate_replications(
             "replications = 0: run at least 1 replication".to_string(),
         ));
     }
-    replication::run(config, replications, progress)
+    let started = std::time::Instant::now();
+    let tally = replication::run(config, replications, progress)?;
+    Ok(tally.report(config, started.elapsed().as_secs_f64()))
 }

@@ -162,6 +162,30 @@ pub(crate) fn t975(df: u64) -> f64 {
     }
 }
 
+/// A time integral of a level over the measured window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Integral {
+    /// Sum of value x ns over the window.
+    pub(crate) area: u128,
+    /// The window's length, ns.
+    pub(crate) span: u64,
+    /// The level's value at the end (the mean of an empty window).
+    pub(crate) last: u64,
+    /// Largest value in the window.
+    pub(crate) max: u64,
+}
+
+impl Integral {
+    /// Time average over the window.
+    pub(crate) fn mean(&self) -> f64 {
+        if self.span == 0 {
+            self.last as f64
+        } else {
+            self.area as f64 / self.span as f64
+        }
+    }
+}
+
 /// A level that changes at events (a queue length, bytes of memory): its time integral and its
 /// largest value, from the moment measurement starts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -188,6 +212,7 @@ impl Level {
     }
 
     /// Time average from `start` to `end`.
+    #[cfg(test)]
     pub(crate) fn mean(&self, start: SimTime, end: SimTime) -> f64 {
         let span = end - start;
         if span == 0 {
@@ -199,6 +224,16 @@ impl Level {
 
     pub(crate) fn max(&self) -> u64 {
         self.max
+    }
+
+    /// The integral over `start..end` (the tally's form of [`Level::mean`]).
+    pub(crate) fn integral(&self, start: SimTime, end: SimTime) -> Integral {
+        Integral {
+            area: self.area + (end - self.since) as u128 * self.value as u128,
+            span: end - start,
+            last: self.value,
+            max: self.max,
+        }
     }
 }
 

@@ -1,34 +1,30 @@
 //! The user-level layer: how a server maps requests onto OS threads. Each model implements
-//! [`Scheduler`]'s event hooks: thread-per-request with its own type, preemptive and cooperative
-//! as one task runtime with different parameters (switch cost, quantum, balance, offload).
-//! The engine owns time, the kernel, the requests and the statistics, and calls the hooks.
+//! the engine's [`Scheduler`](crate::engine::Scheduler) event hooks: thread-per-request with its own type, preemptive and
+//! cooperative as one task runtime with different parameters (switch cost, quantum, balance,
+//! offload). The engine owns time, the kernel, the requests and the statistics, and calls the
+//! hooks; this module picks the model a config names and hands it to the engine.
 
 pub(crate) mod cooperative;
 pub(crate) mod preemptive;
 pub(crate) mod runtime;
 pub(crate) mod thread_per_request;
 
-use crate::engine::Sim;
-use crate::event::{ReqId, ThreadId};
-use crate::kernel::Next;
+use crate::config::{Model, RunConfig};
+use crate::engine::run_with;
+use crate::error::SimError;
+use crate::tally::RunTally;
+use thread_per_request::ThreadPerRequest;
 
-/// The event hooks of a scheduling model.
-pub(crate) trait Scheduler {
-    /// The run starts: create the threads the server has from the beginning.
-    fn start(&mut self, sim: &mut Sim);
-
-    /// A long-lived connection opens (before its first message).
-    fn on_connect(&mut self, _sim: &mut Sim, _client: u32) {}
-
-    /// A request reaches the server.
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId);
-
-    /// A thread this model owns finished its burst (it is still on its core); say what next.
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next;
-
-    /// A request's wait ended.
-    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId);
-
-    /// A request that waited for a pool unit now holds one.
-    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId);
+/// Runs one simulation of a validated config with the model it names.
+pub(crate) fn run(
+    config: &RunConfig,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<RunTally, SimError> {
+    match &config.server.model {
+        Model::ThreadPerRequest { quantum, .. } => {
+            run_with(config, *quantum, ThreadPerRequest::new(config), progress)
+        }
+        Model::Preemptive { .. } => run_with(config, None, preemptive::runtime(config), progress),
+        Model::Cooperative { .. } => run_with(config, None, cooperative::runtime(config), progress),
+    }
 }

@@ -52,8 +52,10 @@ pub enum ReplayError {
     },
 }
 
-/// The value of a published metric in a run (`first_mean_ms`: the scenario's first server's
-/// mean latency, for `mean_vs_first`), in the metric's unit.
+/// The value of a published metric in a run of one machine of a deployment of `machines`, in
+/// the metric's unit: counts and memory are the deployment's, latencies and fractions one
+/// machine's, as in the sweep's rows (`first_mean_ms`: the scenario's first server's mean
+/// latency, for `mean_vs_first`).
 pub fn metric(report: &Report, machines: u64, metric: Metric, first_mean_ms: f64) -> f64 {
     let l = &report.latency_ms;
     match metric {
@@ -65,7 +67,8 @@ pub fn metric(report: &Report, machines: u64, metric: Metric, first_mean_ms: f64
         Metric::P99Ms => l.p99,
         Metric::MaxMs => l.max,
         Metric::CpuPercent => report.cpu_utilization * report.cores as f64 * 100.0,
-        Metric::RssMb => report.peak_memory_bytes as f64 / 1e6,
+        // Per deployment, like `rps` and like the sweep's rows (one machine's peak x machines).
+        Metric::RssMb => (report.peak_memory_bytes * machines) as f64 / 1e6,
         Metric::ContextSwitchesPerRequest => report.context_switches_per_request,
         Metric::MeanVsFirst => l.mean / first_mean_ms,
     }
@@ -133,4 +136,22 @@ pub fn replay(
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_memory_are_per_deployment_latencies_per_machine() {
+        let mut r = Report {
+            throughput_rps: 100.0,
+            peak_memory_bytes: 2_000_000,
+            ..Report::default()
+        };
+        r.latency_ms.mean = 7.0;
+        assert_eq!(metric(&r, 4, Metric::Rps, 1.0), 400.0);
+        assert_eq!(metric(&r, 4, Metric::RssMb, 1.0), 8.0);
+        assert_eq!(metric(&r, 4, Metric::MeanMs, 1.0), 7.0);
+    }
 }

@@ -10,10 +10,9 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::{Sim, StepStart};
-use crate::event::{NONE, ReqId, ThreadId};
-use crate::kernel::{Burst, Next};
-use crate::model::Scheduler;
+use crate::engine::{Carry, Scheduler, Sim, StepStart};
+use crate::event::{CoreId, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Next, Waker};
 
 /// How the runtime behaves.
 #[derive(Debug, Clone, Copy)]
@@ -126,8 +125,8 @@ impl Runtime {
         w
     }
 
-    /// The task can run: queue it and wake a worker that would take it.
-    fn make_ready(&mut self, sim: &mut Sim, req: ReqId) {
+    /// The task can run: queue it and wake (`by` the caller) a worker that would take it.
+    fn make_ready(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         self.push_ready(sim, req);
         let w = if self.params.affinity {
             let w = sim.req(req).owner;
@@ -144,7 +143,7 @@ impl Runtime {
         let worker = &mut self.workers[w as usize];
         worker.idle = false;
         let thread = worker.thread;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, by);
     }
 
     /// Queues a task at the tail of its ready queue.
@@ -189,7 +188,7 @@ impl Runtime {
 
     /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
     /// needs the core for a while, blocks the thread, or none is ready.
-    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64) -> Next {
+    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64, by: Waker) -> Next {
         // Spawn costs of tasks that started and went on waiting: useful work still to pay.
         let mut work = 0;
         loop {
@@ -218,11 +217,11 @@ impl Runtime {
                     }
                 }
             }
-            // A task's spawn cost waits in `remaining` until its first step.
+            // A task's spawn cost waits in its carry until its first step.
             let spawn = if sim.in_step(req) {
                 0
             } else {
-                std::mem::take(&mut sim.req_mut(req).remaining)
+                sim.req_mut(req).take_spawn()
             };
             // Any other decision (start a wait, queue for a pool, answer) is taken by the task
             // on the core, so the switch to it and its creation are paid first; the worker
@@ -237,13 +236,13 @@ impl Runtime {
             }
             let start = if sim.in_step(req) {
                 // Resuming a CPU step cut by the quantum.
-                StepStart::Cpu(sim.req(req).remaining)
+                StepStart::Cpu(sim.req(req).cpu_left())
             } else {
                 sim.begin_step(req)
             };
             match start {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).remaining = cpu;
+                    sim.req_mut(req).carry = Carry::Cpu(cpu);
                     let chunk = self.chunk(cpu);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
@@ -259,9 +258,9 @@ impl Runtime {
                     work += spawn;
                     if !self.offload.is_empty() {
                         self.workers[w as usize].current = NONE;
-                        self.offload_call(sim, req, wait);
+                        self.offload_call(sim, req, wait, by);
                     } else {
-                        sim.req_mut(req).remaining = wait;
+                        sim.req_mut(req).carry = Carry::Call(wait);
                         if overhead + work > 0 {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
@@ -278,26 +277,26 @@ impl Runtime {
                     if !sim.connections {
                         sim.tasks_changed(-1);
                     }
-                    sim.finish(req);
+                    sim.finish(req, by);
                 }
             }
         }
     }
 
-    /// Starts the blocking call whose duration waits in `remaining` (the caller's thread blocks).
+    /// Starts the blocking call the request carries (the caller's thread blocks).
     fn block_worker(&mut self, sim: &mut Sim, req: ReqId) {
-        let wait = std::mem::take(&mut sim.req_mut(req).remaining);
+        let wait = sim.req_mut(req).take_call();
         sim.start_wait(req, wait);
     }
 
-    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64) {
+    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64, by: Waker) {
         let i = req as usize;
         if i >= self.offloaded.len() {
             self.offloaded.resize(i + 1, NONE);
         }
-        sim.req_mut(req).remaining = wait;
+        sim.req_mut(req).carry = Carry::Call(wait);
         match self.free_offload.pop() {
-            Some(o) => self.hand_to(sim, o, req),
+            Some(o) => self.hand_to(sim, o, req, by),
             None => {
                 self.offload_queue.push_back(req);
                 sim.queue_len(self.offload_level, self.offload_queue.len());
@@ -305,16 +304,16 @@ impl Runtime {
         }
     }
 
-    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId) {
+    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId, by: Waker) {
         self.offloaded[req as usize] = o;
         let t = &mut self.offload[o as usize];
         t.req = req;
         t.phase = OffloadPhase::Starting;
         let thread = t.thread;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, by);
     }
 
-    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32) -> Next {
+    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32, by: Waker) -> Next {
         let t = self.offload[o as usize];
         match t.phase {
             OffloadPhase::Starting => {
@@ -325,7 +324,7 @@ impl Runtime {
             _ => {
                 // Returning: the task goes back to its loop; the thread takes the next call.
                 self.offloaded[t.req as usize] = NONE;
-                self.make_ready(sim, t.req);
+                self.make_ready(sim, t.req, by);
                 match self.offload_queue.pop_front() {
                     Some(next) => {
                         sim.queue_len(self.offload_level, self.offload_queue.len());
@@ -391,11 +390,11 @@ impl Scheduler for Runtime {
         }
     }
 
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         if !sim.connections {
             sim.tasks_changed(1);
             // Not a switch: creating the task is useful work, paid when it first runs.
-            sim.req_mut(req).remaining = self.params.spawn;
+            sim.req_mut(req).carry = Carry::Spawn(self.params.spawn);
         }
         if self.params.affinity {
             let client = sim.req(req).client;
@@ -413,13 +412,14 @@ impl Scheduler for Runtime {
             };
             sim.req_mut(req).owner = w;
         }
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, by);
     }
 
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
+        let by = Waker::Core(core);
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
-            Role::Offload(o) => return self.offload_burst_done(sim, o),
+            Role::Offload(o) => return self.offload_burst_done(sim, o, by),
         };
         let worker = &mut self.workers[w as usize];
         let req = worker.current;
@@ -430,15 +430,14 @@ impl Scheduler for Runtime {
         }
         if req != NONE && sim.in_step(req) {
             let chunk = std::mem::take(&mut self.workers[w as usize].chunk);
-            let r = sim.req_mut(req);
-            r.remaining -= chunk.min(r.remaining);
-            if r.remaining > 0 {
+            let left = sim.req_mut(req).ran(chunk);
+            if left > 0 {
                 // The slice is over: yield to a ready task, or keep going.
                 if self.has_ready(w) {
                     self.workers[w as usize].current = NONE;
                     self.push_ready(sim, req);
                 } else {
-                    let chunk = self.chunk(r.remaining);
+                    let chunk = self.chunk(left);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst::work(chunk));
                 }
@@ -446,7 +445,7 @@ impl Scheduler for Runtime {
                 sim.end_step(req);
             }
         }
-        self.schedule(sim, w, 0)
+        self.schedule(sim, w, 0, by)
     }
 
     fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
@@ -456,20 +455,20 @@ impl Scheduler for Runtime {
         {
             self.offload[o as usize].phase = OffloadPhase::Returning;
             let thread = self.offload[o as usize].thread;
-            sim.wake(thread, Burst::ZERO);
+            sim.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
         // A blocking call ends: its worker (still holding the task) resumes it, no task switch.
         let w = sim.req(req).owner;
         if w != NONE && self.workers[w as usize].current == req {
             let thread = self.workers[w as usize].thread;
-            sim.wake(thread, Burst::ZERO);
+            sim.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, Waker::Outside);
     }
 
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
-        self.make_ready(sim, req);
+        self.make_ready(sim, req, Waker::Outside);
     }
 }

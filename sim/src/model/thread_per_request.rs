@@ -11,10 +11,9 @@
 use std::collections::VecDeque;
 
 use crate::config::{Arrivals, Model, RunConfig, Threads};
-use crate::engine::{Sim, StepStart};
-use crate::event::{NONE, ReqId, ThreadId};
-use crate::kernel::{Burst, Next};
-use crate::model::Scheduler;
+use crate::engine::{Carry, Scheduler, Sim, StepStart};
+use crate::event::{CoreId, NONE, ReqId, ThreadId};
+use crate::kernel::{Burst, Next, Waker};
 
 /// CPython's default switch interval (`sys.getswitchinterval()`): a thread holding the GIL
 /// drops it after this much CPU when another thread waits.
@@ -107,7 +106,7 @@ impl ThreadPerRequest {
     }
 
     /// A new thread (unbounded pool) that first pays for its creation.
-    fn spawn(&mut self, sim: &mut Sim, req: ReqId, client: u32) -> ThreadId {
+    fn spawn(&mut self, sim: &mut Sim, req: ReqId, client: u32, by: Waker) -> ThreadId {
         let thread = sim.spawn_thread();
         let process = self.next_process;
         self.next_process = (self.next_process + 1) % self.processes as u32;
@@ -122,14 +121,14 @@ impl ThreadPerRequest {
                 starting: true,
             },
         );
-        sim.wake(thread, Burst::work(self.thread_spawn));
+        sim.wake(thread, Burst::work(self.thread_spawn), by);
         thread
     }
 
     /// Hands `req` to an idle (blocked) thread and wakes it.
-    fn assign(&mut self, sim: &mut Sim, thread: ThreadId, req: ReqId) {
+    fn assign(&mut self, sim: &mut Sim, thread: ThreadId, req: ReqId, by: Waker) {
         self.bind(sim, thread, req);
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, by);
     }
 
     fn bind(&mut self, sim: &mut Sim, thread: ThreadId, req: ReqId) {
@@ -155,7 +154,7 @@ impl ThreadPerRequest {
         }
     }
 
-    fn release_gil(&mut self, sim: &mut Sim, thread: ThreadId) {
+    fn release_gil(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) {
         if !self.gil {
             return;
         }
@@ -166,7 +165,7 @@ impl ThreadPerRequest {
         self.gil_holder[p] = match self.gil_waiters[p].pop_front() {
             Some(next) => {
                 let burst = self.start_chunk(sim, next);
-                sim.wake(next, burst);
+                sim.wake(next, burst, by);
                 next
             }
             None => NONE,
@@ -176,7 +175,7 @@ impl ThreadPerRequest {
     /// The next piece of the thread's CPU step: all of it, or one switch interval under a GIL.
     fn start_chunk(&mut self, sim: &Sim, thread: ThreadId) -> Burst {
         let info = &mut self.info[thread as usize];
-        let remaining = sim.req(info.req).remaining;
+        let remaining = sim.req(info.req).cpu_left();
         info.chunk = if self.gil {
             remaining.min(GIL_INTERVAL)
         } else {
@@ -187,16 +186,14 @@ impl ThreadPerRequest {
 
     /// A piece of a CPU step ran. `None` when the step is done; otherwise what the thread does:
     /// go on, or (GIL contended) hand the lock over and queue for it again.
-    fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId) -> Option<Next> {
+    fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Option<Next> {
         let info = self.info[thread as usize];
-        let r = sim.req_mut(info.req);
-        r.remaining -= info.chunk.min(r.remaining);
-        if r.remaining == 0 {
+        if sim.req_mut(info.req).ran(info.chunk) == 0 {
             return None;
         }
         let p = info.process as usize;
         if self.gil && !self.gil_waiters[p].is_empty() {
-            self.release_gil(sim, thread);
+            self.release_gil(sim, thread, by);
             self.gil_waiters[p].push_back(thread);
             return Some(Next::Block);
         }
@@ -204,7 +201,7 @@ impl ThreadPerRequest {
     }
 
     /// The thread is on a core and its request between steps: start the next one.
-    fn advance(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+    fn advance(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Next {
         loop {
             let req = self.info[thread as usize].req;
             if req == NONE {
@@ -212,24 +209,24 @@ impl ThreadPerRequest {
             }
             match sim.begin_step(req) {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).remaining = cpu;
+                    sim.req_mut(req).carry = Carry::Cpu(cpu);
                     if self.gil && !self.take_gil(thread) {
                         return Next::Block;
                     }
                     return Next::Run(self.start_chunk(sim, thread));
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
-                    self.release_gil(sim, thread);
+                    self.release_gil(sim, thread, by);
                     return Next::Block;
                 }
                 StepStart::Blocking(wait) => {
-                    self.release_gil(sim, thread);
+                    self.release_gil(sim, thread, by);
                     sim.start_wait(req, wait);
                     return Next::Block;
                 }
                 StepStart::Done => {
-                    self.release_gil(sim, thread);
-                    sim.finish(req);
+                    self.release_gil(sim, thread, by);
+                    sim.finish(req, by);
                     self.info[thread as usize].req = NONE;
                     if let Some(next) = self.after_request(sim, thread) {
                         return next;
@@ -303,13 +300,13 @@ impl Scheduler for ThreadPerRequest {
                 Some(t) => t,
                 None => return,
             },
-            None => self.spawn(sim, NONE, client),
+            None => self.spawn(sim, NONE, client, Waker::Outside),
         };
         self.info[thread as usize].client = client;
         sim.clients[client as usize].bind = thread;
     }
 
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         let client = sim.req(req).client;
         if self.keepalive && client != NONE {
             let bound = sim.clients[client as usize].bind;
@@ -317,17 +314,17 @@ impl Scheduler for ThreadPerRequest {
                 if self.info[bound as usize].starting {
                     self.bind(sim, bound, req);
                 } else {
-                    self.assign(sim, bound, req);
+                    self.assign(sim, bound, req, by);
                 }
                 return;
             }
         }
         if let Some(thread) = self.free.pop() {
-            self.assign(sim, thread, req);
+            self.assign(sim, thread, req, by);
             return;
         }
         if self.fixed.is_none() {
-            let thread = self.spawn(sim, NONE, NONE);
+            let thread = self.spawn(sim, NONE, NONE, by);
             self.bind(sim, thread, req);
             return;
         }
@@ -339,26 +336,27 @@ impl Scheduler for ThreadPerRequest {
         sim.queue_len(self.accept_level, self.accept.len());
     }
 
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId) -> Next {
+    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
+        let by = Waker::Core(core);
         self.info[thread as usize].starting = false;
         let req = self.info[thread as usize].req;
         if req != NONE && sim.in_step(req) {
-            if let Some(next) = self.after_chunk(sim, thread) {
+            if let Some(next) = self.after_chunk(sim, thread, by) {
                 return next;
             }
             sim.end_step(req);
         }
-        self.advance(sim, thread)
+        self.advance(sim, thread, by)
     }
 
     fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
         sim.end_step(req);
         let thread = sim.req(req).owner;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, Waker::Outside);
     }
 
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
         let thread = sim.req(req).owner;
-        sim.wake(thread, Burst::ZERO);
+        sim.wake(thread, Burst::ZERO, Waker::Outside);
     }
 }
