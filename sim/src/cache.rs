@@ -55,7 +55,6 @@
 //!   result is unchanged.
 //!
 //! Every run costs O(log n) in the owners alive on the core and in its L3 domain.
-#![allow(dead_code)] // pure component; the engine charges it once its restructure lands (issue 12)
 
 mod recency;
 
@@ -142,6 +141,15 @@ pub(crate) enum Owner {
     Request(u64),
 }
 
+/// What a burst of work touches: `bytes` of `owner`'s data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Touch {
+    /// Whose data.
+    pub(crate) owner: Owner,
+    /// How much of it, bytes (more than 0).
+    pub(crate) bytes: u64,
+}
+
 /// What one return cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Refill {
@@ -201,6 +209,15 @@ pub(crate) struct Caches {
 }
 
 impl Caches {
+    /// The cache model of a run, or `None` when nothing in it has a working set (no step's
+    /// `working_set`, no `stack_working_set`): then no refill is computed and every result is
+    /// what it was before the model existed.
+    pub(crate) fn for_run(config: &RunConfig) -> Option<Caches> {
+        let used = config.costs.stack_working_set > 0
+            || config.steps.iter().any(|step| step.working_set > 0);
+        used.then(|| Caches::new(CacheParams::of(config), config.cores as usize))
+    }
+
     /// Caches for `cores` cores, all empty.
     pub(crate) fn new(params: CacheParams, cores: usize) -> Self {
         let per_domain = params.l3_shared_by.max(1);

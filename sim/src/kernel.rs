@@ -18,6 +18,7 @@ mod record;
 pub(crate) use policy::Policy;
 pub(crate) use record::CoreRecord;
 
+use crate::cache::{Caches, Owner, Touch};
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
@@ -30,6 +31,11 @@ pub(crate) struct Burst {
     pub(crate) overhead: u64,
     /// Useful work (request CPU, spawning).
     pub(crate) work: u64,
+    /// The data the work touches (a cpu step's working set), priced by the cache model when
+    /// the burst starts on a core.
+    pub(crate) touch: Option<Touch>,
+    /// Refilling the caches (the kernel sets it from the cache model), run before the overhead.
+    pub(crate) refill: u64,
 }
 
 impl Burst {
@@ -38,14 +44,19 @@ impl Burst {
     pub(crate) const ZERO: Burst = Burst {
         overhead: 0,
         work: 0,
+        touch: None,
+        refill: 0,
     };
 
     pub(crate) fn work(work: u64) -> Burst {
-        Burst { overhead: 0, work }
+        Burst {
+            work,
+            ..Burst::ZERO
+        }
     }
 
     fn total(self) -> u64 {
-        self.overhead + self.work
+        self.refill + self.overhead + self.work
     }
 }
 
@@ -84,6 +95,8 @@ struct Thread {
     state: State,
     last_core: CoreId,
     burst: Burst,
+    /// The cache model has priced this burst's start on the thread's current core.
+    priced: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +133,16 @@ pub(crate) struct Kernel {
     /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
     widest_slice: u64,
     running: u64,
-    /// Core time spent on useful work and on switching, up to the last accounting point.
+    /// The cache model, when anything has a working set (else refills cost nothing and are
+    /// not computed).
+    caches: Option<Caches>,
+    /// Stack every thread touches per run (`stack_working_set`), bytes.
+    stack_working_set: u64,
+    /// Core time spent on useful work, on switching and on refilling caches, up to the last
+    /// accounting point.
     pub(crate) useful_ns: u64,
     pub(crate) switching_ns: u64,
+    pub(crate) refill_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
     /// The latest time up to which some core's work or switching has been credited.
@@ -163,13 +183,31 @@ impl Kernel {
             policy,
             widest_slice: 0,
             running: 0,
+            caches: None,
+            stack_working_set: 0,
             useful_ns: 0,
             switching_ns: 0,
+            refill_ns: 0,
             context_switches: 0,
             busy_until: SimTime::ZERO,
             live_threads: 0,
             overlaps: 0,
             run_level: Level::default(),
+        }
+    }
+
+    /// Prices every burst's return to a core with `caches`; each thread also touches
+    /// `stack_working_set` bytes of its own stack per run.
+    pub(crate) fn with_caches(mut self, caches: Caches, stack_working_set: u64) -> Self {
+        self.caches = Some(caches);
+        self.stack_working_set = stack_working_set;
+        self
+    }
+
+    /// The data `owner` left in the caches will not be asked for again (its request ended).
+    pub(crate) fn forget(&mut self, owner: Owner) {
+        if let Some(caches) = &mut self.caches {
+            caches.forget(owner);
         }
     }
 
@@ -180,6 +218,7 @@ impl Kernel {
             state: State::Blocked,
             last_core: NONE,
             burst: Burst::ZERO,
+            priced: false,
         };
         match self.dead.pop() {
             Some(id) => {
@@ -197,6 +236,7 @@ impl Kernel {
     fn exit_blocked(&mut self, thread: ThreadId) {
         debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
         self.threads[thread as usize].state = State::Dead;
+        self.forget(Owner::Stack(thread));
         self.dead.push(thread);
         self.live_threads -= 1;
     }
@@ -216,6 +256,7 @@ impl Kernel {
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
         t.burst = burst;
+        t.priced = false;
         t.state = State::Runnable;
         let last = t.last_core;
         let target = if last != NONE && self.cores[last as usize].idle_slot != NONE {
@@ -344,11 +385,13 @@ impl Kernel {
         let t = &mut self.threads[thread as usize];
         t.state = State::Running;
         t.last_core = core;
+        t.priced = false;
         self.schedule(queue, core);
     }
 
     /// Schedules the end of the core's current segment: the burst's end or the slice's.
     fn schedule(&mut self, queue: &mut EventQueue, core: CoreId) {
+        self.price(core);
         let c = &mut self.cores[core as usize];
         let burst = self.threads[c.running as usize].burst;
         let end = (c.start + c.switch + burst.total()).min(c.slice_end.max(c.start + c.switch));
@@ -360,6 +403,32 @@ impl Kernel {
                 generation: c.generation,
             },
         );
+    }
+
+    /// The cache model's price for the running thread's return to `core`: its stack and the
+    /// data its burst touches, once per burst and per stay on the core (a thread switched in
+    /// pays for what the others evicted; a task moving in on the same thread pays for its
+    /// data). Time, like a switch's, comes before the burst's own.
+    fn price(&mut self, core: CoreId) {
+        let Some(caches) = &mut self.caches else {
+            return;
+        };
+        let thread = self.cores[core as usize].running;
+        let t = &mut self.threads[thread as usize];
+        if t.priced {
+            return;
+        }
+        t.priced = true;
+        let mut ns = 0;
+        if self.stack_working_set > 0 {
+            ns += caches
+                .run(Owner::Stack(thread), core as usize, self.stack_working_set)
+                .ns;
+        }
+        if let Some(touch) = t.burst.touch {
+            ns += caches.run(touch.owner, core as usize, touch.bytes).ns;
+        }
+        t.burst.refill += ns;
     }
 
     /// Credits the running thread of `core` with the time since its segment started.
@@ -374,15 +443,19 @@ impl Kernel {
         c.switch -= s;
         elapsed -= s;
         let t = &mut self.threads[c.running as usize];
+        let r = elapsed.min(t.burst.refill);
+        t.burst.refill -= r;
+        elapsed -= r;
         let o = elapsed.min(t.burst.overhead);
         t.burst.overhead -= o;
         elapsed -= o;
         let w = elapsed.min(t.burst.work);
         t.burst.work -= w;
         self.switching_ns += s + o;
+        self.refill_ns += r;
         self.useful_ns += w;
-        c.record.ran_ns[0] += s + o + w;
-        if s + o + w > 0 {
+        c.record.ran_ns[0] += s + r + o + w;
+        if s + r + o + w > 0 {
             self.busy_until = self.busy_until.max(now);
         }
     }
@@ -446,7 +519,9 @@ impl Kernel {
         let thread = self.cores[core as usize].running;
         match next {
             Next::Run(burst) => {
-                self.threads[thread as usize].burst = burst;
+                let t = &mut self.threads[thread as usize];
+                t.burst = burst;
+                t.priced = false;
                 if now >= self.cores[core as usize].slice_end {
                     self.end_of_slice(now, queue, core);
                 } else {
