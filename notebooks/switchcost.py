@@ -108,7 +108,12 @@ def calibration(quick: bool = True) -> dict:
 
 
 def criterion_estimates(root: Path | None = None) -> pd.DataFrame:
-    """Criterion's mean estimates (ns) under target/criterion, one row per group/function; empty if none ran."""
+    """Criterion's mean estimates (ns) under target/criterion, one row per group/function; empty if none ran.
+
+    estimates.json is Criterion's undocumented working file (no documented route exists for
+    `cargo bench`); the workspace pins Criterion exactly and micro's tests read a real run's
+    file, see micro/src/calibration.rs.
+    """
     root = root or REPO / "target" / "criterion"
     rows = []
     for estimates in sorted(root.glob("*/*/new/estimates.json")):

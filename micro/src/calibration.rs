@@ -51,6 +51,9 @@ pub struct Calibration {
     /// as top-level JSON keys.
     #[serde(flatten)]
     pub scheduling: crate::scheduling::Scheduling,
+    /// The indirect cost of a switch: working-set, runnable-thread and background curves.
+    #[serde(flatten)]
+    pub indirect: crate::indirect::IndirectCosts,
 }
 
 /// How long [`calibrate`] may take and how many units the memory fits create.
@@ -387,6 +390,9 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
     );
     calibration.scheduling =
         crate::scheduling::measure(budget.total.mul_f64(SCHEDULING_SHARE), progress, &mut notes);
+    let sizes = crate::cache::CacheSizes::read();
+    let plan = crate::indirect::Plan::for_budget(&sizes, budget.total());
+    calibration.indirect = crate::indirect::measure(&sizes, &plan, &mut notes, progress);
     (calibration, notes)
 }
 
@@ -424,12 +430,6 @@ impl Calibration {
             match value {
                 Some(value) => text.push_str(&format!("{name} = \"{value}\"  # {what}\n")),
                 None => text.push_str(&format!("# {name}: not measured here ({what})\n")),
-            }
-        }
-        for (key, value, what) in self.scheduling.cost_entries() {
-            match value {
-                Some(value) => text.push_str(&format!("{key} = \"{value}\"  # {what}\n")),
-                None => text.push_str(&format!("# {key}: not measured here ({what})\n")),
             }
         }
         text.push('\n');
@@ -496,6 +496,13 @@ struct Interval {
 
 /// Reads `<dir>/<id>/new/estimates.json` (e.g. id `thread_switch/same_core`); `None` if that
 /// benchmark has not run.
+///
+/// `estimates.json` is Criterion's private working file: its book documents `--save-baseline`
+/// (which writes the same files under another directory name) but not their format, and the
+/// only documented machine-readable output, `--message-format=json`, belongs to the separate
+/// and experimental `cargo-criterion` runner, not to `cargo bench`. With no documented route,
+/// the workspace pins Criterion exactly (root `Cargo.toml`) and a test reads files from a real
+/// run of that version (`micro/tests/fixtures/criterion-0.8.2/`).
 pub fn criterion_estimate(dir: &Path, id: &str) -> Result<Option<CriterionEstimate>, Error> {
     let path = dir.join(id).join("new").join("estimates.json");
     let text = match std::fs::read_to_string(&path) {
@@ -555,6 +562,8 @@ pub fn from_criterion(dir: &Path) -> Result<Option<Calibration>, Error> {
             found = true;
         }
     }
+    calibration.indirect = crate::indirect::from_criterion(dir)?;
+    found |= calibration.indirect.switch_working_set_ns.is_some();
     Ok(found.then_some(calibration))
 }
 
@@ -664,6 +673,8 @@ mod tests {
             "machine",
             "not_measured",
         ];
+        // The indirect cost of a switch (issue 12).
+        expected.extend(crate::indirect::JSON_KEYS);
         expected.sort_unstable();
         assert_eq!(keys, expected);
     }

@@ -77,6 +77,14 @@ pub enum Error {
         /// What went wrong.
         reason: &'static str,
     },
+    /// A working-set buffer could not be allocated.
+    #[error(
+        "could not allocate a {bytes}-byte working set; free memory or run with a smaller budget"
+    )]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: usize,
+    },
 }
 
 impl Error {

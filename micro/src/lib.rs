@@ -14,6 +14,12 @@
 //!   memory ───────── resident bytes per idle unit, the slope of VmRSS over many units
 //!   scheduling ───── the kernel's side: slice, wake-up latency under load, GIL, idle
 //!                      wake-up, spawn in CPU time, and the kernel parameters (kernel)
+//!   cache ────────── cache sizes from sysfs; private buffers walked in random or address order
+//!   ring ─────────── n same-core threads each walking W bytes, then waking the next
+//!                      n = 2 : switch_working_set   (extra cost per switch against W)
+//!                      n ≥ 2 : switch_runnable      (against the number of threads)
+//!   background ───── the same-core ping-pong beside k CPU-bound threads
+//!   indirect ─────── those curves within a budget, and refill rates from the walks
 //!        │
 //!        ▼
 //!   calibration ──── one `Calibration` (JSON) and the simulator's `[costs]` table
@@ -34,6 +40,11 @@ pub mod switch;
 pub mod table;
 pub mod task;
 pub mod unit;
+// The indirect cost of a switch (issue 12).
+pub mod background;
+pub mod cache;
+pub mod indirect;
+pub mod ring;
 
 pub mod clock;
 pub mod gil;

@@ -75,12 +75,12 @@ pub(crate) struct CacheParams {
     pub(crate) l2_bytes: u64,
     /// L3 per domain, bytes (`cache_l3`).
     pub(crate) l3_bytes: u64,
-    /// ns per line found in L2 instead of L1 (`refill_l2_ns_per_line`).
-    pub(crate) refill_l2_ns_per_line: f64,
-    /// ns per line found in L3 instead of L1 (`refill_l3_ns_per_line`).
-    pub(crate) refill_l3_ns_per_line: f64,
-    /// ns per line fetched from memory instead of L1 (`refill_memory_ns_per_line`).
-    pub(crate) refill_memory_ns_per_line: f64,
+    /// ns per line found in L2 instead of L1 (`refill_l2_per_line`).
+    pub(crate) refill_l2_per_line: f64,
+    /// ns per line found in L3 instead of L1 (`refill_l3_per_line`).
+    pub(crate) refill_l3_per_line: f64,
+    /// ns per line fetched from memory instead of L1 (`refill_memory_per_line`).
+    pub(crate) refill_memory_per_line: f64,
     /// Cores per L3 domain (`[machine] l3_shared_by`); cores `k·n .. (k+1)·n` share one.
     pub(crate) l3_shared_by: usize,
 }
@@ -93,9 +93,9 @@ impl CacheParams {
             l1d_bytes: c.cache_l1d,
             l2_bytes: c.cache_l2,
             l3_bytes: c.cache_l3,
-            refill_l2_ns_per_line: c.refill_l2_ns_per_line as f64,
-            refill_l3_ns_per_line: c.refill_l3_ns_per_line as f64,
-            refill_memory_ns_per_line: c.refill_memory_ns_per_line as f64,
+            refill_l2_per_line: c.refill_l2_per_line as f64,
+            refill_l3_per_line: c.refill_l3_per_line as f64,
+            refill_memory_per_line: c.refill_memory_per_line as f64,
             l3_shared_by: config
                 .l3_shared_by
                 .map_or(config.cores, |n| n.min(config.cores))
@@ -106,9 +106,9 @@ impl CacheParams {
     /// Why these parameters describe no machine, as a message saying what to change.
     pub(crate) fn problem(&self) -> Option<String> {
         let rates = [
-            ("refill_l2_ns_per_line", self.refill_l2_ns_per_line),
-            ("refill_l3_ns_per_line", self.refill_l3_ns_per_line),
-            ("refill_memory_ns_per_line", self.refill_memory_ns_per_line),
+            ("refill_l2_per_line", self.refill_l2_per_line),
+            ("refill_l3_per_line", self.refill_l3_per_line),
+            ("refill_memory_per_line", self.refill_memory_per_line),
         ];
         if let Some((key, rate)) = rates.iter().find(|(_, r)| !(r.is_finite() && *r >= 0.0)) {
             return Some(format!(
@@ -187,9 +187,9 @@ pub(crate) fn refill(params: &CacheParams, w: u64, private: Since, shared: Since
     // A deeper level costs at least what the one above does: a calibration that measured L3
     // but not memory keeps the reference memory rate, which may be lower than this machine's
     // L3 (a VM's L3 can be as slow as memory); the rate is then raised to L3's.
-    let l2 = params.refill_l2_ns_per_line;
-    let l3 = params.refill_l3_ns_per_line.max(l2);
-    let memory = params.refill_memory_ns_per_line.max(l3);
+    let l2 = params.refill_l2_per_line;
+    let l3 = params.refill_l3_per_line.max(l2);
+    let memory = params.refill_memory_per_line.max(l3);
     let steps = [l2, l3 - l2, memory - l3];
     let ns: f64 = missed_lines.iter().zip(steps).map(|(m, s)| m * s).sum();
     Refill {

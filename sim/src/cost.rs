@@ -205,11 +205,50 @@ pub const KEYS: &[CostKey] = &[
         field: |c| &mut c.process_memory,
     },
     CostKey {
+        name: "spawn_thread_cpu",
+        unit: Unit::Duration,
+        meaning: "CPU time of creating an OS thread: the spawner's share plus the child's start (thread_spawn is the wall-clock figure)",
+        // The committed reference machine (micro/reference/2026-11-30-xeon-2core-loaded.json).
+        default: 10_700,
+        measured_by: measured(
+            "/spawn_thread_cpu_ns",
+            "CPU of thread::spawn, spawner + child start",
+        ),
+        per_server: true,
+        field: |c| &mut c.spawn_thread_cpu,
+    },
+    CostKey {
+        name: "idle_wakeup_cpu",
+        unit: Unit::Duration,
+        meaning: "core time a core spends leaving idle for a request (idle exit, timer and interrupt paths)",
+        // Off unless measured: the reference run could not see an idle core (see micro/README.md).
+        default: 0,
+        measured_by: measured(
+            "/idle_wakeup_cpu_ns",
+            "core CPU per request for idling between requests",
+        ),
+        per_server: false,
+        field: |c| &mut c.idle_wakeup_cpu,
+    },
+    CostKey {
+        name: "idle_exit_latency",
+        unit: Unit::Duration,
+        meaning: "extra latency of a wake-up that finds its core idle",
+        default: 0,
+        measured_by: measured(
+            "/idle_exit_latency_ns",
+            "extra lateness of a timer wake-up from idle",
+        ),
+        per_server: false,
+        field: |c| &mut c.idle_exit_latency,
+    },
+    CostKey {
         name: "cache_l1d",
         unit: Unit::Size,
-        meaning: "L1 data cache per core (the cache model's first level)",
-        default: 32 * 1024,
-        measured_by: measured("/cache_bytes/l1d", "L1d size from sysfs"),
+        meaning: "L1 data cache per core",
+        // The reference machine's sysfs figures.
+        default: 48 * 1024,
+        measured_by: measured("/cache_bytes/l1d", "L1 data cache per core (sysfs)"),
         per_server: false,
         field: |c| &mut c.cache_l1d,
     },
@@ -217,52 +256,58 @@ pub const KEYS: &[CostKey] = &[
         name: "cache_l2",
         unit: Unit::Size,
         meaning: "L2 cache per core",
-        default: 1024 * 1024,
-        measured_by: measured("/cache_bytes/l2", "L2 size from sysfs"),
+        default: 2 * 1024 * 1024,
+        measured_by: measured("/cache_bytes/l2", "L2 cache per core (sysfs)"),
         per_server: false,
         field: |c| &mut c.cache_l2,
     },
     CostKey {
         name: "cache_l3",
         unit: Unit::Size,
-        meaning: "L3 cache, shared by `[machine] l3_shared_by` cores",
+        meaning: "last-level cache, shared by [machine] l3_shared_by cores",
         default: 32 * 1024 * 1024,
-        measured_by: measured("/cache_bytes/l3", "L3 size from sysfs"),
+        measured_by: measured(
+            "/cache_bytes/l3",
+            "L3 cache (sysfs; a VM may report the host's)",
+        ),
         per_server: false,
         field: |c| &mut c.cache_l3,
     },
     CostKey {
-        name: "refill_l2_ns_per_line",
+        name: "refill_l2_per_line",
         unit: Unit::Duration,
-        meaning: "extra time of a 64-byte line found in L2 instead of L1 (whole ns)",
-        // Round figures for a ~3 GHz server core: L2 ≈ 14 cycles against L1's 5.
-        default: 3,
-        measured_by: measured("/refill_l2_ns_per_line", "random walk within L2, minus L1"),
-        per_server: false,
-        field: |c| &mut c.refill_l2_ns_per_line,
-    },
-    CostKey {
-        name: "refill_l3_ns_per_line",
-        unit: Unit::Duration,
-        meaning: "extra time of a line found in L3 instead of L1 (whole ns)",
-        // L3 ≈ 60 cycles on a large server part.
-        default: 20,
-        measured_by: measured("/refill_l3_ns_per_line", "random walk within L3, minus L1"),
-        per_server: false,
-        field: |c| &mut c.refill_l3_ns_per_line,
-    },
-    CostKey {
-        name: "refill_memory_ns_per_line",
-        unit: Unit::Duration,
-        meaning: "extra time of a line fetched from memory instead of L1 (whole ns)",
-        // A DRAM access ≈ 90 ns.
-        default: 90,
+        meaning: "extra time to bring a 64-byte line from L2 instead of L1",
+        default: 15,
         measured_by: measured(
-            "/refill_memory_ns_per_line",
-            "random walk beyond L3, minus L1",
+            "/refill_l2_ns_per_line",
+            "a line from L2 instead of L1 (random walk)",
         ),
         per_server: false,
-        field: |c| &mut c.refill_memory_ns_per_line,
+        field: |c| &mut c.refill_l2_per_line,
+    },
+    CostKey {
+        name: "refill_l3_per_line",
+        unit: Unit::Duration,
+        meaning: "extra time to bring a 64-byte line from L3 instead of L1",
+        default: 40,
+        measured_by: measured(
+            "/refill_l3_ns_per_line",
+            "a line from L3 instead of L1 (random walk)",
+        ),
+        per_server: false,
+        field: |c| &mut c.refill_l3_per_line,
+    },
+    CostKey {
+        name: "refill_memory_per_line",
+        unit: Unit::Duration,
+        meaning: "extra time to bring a 64-byte line from memory instead of L1",
+        default: 100,
+        measured_by: measured(
+            "/refill_memory_ns_per_line",
+            "a line from memory instead of L1 (random walk)",
+        ),
+        per_server: false,
+        field: |c| &mut c.refill_memory_per_line,
     },
     CostKey {
         name: "stack_working_set",
@@ -308,26 +353,32 @@ pub struct Costs {
     pub task_memory: u64,
     /// Resident bytes per server process before any thread or task (interpreter, heap).
     pub process_memory: u64,
+    /// CPU time (not wall time) of creating one OS thread, ns.
+    pub spawn_thread_cpu: u64,
+    /// Core time spent leaving idle when work arrives at an idle core, ns.
+    pub idle_wakeup_cpu: u64,
+    /// Extra latency of a wake-up that finds its core idle, ns.
+    pub idle_exit_latency: u64,
     /// L1 data cache per core, bytes.
     pub cache_l1d: u64,
     /// L2 cache per core, bytes.
     pub cache_l2: u64,
-    /// L3 cache per L3 domain, bytes.
+    /// Last-level cache, bytes.
     pub cache_l3: u64,
-    /// Extra ns per 64-byte line found in L2 instead of L1.
-    pub refill_l2_ns_per_line: u64,
-    /// Extra ns per line found in L3 instead of L1.
-    pub refill_l3_ns_per_line: u64,
-    /// Extra ns per line fetched from memory instead of L1.
-    pub refill_memory_ns_per_line: u64,
+    /// Extra ns to refill one 64-byte line from L2.
+    pub refill_l2_per_line: u64,
+    /// Extra ns to refill one 64-byte line from L3.
+    pub refill_l3_per_line: u64,
+    /// Extra ns to refill one 64-byte line from memory.
+    pub refill_memory_per_line: u64,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
     pub stack_working_set: u64,
 }
 
-impl Default for Costs {
-    /// The reference calibration: every key's [`CostKey::default`].
-    fn default() -> Self {
-        let mut costs = Costs {
+impl Costs {
+    /// Every cost zero: a machine whose primitives are free (the queueing-theory checks).
+    pub const fn zero() -> Costs {
+        Costs {
             thread_switch: 0,
             thread_wakeup: 0,
             task_switch: 0,
@@ -337,14 +388,24 @@ impl Default for Costs {
             thread_memory: 0,
             task_memory: 0,
             process_memory: 0,
+            spawn_thread_cpu: 0,
+            idle_wakeup_cpu: 0,
+            idle_exit_latency: 0,
             cache_l1d: 0,
             cache_l2: 0,
             cache_l3: 0,
-            refill_l2_ns_per_line: 0,
-            refill_l3_ns_per_line: 0,
-            refill_memory_ns_per_line: 0,
+            refill_l2_per_line: 0,
+            refill_l3_per_line: 0,
+            refill_memory_per_line: 0,
             stack_working_set: 0,
-        };
+        }
+    }
+}
+
+impl Default for Costs {
+    /// The reference calibration: every key's [`CostKey::default`].
+    fn default() -> Self {
+        let mut costs = Costs::zero();
         for key in KEYS {
             key.set(&mut costs, key.default);
         }

@@ -41,6 +41,7 @@ fn json_has_every_key_and_positive_measurements() {
     keys.sort_unstable();
     let mut expected = KEYS.to_vec();
     expected.extend(crate::kernel_figures::KEYS);
+    expected.extend(micro::indirect::JSON_KEYS);
     expected.sort_unstable();
     assert_eq!(keys, expected);
 
@@ -65,6 +66,8 @@ fn json_has_every_key_and_positive_measurements() {
             other => panic!("{key} = {other}"),
         }
     }
+
+    indirect_keys_are_measured_or_explained(object, &stderr);
 
     let text = std::fs::read_to_string(&costs).unwrap();
     assert!(text.contains("[costs]"));
@@ -94,4 +97,57 @@ fn a_bad_budget_is_refused_with_advice() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("30s"));
+}
+
+/// Under the tiny budget the cheap ends of the curves fit; anything `null` has a reason.
+fn indirect_keys_are_measured_or_explained(
+    object: &serde_json::Map<String, serde_json::Value>,
+    stderr: &str,
+) {
+    let sizes = &object["cache_bytes"];
+    for level in ["l1d", "l2", "l3"] {
+        assert!(sizes[level].is_u64() || sizes[level].is_null(), "{sizes}");
+    }
+    for key in [
+        "switch_working_set_ns",
+        "switch_working_set_seq_ns",
+        "switch_runnable_ns",
+        "switch_runnable_64kib_ns",
+        "line_latency_ns",
+    ] {
+        match &object[key] {
+            serde_json::Value::Array(points) => {
+                assert!(!points.is_empty(), "{key} is an empty list");
+                for point in points {
+                    let pair = point.as_array().unwrap();
+                    assert_eq!(pair.len(), 2, "{key}: {point}");
+                    assert!(pair[0].is_u64() && pair[1].is_f64(), "{key}: {point}");
+                }
+            }
+            serde_json::Value::Null => assert!(
+                stderr.contains(&format!("{key}/")) || stderr.contains(key),
+                "{key} is null without a reason: {stderr}"
+            ),
+            other => panic!("{key} = {other}"),
+        }
+    }
+    if let Some(points) = object["switch_background"].as_array() {
+        for point in points {
+            assert_eq!(point.as_array().unwrap().len(), 4, "{point}");
+        }
+    }
+    for key in [
+        "refill_l2_ns_per_line",
+        "refill_l3_ns_per_line",
+        "refill_memory_ns_per_line",
+    ] {
+        match &object[key] {
+            serde_json::Value::Number(n) => assert!(n.as_f64().unwrap() >= 0.0, "{key}"),
+            serde_json::Value::Null => assert!(
+                stderr.contains(&format!("{key} not measured")),
+                "{key} is null without a reason: {stderr}"
+            ),
+            other => panic!("{key} = {other}"),
+        }
+    }
 }

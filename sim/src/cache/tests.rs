@@ -12,9 +12,9 @@ fn params() -> CacheParams {
         l1d_bytes: 32 * KIB,
         l2_bytes: MIB,
         l3_bytes: 32 * MIB,
-        refill_l2_ns_per_line: 4.0,
-        refill_l3_ns_per_line: 40.0,
-        refill_memory_ns_per_line: 100.0,
+        refill_l2_per_line: 4.0,
+        refill_l3_per_line: 40.0,
+        refill_memory_per_line: 100.0,
         l3_shared_by: 2,
     }
 }
@@ -195,10 +195,10 @@ fn a_finished_owner_is_forgotten_but_its_data_still_evicts() {
 fn problems_name_the_key() {
     assert_eq!(params().problem(), None);
     let nan = CacheParams {
-        refill_l2_ns_per_line: f64::NAN,
+        refill_l2_per_line: f64::NAN,
         ..params()
     };
-    assert!(nan.problem().unwrap().contains("refill_l2_ns_per_line"));
+    assert!(nan.problem().unwrap().contains("refill_l2_per_line"));
     let shrinking = CacheParams {
         l2_bytes: 16 * KIB,
         ..params()
@@ -215,7 +215,7 @@ fn problems_name_the_key() {
 fn a_memory_rate_below_l3_counts_as_l3() {
     // A calibration that measured L3 (40 ns here) but not memory keeps a lower reference rate.
     let slow_l3 = CacheParams {
-        refill_memory_ns_per_line: 10.0,
+        refill_memory_per_line: 10.0,
         ..params()
     };
     assert_eq!(slow_l3.problem(), None);
@@ -253,7 +253,7 @@ proptest! {
         let gone = refill(&p, w, Since::Gone, Since::Gone);
         prop_assert!(seen.ns <= later.ns);
         prop_assert!(later.ns <= gone.ns);
-        let all_from_memory = (w as f64 / 64.0 * p.refill_memory_ns_per_line).round() as u64;
+        let all_from_memory = (w as f64 / 64.0 * p.refill_memory_per_line).round() as u64;
         prop_assert!(gone.ns <= all_from_memory);
     }
 }

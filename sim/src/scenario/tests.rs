@@ -398,7 +398,7 @@ fn working_sets_and_cache_keys_reach_the_config() {
         .replace("cores = 4\n", "cores = 4\nl3_shared_by = 2\n")
         .replace(
             "task_switch = \"50ns\"",
-            "task_switch = \"50ns\"\ncache_l2 = \"2MiB\"\nrefill_l3_ns_per_line = \"40ns\"",
+            "task_switch = \"50ns\"\ncache_l2 = \"4MiB\"\nrefill_l3_per_line = \"45ns\"",
         )
         .replace("[request]\n", "[request]\nworking_set = \"256KiB\"\n")
         .replace(
@@ -413,9 +413,13 @@ fn working_sets_and_cache_keys_reach_the_config() {
     let servers: Vec<_> = scenario.servers().collect();
     let config = &servers[0].config;
     assert_eq!(config.l3_shared_by, Some(2));
-    assert_eq!(config.costs.cache_l2, 2 * 1024 * 1024);
-    assert_eq!(config.costs.refill_l3_ns_per_line, 40);
-    assert_eq!(config.costs.cache_l1d, 32 * 1024, "the reference value");
+    assert_eq!(config.costs.cache_l2, 4 * 1024 * 1024);
+    assert_eq!(config.costs.refill_l3_per_line, 45);
+    assert_eq!(
+        config.costs.cache_l1d,
+        Costs::default().cache_l1d,
+        "the reference value"
+    );
     let sets: Vec<u64> = config.steps.iter().map(|s| s.working_set).collect();
     // The request's default for the first cpu step, none for the io step, the step's own.
     assert_eq!(sets, [256 * 1024, 0, 1024 * 1024]);

@@ -14,23 +14,7 @@ use sim::dist::Dist;
 
 /// Costs that are all zero: the queueing-theory checks need a machine with free switches.
 pub fn free_costs() -> Costs {
-    Costs {
-        thread_switch: 0,
-        thread_wakeup: 0,
-        task_switch: 0,
-        coroutine_switch: 0,
-        thread_spawn: 0,
-        task_spawn: 0,
-        thread_memory: 0,
-        task_memory: 0,
-        process_memory: 0,
-        refill_l2_ns_per_line: 0,
-        refill_l3_ns_per_line: 0,
-        refill_memory_ns_per_line: 0,
-        stack_working_set: 0,
-        // Sizes do not cost anything by themselves.
-        ..Costs::default()
-    }
+    Costs::zero()
 }
 
 /// A CPU step.

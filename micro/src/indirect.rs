@@ -1,0 +1,654 @@
+//! The indirect cost of a switch in one record: the curves against working set, runnable
+//! threads and background load, the cache sizes, and the refill rates derived from the walks.
+//!
+//! [`measure`] runs them within a time budget (the cheapest points first, so a small budget
+//! cuts the large working sets, never the small ones) and [`IndirectCosts`] is flattened into
+//! [`crate::Calibration`]'s JSON.
+//!
+//! How the refill rates come from the walks: every `switch_working_set` point's baseline is
+//! one thread walking its own buffer again and again with nothing else on the core, so its time
+//! per line is the latency of a line from the level that holds a working set of that size (a
+//! dependent chain, so no two misses overlap). The curve's point at or below half of L1d stands
+//! for L1, at or below half of L2 (and above L1d) for L2, between 2 × L2 and half of L3 for L3,
+//! and at or above 2 × L3 for memory. A refill rate is that level's latency minus L1's: the
+//! time a line costs over a hit because a switch sent it further out. A line that moved from
+//! level a to level b costs `refill_b - refill_a`.
+
+use std::time::{Duration, Instant};
+
+use crate::background;
+use crate::cache::{self, CacheSizes, Order};
+use crate::error::Error;
+use crate::ring::{self, RingRun};
+use crate::rusage;
+use crate::unit;
+
+/// Bytes each ring thread walks in the `switch_runnable` variant with a working set.
+pub const RUNNABLE_BYTES: usize = 64 << 10;
+
+/// What the switches around a working set cost. Lists hold only the points that were measured
+/// (cheapest first); a list is `None` when not even its first point could be.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IndirectCosts {
+    /// cpu0's data caches in bytes: `{ "l1d", "l2", "l3" }`.
+    pub cache_bytes: CacheSizes,
+    /// Logical CPUs that share cpu0's L3 (as the kernel reports it).
+    pub l3_shared_by: Option<usize>,
+    /// `[bytes, ns]`: extra cost per switch of two same-core threads that each walk a private
+    /// buffer of `bytes` in random order between hand-offs.
+    pub switch_working_set_ns: Option<Vec<(u64, f64)>>,
+    /// `[bytes, ns]`: the same with the buffers walked in address order (prefetched).
+    pub switch_working_set_seq_ns: Option<Vec<(u64, f64)>>,
+    /// `[threads, ns]`: extra cost per switch in a ring of that many same-core threads, W = 0.
+    pub switch_runnable_ns: Option<Vec<(u64, f64)>>,
+    /// `[threads, ns]`: the same ring with each thread walking 64 KiB in random order.
+    pub switch_runnable_64kib_ns: Option<Vec<(u64, f64)>>,
+    /// `[k, round_trip_p50_ns, round_trip_p99_ns, cpu_per_switch_ns]`: the same-core
+    /// ping-pong beside k CPU-bound threads on its core.
+    pub switch_background: Option<Vec<(u64, f64, f64, f64)>>,
+    /// `[bytes, ns]`: one line of a random walk by one thread alone, per working set (the
+    /// baselines of `switch_working_set_ns`).
+    pub line_latency_ns: Option<Vec<(u64, f64)>>,
+    /// A line from L2 instead of L1, ns.
+    pub refill_l2_ns_per_line: Option<f64>,
+    /// A line from L3 instead of L1, ns.
+    pub refill_l3_ns_per_line: Option<f64>,
+    /// A line from memory instead of L1, ns.
+    pub refill_memory_ns_per_line: Option<f64>,
+}
+
+/// The JSON keys [`IndirectCosts`] adds to the calibration.
+pub const JSON_KEYS: [&str; 11] = [
+    "cache_bytes",
+    "l3_shared_by",
+    "switch_working_set_ns",
+    "switch_working_set_seq_ns",
+    "switch_runnable_ns",
+    "switch_runnable_64kib_ns",
+    "switch_background",
+    "line_latency_ns",
+    "refill_l2_ns_per_line",
+    "refill_l3_ns_per_line",
+    "refill_memory_ns_per_line",
+];
+
+/// How far the curves go and how long they may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Wall time for all of [`measure`].
+    pub time: Duration,
+    /// Largest working set to try (the grid stops earlier if time runs out).
+    pub max_bytes: u64,
+    /// Thread counts for `switch_runnable`.
+    pub threads: Vec<u64>,
+    /// Background thread counts for `switch_background`.
+    pub hogs: Vec<u64>,
+}
+
+impl Plan {
+    /// The full plan: working sets up to 4 × the last-level cache, rings up to 1,024 threads,
+    /// up to 8 background threads, in `time`.
+    pub fn full(sizes: &CacheSizes, time: Duration) -> Plan {
+        Plan {
+            time,
+            max_bytes: sizes.last_level().map_or(256 << 20, |llc| 4 * llc),
+            threads: (1..=10).map(|p| 1 << p).collect(),
+            hogs: vec![0, 1, 2, 4, 8],
+        }
+    }
+
+    /// The quick plan: working sets up to 2 × L2, rings up to 64 threads, up to 2 background
+    /// threads.
+    pub fn quick(sizes: &CacheSizes, time: Duration) -> Plan {
+        Plan {
+            time,
+            max_bytes: sizes.l2.map_or(4 << 20, |l2| 2 * l2),
+            threads: (1..=6).map(|p| 1 << p).collect(),
+            hogs: vec![0, 1, 2],
+        }
+    }
+}
+
+/// Share of `calibrate`'s budget these curves take (about 22 s of the standard 30 s, 3 s of
+/// the quick 4 s).
+pub const BUDGET_SHARE: f64 = 0.75;
+
+impl Plan {
+    /// The plan for a `calibrate` budget of `total`: the quick plan below 10 s.
+    pub fn for_budget(sizes: &CacheSizes, total: Duration) -> Plan {
+        let time = total.mul_f64(BUDGET_SHARE);
+        if total < Duration::from_secs(10) {
+            Plan::quick(sizes, time)
+        } else {
+            Plan::full(sizes, time)
+        }
+    }
+}
+
+impl IndirectCosts {
+    /// The simulator's `[costs]` keys these measurements give: `(key, value with unit, what)`.
+    pub fn costs_entries(&self) -> Vec<(&'static str, Option<String>, &'static str)> {
+        let size = |v: Option<u64>| v.map(|b| unit::format_size(b as f64));
+        let duration = |v: Option<f64>| v.map(unit::format_duration);
+        vec![
+            (
+                "cache_l1d",
+                size(self.cache_bytes.l1d),
+                "L1 data cache per core",
+            ),
+            ("cache_l2", size(self.cache_bytes.l2), "L2 cache per core"),
+            ("cache_l3", size(self.cache_bytes.l3), "L3 cache (shared)"),
+            (
+                "refill_l2_per_line",
+                duration(self.refill_l2_ns_per_line),
+                "a 64-byte line from L2 instead of L1 (random walk)",
+            ),
+            (
+                "refill_l3_per_line",
+                duration(self.refill_l3_ns_per_line),
+                "a 64-byte line from L3 instead of L1 (random walk)",
+            ),
+            (
+                "refill_memory_per_line",
+                duration(self.refill_memory_ns_per_line),
+                "a 64-byte line from memory instead of L1 (random walk)",
+            ),
+        ]
+    }
+}
+
+/// Working sets to measure up to `max`: 0, every power of 4 from 4 KiB, and half, once and
+/// twice each cache level (and 4 × the last level), sorted.
+pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
+    let mut points = vec![0];
+    let mut power = 4 << 10;
+    while power <= max {
+        points.push(power);
+        power *= 4;
+    }
+    for level in [sizes.l1d, sizes.l2, sizes.l3].into_iter().flatten() {
+        points.extend([level / 2, level, 2 * level]);
+    }
+    if let Some(llc) = sizes.last_level() {
+        points.push(4 * llc);
+    }
+    points.retain(|&bytes| bytes <= max);
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+/// `[x, ns]` points of a curve, ascending in x.
+pub type Curve = Vec<(u64, f64)>;
+
+/// Median of several runs' extra cost per switch, the fastest baseline line time, and the
+/// switch counts per hand-off over all runs.
+struct Point {
+    per_switch_ns: f64,
+    /// The fastest run's baseline per hand-off: one walk plus a `write` and a `read`.
+    baseline_pass_ns: f64,
+    switches_per_pass: f64,
+    took: Duration,
+    /// Wall time per round, setup and baseline included, over all runs.
+    per_round: Duration,
+}
+
+/// Runs a ring of `threads` × `bytes` a few times within `slice` (once at least), each run
+/// sized from `round_estimate`, the expected time of one round.
+fn ring_point(
+    threads: usize,
+    bytes: usize,
+    order: Order,
+    slice: Duration,
+    round_estimate: Duration,
+) -> Result<Point, Error> {
+    const RUNS: usize = 3;
+    let start = Instant::now();
+    let per_run = slice / RUNS as u32;
+    // 1,000 rounds (2,000 switches for a pair) give a steady median; more would spend on the
+    // cheap small working sets the time the large ones need.
+    let rounds =
+        (per_run.as_secs_f64() / round_estimate.as_secs_f64().max(1e-7)).clamp(1.0, 1_000.0) as u64;
+    let mut runs: Vec<RingRun> = Vec::new();
+    while runs.is_empty() || (runs.len() < RUNS && start.elapsed() + per_run < slice) {
+        runs.push(ring::ring(threads, bytes, order, rounds)?);
+    }
+    let per_switch: Vec<f64> = runs.iter().map(RingRun::per_switch_ns).collect();
+    let baseline_pass_ns = runs
+        .iter()
+        .map(|r| r.baseline.as_secs_f64() * 1e9 / r.passes.max(1) as f64)
+        .fold(f64::INFINITY, f64::min);
+    let (switches, passes) = runs.iter().fold((0.0, 0), |(s, p), r| {
+        (s + r.switches.total() as f64, p + r.passes)
+    });
+    Ok(Point {
+        per_switch_ns: crate::estimate::median(&per_switch).unwrap_or(f64::NAN),
+        baseline_pass_ns,
+        switches_per_pass: switches / passes.max(1) as f64,
+        took: start.elapsed(),
+        per_round: start.elapsed() / (rounds * runs.len() as u64).max(1) as u32,
+    })
+}
+
+/// Time for one round of a ring: each thread's walk plus a few µs of switch.
+fn round_estimate(threads: usize, bytes: u64, line_ns: f64) -> Duration {
+    let walk = (bytes / cache::LINE_BYTES as u64) as f64 * line_ns;
+    Duration::from_secs_f64(threads as f64 * (walk + 5_000.0) / 1e9)
+}
+
+/// The working-set curve in `order` within `time`: points in ascending size until the next
+/// would not fit. Returns the curve and the baseline line latencies.
+fn working_set_curve(
+    order: Order,
+    points: &[u64],
+    time: Duration,
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> (Curve, Curve) {
+    let name = match order {
+        Order::Random => "switch_working_set",
+        Order::Sequential => "switch_working_set_seq",
+    };
+    let start = Instant::now();
+    let (mut curve, mut latency) = (Vec::new(), Vec::new());
+    // A guess until the first walk is timed; each point then predicts the next from its own
+    // line time, doubled because a larger set may come from a slower level.
+    let mut line_ns = 2.0;
+    // The W = 0 point's baseline is the system calls alone; a line's time is what a walk
+    // adds to it.
+    let mut syscalls_ns = None;
+    // The last point's real time per round (refill included), to scale to the next size.
+    let mut last: Option<(u64, Duration)> = None;
+    for (i, &bytes) in points.iter().enumerate() {
+        let left = time.saturating_sub(start.elapsed());
+        let slice = left / (points.len() - i) as u32;
+        // A run is at least a warm-up round, the baseline and one timed round: about 7 walks,
+        // plus writing the two buffers.
+        let walks = round_estimate(2, bytes, 2.0 * line_ns);
+        let scaled = last.map_or(Duration::ZERO, |(x, per_round)| {
+            per_round.mul_f64(bytes as f64 / x.max(1) as f64)
+        });
+        let round = walks.max(scaled);
+        let least = round.mul_f64(4.0);
+        if least > left {
+            notes.push(format!(
+                "{name} stops below {}: one run at that size would take about {} ({} per line), more than the {} left of its budget; give calibrate a larger --budget to go further",
+                unit::format_size(bytes as f64),
+                unit::format_duration(least.as_secs_f64() * 1e9),
+                unit::format_duration(2.0 * line_ns),
+                unit::format_duration(left.as_secs_f64() * 1e9),
+            ));
+            break;
+        }
+        match ring_point(2, bytes as usize, order, slice.max(least), round) {
+            Ok(point) => {
+                progress(&format!(
+                    "{name}/{}: {} per switch ({:.2} switches per hand-off, {:.1} s)",
+                    unit::format_size(bytes as f64),
+                    unit::format_duration(point.per_switch_ns),
+                    point.switches_per_pass,
+                    point.took.as_secs_f64()
+                ));
+                check_switches(name, bytes, point.switches_per_pass, 2, notes);
+                curve.push((bytes, point.per_switch_ns));
+                if bytes > 0 {
+                    last = Some((bytes, point.per_round));
+                }
+                let lines = bytes / cache::LINE_BYTES as u64;
+                if lines == 0 {
+                    syscalls_ns = Some(point.baseline_pass_ns);
+                } else {
+                    let walk_ns = point.baseline_pass_ns - syscalls_ns.unwrap_or(0.0);
+                    let ns = walk_ns.max(0.0) / lines as f64;
+                    latency.push((bytes, ns));
+                    line_ns = ns.max(line_ns / 2.0);
+                }
+            }
+            Err(error) => {
+                notes.push(format!(
+                    "{name}/{bytes} not measured: {error}; the curve stops there"
+                ));
+                break;
+            }
+        }
+    }
+    (curve, latency)
+}
+
+/// Warns when a ring switched more or less often than its hand-offs explain.
+///
+/// A pair blocks exactly once per hand-off. In a ring of 3 or more, the woken thread often
+/// preempts the one that woke it (wake-up preemption), which then needs a second switch to get
+/// back and block in `read`: between 1 and 2 switches per hand-off, all of them real.
+fn check_switches(name: &str, point: u64, observed: f64, threads: u64, notes: &mut Vec<String>) {
+    let id = format!("{name}/{point}");
+    if threads <= 2 {
+        if let Some(warning) = rusage::check(&id, observed, 1.0) {
+            notes.push(format!("warning: {warning} (per hand-off)"));
+        }
+    } else if !(0.75..=2.25).contains(&observed) {
+        notes.push(format!(
+            "warning: {id}: getrusage counted {observed:.2} context switches per hand-off where a ring makes 1 to 2; the time measures something else (preemption by another process)"
+        ));
+    }
+}
+
+/// The line latency of the first measured point in `range`, searching from the top when
+/// `largest`.
+fn level_latency(latency: &[(u64, f64)], range: (u64, u64), largest: bool) -> Option<f64> {
+    let mut inside = latency
+        .iter()
+        .filter(|(bytes, _)| *bytes > 0 && (range.0..=range.1).contains(bytes));
+    if largest {
+        inside.next_back().map(|p| p.1)
+    } else {
+        inside.next().map(|p| p.1)
+    }
+}
+
+/// Refill rates (L2, L3, memory) from a baseline latency curve, each with the reason when it
+/// cannot be read off the curve.
+pub fn refill_rates(sizes: &CacheSizes, latency: &[(u64, f64)]) -> [Result<f64, String>; 3] {
+    let missing = |what: &str| Err(format!("the random walk curve has no point {what}"));
+    let l1 = sizes
+        .l1d
+        .and_then(|l1| level_latency(latency, (1, l1 / 2), true));
+    let Some(l1) = l1 else {
+        let reason = "no L1 point (a working set at or below half of L1d)".to_string();
+        return [Err(reason.clone()), Err(reason.clone()), Err(reason)];
+    };
+    let within = |range: Option<(u64, u64)>, largest: bool, what: &str| match range {
+        Some(range) => level_latency(latency, range, largest)
+            .map(|ns| (ns - l1).max(0.0))
+            .ok_or(())
+            .or_else(|()| missing(what)),
+        None => Err(format!("the kernel reports no size for {what}")),
+    };
+    [
+        within(
+            sizes.l1d.zip(sizes.l2).map(|(l1, l2)| (l1 + 1, l2 / 2)),
+            true,
+            "inside L2 (above L1d, at most half of L2)",
+        ),
+        within(
+            sizes.l2.zip(sizes.l3).map(|(l2, l3)| (2 * l2, l3 / 2)),
+            true,
+            "inside L3 (from 2 x L2 to half of L3)",
+        ),
+        within(
+            sizes.l3.map(|l3| (2 * l3, u64::MAX)),
+            false,
+            "beyond L3 (at least 2 x L3)",
+        ),
+    ]
+}
+
+/// Measures every curve of `plan`; `progress` gets a line per point and `notes` collects
+/// warnings and the reasons for anything left out.
+pub fn measure(
+    sizes: &CacheSizes,
+    plan: &Plan,
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> IndirectCosts {
+    let mut costs = IndirectCosts {
+        cache_bytes: *sizes,
+        l3_shared_by: sizes.l3_shared_by,
+        ..IndirectCosts::default()
+    };
+    if sizes.l1d.is_none() {
+        notes.push(format!(
+            "cache sizes not found under {}; the working-set grid uses powers of 4 only",
+            cache::SYSFS_CACHE
+        ));
+    }
+    let share = |part: f64| plan.time.mul_f64(part);
+    let points = grid(sizes, plan.max_bytes);
+
+    let (random, latency) = working_set_curve(Order::Random, &points, share(0.35), notes, progress);
+    let (sequential, _) =
+        working_set_curve(Order::Sequential, &points, share(0.15), notes, progress);
+    let [l2, l3, memory] = refill_rates(sizes, &latency);
+    let mut keep = |name: &str, rate: Result<f64, String>| {
+        rate.map_err(|reason| notes.push(format!("{name} not measured: {reason}")))
+            .ok()
+    };
+    costs.refill_l2_ns_per_line = keep("refill_l2_ns_per_line", l2);
+    costs.refill_l3_ns_per_line = keep("refill_l3_ns_per_line", l3);
+    costs.refill_memory_ns_per_line = keep("refill_memory_ns_per_line", memory);
+    costs.switch_working_set_ns = (!random.is_empty()).then_some(random);
+    costs.switch_working_set_seq_ns = (!sequential.is_empty()).then_some(sequential);
+    costs.line_latency_ns = (!latency.is_empty()).then_some(latency);
+
+    costs.switch_runnable_ns = runnable_curve(0, &plan.threads, share(0.1), notes, progress);
+    costs.switch_runnable_64kib_ns =
+        runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress);
+    costs.switch_background = background_curve(sizes, &plan.hogs, share(0.25), notes, progress);
+    costs
+}
+
+fn runnable_curve(
+    bytes: usize,
+    threads: &[u64],
+    time: Duration,
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Option<Vec<(u64, f64)>> {
+    let name = if bytes == 0 {
+        "switch_runnable"
+    } else {
+        "switch_runnable_64kib"
+    };
+    let start = Instant::now();
+    let mut curve = Vec::new();
+    for (i, &n) in threads.iter().enumerate() {
+        let slice = time.saturating_sub(start.elapsed()) / (threads.len() - i) as u32;
+        // Lines from memory at worst once the ring's buffers outgrow the caches.
+        let round = round_estimate(n as usize, bytes as u64, 20.0);
+        match ring_point(n as usize, bytes, Order::Random, slice, round) {
+            Ok(point) => {
+                progress(&format!(
+                    "{name}/{n}: {} per switch ({:.2} switches per hand-off)",
+                    unit::format_duration(point.per_switch_ns),
+                    point.switches_per_pass
+                ));
+                check_switches(name, n, point.switches_per_pass, n, notes);
+                curve.push((n, point.per_switch_ns));
+            }
+            Err(error) => {
+                notes.push(format!(
+                    "{name}/{n} not measured: {error}; the curve stops there"
+                ));
+                break;
+            }
+        }
+    }
+    (!curve.is_empty()).then_some(curve)
+}
+
+fn background_curve(
+    sizes: &CacheSizes,
+    hogs: &[u64],
+    time: Duration,
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Option<Vec<(u64, f64, f64, f64)>> {
+    // Each background thread streams through 4 x L2, so it flushes L1 and L2 every pass.
+    let hog_bytes = sizes.l2.map_or(8 << 20, |l2| 4 * l2) as usize;
+    let start = Instant::now();
+    let mut curve = Vec::new();
+    for (i, &k) in hogs.iter().enumerate() {
+        let slice = time.saturating_sub(start.elapsed()) / (hogs.len() - i) as u32;
+        match background::ping_pong_beside(k as usize, hog_bytes, 5_000, slice) {
+            Ok(run) => {
+                let (p50, p99) = (
+                    run.round_trip_quantile_ns(0.5),
+                    run.round_trip_quantile_ns(0.99),
+                );
+                let cpu = run.cpu_per_switch_ns();
+                progress(&format!(
+                    "switch_background/{k}: round trip p50 {} p99 {}, CPU {} per switch ({} round trips, {:.2} switches each)",
+                    unit::format_duration(p50),
+                    unit::format_duration(p99),
+                    unit::format_duration(cpu),
+                    run.round_trips.len(),
+                    run.switches_per_round_trip()
+                ));
+                if run.round_trips.len() < 100 {
+                    notes.push(format!(
+                        "switch_background/{k}: only {} round trips fitted the budget, so its p99 is close to the maximum",
+                        run.round_trips.len()
+                    ));
+                }
+                curve.push((k, p50, p99, cpu));
+            }
+            Err(error) => {
+                notes.push(format!(
+                    "switch_background/{k} not measured: {error}; the curve stops there"
+                ));
+                break;
+            }
+        }
+    }
+    (!curve.is_empty()).then_some(curve)
+}
+
+/// The curves an earlier `cargo bench -p micro` left under `dir` (Criterion's mean per
+/// switch); `switch_background` stays `None` (Criterion keeps no percentiles), as do the line
+/// latencies and refill rates (the benches do not report their baselines).
+pub fn from_criterion(dir: &std::path::Path) -> Result<IndirectCosts, Error> {
+    let curve = |group: &str| -> Result<Option<Vec<(u64, f64)>>, Error> {
+        let Ok(entries) = std::fs::read_dir(dir.join(group)) else {
+            return Ok(None);
+        };
+        let mut points = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(x) = name.to_str().and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            let id = format!("{group}/{x}");
+            if let Some(estimate) = crate::calibration::criterion_estimate(dir, &id)? {
+                points.push((x, estimate.mean_ns));
+            }
+        }
+        points.sort_by_key(|p| p.0);
+        Ok((!points.is_empty()).then_some(points))
+    };
+    let sizes = CacheSizes::read();
+    Ok(IndirectCosts {
+        cache_bytes: sizes,
+        l3_shared_by: sizes.l3_shared_by,
+        switch_working_set_ns: curve("switch_working_set")?,
+        switch_working_set_seq_ns: curve("switch_working_set_seq")?,
+        switch_runnable_ns: curve("switch_runnable")?,
+        switch_runnable_64kib_ns: curve("switch_runnable_64kib")?,
+        ..IndirectCosts::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn this_vm() -> CacheSizes {
+        CacheSizes {
+            l1d: Some(48 << 10),
+            l2: Some(2 << 20),
+            l3: Some(260 << 20),
+            l3_shared_by: Some(2),
+        }
+    }
+
+    #[test]
+    fn the_grid_covers_each_level_and_four_times_the_last() {
+        let sizes = this_vm();
+        let points = grid(&sizes, 4 * (260 << 20));
+        assert_eq!(points[0], 0);
+        assert!(points.windows(2).all(|w| w[0] < w[1]), "{points:?}");
+        for must in [
+            4 << 10,
+            24 << 10,
+            48 << 10,
+            96 << 10,
+            1 << 20,
+            2 << 20,
+            4 << 20,
+        ] {
+            assert!(points.contains(&must), "{must} missing from {points:?}");
+        }
+        assert_eq!(*points.last().unwrap(), 4 * (260 << 20));
+        let quick = grid(&sizes, 4 << 20);
+        assert_eq!(*quick.last().unwrap(), 4 << 20);
+        // Without sysfs: powers of 4 only.
+        assert_eq!(
+            grid(&CacheSizes::default(), 64 << 10),
+            vec![0, 4 << 10, 16 << 10, 64 << 10]
+        );
+    }
+
+    #[test]
+    fn refill_rates_are_level_latencies_minus_l1() {
+        let sizes = this_vm();
+        let latency = [
+            (16 << 10, 2.0),
+            (24 << 10, 2.1),
+            (64 << 10, 6.0),
+            (1 << 20, 8.0),
+            (4 << 20, 270.0),
+            (16 << 20, 570.0),
+        ];
+        let [l2, l3, memory] = refill_rates(&sizes, &latency);
+        assert!((l2.unwrap() - 5.9).abs() < 1e-9);
+        assert!((l3.unwrap() - 567.9).abs() < 1e-9);
+        assert!(memory.unwrap_err().contains("beyond L3"));
+        let far = [(24 << 10, 2.0), (600 << 20, 900.0), (1 << 30, 1_000.0)];
+        let [l2, _, memory] = refill_rates(&sizes, &far);
+        assert!(l2.is_err());
+        assert_eq!(memory.unwrap(), 898.0);
+        let [l2, ..] = refill_rates(&sizes, &[]);
+        assert!(l2.unwrap_err().contains("L1"));
+    }
+
+    #[test]
+    fn the_json_shapes_are_lists_of_arrays() {
+        let costs = IndirectCosts {
+            cache_bytes: this_vm(),
+            l3_shared_by: Some(2),
+            switch_working_set_ns: Some(vec![(0, 1_800.0), (4_096, 1_900.0)]),
+            switch_background: Some(vec![(1, 9_000.0, 4e6, 2_500.0)]),
+            ..IndirectCosts::default()
+        };
+        let value = serde_json::to_value(&costs).unwrap();
+        assert_eq!(
+            value["cache_bytes"],
+            serde_json::json!({"l1d": 49152, "l2": 2097152, "l3": 272629760})
+        );
+        assert_eq!(
+            value["switch_working_set_ns"],
+            serde_json::json!([[0, 1800.0], [4096, 1900.0]])
+        );
+        assert_eq!(
+            value["switch_background"],
+            serde_json::json!([[1, 9000.0, 4e6, 2500.0]])
+        );
+        assert!(value["switch_runnable_ns"].is_null());
+        let back: IndirectCosts = serde_json::from_value(value).unwrap();
+        assert_eq!(back.switch_working_set_ns, costs.switch_working_set_ns);
+    }
+
+    #[test]
+    fn a_tiny_plan_measures_something_of_every_curve() {
+        let sizes = this_vm();
+        let mut plan = Plan::quick(&sizes, Duration::from_millis(600));
+        plan.max_bytes = 64 << 10;
+        plan.threads = vec![2, 4];
+        plan.hogs = vec![0, 1];
+        let mut notes = Vec::new();
+        let costs = measure(&sizes, &plan, &mut notes, &mut |_| {});
+        let curve = costs.switch_working_set_ns.unwrap();
+        assert_eq!(curve[0].0, 0, "{notes:?}");
+        assert!(costs.switch_runnable_ns.unwrap().len() == 2, "{notes:?}");
+        assert!(costs.switch_background.unwrap().len() == 2, "{notes:?}");
+    }
+}
