@@ -385,7 +385,6 @@ impl Kernel {
         let t = &mut self.threads[thread as usize];
         t.state = State::Running;
         t.last_core = core;
-        t.priced = false;
         self.schedule(queue, core);
     }
 
@@ -406,9 +405,15 @@ impl Kernel {
     }
 
     /// The cache model's price for the running thread's return to `core`: its stack and the
-    /// data its burst touches, once per burst and per stay on the core (a thread switched in
-    /// pays for what the others evicted; a task moving in on the same thread pays for its
-    /// data). Time, like a switch's, comes before the burst's own.
+    /// data its burst touches (a thread switched in pays for what the others evicted; a task
+    /// moving in on the same thread pays for its data). Time, like a switch's, comes before the
+    /// burst's own.
+    ///
+    /// Once per burst, when it first gets a core: a burst preempted by the end of its slice is
+    /// not charged again when it resumes. In reality refilling is interleaved with the work
+    /// and progresses; charging the whole refill again at every slice would let a refill
+    /// longer than a slice restart forever (two threads of 2 MiB on a 2 MiB L2). So a long
+    /// burst time-sliced against others pays less than it would (a known limit).
     fn price(&mut self, core: CoreId) {
         let Some(caches) = &mut self.caches else {
             return;

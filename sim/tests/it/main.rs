@@ -1,5 +1,6 @@
 //! Integration tests of the simulator, one module per behaviour.
 
+mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
 mod invariants;
