@@ -52,10 +52,10 @@ pub enum ReplayError {
     },
 }
 
-/// The value of a published metric in a run of one machine of a deployment of `machines`, in
-/// the metric's unit: counts and memory are the deployment's, latencies and fractions one
-/// machine's, as in the sweep's rows (`first_mean_ms`: the scenario's first server's mean
-/// latency, for `mean_vs_first`).
+/// The value of a published metric in a run of one machine of a deployment of `machines`:
+/// counts and memory are the deployment's, latencies and fractions one machine's, as in the
+/// sweep's rows (`first_mean_ms`: the scenario's first server's mean latency, for
+/// `mean_vs_first`), in the metric's unit.
 pub fn metric(report: &Report, machines: u64, metric: Metric, first_mean_ms: f64) -> f64 {
     let l = &report.latency_ms;
     match metric {
