@@ -48,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scenario: "idle-connections".into(),
         seed: 1,
         cores: 4,
+        l3_shared_by: None,
         costs: Costs::default(),
         load: Load {
             arrivals: Arrivals::Connections {
@@ -66,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pool: None,
             parallel: 1,
             blocking: false,
+            working_set: 0,
         }],
         pools: vec![],
         server: Server {

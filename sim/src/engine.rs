@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use rand::{Rng as _, SeedableRng as _};
 
+use crate::cache::{Caches, Owner, Touch};
 use crate::config::{Arrivals, RunConfig, StepKind, Stop, Warmup};
 use crate::dist::SimRng;
 use crate::error::SimError;
@@ -201,6 +202,8 @@ pub(crate) struct Sim<'a> {
     measuring: bool,
     measure_start: SimTime,
     snapshot: (u64, u64, u64, u64),
+    /// Refill core time when measuring began.
+    refill_at_start: u64,
     inside: u64,
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
@@ -260,12 +263,18 @@ impl<'a> Sim<'a> {
             now: SimTime::ZERO,
             queue: EventQueue::with_capacity(1024),
             rng: SimRng::seed_from_u64(cfg.seed),
-            kernel: Kernel::new(
-                cfg.cores,
-                cfg.costs.thread_switch,
-                cfg.costs.thread_wakeup,
-                Policy::new(quantum, cfg.cores),
-            ),
+            kernel: {
+                let kernel = Kernel::new(
+                    cfg.cores,
+                    cfg.costs.thread_switch,
+                    cfg.costs.thread_wakeup,
+                    Policy::new(quantum, cfg.cores),
+                );
+                match Caches::for_run(cfg) {
+                    Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),
+                    None => kernel,
+                }
+            },
             requests: Vec::with_capacity(1024),
             free_requests: Vec::new(),
             pools,
@@ -293,6 +302,7 @@ impl<'a> Sim<'a> {
             measuring: false,
             measure_start: SimTime::ZERO,
             snapshot: (0, 0, 0, 0),
+            refill_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,
@@ -345,6 +355,25 @@ impl<'a> Sim<'a> {
                 (self.requests.len() - 1) as ReqId
             }
         }
+    }
+
+    /// What a burst of `req`'s current cpu step touches: the step's working set, plus
+    /// `stack` bytes of a stackful task's own stack, owned by the request's connection (its
+    /// buffers outlive the request) or, without one, by the request. `None` when nothing.
+    pub(crate) fn touch(&self, req: ReqId, stack: u64) -> Option<Touch> {
+        let r = &self.requests[req as usize];
+        let data = self
+            .cfg
+            .steps
+            .get(r.step as usize)
+            .map_or(0, |s| s.working_set);
+        let owner = if r.client != NONE {
+            Owner::Connection(r.client)
+        } else {
+            Owner::Request(u64::from(req))
+        };
+        let bytes = data + stack;
+        (bytes > 0).then_some(Touch { owner, bytes })
     }
 
     pub(crate) fn req(&self, req: ReqId) -> &Request {
@@ -513,6 +542,10 @@ impl<'a> Sim<'a> {
 
     /// Common exit of completed and dropped requests: the client's next send, the gate, the slab.
     fn leave(&mut self, req: ReqId, client: u32) {
+        if client == NONE {
+            // The request's data is not asked for again (its id will be reused).
+            self.kernel.forget(Owner::Request(u64::from(req)));
+        }
         self.last_exit = self.now;
         self.in_flight -= 1;
         self.levels[SYSTEM].1.set(self.now, self.in_flight);
@@ -657,6 +690,7 @@ impl<'a> Sim<'a> {
             self.kernel.context_switches,
             self.task_switches,
         );
+        self.refill_at_start = self.kernel.refill_ns;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -958,6 +992,7 @@ impl Sim<'_> {
             self.measuring = true;
             self.measure_start = SimTime::ZERO;
             self.snapshot = (0, 0, 0, 0);
+            self.refill_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -999,6 +1034,7 @@ impl Sim<'_> {
             span_ns: span,
             useful_ns: self.kernel.useful_ns - self.snapshot.0,
             switching_ns: self.kernel.switching_ns - self.snapshot.1,
+            refill_ns: self.kernel.refill_ns - self.refill_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,

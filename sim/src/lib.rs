@@ -33,6 +33,8 @@
 //!   thread for a blocking call is not modelled (the worker blocks).
 #![warn(missing_docs)]
 
+// The indirect cost of a switch: refills of working sets others evicted (issue 12).
+pub(crate) mod cache;
 pub mod cli;
 pub mod config;
 pub mod cost;

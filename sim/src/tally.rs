@@ -28,9 +28,10 @@ pub(crate) struct RunTally {
     pub(crate) cores: u64,
     /// Length of the measured window, ns.
     pub(crate) span_ns: u64,
-    /// Core time spent on useful work and on switching in the window, ns.
+    /// Core time spent on useful work, on switching and on refilling caches in the window, ns.
     pub(crate) useful_ns: u64,
     pub(crate) switching_ns: u64,
+    pub(crate) refill_ns: u64,
     /// Context and task switches in the window.
     pub(crate) context_switches: u64,
     pub(crate) task_switches: u64,
@@ -60,16 +61,17 @@ impl RunTally {
         self.span_ns as f64 / 1e9
     }
 
-    /// (useful, switching) fractions of the window's core time.
-    fn cpu(&self) -> (f64, f64) {
+    /// (useful, switching, refill) fractions of the window's core time.
+    fn cpu(&self) -> (f64, f64, f64) {
         let core_time = self.span_ns as f64 * self.cores as f64;
         if core_time > 0.0 {
             (
                 (self.useful_ns as f64 / core_time).min(1.0),
                 (self.switching_ns as f64 / core_time).min(1.0),
+                (self.refill_ns as f64 / core_time).min(1.0),
             )
         } else {
-            (0.0, 0.0)
+            (0.0, 0.0, 0.0)
         }
     }
 
@@ -180,19 +182,20 @@ fn rate(count: u64, seconds: f64) -> f64 {
 
 /// The figures of one run.
 fn single(t: &RunTally) -> Report {
-    let (useful, switching) = t.cpu();
+    let (useful, switching, refill) = t.cpu();
     Report {
         replications: 1,
         completed: t.completed,
         dropped: t.dropped,
         throughput_rps: rate(t.throughput.0, t.throughput.1 as f64 / 1e9),
         latency_ms: t.latencies.summary(),
-        cpu_utilization: useful + switching,
+        cpu_utilization: useful + switching + refill,
         switch_overhead: switching,
         cpu: CpuSplit {
             useful,
             switching,
-            idle: (1.0 - useful - switching).max(0.0),
+            refill,
+            idle: (1.0 - useful - switching - refill).max(0.0),
         },
         context_switches: t.context_switches,
         task_switches: t.task_switches,
@@ -238,8 +241,8 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         histogram.add(folded).ok();
     }
     let mut total_seconds = first.seconds();
-    let (u, s) = first.cpu();
-    let mut cpu = (u * total_seconds, s * total_seconds);
+    let (u, s, f) = first.cpu();
+    let mut cpu = (u * total_seconds, s * total_seconds, f * total_seconds);
     let mut latency_sum = first.latencies.mean_ns() * first.latencies.count() as f64;
     let mut latency_count = first.latencies.count();
     let (mut throughput_count, mut throughput_seconds) =
@@ -260,9 +263,10 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         r.mean_memory_bytes += x.memory.mean();
         let seconds = x.seconds();
         total_seconds += seconds;
-        let (u, s) = x.cpu();
+        let (u, s, f) = x.cpu();
         cpu.0 += u * seconds;
         cpu.1 += s * seconds;
+        cpu.2 += f * seconds;
         throughput_count += x.throughput.0;
         throughput_seconds += x.throughput.1 as f64 / 1e9;
         for (q, (_, level)) in r.queues.iter_mut().zip(&x.queues) {
@@ -287,17 +291,22 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     r.mean_memory_bytes /= n;
     r.simulated_seconds = total_seconds;
     r.throughput_rps = rate(throughput_count, throughput_seconds);
-    let (useful, switching) = if total_seconds > 0.0 {
-        (cpu.0 / total_seconds, cpu.1 / total_seconds)
+    let (useful, switching, refill) = if total_seconds > 0.0 {
+        (
+            cpu.0 / total_seconds,
+            cpu.1 / total_seconds,
+            cpu.2 / total_seconds,
+        )
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
     r.cpu = CpuSplit {
         useful,
         switching,
-        idle: (1.0 - useful - switching).max(0.0),
+        refill,
+        idle: (1.0 - useful - switching - refill).max(0.0),
     };
-    r.cpu_utilization = useful + switching;
+    r.cpu_utilization = useful + switching + refill;
     r.switch_overhead = switching;
     r.context_switches_per_request = per(r.context_switches, r.completed);
     r.task_switches_per_request = per(r.task_switches, r.completed);
@@ -376,6 +385,7 @@ mod tests {
             span_ns: 1_000_000_000,
             useful_ns: 0,
             switching_ns: 0,
+            refill_ns: 0,
             context_switches: 0,
             task_switches: 0,
             completed: 50,

@@ -29,6 +29,9 @@ pub fn validate(config: &RunConfig) -> Result<(), SimError> {
     if config.max_events == 0 {
         return Err(invalid("max_events is 0: allow at least one event"));
     }
+    if let Some(problem) = crate::cache::CacheParams::of(config).problem() {
+        return Err(invalid(problem));
+    }
     if config.steps.is_empty() {
         return Err(invalid(
             "the request has no steps: add at least one, e.g. { cpu = \"1ms\" }",

@@ -12,7 +12,7 @@ use crate::metric::Metric;
 use crate::pricing::PriceTable;
 use crate::unit::parse_duration;
 
-use super::request::{RawStep, check_steps};
+use super::request::{RawStep, check_steps, parse_working_set};
 use super::server::{check_model, read_server};
 use super::source::{Loc, Source};
 use super::spec::{CostsSpec, FileSpec, ServerSpec, Text};
@@ -101,6 +101,10 @@ impl FileSpec {
                 &format!("cores must be at most {MAX_CORES}, not {cores}"),
             ));
         }
+        let l3_shared_by = match &self.machine.l3_shared_by {
+            Some(n) => Some(positive(source, n, "l3_shared_by", "l3_shared_by = 8")?),
+            None => None,
+        };
         let max_events = match &self.max_events {
             Some(m) => positive(source, m, "max_events", "max_events = 100000000")?,
             None => DEFAULT_MAX_EVENTS,
@@ -122,12 +126,17 @@ impl FileSpec {
             .iter()
             .map(RawStep::from_spanned)
             .collect();
+        let working_set = match &self.request.working_set {
+            Some(text) => parse_working_set(text.get_ref(), &Loc::Span(text.span()), source)?,
+            None => 0,
+        };
         let steps = check_steps(
             &raw,
             &Loc::Span(self.request.steps.span()),
             source,
             base,
             &pools,
+            working_set,
         )?;
         let load = self.check_load(source, base, steps.len())?;
 
@@ -238,8 +247,14 @@ impl FileSpec {
                 Some(own) => {
                     let raw: Vec<RawStep> =
                         own.iter().map(|s| RawStep::from_server(index, s)).collect();
-                    let own =
-                        check_steps(&raw, &Loc::Server(index, "steps"), source, base, &pools)?;
+                    let own = check_steps(
+                        &raw,
+                        &Loc::Server(index, "steps"),
+                        source,
+                        base,
+                        &pools,
+                        working_set,
+                    )?;
                     if let Arrivals::Trace { rows } = &load.arrivals
                         && rows.iter().any(|r| r.steps.is_some())
                         && own.len() != steps.len()
@@ -274,6 +289,7 @@ impl FileSpec {
                     scenario: name.clone(),
                     seed: self.seed.unwrap_or(1),
                     cores: machine_cores,
+                    l3_shared_by,
                     costs: costs.apply(file_costs),
                     load: load.clone(),
                     steps: server_steps,

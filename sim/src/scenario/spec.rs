@@ -36,6 +36,7 @@ pub(super) struct FileSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct MachineSpec {
     pub(super) cores: Spanned<i64>,
+    pub(super) l3_shared_by: Option<Spanned<i64>>,
 }
 
 /// A `[costs]` table (of a scenario or a `--costs` file): any keys, checked against the cost
@@ -72,6 +73,8 @@ pub(super) struct LoadSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct RequestSpec {
     pub(super) steps: Spanned<Vec<Spanned<StepSpec>>>,
+    /// The working set of every cpu step that does not give its own.
+    pub(super) working_set: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +85,7 @@ pub(super) struct StepSpec {
     pub(super) pool: Option<Text>,
     pub(super) parallel: Option<Spanned<i64>>,
     pub(super) blocking: Option<bool>,
+    pub(super) working_set: Option<Text>,
 }
 
 /// `threads = 40` or `threads = "unbounded"`.
@@ -162,6 +166,7 @@ pub(super) struct ServerStepSpec {
     pub(super) pool: Option<String>,
     pub(super) parallel: Option<i64>,
     pub(super) blocking: Option<bool>,
+    pub(super) working_set: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -51,11 +51,11 @@ prop_compose! {
               parallel in 1u32..4, exp in any::<bool>()) -> Step {
         let duration = if exp { Dist::Exp { mean } } else { Dist::Const(mean) };
         match kind {
-            0 => Step { kind: StepKind::Cpu, duration, pool: None, parallel: 1, blocking: false },
+            0 => Step { kind: StepKind::Cpu, duration, pool: None, parallel: 1, blocking: false, working_set: 0 },
             1 => Step {
-                kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false,
+                kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false, working_set: 0,
             },
-            _ => Step { kind: StepKind::Io, duration, pool: None, parallel: 1, blocking: true },
+            _ => Step { kind: StepKind::Io, duration, pool: None, parallel: 1, blocking: true, working_set: 0 },
         }
     }
 }
@@ -293,9 +293,9 @@ prop_compose! {
               parallel in 1u32..4) -> Step {
         let duration = wide_dist(dk, mean);
         match kind {
-            0 => Step { kind: StepKind::Cpu, duration, pool: pool.then_some(0), parallel: 1, blocking: false },
-            1 => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false },
-            _ => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: true },
+            0 => Step { kind: StepKind::Cpu, duration, pool: pool.then_some(0), parallel: 1, blocking: false, working_set: 0 },
+            1 => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false, working_set: 0 },
+            _ => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: true, working_set: 0 },
         }
     }
 }
