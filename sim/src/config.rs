@@ -220,6 +220,9 @@ pub enum Model {
         processes: u64,
         /// Only one thread of a process runs CPU steps at a time (CPython's interpreter lock).
         gil: bool,
+        /// With `gil`, how much CPU a holder runs while another thread waits before it hands
+        /// the lock over (`sys.setswitchinterval`, 5 ms by default).
+        gil_switch_interval: u64,
         /// A thread stays with its client connection between requests (keep-alive, WebSockets):
         /// idle connections hold threads. Implied by [`Arrivals::Connections`].
         keepalive: bool,
@@ -305,4 +308,6 @@ pub struct RunConfig {
     pub server: Server,
     /// The run stops with an error rather than process more events than this.
     pub max_events: u64,
+    /// The machine's kernel (`[machine]` scheduler, hz, preempt, hrtick).
+    pub kernel: crate::machine::Kernel,
 }

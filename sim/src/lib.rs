@@ -42,6 +42,7 @@ pub mod error;
 pub(crate) mod event;
 pub(crate) mod gil;
 pub(crate) mod kernel;
+pub mod machine;
 pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;

@@ -70,6 +70,7 @@ fn the_gil_caps_a_process_at_one_core() {
             backlog: None,
             processes,
             gil,
+            gil_switch_interval: 5_000_000,
             keepalive: false,
             keepalive_requests: None,
         };
@@ -143,6 +144,7 @@ fn the_gil_is_handed_over_every_switch_interval() {
         backlog: None,
         processes: 1,
         gil: true,
+        gil_switch_interval: 5_000_000,
         keepalive: false,
         keepalive_requests: None,
     };
