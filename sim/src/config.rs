@@ -211,8 +211,8 @@ pub enum Model {
     ThreadPerRequest {
         /// Threads per process.
         threads: Threads,
-        /// Fixed time slice (ns); `None` is CFS-like: 6 ms x (1 + log2 cores) / runnable
-        /// threads, at least 0.75 ms x (1 + log2 cores).
+        /// Fixed time slice (ns); `None` is CFS-like: 6 ms x f / runnable threads, at least
+        /// 0.75 ms x f, with Linux's factor f = 1 + ilog2(min(cores, 8)).
         quantum: Option<u64>,
         /// Accept-queue bound; requests that find it full are dropped and counted.
         backlog: Option<u64>,
