@@ -6,10 +6,41 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 a run that failed (the message says why); \
+2 anything to fix first (arguments, input files, output paths), checked before any work.";
+
+/// Something the user must fix before anything is measured; exits 2 (any other error exits 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+/// Fails (exit 2) unless `path` can be written, without truncating what is there: checked
+/// before the measurements spend their budget.
+fn check_out(path: &std::path::Path) -> anyhow::Result<()> {
+    let existed = path.exists();
+    if path.is_dir() {
+        let what = format!("--out {} is a directory; name a file", path.display());
+        return Err(Usage(what).into());
+    }
+    if let Err(e) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+    {
+        let what = format!("--out {}: cannot write it ({e})", path.display());
+        return Err(Usage(what).into());
+    }
+    if !existed {
+        // Only the probe is removed; a failure leaves an empty file the real write replaces.
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// Measures what an add, an OS thread switch, a task switch, a spawn and an idle unit cost on
 /// this machine, and prints them in the talk's table (or as JSON, or as the simulator's costs).
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = EXIT_CODES)]
 struct Args {
     /// Print one JSON object (ns, bytes) instead of the table.
     #[arg(long)]
@@ -39,15 +70,26 @@ fn run() -> anyhow::Result<()> {
     } else {
         args.budget
     };
+    if let Some(path) = &args.out {
+        check_out(path)?;
+    }
+    if let Some(dir) = args.from_criterion.as_ref().filter(|d| !d.is_dir()) {
+        let what = format!(
+            "--from-criterion {}: no such directory; run `cargo bench -p micro` first, or pass \
+             the directory it wrote (usually target/criterion)",
+            dir.display()
+        );
+        return Err(Usage(what).into());
+    }
     let mut stdout = std::io::stdout().lock();
     let calibration = if let Some(dir) = &args.from_criterion {
         let calibration = micro::from_criterion(dir)
             .with_context(|| format!("reading Criterion results under {}", dir.display()))?
-            .with_context(|| {
-                format!(
+            .ok_or_else(|| {
+                Usage(format!(
                     "no micro benchmark results under {}; run `cargo bench -p micro` first",
                     dir.display()
-                )
+                ))
             })?;
         if !args.json {
             writeln!(stdout, "{}", micro::table::render_intervals(dir)?)
@@ -86,7 +128,8 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("calibrate: {error:#}");
-            std::process::ExitCode::FAILURE
+            let usage = error.chain().any(|cause| cause.is::<Usage>());
+            std::process::ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod fastapi;
 pub mod pricing;
 pub mod recipe;
 pub mod switches;
+pub mod testbed;
 pub mod websockets;
 
 /// One slide-ready chart.
@@ -112,9 +113,9 @@ pub fn write<C: Chart>(chart: &C, dir: &Path, footer: &str) -> Result<Written, C
         root.present()?;
     }
     let markup = embed_font(&markup);
-    std::fs::write(&svg, markup).map_err(|source| ChartError::Io {
+    std::fs::write(&svg, markup).map_err(|error| ChartError::Io {
         path: svg.clone(),
-        source,
+        error,
     })?;
 
     write_png(chart, &png, footer)?;

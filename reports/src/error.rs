@@ -12,22 +12,24 @@ pub enum ChartError {
     #[error("{0}; the file under reports/assets/ may be damaged: restore it from git")]
     Font(String),
     /// A file could not be written.
+    // The OS error is part of the message and deliberately not a `#[source]`: `{:#}` would
+    // print it a second time.
     #[error(
-        "could not write {path}: {source}; check that the output directory exists and is writable"
+        "could not write {path}: {error}; check that the output directory exists and is writable"
     )]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The CSV writer failed.
-    #[error("could not write the CSV {path}: {source}")]
+    #[error("could not write the CSV {path}: {error}")]
     Csv {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: csv::Error,
+        error: csv::Error,
     },
     /// The data handed to a chart cannot be plotted.
     #[error("chart {chart}: {problem}")]
@@ -53,14 +55,27 @@ pub enum ReportError {
     /// A chart could not be drawn or written.
     #[error(transparent)]
     Chart(#[from] ChartError),
-    /// An output file or directory could not be written.
-    #[error("could not write {path}: {source}; pass --out with a writable directory")]
+    /// An output file or directory could not be written while the job ran.
+    #[error("could not write {path}: {error}; pass --out with a writable directory")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (part of the message, not a `#[source]`, so it prints once).
+        error: std::io::Error,
     },
+    /// An output directory given on the command line cannot be used; found before any work.
+    #[error("{flag} {path}: {problem}")]
+    Output {
+        /// The flag that named it (`--out`, `--gallery-dir`).
+        flag: &'static str,
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// The `--costs` file cannot be used; found before any work.
+    #[error("--costs: {0}")]
+    CostsFile(String),
     /// The machine's costs could not be read or measured.
     #[error("machine costs: {0}")]
     Costs(String),
@@ -72,4 +87,15 @@ pub enum ReportError {
         /// The simulator's message.
         problem: String,
     },
+}
+
+impl ReportError {
+    /// The exit status: 2 for something the user must fix before anything runs (the `--costs`
+    /// file, an output directory), 1 for a job that failed while it ran.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReportError::Output { .. } | ReportError::CostsFile(_) => 2,
+            _ => 1,
+        }
+    }
 }

@@ -27,6 +27,9 @@ use crate::chart::websockets::{Holder, WebSockets};
 use crate::error::ReportError;
 use crate::progress::Progress;
 
+mod testbed;
+pub use testbed::testbed;
+
 /// The report's own what-if scenarios (charts 7 and 9), in `sim`'s scenario format.
 const CPU_BOUND: &str = include_str!("../scenarios/what-if-cpu-bound.toml");
 const IO_BOUND: &str = include_str!("../scenarios/what-if-io-bound.toml");
@@ -196,10 +199,10 @@ impl Sim {
             Some(p) => p.to_path_buf(),
             None => {
                 let p = out.join("costs.toml");
-                std::fs::write(&p, usable(&m.calibration).to_costs_toml()).map_err(|source| {
+                std::fs::write(&p, usable(&m.calibration).to_costs_toml()).map_err(|error| {
                     ReportError::Io {
                         path: p.clone(),
-                        source,
+                        error,
                     }
                 })?;
                 p

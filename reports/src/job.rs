@@ -28,8 +28,8 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// Steps the progress display counts: costs, nine charts, the page, the gallery.
-const STEPS: u64 = 12;
+/// Steps the progress display counts: costs, ten charts, the page, the gallery.
+const STEPS: u64 = 13;
 
 /// The charts made so far and the ones that could not be.
 struct Book<'a> {
@@ -62,14 +62,15 @@ impl Book<'_> {
 pub fn run(args: &Args) -> Result<Summary, ReportError> {
     let start = Instant::now();
     let out = args.out.as_path();
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    // A costs file that cannot be read should fail before the measurements spend seconds.
+    // Everything the user must fix fails here, before the measurements spend seconds, and
+    // before any directory is created: the inputs first, then the outputs.
     if let Some(costs) = &args.costs {
         sim::scenario::CostOverrides::read_file(costs)
-            .map_err(|e| ReportError::Costs(e.to_string()))?;
+            .map_err(|e| ReportError::CostsFile(e.to_string()))?;
+    }
+    writable_dir("--out", out)?;
+    if args.gallery {
+        writable_dir("--gallery-dir", &args.gallery_dir)?;
     }
     let mut progress = Progress::new(STEPS, args.quiet);
 
@@ -136,6 +137,12 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
         gather::cpu(&sim, &progress),
         &progress,
     )?;
+    progress.start("chart 10: simulated vs measured on this machine (testbed grid)");
+    book.add(
+        "chart 10, simulated vs measured",
+        gather::testbed(&args.testbed_results),
+        &progress,
+    )?;
 
     progress.start("writing index.html");
     let mut notes: Vec<String> = measured
@@ -175,18 +182,43 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
     })
 }
 
+/// Creates `dir` if missing and proves a file can be written there.
+fn writable_dir(flag: &'static str, dir: &Path) -> Result<(), ReportError> {
+    let problem = |what: String| ReportError::Output {
+        flag,
+        path: dir.to_path_buf(),
+        problem: what,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(problem(
+            "is not a directory; pass a directory (it is created if missing)".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| problem(format!("cannot create it ({e}); pass a writable directory")))?;
+    let probe = dir.join(".reports-write-check");
+    std::fs::write(&probe, b"").map_err(|e| {
+        problem(format!(
+            "cannot write there ({e}); pass a writable directory"
+        ))
+    })?;
+    // The probe's removal failing changes nothing the user must know.
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Copies the gallery's charts (PNG) into `dir`.
 pub fn refresh_gallery(charts: &[Written], dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+    std::fs::create_dir_all(dir).map_err(|error| ReportError::Io {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     let mut done = Vec::new();
     for c in charts.iter().filter(|c| GALLERY.contains(&c.stem.as_str())) {
         let to = dir.join(format!("{}.png", c.stem));
-        std::fs::copy(&c.png, &to).map_err(|source| ReportError::Io {
+        std::fs::copy(&c.png, &to).map_err(|error| ReportError::Io {
             path: to.clone(),
-            source,
+            error,
         })?;
         done.push(to);
     }

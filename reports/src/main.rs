@@ -11,9 +11,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("reports: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// 2 when the user must fix an argument, input or output path; 1 when the job failed.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<reports::ReportError>())
+        .map_or(1, reports::ReportError::exit_code)
 }
 
 fn run() -> anyhow::Result<()> {

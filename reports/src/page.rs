@@ -154,9 +154,9 @@ pub fn write(
     info: &PageInfo,
 ) -> Result<std::path::PathBuf, ReportError> {
     let path = dir.join("index.html");
-    std::fs::write(&path, html(charts, info)).map_err(|source| ReportError::Io {
+    std::fs::write(&path, html(charts, info)).map_err(|error| ReportError::Io {
         path: path.clone(),
-        source,
+        error,
     })?;
     Ok(path)
 }

@@ -112,18 +112,18 @@ impl Table {
 
     /// Writes the table as CSV.
     pub fn write_csv(&self, path: &Path) -> Result<(), ChartError> {
-        let csv_err = |source| ChartError::Csv {
+        let csv_err = |error| ChartError::Csv {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
         w.write_record(&self.headers).map_err(csv_err)?;
         for row in &self.rows {
             w.write_record(row.iter().map(Cell::csv)).map_err(csv_err)?;
         }
-        w.flush().map_err(|source| ChartError::Io {
+        w.flush().map_err(|error| ChartError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })
     }
 }

@@ -35,6 +35,7 @@ fn config(arrivals: Arrivals, requests: u64, model: Model, cpu: Dist) -> RunConf
         scenario: "bench".into(),
         seed: 1,
         cores: 4,
+        l3_shared_by: None,
         costs: Costs::default(),
         load: Load {
             arrivals,
@@ -49,6 +50,7 @@ fn config(arrivals: Arrivals, requests: u64, model: Model, cpu: Dist) -> RunConf
             pool: None,
             parallel: 1,
             blocking: false,
+            working_set: 0,
         }],
         pools: vec![],
         server: Server {

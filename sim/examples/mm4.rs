@@ -14,6 +14,7 @@ fn main() -> Result<(), sim::SimError> {
         scenario: "mm4".into(),
         seed: 1,
         cores: 4,
+        l3_shared_by: None,
         costs: Costs::default(),
         load: Load {
             arrivals: Arrivals::Open { rate: 3_600.0 },
@@ -28,6 +29,7 @@ fn main() -> Result<(), sim::SimError> {
             pool: None,
             parallel: 1,
             blocking: false,
+            working_set: 0,
         }],
         pools: vec![],
         server: Server {

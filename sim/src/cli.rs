@@ -23,13 +23,21 @@ use crate::sweep::{
     sweep,
 };
 
+/// The exit-code table every switchcost binary shows at the end of its `--help`.
+macro_rules! exit_codes {
+    () => {
+        "\n\nExit codes: 0 success; 1 a run that failed (the message says why); 2 anything to fix \
+         first (arguments, input files, output paths), checked before any work."
+    };
+}
+
 /// Simulates web servers (thread per request, preemptive green threads, cooperative event
 /// loops) on a machine of N cores, and prices the answer.
 #[derive(Debug, Parser)]
 #[command(
     name = "sim",
     version,
-    after_help = "Examples:\n  sim list\n  sim run recipe-api\n  sim sweep scale-up-vs-out --cores 1,2,4,8,16,32 --slo \"p99<200ms\"\n  sim replay"
+    after_help = concat!("Examples:\n  sim list\n  sim run recipe-api\n  sim sweep scale-up-vs-out --cores 1,2,4,8,16,32 --slo \"p99<200ms\"\n  sim replay", exit_codes!())
 )]
 pub struct Args {
     /// What to do.
@@ -42,19 +50,19 @@ pub struct Args {
 pub enum Command {
     /// Runs every [[server]] of a scenario and prints what a load tester and `top` would show.
     #[command(
-        after_help = "Examples:\n  sim run recipe-api\n  sim run my-api.toml --cores 8 --model cooperative --json\n  sim run fastapi-sleep --costs costs.toml --replications 4 --csv"
+        after_help = concat!("Examples:\n  sim run recipe-api\n  sim run my-api.toml --cores 8 --model cooperative --json\n  sim run fastapi-sleep --costs costs.toml --replications 4 --csv", exit_codes!())
     )]
     Run(RunArgs),
     /// Runs a grid of core counts and loads in parallel, with a price per row.
     #[command(
-        after_help = "Examples:\n  sim sweep scale-up-vs-out --cores 1,2,4,8,16,32 --slo \"p99<200ms\"\n  sim sweep my-api.toml --cores 2,4,8 --rates 500,1000,2000 --out results.csv\n  # one of 8 shares of the grid, e.g. in a Slurm job array (--array=1-8):\n  sim sweep my-api.toml --cores 1,2,4,8,16,32,64 --out part-$SLURM_ARRAY_TASK_ID.csv --shard $SLURM_ARRAY_TASK_ID/8"
+        after_help = concat!("Examples:\n  sim sweep scale-up-vs-out --cores 1,2,4,8,16,32 --slo \"p99<200ms\"\n  sim sweep my-api.toml --cores 2,4,8 --rates 500,1000,2000 --out results.csv\n  # one of 8 shares of the grid, e.g. in a Slurm job array (--array=1-8):\n  sim sweep my-api.toml --cores 1,2,4,8,16,32,64 --out part-$SLURM_ARRAY_TASK_ID.csv --shard $SLURM_ARRAY_TASK_ID/8", exit_codes!())
     )]
     Sweep(SweepArgs),
     /// Replays the built-in scenarios and compares them with their published figures.
-    #[command(after_help = "Examples:\n  sim replay\n  sim replay recipe-api fastapi-sleep --json")]
+    #[command(after_help = concat!("Examples:\n  sim replay\n  sim replay recipe-api fastapi-sleep --json", exit_codes!()))]
     Replay(ReplayArgs),
     /// Lists the built-in scenarios.
-    #[command(after_help = "Examples:\n  sim list\n  sim list --json")]
+    #[command(after_help = concat!("Examples:\n  sim list\n  sim list --json", exit_codes!()))]
     List {
         /// Print JSON: an array of objects with name and description.
         #[arg(long)]
@@ -64,13 +72,13 @@ pub enum Command {
         quiet: bool,
     },
     /// Prints a built-in scenario's TOML, to copy and edit.
-    #[command(after_help = "Example:\n  sim show recipe-api > my-api.toml")]
+    #[command(after_help = concat!("Example:\n  sim show recipe-api > my-api.toml", exit_codes!()))]
     Show {
         /// A built-in scenario's name (see `sim list`).
         name: String,
     },
     /// Checks scenario files without running them.
-    #[command(after_help = "Example:\n  sim check my-api.toml")]
+    #[command(after_help = concat!("Example:\n  sim check my-api.toml", exit_codes!()))]
     Check {
         /// Scenario files (or built-in names).
         #[arg(required = true)]
@@ -91,11 +99,12 @@ pub struct CommonArgs {
     /// scenario's [costs], not a server's own cost keys.
     #[arg(long, value_name = "FILE")]
     pub costs: Option<PathBuf>,
-    /// Independent replications per run, combined into one confidence interval.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Independent replications per run (1 to 100000), combined into one confidence interval.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub replications: u64,
-    /// Stop a run with an error after this many events (default: the scenario's max_events,
-    /// else 200,000,000).
+    /// Stop a run with an error (exit 1) after this many events (default: the scenario's
+    /// max_events, else 200,000,000). The limit counts the events of each replication (and each
+    /// sweep point) on its own, and every wait of a `parallel` step counts as one.
     #[arg(long, value_name = "N")]
     pub max_events: Option<u64>,
     /// Print JSON.
@@ -220,6 +229,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             return 2;
         }
         if let Some(ReplayError::Unknown(_)) = cause.downcast_ref::<ReplayError>() {
+            return 2;
+        }
+        if cause.is::<OutputError>() {
             return 2;
         }
         // The engine's own check of a parameter: the input is wrong, not the run.
@@ -369,6 +381,13 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (d, report) in deployments.iter().zip(reports) {
         let report = report?;
+        if report.completed == 0 {
+            // Until latencies can be written as null (issue 14), say that the zeros mean nothing.
+            eprintln!(
+                "warning: {:?} completed no request in the measured window; its latency figures are not measurements",
+                d.config.server.label
+            );
+        }
         let row = SweepRow::new(&report, d, &prices);
         records.push(RunRecord {
             report,
@@ -398,6 +417,9 @@ struct MarkedRow<'a> {
 }
 
 fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
+    if let Some(path) = &a.out {
+        check_output("--out", path)?;
+    }
     let scenario = Scenario::load(&a.scenario)?;
     let prices = prices(&scenario, a.pricing.as_deref())?;
     let grid = Grid {
@@ -412,7 +434,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
     };
     let skipped = done.len();
     let opts = SweepOptions {
-        overrides: a.common.overrides()?,
+        overrides: Overrides {
+            sweep: true,
+            ..a.common.overrides()?
+        },
         replications: a.common.replications,
         shard: a.shard,
         slo: a.slo,
@@ -512,6 +537,47 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
                 crate::output::num(b.usd_per_month, 2)
             );
         }
+    }
+    Ok(())
+}
+
+/// An output path that cannot be used; found before any work, exits 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {path}: {problem}")]
+pub struct OutputError {
+    flag: &'static str,
+    path: String,
+    problem: String,
+}
+
+/// Fails unless `path` is a regular file (or nothing yet) that can be appended to: a directory
+/// or a FIFO (which would block the sweep forever) is refused. Nothing is truncated; a file
+/// created by the probe is removed again.
+fn check_output(flag: &'static str, path: &Path) -> anyhow::Result<()> {
+    let problem = |problem: String| OutputError {
+        flag,
+        path: path.display().to_string(),
+        problem,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(problem("is a directory; name a CSV file".into()))?,
+        Ok(m) if !m.is_file() => Err(problem(format!(
+            "is not a regular file ({}); name a CSV file",
+            crate::input::file_kind(&m)
+        )))?,
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => Err(problem(format!("cannot be read ({e})")))?,
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| problem(format!("cannot be written ({e}); name a writable file")))?;
+    if !existed {
+        // The probe's file goes again; the sweep creates it when the first row is ready.
+        let _ = std::fs::remove_file(path);
     }
     Ok(())
 }

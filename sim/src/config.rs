@@ -32,6 +32,9 @@ pub struct Step {
     pub parallel: u32,
     /// The code blocks its OS thread while it waits (`time.sleep` inside `async def`).
     pub blocking: bool,
+    /// Bytes of request data a CPU step touches (its working set), refilled when it resumes
+    /// after others evicted it; 0: no cache model for this step.
+    pub working_set: u64,
 }
 
 /// A bounded pool of units (database connections, pgbouncer's 25).
@@ -296,6 +299,8 @@ pub struct RunConfig {
     pub seed: u64,
     /// Number of cores; 1 to 1024.
     pub cores: u64,
+    /// Cores that share one L3 (`[machine] l3_shared_by`); `None`: all of them.
+    pub l3_shared_by: Option<u64>,
     /// Switch, spawn and memory costs (the scenario's, with the server's overrides applied).
     pub costs: Costs,
     /// The client side.

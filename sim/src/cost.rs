@@ -309,6 +309,15 @@ pub const KEYS: &[CostKey] = &[
         per_server: false,
         field: |c| &mut c.refill_memory_per_line,
     },
+    CostKey {
+        name: "stack_working_set",
+        unit: Unit::Size,
+        meaning: "stack an OS thread or coroutine touches per run, refilled after others ran (0: stacks not modelled)",
+        default: 0,
+        measured_by: None,
+        per_server: true,
+        field: |c| &mut c.stack_working_set,
+    },
 ];
 
 /// The key named `name`.
@@ -362,6 +371,8 @@ pub struct Costs {
     pub refill_l3_per_line: u64,
     /// Extra ns to refill one 64-byte line from memory.
     pub refill_memory_per_line: u64,
+    /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
+    pub stack_working_set: u64,
 }
 
 impl Costs {
@@ -386,6 +397,7 @@ impl Costs {
             refill_l2_per_line: 0,
             refill_l3_per_line: 0,
             refill_memory_per_line: 0,
+            stack_working_set: 0,
         }
     }
 }

@@ -243,10 +243,13 @@ fn lognormal_params(median: u64, p99: u64) -> (f64, f64) {
 }
 
 fn read_samples(path: &Path) -> Result<Vec<u64>, DistError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DistError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input::read_text(
+        path,
+        crate::input::DATA_CAP,
+        "samples",
+        "a gigabyte of samples is more than a distribution needs; keep a random subset",
+    )
+    .map_err(DistError::Input)?;
     let mut samples = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let field = line.split(',').next().unwrap_or("").trim();
@@ -254,9 +257,27 @@ fn read_samples(path: &Path) -> Result<Vec<u64>, DistError> {
             continue;
         }
         let value = match field.parse::<u64>() {
+            Ok(ns) if ns > crate::time::MAX_DURATION_NS => {
+                return Err(DistError::BadSample {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    text: field.to_string(),
+                    why: "longer than 365 days, the longest a scenario may configure".into(),
+                });
+            }
             Ok(ns) => ns,
-            // A header line such as "duration" is allowed on the first line only.
-            Err(_) if index == 0 && parse_duration(field).is_err() => continue,
+            // A header line such as "duration" is allowed on the first line only, and only
+            // when it is a word: "-3ms", "1.5" or "0x10" there is a bad sample, not a header.
+            Err(_)
+                if index == 0
+                    && field
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic())
+                    && field.parse::<f64>().is_err() =>
+            {
+                continue;
+            }
             Err(_) => parse_duration(field).map_err(|e| DistError::BadSample {
                 path: path.to_path_buf(),
                 line: index + 1,
@@ -339,7 +360,7 @@ mod tests {
         ));
         assert!(matches!(
             Dist::parse("empirical(/no/such/file.csv)", None),
-            Err(DistError::Io { .. })
+            Err(DistError::Input(_))
         ));
     }
 

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use rand::{Rng as _, SeedableRng as _};
 
+use crate::cache::{Caches, Owner, Touch};
 use crate::config::{Arrivals, RunConfig, StepKind, Stop, Warmup};
 use crate::dist::SimRng;
 use crate::error::SimError;
@@ -201,6 +202,8 @@ pub(crate) struct Sim<'a> {
     measuring: bool,
     measure_start: SimTime,
     snapshot: (u64, u64, u64, u64),
+    /// Refill core time when measuring began.
+    refill_at_start: u64,
     inside: u64,
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
@@ -214,6 +217,8 @@ pub(crate) struct Sim<'a> {
     /// Requests come from long-lived connections (each connection is one task).
     pub(crate) connections: bool,
     events: u64,
+    /// The extra waits drawn for `parallel` steps, counted toward the event limit.
+    draws: u64,
     /// When the last request completed or was dropped.
     last_exit: SimTime,
     /// When the earliest completed request was sent (all completions, warm-up included).
@@ -258,12 +263,18 @@ impl<'a> Sim<'a> {
             now: SimTime::ZERO,
             queue: EventQueue::with_capacity(1024),
             rng: SimRng::seed_from_u64(cfg.seed),
-            kernel: Kernel::new(
-                cfg.cores,
-                cfg.costs.thread_switch,
-                cfg.costs.thread_wakeup,
-                Policy::new(quantum, cfg.cores),
-            ),
+            kernel: {
+                let kernel = Kernel::new(
+                    cfg.cores,
+                    cfg.costs.thread_switch,
+                    cfg.costs.thread_wakeup,
+                    Policy::new(quantum, cfg.cores),
+                );
+                match Caches::for_run(cfg) {
+                    Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),
+                    None => kernel,
+                }
+            },
             requests: Vec::with_capacity(1024),
             free_requests: Vec::new(),
             pools,
@@ -291,6 +302,7 @@ impl<'a> Sim<'a> {
             measuring: false,
             measure_start: SimTime::ZERO,
             snapshot: (0, 0, 0, 0),
+            refill_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,
@@ -301,6 +313,7 @@ impl<'a> Sim<'a> {
             broadcast_only,
             connections: matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             events: 0,
+            draws: 0,
             last_exit: SimTime::ZERO,
             first_sent: SimTime(u64::MAX),
             drained: false,
@@ -342,6 +355,25 @@ impl<'a> Sim<'a> {
                 (self.requests.len() - 1) as ReqId
             }
         }
+    }
+
+    /// What a burst of `req`'s current cpu step touches: the step's working set, plus
+    /// `stack` bytes of a stackful task's own stack, owned by the request's connection (its
+    /// buffers outlive the request) or, without one, by the request. `None` when nothing.
+    pub(crate) fn touch(&self, req: ReqId, stack: u64) -> Option<Touch> {
+        let r = &self.requests[req as usize];
+        let data = self
+            .cfg
+            .steps
+            .get(r.step as usize)
+            .map_or(0, |s| s.working_set);
+        let owner = if r.client != NONE {
+            Owner::Connection(r.client)
+        } else {
+            Owner::Request(u64::from(req))
+        };
+        let bytes = data + stack;
+        (bytes > 0).then_some(Touch { owner, bytes })
     }
 
     pub(crate) fn req(&self, req: ReqId) -> &Request {
@@ -407,6 +439,8 @@ impl<'a> Sim<'a> {
                 for _ in 1..step.parallel {
                     d = d.max(step.duration.sample(&mut self.rng));
                 }
+                // Each extra wait is work like an event: it counts toward the event limit.
+                self.draws += u64::from(step.parallel.saturating_sub(1));
             }
             d
         });
@@ -508,6 +542,10 @@ impl<'a> Sim<'a> {
 
     /// Common exit of completed and dropped requests: the client's next send, the gate, the slab.
     fn leave(&mut self, req: ReqId, client: u32) {
+        if client == NONE {
+            // The request's data is not asked for again (its id will be reused).
+            self.kernel.forget(Owner::Request(u64::from(req)));
+        }
         self.last_exit = self.now;
         self.in_flight -= 1;
         self.levels[SYSTEM].1.set(self.now, self.in_flight);
@@ -652,6 +690,7 @@ impl<'a> Sim<'a> {
             self.kernel.context_switches,
             self.task_switches,
         );
+        self.refill_at_start = self.kernel.refill_ns;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -898,7 +937,7 @@ impl<S: Scheduler> Engine<'_, S> {
             self.sim.now = time;
             end = time;
             events += 1;
-            if events > cfg.max_events {
+            if events.saturating_add(self.sim.draws) > cfg.max_events {
                 return Err(SimError::TooManyEvents {
                     events: cfg.max_events,
                     at_seconds: time.seconds(),
@@ -953,6 +992,7 @@ impl Sim<'_> {
             self.measuring = true;
             self.measure_start = SimTime::ZERO;
             self.snapshot = (0, 0, 0, 0);
+            self.refill_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -974,8 +1014,18 @@ impl Sim<'_> {
         // the backlog drains after the last arrival, and an event loop then finishes thousands
         // of requests' last steps in a burst that would pass for a sustained rate. Below
         // capacity the two agree to within one latency over the run's length.
+        // The span is at least the arrival window an open loop offers (requests / rate): a short
+        // run whose Poisson arrivals happened to come early, or a single request, must not
+        // report more than the offered rate.
+        let window = match (&cfg.load.arrivals, cfg.load.stop) {
+            (Arrivals::Open { rate }, Stop::Requests(n)) => (n as f64 / rate * 1e9) as u64,
+            _ => 0,
+        };
         let throughput = if self.drained && self.completed_total > 0 {
-            (self.completed_total, end - self.first_sent.min(end))
+            (
+                self.completed_total,
+                (end - self.first_sent.min(end)).max(window),
+            )
         } else {
             (self.completed, span)
         };
@@ -984,6 +1034,7 @@ impl Sim<'_> {
             span_ns: span,
             useful_ns: self.kernel.useful_ns - self.snapshot.0,
             switching_ns: self.kernel.switching_ns - self.snapshot.1,
+            refill_ns: self.kernel.refill_ns - self.refill_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,

@@ -23,6 +23,12 @@ pub enum UnitError {
         /// The offending text.
         text: String,
     },
+    /// A duration longer than the simulator takes.
+    #[error("duration {text:?} is longer than 365 days, the longest a scenario may configure")]
+    TooLong {
+        /// The offending text.
+        text: String,
+    },
     /// Too large to represent.
     #[error("{what} {text:?} is too large")]
     TooLarge {
@@ -74,13 +80,8 @@ pub enum DistError {
         why: &'static str,
     },
     /// The samples file could not be read.
-    #[error("cannot read samples file {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error("samples file {0}")]
+    Input(crate::input::InputError),
     /// A sample that is not a duration.
     #[error("{}:{line}: sample {text:?} is not a duration ({why}); write nanoseconds (\"1500\") or a duration (\"1.5us\")", path.display())]
     BadSample {
@@ -109,7 +110,7 @@ pub enum SimError {
     Invalid(String),
     /// The run needed more events than allowed.
     #[error(
-        "the run stopped after {events} events (the limit) at simulated time {at_seconds:.3}s; the load may exceed capacity with no end condition reachable. Lower the load, shorten the run, or raise --max-events"
+        "the run reached its event limit ({events} events, --max-events or max_events) at simulated time {at_seconds:.3}s, before its requests or duration were done; raise --max-events, or lower requests or duration"
     )]
     TooManyEvents {
         /// Events processed.

@@ -14,10 +14,12 @@ use std::collections::VecDeque;
 
 mod policy;
 mod record;
+mod refill;
 
 pub(crate) use policy::Policy;
 pub(crate) use record::CoreRecord;
 
+use crate::cache::{Caches, Owner, Touch};
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
@@ -30,6 +32,11 @@ pub(crate) struct Burst {
     pub(crate) overhead: u64,
     /// Useful work (request CPU, spawning).
     pub(crate) work: u64,
+    /// The data the work touches (a cpu step's working set), priced by the cache model when
+    /// the burst starts on a core.
+    pub(crate) touch: Option<Touch>,
+    /// Refilling the caches (the kernel sets it from the cache model), run before the overhead.
+    pub(crate) refill: u64,
 }
 
 impl Burst {
@@ -38,14 +45,19 @@ impl Burst {
     pub(crate) const ZERO: Burst = Burst {
         overhead: 0,
         work: 0,
+        touch: None,
+        refill: 0,
     };
 
     pub(crate) fn work(work: u64) -> Burst {
-        Burst { overhead: 0, work }
+        Burst {
+            work,
+            ..Burst::ZERO
+        }
     }
 
     fn total(self) -> u64 {
-        self.overhead + self.work
+        self.refill + self.overhead + self.work
     }
 }
 
@@ -84,6 +96,8 @@ struct Thread {
     state: State,
     last_core: CoreId,
     burst: Burst,
+    /// The cache model has priced this burst's start on the thread's current core.
+    priced: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +134,16 @@ pub(crate) struct Kernel {
     /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
     widest_slice: u64,
     running: u64,
-    /// Core time spent on useful work and on switching, up to the last accounting point.
+    /// The cache model, when anything has a working set (else refills cost nothing and are
+    /// not computed).
+    caches: Option<Caches>,
+    /// Stack every thread touches per run (`stack_working_set`), bytes.
+    stack_working_set: u64,
+    /// Core time spent on useful work, on switching and on refilling caches, up to the last
+    /// accounting point.
     pub(crate) useful_ns: u64,
     pub(crate) switching_ns: u64,
+    pub(crate) refill_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
     /// The latest time up to which some core's work or switching has been credited.
@@ -163,8 +184,11 @@ impl Kernel {
             policy,
             widest_slice: 0,
             running: 0,
+            caches: None,
+            stack_working_set: 0,
             useful_ns: 0,
             switching_ns: 0,
+            refill_ns: 0,
             context_switches: 0,
             busy_until: SimTime::ZERO,
             live_threads: 0,
@@ -180,6 +204,7 @@ impl Kernel {
             state: State::Blocked,
             last_core: NONE,
             burst: Burst::ZERO,
+            priced: false,
         };
         match self.dead.pop() {
             Some(id) => {
@@ -197,6 +222,7 @@ impl Kernel {
     fn exit_blocked(&mut self, thread: ThreadId) {
         debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
         self.threads[thread as usize].state = State::Dead;
+        self.forget(Owner::Stack(thread));
         self.dead.push(thread);
         self.live_threads -= 1;
     }
@@ -216,6 +242,7 @@ impl Kernel {
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
         t.burst = burst;
+        t.priced = false;
         t.state = State::Runnable;
         let last = t.last_core;
         let target = if last != NONE && self.cores[last as usize].idle_slot != NONE {
@@ -349,6 +376,7 @@ impl Kernel {
 
     /// Schedules the end of the core's current segment: the burst's end or the slice's.
     fn schedule(&mut self, queue: &mut EventQueue, core: CoreId) {
+        self.price(core);
         let c = &mut self.cores[core as usize];
         let burst = self.threads[c.running as usize].burst;
         let end = (c.start + c.switch + burst.total()).min(c.slice_end.max(c.start + c.switch));
@@ -374,15 +402,19 @@ impl Kernel {
         c.switch -= s;
         elapsed -= s;
         let t = &mut self.threads[c.running as usize];
+        let r = elapsed.min(t.burst.refill);
+        t.burst.refill -= r;
+        elapsed -= r;
         let o = elapsed.min(t.burst.overhead);
         t.burst.overhead -= o;
         elapsed -= o;
         let w = elapsed.min(t.burst.work);
         t.burst.work -= w;
         self.switching_ns += s + o;
+        self.refill_ns += r;
         self.useful_ns += w;
-        c.record.ran_ns[0] += s + o + w;
-        if s + o + w > 0 {
+        c.record.ran_ns[0] += s + r + o + w;
+        if s + r + o + w > 0 {
             self.busy_until = self.busy_until.max(now);
         }
     }
@@ -446,7 +478,9 @@ impl Kernel {
         let thread = self.cores[core as usize].running;
         match next {
             Next::Run(burst) => {
-                self.threads[thread as usize].burst = burst;
+                let t = &mut self.threads[thread as usize];
+                t.burst = burst;
+                t.priced = false;
                 if now >= self.cores[core as usize].slice_end {
                     self.end_of_slice(now, queue, core);
                 } else {

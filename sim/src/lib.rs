@@ -33,6 +33,8 @@
 //!   thread for a blocking call is not modelled (the worker blocks).
 #![warn(missing_docs)]
 
+// The indirect cost of a switch: refills of working sets others evicted (issue 12).
+pub(crate) mod cache;
 pub mod cli;
 pub mod config;
 pub mod cost;
@@ -41,6 +43,7 @@ pub(crate) mod engine;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod gil;
+pub mod input;
 pub(crate) mod kernel;
 pub mod machine;
 pub mod metric;

@@ -24,38 +24,49 @@ pub fn replication_seed(seed: u64, index: u64) -> u64 {
 }
 
 /// Runs `replications` copies with derived seeds and merges their tallies, in replication
-/// order.
+/// order. They run a batch at a time (a few per thread), each batch merged before the next
+/// starts, so memory does not grow with the replication count.
 pub(crate) fn run(
     config: &RunConfig,
     replications: u64,
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Tally, SimError> {
     let n = replications.max(1);
-    let done: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
-    let runs: Vec<RunTally> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut cfg = config.clone();
-            cfg.seed = replication_seed(config.seed, i);
-            let report_progress = |f: f64| {
-                done[i as usize].store(f.to_bits(), Ordering::Relaxed);
-                let total: f64 = done
-                    .iter()
-                    .map(|d| f64::from_bits(d.load(Ordering::Relaxed)))
-                    .sum();
-                progress(total / n as f64);
-            };
-            model::run(&cfg, &report_progress)
-        })
-        .collect::<Result<_, _>>()?;
-    let mut runs = runs.into_iter().map(Tally::from);
-    let mut tally = runs
-        .next()
-        .unwrap_or_else(|| unreachable!("at least one replication ran"));
-    for t in runs {
-        tally.merge(t);
+    let batch = (rayon::current_num_threads() as u64 * 2).max(1);
+    let done: Vec<AtomicU64> = (0..batch).map(|_| AtomicU64::new(0)).collect();
+    let mut tally: Option<Tally> = None;
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch).min(n);
+        for d in &done {
+            d.store(0f64.to_bits(), Ordering::Relaxed);
+        }
+        let runs: Vec<RunTally> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let mut cfg = config.clone();
+                cfg.seed = replication_seed(config.seed, i);
+                let slot = (i - start) as usize;
+                let report_progress = |f: f64| {
+                    done[slot].store(f.to_bits(), Ordering::Relaxed);
+                    let current: f64 = done
+                        .iter()
+                        .map(|d| f64::from_bits(d.load(Ordering::Relaxed)))
+                        .sum();
+                    progress((start as f64 + current) / n as f64);
+                };
+                model::run(&cfg, &report_progress)
+            })
+            .collect::<Result<_, _>>()?;
+        for run in runs {
+            match tally.as_mut() {
+                Some(t) => t.merge(Tally::from(run)),
+                None => tally = Some(Tally::from(run)),
+            }
+        }
+        start = end;
     }
-    Ok(tally)
+    Ok(tally.unwrap_or_else(|| unreachable!("at least one replication ran")))
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub struct CpuSplit {
     pub useful: f64,
     /// Switching between threads or tasks.
     pub switching: f64,
+    /// Refilling caches: the part of a working set others evicted, reloaded when its thread or
+    /// task runs again (0 without working sets; absent from older reports).
+    #[serde(default)]
+    pub refill: f64,
     /// Idle.
     pub idle: f64,
 }
@@ -91,7 +95,7 @@ pub struct Report {
     pub throughput_rps: f64,
     /// Client-side latency.
     pub latency_ms: LatencyMs,
-    /// Busy (useful + switching) fraction of all cores, 0..1.
+    /// Busy (useful + switching + refill) fraction of all cores, 0..1.
     pub cpu_utilization: f64,
     /// Fraction of all core time spent switching.
     pub switch_overhead: f64,

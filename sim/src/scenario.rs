@@ -38,6 +38,7 @@ mod lookup;
 mod overrides;
 mod pricing;
 mod request;
+mod scan;
 mod server;
 mod source;
 mod spec;
@@ -82,6 +83,9 @@ pub enum ScenarioError {
         /// Why.
         error: std::io::Error,
     },
+    /// A file that cannot be used: missing, not a regular file, too large, not UTF-8.
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     /// Neither a file nor a built-in scenario.
     #[error(
         "no scenario file or built-in scenario named {0:?}; give a path to a .toml file or one of: {list}",
@@ -152,6 +156,7 @@ impl Scenario {
     pub fn parse(text: &str, origin: &Path) -> Result<Scenario, ScenarioError> {
         let origin_text = origin.display().to_string();
         let source = Source::new(text, &origin_text);
+        scan::check_inline_tables(&source)?;
         let spec: FileSpec = toml::from_str(text).map_err(|e| source.toml_error(&e))?;
         let base = if origin_text.starts_with("builtin:") {
             None

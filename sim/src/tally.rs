@@ -16,6 +16,8 @@
 //! the replications' time averages, and peaks the largest peak.
 
 use crate::config::RunConfig;
+use hdrhistogram::Histogram;
+
 use crate::metrics::{Integral, Latencies, ci95_half_width, percentiles_ms};
 use crate::report::{Audit, CpuSplit, QueueStats, Report};
 
@@ -26,9 +28,10 @@ pub(crate) struct RunTally {
     pub(crate) cores: u64,
     /// Length of the measured window, ns.
     pub(crate) span_ns: u64,
-    /// Core time spent on useful work and on switching in the window, ns.
+    /// Core time spent on useful work, on switching and on refilling caches in the window, ns.
     pub(crate) useful_ns: u64,
     pub(crate) switching_ns: u64,
+    pub(crate) refill_ns: u64,
     /// Context and task switches in the window.
     pub(crate) context_switches: u64,
     pub(crate) task_switches: u64,
@@ -58,16 +61,17 @@ impl RunTally {
         self.span_ns as f64 / 1e9
     }
 
-    /// (useful, switching) fractions of the window's core time.
-    fn cpu(&self) -> (f64, f64) {
+    /// (useful, switching, refill) fractions of the window's core time.
+    fn cpu(&self) -> (f64, f64, f64) {
         let core_time = self.span_ns as f64 * self.cores as f64;
         if core_time > 0.0 {
             (
                 (self.useful_ns as f64 / core_time).min(1.0),
                 (self.switching_ns as f64 / core_time).min(1.0),
+                (self.refill_ns as f64 / core_time).min(1.0),
             )
         } else {
-            (0.0, 0.0)
+            (0.0, 0.0, 0.0)
         }
     }
 
@@ -92,11 +96,21 @@ impl RunTally {
 #[derive(Debug, Clone)]
 pub(crate) struct Tally {
     runs: Vec<RunTally>,
+    /// The latency histograms of runs past the first [`KEPT_HISTOGRAMS`], added together; those
+    /// runs keep an empty histogram, so 100,000 replications hold one histogram, not 100,000.
+    folded: Option<Histogram<u64>>,
 }
+
+/// Runs whose own latency histogram a tally keeps (each can be read back on its own); the
+/// histograms of later runs are folded into one. A histogram is about 300 KB.
+const KEPT_HISTOGRAMS: usize = 16;
 
 impl From<RunTally> for Tally {
     fn from(run: RunTally) -> Self {
-        Tally { runs: vec![run] }
+        Tally {
+            runs: vec![run],
+            folded: None,
+        }
     }
 }
 
@@ -104,7 +118,26 @@ impl Tally {
     /// Adds another replication's record (order matters only for floating-point sums: merge
     /// in replication order).
     pub(crate) fn merge(&mut self, other: Tally) {
-        self.runs.extend(other.runs);
+        if let Some(h) = other.folded {
+            self.fold(&h);
+        }
+        for mut run in other.runs {
+            if self.runs.len() >= KEPT_HISTOGRAMS {
+                let own = std::mem::replace(&mut run.latencies.histogram, empty_histogram());
+                self.fold(&own);
+            }
+            self.runs.push(run);
+        }
+    }
+
+    fn fold(&mut self, histogram: &Histogram<u64>) {
+        match &mut self.folded {
+            // Same bounds everywhere: adding cannot fail.
+            Some(folded) => {
+                folded.add(histogram).ok();
+            }
+            None => self.folded = Some(histogram.clone()),
+        }
     }
 
     /// Each replication's own record, in replication order.
@@ -119,7 +152,7 @@ impl Tally {
         let mut r = match self.runs.as_slice() {
             [] => Report::default(),
             [one] => single(one),
-            many => combined(many),
+            many => combined(many, self.folded.as_ref()),
         };
         r.scenario = config.scenario.clone();
         r.label = config.server.label.clone();
@@ -149,19 +182,20 @@ fn rate(count: u64, seconds: f64) -> f64 {
 
 /// The figures of one run.
 fn single(t: &RunTally) -> Report {
-    let (useful, switching) = t.cpu();
+    let (useful, switching, refill) = t.cpu();
     Report {
         replications: 1,
         completed: t.completed,
         dropped: t.dropped,
         throughput_rps: rate(t.throughput.0, t.throughput.1 as f64 / 1e9),
         latency_ms: t.latencies.summary(),
-        cpu_utilization: useful + switching,
+        cpu_utilization: useful + switching + refill,
         switch_overhead: switching,
         cpu: CpuSplit {
             useful,
             switching,
-            idle: (1.0 - useful - switching).max(0.0),
+            refill,
+            idle: (1.0 - useful - switching - refill).max(0.0),
         },
         context_switches: t.context_switches,
         task_switches: t.task_switches,
@@ -189,16 +223,26 @@ fn single(t: &RunTally) -> Report {
     }
 }
 
+/// A histogram holding nothing, with the smallest footprint, for a run whose latencies were
+/// folded into the tally's.
+fn empty_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 2, 0)
+        .unwrap_or_else(|_| unreachable!("constant histogram bounds are valid"))
+}
+
 /// The figures of several replications (see the module docs for the rules).
-fn combined(runs: &[RunTally]) -> Report {
+fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     let n = runs.len() as f64;
     let first = &runs[0];
     let mut r = single(first);
     r.replications = runs.len() as u64;
     let mut histogram = first.latencies.histogram.clone();
+    if let Some(folded) = folded {
+        histogram.add(folded).ok();
+    }
     let mut total_seconds = first.seconds();
-    let (u, s) = first.cpu();
-    let mut cpu = (u * total_seconds, s * total_seconds);
+    let (u, s, f) = first.cpu();
+    let mut cpu = (u * total_seconds, s * total_seconds, f * total_seconds);
     let mut latency_sum = first.latencies.mean_ns() * first.latencies.count() as f64;
     let mut latency_count = first.latencies.count();
     let (mut throughput_count, mut throughput_seconds) =
@@ -219,9 +263,10 @@ fn combined(runs: &[RunTally]) -> Report {
         r.mean_memory_bytes += x.memory.mean();
         let seconds = x.seconds();
         total_seconds += seconds;
-        let (u, s) = x.cpu();
+        let (u, s, f) = x.cpu();
         cpu.0 += u * seconds;
         cpu.1 += s * seconds;
+        cpu.2 += f * seconds;
         throughput_count += x.throughput.0;
         throughput_seconds += x.throughput.1 as f64 / 1e9;
         for (q, (_, level)) in r.queues.iter_mut().zip(&x.queues) {
@@ -246,17 +291,22 @@ fn combined(runs: &[RunTally]) -> Report {
     r.mean_memory_bytes /= n;
     r.simulated_seconds = total_seconds;
     r.throughput_rps = rate(throughput_count, throughput_seconds);
-    let (useful, switching) = if total_seconds > 0.0 {
-        (cpu.0 / total_seconds, cpu.1 / total_seconds)
+    let (useful, switching, refill) = if total_seconds > 0.0 {
+        (
+            cpu.0 / total_seconds,
+            cpu.1 / total_seconds,
+            cpu.2 / total_seconds,
+        )
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
     r.cpu = CpuSplit {
         useful,
         switching,
-        idle: (1.0 - useful - switching).max(0.0),
+        refill,
+        idle: (1.0 - useful - switching - refill).max(0.0),
     };
-    r.cpu_utilization = useful + switching;
+    r.cpu_utilization = useful + switching + refill;
     r.switch_overhead = switching;
     r.context_switches_per_request = per(r.context_switches, r.completed);
     r.task_switches_per_request = per(r.task_switches, r.completed);
@@ -335,6 +385,7 @@ mod tests {
             span_ns: 1_000_000_000,
             useful_ns: 0,
             switching_ns: 0,
+            refill_ns: 0,
             context_switches: 0,
             task_switches: 0,
             completed: 50,

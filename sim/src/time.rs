@@ -2,6 +2,14 @@
 
 use std::ops::{Add, Sub};
 
+/// The longest duration a scenario may configure (a step, rtt, think time, run duration,
+/// broadcast time): 365 days. Latency histograms record up to this exactly.
+pub const MAX_DURATION_NS: u64 = 365 * 86_400 * 1_000_000_000;
+
+/// The latest a run may be planned to end (requests / rate, a trace's last offset): 100
+/// years, well inside the u64 nanosecond clock's 584 years, so a queue can still drain.
+pub const MAX_RUN_NS: u64 = 100 * MAX_DURATION_NS;
+
 /// A point in simulated time, nanoseconds after the start of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SimTime(pub u64);

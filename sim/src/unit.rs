@@ -81,13 +81,20 @@ fn parse_with(
 }
 
 /// Parses a duration such as `"250us"`, `"1.5ms"` or `"60s"` into nanoseconds.
+/// Longer than [`crate::time::MAX_DURATION_NS`] is refused.
 pub fn parse_duration(text: &str) -> Result<u64, UnitError> {
-    parse_with(
+    let ns = parse_with(
         text,
         DURATION_UNITS,
         "duration",
         "\"250us\", \"1.5ms\" or \"60s\"",
-    )
+    )?;
+    if ns > crate::time::MAX_DURATION_NS {
+        return Err(UnitError::TooLong {
+            text: text.to_string(),
+        });
+    }
+    Ok(ns)
 }
 
 /// Parses a size such as `"20KiB"` or `"1.5MiB"` into bytes.

@@ -4,6 +4,7 @@
 use crate::config::{Arrivals, Model, RunConfig, StepKind, Stop, Threads, Warmup};
 use crate::dist::Dist;
 use crate::error::SimError;
+use crate::unit::format_duration;
 
 /// Most cores a simulated machine may have.
 pub const MAX_CORES: u64 = 1024;
@@ -27,6 +28,9 @@ pub fn validate(config: &RunConfig) -> Result<(), SimError> {
     }
     if config.max_events == 0 {
         return Err(invalid("max_events is 0: allow at least one event"));
+    }
+    if let Some(problem) = crate::cache::CacheParams::of(config).problem() {
+        return Err(invalid(problem));
     }
     if config.steps.is_empty() {
         return Err(invalid(
@@ -182,6 +186,34 @@ fn validate_load(config: &RunConfig) -> Result<(), SimError> {
             "maxconn = 0 would admit no request: use at least 1, or leave it out",
         ));
     }
+    check_event_estimate(config)
+}
+
+/// Refuses a run whose events surely exceed the event limit tenfold: it would spend its time
+/// only to stop at the limit. The estimate is a lower bound, one event per request and per wait
+/// of each step; between it and the limit the run goes ahead and stops at the limit (exit 1).
+fn check_event_estimate(config: &RunConfig) -> Result<(), SimError> {
+    let per_request: u64 = 1 + config
+        .steps
+        .iter()
+        .map(|s| u64::from(s.parallel.max(1)))
+        .sum::<u64>();
+    let (requests, how) = match (&config.load.arrivals, config.load.stop) {
+        (_, Stop::Requests(n)) => (n as f64, format!("{n} requests")),
+        (Arrivals::Open { rate }, Stop::Duration(d)) => (
+            rate * d as f64 / 1e9,
+            format!("{rate} requests per second for {}", format_duration(d)),
+        ),
+        _ => return Ok(()),
+    };
+    let events = requests * per_request as f64;
+    if events >= 10.0 * config.max_events as f64 {
+        return Err(invalid(format!(
+            "{how} of {} steps need at least {events:.3e} events, more than 10 times the event limit of {}; lower requests (or duration), or raise --max-events (max_events in the file)",
+            config.steps.len(),
+            config.max_events
+        )));
+    }
     Ok(())
 }
 
@@ -214,7 +246,7 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
         Model::Preemptive { workers, quantum } => {
             if workers == 0 || workers > MAX_ENTITIES {
                 return Err(invalid(format!(
-                    "workers = {workers}: use at least 1 worker thread"
+                    "workers = {workers}: use between 1 and {MAX_ENTITIES} worker threads"
                 )));
             }
             if quantum == 0 {
@@ -226,14 +258,14 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
         Model::Cooperative { loops, offload, .. } => {
             if loops == 0 || loops > MAX_ENTITIES {
                 return Err(invalid(format!(
-                    "loops = {loops}: use at least 1 event loop"
+                    "loops = {loops}: use between 1 and {MAX_ENTITIES} event loops"
                 )));
             }
             if let Some(n) = offload
                 && (n == 0 || n > MAX_ENTITIES)
             {
                 return Err(invalid(format!(
-                    "offload = {n}: give the blocking-call pool at least 1 thread, or leave it out"
+                    "offload = {n}: give the blocking-call pool between 1 and {MAX_ENTITIES} threads, or leave it out"
                 )));
             }
         }

@@ -179,7 +179,12 @@ fn bad_scenarios_exit_2_with_file_line_column_and_a_fix() {
             ":33:1:",
             "unknown field `colour`",
         ),
-        ("cores = 4", "cores = \"four\"", ":6:9:", "invalid type"),
+        (
+            "cores = 4",
+            "cores = \"four\"",
+            ":6:9:",
+            "cores must be a whole number between 1 and 1024",
+        ),
         ("cores = 4", "cores = 0", ":6:9:", "at least 1"),
         ("rate = 2000", "rate = -5", ":14:8:", "positive"),
         (
@@ -248,11 +253,18 @@ fn a_trace_with_a_bad_row_exits_2_pointing_into_the_trace() {
 fn runtime_failures_exit_1() {
     let dir = TempDir::new().unwrap();
     let file = example(&dir, "", "");
+    // 4000 requests of 3 steps need at least 16,000 events: within 10x of 5000, so the run
+    // starts and stops at the limit (exit 1); 10x beyond it is refused up front (exit 2).
     sim()
-        .args(["run", path_str(&file), "--max-events", "1000"])
+        .args(["run", path_str(&file), "--max-events", "5000"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--max-events"));
+    sim()
+        .args(["run", path_str(&file), "--max-events", "1000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("10 times the event limit"));
 }
 
 #[test]
@@ -282,7 +294,9 @@ fn missing_files_and_unknown_names_exit_2() {
         .args(["check", path_str(&huge)])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("green threads"));
+        .stderr(predicate::str::contains(
+            "workers must be a whole number between 1 and 10000000",
+        ));
 }
 
 #[test]
@@ -536,4 +550,41 @@ fn output_to_a_pipe_has_no_progress_bar() {
         .assert()
         .success()
         .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn a_sweep_out_that_cannot_be_written_exits_2_before_any_work() {
+    let dir = TempDir::new().unwrap();
+    for out in [
+        PathBuf::from("/proc/nonexistent/x.csv"),
+        dir.path().to_path_buf(),
+    ] {
+        let start = std::time::Instant::now();
+        sim()
+            .args(["sweep", "recipe-api", "-q", "--out"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--out"));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn every_help_ends_with_the_exit_code_table() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["sweep", "--help"],
+        &["check", "--help"],
+    ] {
+        sim()
+            .args(args)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Exit codes: 0 success; 1"));
+    }
 }

@@ -157,6 +157,13 @@ pub struct RunArgs {
     /// Write the sim scenario built for this point to this file.
     #[arg(long)]
     pub emit_scenario: Option<PathBuf>,
+    /// Excluded from the statistics: this long at the start (e.g. 1s).
+    #[arg(long, default_value = "1s")]
+    pub warmup: String,
+    /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default
+    /// $SWITCHCOST_VENV, else /tmp/switchcost-venv.
+    #[arg(long)]
+    pub venv: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -181,14 +188,30 @@ pub struct GridArgs {
     /// Only these server kinds (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<ServerKind>,
+    /// Cores for the servers; the load generator runs on the others.
+    #[arg(long, default_value_t = 1)]
+    pub cores: usize,
+    /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default
+    /// $SWITCHCOST_VENV, else /tmp/switchcost-venv.
+    #[arg(long)]
+    pub venv: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Print the results as a Markdown table at the end (with --resume on a finished grid:
+    /// just the table).
+    #[arg(long)]
+    pub table: bool,
+    /// Measure nothing: recompute the predictions of the finished points in --out with the
+    /// current mapping and simulator (from the file's costs and overheads).
+    #[arg(long, conflicts_with_all = ["resume", "quick"])]
+    pub repredict: bool,
 }
 
 /// Runs the subcommand.
 pub fn dispatch(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Serve(args) if !args.server.is_in_tree() => crate::foreign::serve(&args),
         Command::Serve(args) => {
             let w = &args.workload;
             let workload = Workload::from_flags(
@@ -201,7 +224,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<()> {
             server::serve(args.server, &workload, args.cores, args.port)
         }
         Command::Load(args) => crate::load::command(&args),
-        Command::Run(_) => anyhow::bail!("testbed run: not built yet"),
-        Command::Grid(_) => anyhow::bail!("testbed grid: not built yet"),
+        Command::Run(args) => crate::run::command(&args),
+        Command::Grid(args) => crate::grid::command(&args),
     }
 }

@@ -99,6 +99,47 @@ fn a_bad_budget_is_refused_with_advice() {
         .stderr(predicates::str::contains("30s"));
 }
 
+#[test]
+fn a_missing_criterion_directory_exits_2() {
+    Command::cargo_bin("calibrate")
+        .unwrap()
+        .args(["--from-criterion", "/nonexistent/criterion"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--from-criterion"));
+}
+
+#[test]
+fn an_unwritable_out_exits_2_before_measuring() {
+    let start = std::time::Instant::now();
+    // The default budget measures for about 30 s; the check must come first.
+    Command::cargo_bin("calibrate")
+        .unwrap()
+        .args(["--out", "/nonexistent/dir/costs.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--out"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("calibrate")
+        .unwrap()
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is a directory"));
+}
+
+#[test]
+fn help_shows_the_exit_code_table() {
+    Command::cargo_bin("calibrate")
+        .unwrap()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("Exit codes: 0 success; 1"));
+}
+
 /// Under the tiny budget the cheap ends of the curves fit; anything `null` has a reason.
 fn indirect_keys_are_measured_or_explained(
     object: &serde_json::Map<String, serde_json::Value>,

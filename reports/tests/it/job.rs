@@ -36,7 +36,8 @@ fn quick_run_makes_every_chart_and_a_page_that_references_them() {
             "06-websockets",
             "07-cores",
             "08-pricing",
-            "09-cpu"
+            "09-cpu",
+            "10-testbed"
         ]
     );
     let html = std::fs::read_to_string(&summary.page).unwrap();

@@ -221,3 +221,20 @@ fn cpu_renders_and_its_shares_sum_to_one() {
         assert!((u[k] + s[k] + i[k] - 1.0).abs() < 1e-9);
     }
 }
+
+#[test]
+fn testbed_renders_measured_beside_predicted_and_counts_points_on_target() {
+    let data = sample::testbed();
+    let (_dir, w) = render(&data);
+    let measured = csv_column(&w.csv, "measured_rps");
+    assert_eq!(
+        measured.len(),
+        data.points.len() - 1,
+        "the failed point has no number"
+    );
+    assert_eq!(csv_column(&w.csv, "predicted_rps").len(), measured.len());
+    // 20 points, one load-bound and one failed left out: 19 judged; those at 1,000 and
+    // 10,000 connections are 30 % off on throughput, the rest 60 % off on p99.
+    assert_eq!(data.on_target(), (0, 19));
+    assert!(w.title.contains("0 of 19"), "title: {}", w.title);
+}

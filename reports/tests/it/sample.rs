@@ -8,6 +8,7 @@ use reports::chart::fastapi::{Curve, FastApi, PublishedP95};
 use reports::chart::pricing::{PerMillion, Price, Pricing};
 use reports::chart::recipe::{Figures, Recipe, Stack};
 use reports::chart::switches::{SwitchRow, Switches};
+use reports::chart::testbed::{Testbed, TestbedPoint};
 use reports::chart::websockets::{Holder, WebSockets};
 use sim::config::ModelKind;
 
@@ -252,4 +253,44 @@ pub fn cpu() -> Cpu {
         }
     }
     Cpu { points }
+}
+
+pub fn testbed() -> Testbed {
+    let mut points = Vec::new();
+    for (server, workload, cap) in [
+        ("threads", "cpu=50us", 15_000.0),
+        ("tokio:1", "cpu=50us", 18_000.0),
+        ("threads", "cpu=20us,sleep=10ms", 40_000.0),
+        ("nginx", "static 1 KiB file", 30_000.0),
+    ] {
+        for c in [1.0f64, 10.0, 100.0, 1000.0, 10_000.0] {
+            let rps = (c * 9_000.0).min(cap);
+            points.push(TestbedPoint {
+                server: server.into(),
+                workload: workload.into(),
+                concurrency: c,
+                measured_rps: Some(rps),
+                predicted_rps: Some(rps * if c >= 1000.0 { 1.3 } else { 1.05 }),
+                measured_p99_ms: Some(c / rps * 1000.0 * 3.0),
+                predicted_p99_ms: Some(c / rps * 1000.0 * 1.2),
+                load_bound: c == 10_000.0 && server == "nginx",
+            });
+        }
+    }
+    // A failed point has no figures; it must not break the chart.
+    points.push(TestbedPoint {
+        server: "nginx".into(),
+        workload: "static 1 KiB file".into(),
+        concurrency: 20_000.0,
+        measured_rps: None,
+        predicted_rps: None,
+        measured_p99_ms: None,
+        predicted_p99_ms: None,
+        load_bound: false,
+    });
+    Testbed {
+        machine: "test CPU, 2 cores, Linux 6.x".into(),
+        date: "2026-01-01".into(),
+        points,
+    }
 }

@@ -25,6 +25,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
     Runtime::new(Params {
         workers: loops,
         switch: cfg.costs.task_switch,
+        stack: 0,
         spawn: cfg.costs.task_spawn,
         quantum: None,
         affinity,

@@ -17,6 +17,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
     Runtime::new(Params {
         workers,
         switch: cfg.costs.coroutine_switch,
+        stack: cfg.costs.stack_working_set,
         spawn: cfg.costs.task_spawn,
         quantum: Some(quantum),
         affinity: false,

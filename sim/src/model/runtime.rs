@@ -21,6 +21,9 @@ pub(crate) struct Params {
     pub(crate) workers: u64,
     /// Core time of one task switch.
     pub(crate) switch: u64,
+    /// Stack each task touches when it runs (stackful coroutines: `stack_working_set`;
+    /// stackless async tasks: 0, they run on their worker's stack).
+    pub(crate) stack: u64,
     /// Core time to create a task.
     pub(crate) spawn: u64,
     /// A running task's slice; `None` runs each CPU step to its end.
@@ -207,7 +210,11 @@ impl Runtime {
                     None => {
                         if overhead + work > 0 {
                             self.workers[w as usize].chunk = 0;
-                            return Next::Run(Burst { overhead, work });
+                            return Next::Run(Burst {
+                                overhead,
+                                work,
+                                ..Burst::ZERO
+                            });
                         }
                         self.workers[w as usize].idle = true;
                         if !self.params.affinity {
@@ -232,6 +239,7 @@ impl Runtime {
                 return Next::Run(Burst {
                     overhead,
                     work: work + spawn,
+                    ..Burst::ZERO
                 });
             }
             let start = if sim.in_step(req) {
@@ -248,6 +256,8 @@ impl Runtime {
                     return Next::Run(Burst {
                         overhead,
                         work: work + spawn + chunk,
+                        touch: sim.touch(req, self.params.stack),
+                        ..Burst::ZERO
                     });
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
@@ -265,7 +275,11 @@ impl Runtime {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
                             worker.chunk = 0;
-                            return Next::Run(Burst { overhead, work });
+                            return Next::Run(Burst {
+                                overhead,
+                                work,
+                                ..Burst::ZERO
+                            });
                         }
                         self.block_worker(sim, req);
                         return Next::Block;
@@ -439,7 +453,11 @@ impl Scheduler for Runtime {
                 } else {
                     let chunk = self.chunk(left);
                     self.workers[w as usize].chunk = chunk;
-                    return Next::Run(Burst::work(chunk));
+                    return Next::Run(Burst {
+                        work: chunk,
+                        touch: sim.touch(req, self.params.stack),
+                        ..Burst::ZERO
+                    });
                 }
             } else {
                 sim.end_step(req);

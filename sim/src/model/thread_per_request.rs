@@ -181,7 +181,11 @@ impl ThreadPerRequest {
         } else {
             remaining
         };
-        Burst::work(info.chunk)
+        Burst {
+            work: info.chunk,
+            touch: sim.touch(info.req, 0),
+            ..Burst::ZERO
+        }
     }
 
     /// A piece of a CPU step ran. `None` when the step is done; otherwise what the thread does:

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use crate::config::{Arrivals, Model, Pool, Proxy, RunConfig, Server};
+use crate::config::{Arrivals, Model, Pool, Proxy, RunConfig, Server, Stop};
 use crate::cost::{self, CostOverrides, Costs};
 use crate::dist::Dist;
 use crate::machine::{Kernel, KernelOverrides, Preemption, Scheduler};
@@ -13,7 +13,7 @@ use crate::metric::Metric;
 use crate::pricing::PriceTable;
 use crate::unit::parse_duration;
 
-use super::request::{RawStep, check_steps};
+use super::request::{RawStep, check_steps, parse_working_set};
 use super::server::{check_model, read_server};
 use super::source::{Loc, Source};
 use super::spec::{CostsSpec, FileSpec, KernelSpec, ServerSpec, Text};
@@ -143,6 +143,10 @@ impl FileSpec {
                 &format!("cores must be at most {MAX_CORES}, not {cores}"),
             ));
         }
+        let l3_shared_by = match &self.machine.l3_shared_by {
+            Some(n) => Some(positive(source, n, "l3_shared_by", "l3_shared_by = 8")?),
+            None => None,
+        };
         let max_events = match &self.max_events {
             Some(m) => positive(source, m, "max_events", "max_events = 100000000")?,
             None => DEFAULT_MAX_EVENTS,
@@ -166,12 +170,17 @@ impl FileSpec {
             .iter()
             .map(RawStep::from_spanned)
             .collect();
+        let working_set = match &self.request.working_set {
+            Some(text) => parse_working_set(text.get_ref(), &Loc::Span(text.span()), source)?,
+            None => 0,
+        };
         let steps = check_steps(
             &raw,
             &Loc::Span(self.request.steps.span()),
             source,
             base,
             &pools,
+            working_set,
         )?;
         let load = self.check_load(source, base, steps.len())?;
 
@@ -234,7 +243,19 @@ impl FileSpec {
                         "a trace cannot be split over several machines; remove machines or use an open or closed load",
                     ));
                 }
-                Some(m) => m as u64,
+                Some(m) => match load.stop {
+                    // Each machine needs a request to serve: fewer would be rounded up to one
+                    // each and report throughput nobody offered.
+                    Stop::Requests(n) if (m as u64) > n => {
+                        return Err(at(
+                            Some("machines"),
+                            &format!(
+                                "machines = {m} is more than the {n} requests of [load]; each machine needs at least one, so give at most {n} machines or more requests"
+                            ),
+                        ));
+                    }
+                    _ => m as u64,
+                },
                 None => 1,
             };
             let costs = *costs;
@@ -249,6 +270,14 @@ impl FileSpec {
                         ),
                     ));
                 };
+                if !value.is_finite() || value.abs() > super::load::MAX_RATE {
+                    return Err(at(
+                        Some("published"),
+                        &format!(
+                            "published {name} = {value} must be a finite number of at most 1e12"
+                        ),
+                    ));
+                }
                 published.insert(metric, *value);
             }
             let proxy = match common.proxy {
@@ -262,8 +291,14 @@ impl FileSpec {
                 Some(own) => {
                     let raw: Vec<RawStep> =
                         own.iter().map(|s| RawStep::from_server(index, s)).collect();
-                    let own =
-                        check_steps(&raw, &Loc::Server(index, "steps"), source, base, &pools)?;
+                    let own = check_steps(
+                        &raw,
+                        &Loc::Server(index, "steps"),
+                        source,
+                        base,
+                        &pools,
+                        working_set,
+                    )?;
                     if let Arrivals::Trace { rows } = &load.arrivals
                         && rows.iter().any(|r| r.steps.is_some())
                         && own.len() != steps.len()
@@ -299,11 +334,26 @@ impl FileSpec {
                     _ => {}
                 }
             }
+            // Without keep-alive (set, or implied by long-lived connections) a connection gives
+            // its thread back after every request, so the key would be silently ignored.
+            if let Model::ThreadPerRequest {
+                keepalive: false,
+                keepalive_requests: Some(_),
+                ..
+            } = &model
+                && !matches!(load.arrivals, Arrivals::Connections { .. })
+            {
+                return Err(at(
+                    Some("keepalive_requests"),
+                    "keepalive_requests applies only with keepalive = true; add keepalive = true or remove it",
+                ));
+            }
             deployments.push(Deployment {
                 config: RunConfig {
                     scenario: name.clone(),
                     seed: self.seed.unwrap_or(1),
                     cores: machine_cores,
+                    l3_shared_by,
                     costs: costs.apply(file_costs),
                     load: load.clone(),
                     steps: server_steps,

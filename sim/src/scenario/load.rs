@@ -4,12 +4,17 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Arrivals, Load, Stop, Warmup};
 use crate::dist::Dist;
+use crate::time::{MAX_DURATION_NS, MAX_RUN_NS};
 use crate::unit::parse_duration;
 
 use super::check::{dist_at, duration_at, positive};
 use super::source::Source;
 use super::spec::{CountOrText, FileSpec};
 use super::{ScenarioError, trace};
+
+/// The highest arrival rate (and any configured rate or price): beyond it numbers stop meaning
+/// anything and print as hundreds of digits.
+pub(crate) const MAX_RATE: f64 = 1e12;
 
 impl FileSpec {
     pub(super) fn check_load(
@@ -86,11 +91,11 @@ impl FileSpec {
                     .as_ref()
                     .ok_or_else(|| missing("rate", "rate = 100"))?;
                 let r = *rate.get_ref();
-                if !(r.is_finite() && r > 0.0) {
+                if !(r.is_finite() && r > 0.0 && r <= MAX_RATE) {
                     return Err(source.at(
                         rate.span(),
                         &format!(
-                            "rate must be a positive number of requests per second, not {r}; write e.g. rate = 100"
+                            "rate must be a positive number of requests per second, at most 1e12, not {r}; write e.g. rate = 100"
                         ),
                     ));
                 }
@@ -171,6 +176,35 @@ impl FileSpec {
                 }
             },
         };
+        if let (Arrivals::Open { rate }, Stop::Requests(n), Some(span)) =
+            (&arrivals, &stop, l.rate.as_ref().map(|r| r.span()))
+        {
+            let end_ns = *n as f64 / rate * 1e9;
+            if end_ns > MAX_RUN_NS as f64 {
+                return Err(source.at(
+                    span,
+                    &format!(
+                        "{n} requests at {rate} per second arrive over {:.3e} years, longer than the 100 years a run may span (the simulated clock holds 584); raise rate or lower requests",
+                        end_ns / (MAX_DURATION_NS as f64)
+                    ),
+                ));
+            }
+        }
+        if let (
+            Arrivals::Connections {
+                broadcast_at: Some(at),
+                ..
+            },
+            Stop::Duration(d),
+            Some(b),
+        ) = (&arrivals, &stop, &l.broadcast_at)
+            && at >= d
+        {
+            return Err(source.at(
+                b.span(),
+                "broadcast_at is at or after the end of the run (duration); move it earlier or lengthen duration",
+            ));
+        }
         let warmup = match &l.warmup {
             None => Warmup::Requests(0),
             Some(w) => match w.get_ref() {

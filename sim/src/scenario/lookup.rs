@@ -8,30 +8,35 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cost::CostOverrides;
+use crate::input::{SCENARIO_CAP, TABLE_CAP, read_text};
 use crate::pricing::PriceTable;
 
 use super::check::{check_costs, check_kernel};
 use super::spec::{CostsSpec, KernelSpec};
 use super::{Scenario, ScenarioError, Source, builtin};
 
+const SCENARIO_ADVICE: &str =
+    "a scenario describes requests with distributions; put recorded requests in a trace file";
+const TABLE_ADVICE: &str = "a costs or pricing file holds one short table";
+
 impl Scenario {
     /// A file path, or the name of a built-in scenario.
     pub fn load(file_or_name: &str) -> Result<Scenario, ScenarioError> {
         let path = Path::new(file_or_name);
-        if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
-                path: path.to_path_buf(),
-                error,
-            })?;
+        let builtin = builtin(file_or_name);
+        // Anything at the path is read (a directory or device is refused by name); a built-in's
+        // name wins only over a path where nothing is.
+        if path.is_file() || (builtin.is_none() && std::fs::symlink_metadata(path).is_ok()) {
+            let text = read_text(path, SCENARIO_CAP, "scenario", SCENARIO_ADVICE)?;
             return Scenario::parse(&text, path);
         }
-        match builtin(file_or_name) {
+        match builtin {
             Some(b) => Scenario::parse(b.toml, Path::new(&format!("builtin:{}", b.name))),
             None if file_or_name.ends_with(".toml") || path.components().count() > 1 => {
-                Err(ScenarioError::Io {
-                    path: path.to_path_buf(),
-                    error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-                })
+                Err(crate::input::InputError::Missing {
+                    path: file_or_name.to_string(),
+                }
+                .into())
             }
             None => Err(ScenarioError::Unknown(file_or_name.to_string())),
         }
@@ -50,10 +55,7 @@ impl CostOverrides {
             costs: Option<CostsSpec>,
             machine: Option<KernelSpec>,
         }
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        let text = read_text(path, TABLE_CAP, "costs", TABLE_ADVICE)?;
         let origin = path.display().to_string();
         let source = Source::new(&text, &origin);
         let file: CostsFile = toml::from_str(&text).map_err(|e| source.toml_error(&e))?;
@@ -80,10 +82,7 @@ impl PriceTable {
         struct PricingFile {
             pricing: BTreeMap<String, Spanned<f64>>,
         }
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        let text = read_text(path, TABLE_CAP, "pricing", TABLE_ADVICE)?;
         let origin = path.display().to_string();
         let source = Source::new(&text, &origin);
         let file: PricingFile = toml::from_str(&text).map_err(|e| {

@@ -3,6 +3,7 @@
 
 use crate::config::{Arrivals, Load, Model, RunConfig, Stop, Warmup};
 use crate::cost::CostOverrides;
+use crate::time::{MAX_DURATION_NS, MAX_RUN_NS};
 
 use super::{Deployment, MAX_CORES, Scenario, ScenarioError, kind_name};
 
@@ -27,6 +28,9 @@ pub struct Overrides {
     pub concurrency: Option<u64>,
     /// Event limit of each run.
     pub max_events: Option<u64>,
+    /// The overrides come from `sim sweep`, whose flags are lists (`--rates`, `--concurrency`);
+    /// messages name the flags of the command in use.
+    pub sweep: bool,
 }
 
 impl Scenario {
@@ -129,18 +133,19 @@ impl Scenario {
             }
             (_, None, Some(_)) => {
                 return Err(ScenarioError::Override(format!(
-                    "a concurrency applies to a closed-loop load, but {} has kind = \"{}\"; use --rates for an open loop, or edit the file's [load]",
+                    "a concurrency applies to a closed-loop load, but {} has kind = \"{}\"; use {} for an open loop, or edit the file's [load]",
                     self.name,
-                    kind_name(&load.arrivals)
+                    kind_name(&load.arrivals),
+                    if o.sweep { "--rates" } else { "--rate" }
                 )));
             }
             (_, None, None) => {}
         }
         if let Some(rate) = o.rate
-            && !(rate.is_finite() && rate > 0.0)
+            && !(rate.is_finite() && rate > 0.0 && rate <= super::load::MAX_RATE)
         {
             return Err(ScenarioError::Override(format!(
-                "rate {rate} must be a positive number of requests per second"
+                "rate {rate} must be a positive number of requests per second, at most 1e12"
             )));
         }
         if o.concurrency == Some(0) {
@@ -160,6 +165,22 @@ impl Scenario {
                 load.warmup = Warmup::Requests(scaled);
             }
             load.stop = Stop::Requests(n);
+        }
+        if let (Arrivals::Open { rate }, Stop::Requests(n)) = (&load.arrivals, load.stop) {
+            let end_ns = n as f64 / rate * 1e9;
+            if end_ns > MAX_RUN_NS as f64 {
+                return Err(ScenarioError::Override(format!(
+                    "{n} requests at {rate} per second arrive over {:.3e} years, longer than the 100 years a run may span (the simulated clock holds 584); raise the rate or lower the requests",
+                    end_ns / MAX_DURATION_NS as f64
+                )));
+            }
+        }
+        if let Stop::Requests(n) = load.stop
+            && machines > n
+        {
+            return Err(ScenarioError::Override(format!(
+                "{n} requests over {machines} machines leave some with none; give at least {machines} requests"
+            )));
         }
         if machines > 1 {
             split_load(&mut load, machines);

@@ -29,10 +29,10 @@ impl PriceTable {
                 }
             };
             let usd = *price.get_ref();
-            if !(usd.is_finite() && usd >= 0.0) {
+            if !(usd.is_finite() && (0.0..=super::load::MAX_RATE).contains(&usd)) {
                 return Err(source.at(
                     price.span(),
-                    &format!("the price of {cores} cores must be zero or more dollars per month, not {usd}"),
+                    &format!("the price of {cores} cores must be between 0 and 1e12 dollars per month, not {usd}"),
                 ));
             }
             rows.push((cores, usd));

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::config::{Balance, Model, Threads};
 use crate::cost::{self, CostOverrides};
 use crate::unit::parse_duration;
+use crate::validation::{MAX_ENTITIES, MAX_PROCESSES};
 
 use super::spec::{ServerSpec, ThreadsSpec};
 use super::{ScenarioError, Source};
@@ -55,6 +56,11 @@ pub(super) fn read_server(
             );
             return source.at_server_key(index, key, &message);
         }
+        if (message.contains("expected i64") || message.contains("expected u64"))
+            && let Some((key, described)) = super::source::server_type_error(table, &message)
+        {
+            return source.at_server(index, Some(&key), &described);
+        }
         if message.starts_with("unknown variant") {
             return source.at_server(index, Some("model"), &message);
         }
@@ -71,10 +77,18 @@ pub(super) fn check_model(
     at: &dyn Fn(Option<&str>, &str) -> ScenarioError,
 ) -> Result<(Model, bool), ScenarioError> {
     let count = |key: &str, value: Option<i64>, default: u64| -> Result<u64, ScenarioError> {
+        let max = if key == "processes" {
+            MAX_PROCESSES
+        } else {
+            MAX_ENTITIES
+        };
         match value {
             None => Ok(default),
-            Some(v) if v >= 1 => Ok(v as u64),
-            Some(v) => Err(at(Some(key), &format!("{key} must be at least 1, not {v}"))),
+            Some(v) if (1..=max as i64).contains(&v) => Ok(v as u64),
+            Some(v) => Err(at(
+                Some(key),
+                &format!("{key} must be a whole number between 1 and {max}, not {v}"),
+            )),
         }
     };
     let quantum = |value: &Option<String>| -> Result<Option<u64>, ScenarioError> {
@@ -96,12 +110,14 @@ pub(super) fn check_model(
         ServerSpec::ThreadPerRequest(s) => {
             let threads = match &s.threads {
                 None => Threads::Unbounded,
-                Some(ThreadsSpec::Count(n)) if *n >= 1 => Threads::Fixed(*n as u64),
+                Some(ThreadsSpec::Count(n)) if (1..=MAX_ENTITIES as i64).contains(n) => {
+                    Threads::Fixed(*n as u64)
+                }
                 Some(ThreadsSpec::Count(n)) => {
                     return Err(at(
                         Some("threads"),
                         &format!(
-                            "threads must be at least 1, not {n}; or write threads = \"unbounded\""
+                            "threads must be a whole number between 1 and {MAX_ENTITIES}, not {n}; or write threads = \"unbounded\""
                         ),
                     ));
                 }
@@ -115,6 +131,17 @@ pub(super) fn check_model(
                     ));
                 }
             };
+            let processes = count("processes", s.processes, 1)?;
+            if let Threads::Fixed(n) = threads
+                && n.saturating_mul(processes) > MAX_ENTITIES
+            {
+                return Err(at(
+                    Some("threads"),
+                    &format!(
+                        "threads = {n} in each of {processes} processes is more than {MAX_ENTITIES} in all; lower threads or processes, or write threads = \"unbounded\""
+                    ),
+                ));
+            }
             (
                 Model::ThreadPerRequest {
                     threads,
@@ -132,7 +159,7 @@ pub(super) fn check_model(
                             }
                         })
                         .transpose()?,
-                    processes: count("processes", s.processes, 1)?,
+                    processes,
                     gil: s.gil.unwrap_or(false),
                     gil_switch_interval: match &s.gil_switch_interval {
                         None => DEFAULT_GIL_SWITCH_INTERVAL,

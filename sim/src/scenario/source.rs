@@ -25,7 +25,13 @@ impl<'a> Source<'a> {
         {
             span = at..at;
         }
-        let message = explain_toml_message(&message);
+        if let Some((at, described)) = describe_type_error(self.text, span.clone(), &message) {
+            return self.at(at..at, &described);
+        }
+        let message = match describe_input(self.text, span.start, &message) {
+            Some(described) => described,
+            None => explain_toml_message(&message),
+        };
         self.at(span, &message)
     }
 
@@ -40,11 +46,12 @@ impl<'a> Source<'a> {
         let snippet = match self.text.lines().nth(line.saturating_sub(1)) {
             Some(text) if !text.trim().is_empty() => {
                 let width = line.to_string().len();
+                let (shown, caret) = window(text, column.saturating_sub(1));
                 format!(
-                    "\n{:width$} |\n{line} | {text}\n{:width$} | {}^",
+                    "\n{:width$} |\n{line} | {shown}\n{:width$} | {}^",
                     "",
                     "",
-                    " ".repeat(column.saturating_sub(1))
+                    " ".repeat(caret)
                 )
             }
             _ => String::new(),
@@ -103,6 +110,237 @@ impl<'a> Source<'a> {
                 text.chars().count() - text.trim_start().chars().count() + 1
             });
         self.at_line(line, column, message)
+    }
+}
+
+/// Characters of a snippet shown on each side of the column: a 10 MB line must not become
+/// 20 MB of stderr.
+const WINDOW: usize = 60;
+
+/// The part of `line` shown in a snippet, control characters escaped, and the caret's column
+/// in it: a window of [`WINDOW`] characters around `column` (0-based characters), with `...`
+/// where the line is cut.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let from = column.saturating_sub(WINDOW);
+    let to = (column + WINDOW).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = 0;
+    if from > 0 {
+        shown.push_str("...");
+    }
+    for (i, &c) in chars.iter().enumerate().take(to).skip(from) {
+        if i == column {
+            caret = shown.chars().count();
+        }
+        shown.push_str(&visible(c));
+    }
+    if column >= to {
+        caret = shown.chars().count();
+    }
+    if to < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, caret)
+}
+
+/// A character as a snippet shows it: control characters escaped (`\r`, `\u{1}`), so that
+/// nothing raw reaches the terminal.
+fn visible(c: char) -> String {
+    match c {
+        '\t' => "\t".into(),
+        '\r' => "\\r".into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+        c => c.to_string(),
+    }
+}
+
+/// Says what is at `offset` when toml's own message is empty or speaks of something that is not
+/// there ("invalid string" where no string is written): a control character, a key without a
+/// value, a value that is not one, or a file that ends inside a value.
+pub(super) fn describe_input(text: &str, offset: usize, message: &str) -> Option<String> {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    // A control character on the line (toml points at or just past it).
+    let control = line.char_indices().find(|&(i, c)| {
+        c.is_control()
+            && c != '\t'
+            && !(c == '\r' && line_start + i + 1 == line_end && line_end < text.len())
+    });
+    if let Some((i, c)) = control {
+        let in_comment = line[..i].contains('#');
+        return Some(if c == '\r' {
+            "a carriage return (\\r) without a newline; save the file with \\n or \\r\\n line endings".into()
+        } else {
+            format!(
+                "control character U+{:04X}{}; delete it (only tabs may appear in a line)",
+                c as u32,
+                if in_comment { " in a comment" } else { "" }
+            )
+        });
+    }
+    let vague = message.is_empty()
+        || message.starts_with("invalid string")
+        || message.starts_with("invalid inline table")
+        || message.starts_with("invalid array");
+    if !vague {
+        return None;
+    }
+    let assignment = line.split_once('=').map(|(k, v)| (k.trim(), v.trim()));
+    match assignment {
+        Some((key, "")) => Some(format!(
+            "\"{key} =\" has no value; write one after the =, e.g. {key} = {}",
+            example_value(key.trim_matches('"'))
+        )),
+        Some((key, value))
+            if !value.starts_with(['[', '{', '"', '\''])
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c)) =>
+        {
+            Some(format!(
+                "{value:?} is not a value for {key}: write a number, a \"quoted string\", true or false"
+            ))
+        }
+        _ if text[offset..].trim().is_empty() => Some(
+            "the file ends inside a value; finish it and close every [ and { that is open".into(),
+        ),
+        _ if message.is_empty() => Some(format!(
+            "this line does not parse as TOML: {:?}",
+            line.chars().take(80).collect::<String>()
+        )),
+        _ => None,
+    }
+}
+
+/// serde's "invalid type: floating point `1000000000.0`, expected i64" in plain words, at the
+/// key that holds the value (toml points at a whole `[[server]]` table for those): the key's
+/// byte offset and the message.
+fn describe_type_error(
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> Option<(usize, String)> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.split_once(", expected ")?;
+    let whole = ["i64", "u64", "i32", "u32", "usize", "u16", "u8"]
+        .iter()
+        .any(|t| expected.trim() == *t);
+    if !whole {
+        return None;
+    }
+    // Which written value is meant: a float equal to the one serde saw, or the quoted string.
+    let matches: Box<dyn Fn(&str) -> bool> = if let Some(x) = found
+        .strip_prefix("floating point `")
+        .and_then(|f| f.strip_suffix('`'))
+        .and_then(|f| f.parse::<f64>().ok())
+    {
+        Box::new(move |v: &str| {
+            v.replace('_', "")
+                .parse::<f64>()
+                .is_ok_and(|w| w == x || (w.is_nan() && x.is_nan()))
+        })
+    } else if let Some(s) = found.strip_prefix("string ") {
+        let s = s.to_string();
+        Box::new(move |v: &str| v == s || v.trim_matches('\'') == s.trim_matches('"'))
+    } else {
+        return None;
+    };
+    let region_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let mut region_end = span.end.clamp(span.start, text.len());
+    let at_header = text[region_start..].trim_start().starts_with('[');
+    // At a table header (internally tagged tables have no spans of their own) the value is
+    // somewhere in the table: up to the next header.
+    if at_header {
+        let body = text[region_start..]
+            .find('\n')
+            .map_or(text.len(), |i| region_start + i);
+        region_end = text[body..].find("\n[").map_or(text.len(), |i| body + i);
+    }
+    let mut offset = region_start;
+    for line in text[region_start..].split_inclusive('\n') {
+        if offset > region_end {
+            break;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim();
+            let value = value.split('#').next().unwrap_or("").trim();
+            if !key.is_empty() && matches(value) {
+                // A value's own span is kept; a table's is narrowed to the key.
+                let at = if at_header {
+                    offset + line.len() - line.trim_start().len()
+                } else {
+                    span.start
+                };
+                return Some((at, whole_number_message(key, value)));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// "`key` must be a whole number between .. and .., not `written`", with how to write it.
+pub(super) fn whole_number_message(key: &str, written: &str) -> String {
+    let range = match key {
+        "loops" | "workers" | "threads" | "offload" | "connections" | "concurrency"
+        | "requests" => format!(" between 1 and {}", crate::validation::MAX_ENTITIES),
+        "processes" => format!(" between 1 and {}", crate::validation::MAX_PROCESSES),
+        "cores" => format!(" between 1 and {}", super::MAX_CORES),
+        "seed" | "max_events" => format!(" between 0 and {}", u64::MAX),
+        _ => String::new(),
+    };
+    let unquoted = written.trim_matches(['"', '\'']);
+    let how = if written.starts_with(['"', '\'']) && unquoted.parse::<f64>().is_ok() {
+        format!("; write it without quotes: {key} = {unquoted}")
+    } else {
+        String::new()
+    };
+    format!("{key} must be a whole number{range}, not {written}{how}")
+}
+
+/// The key of a `[[server]]` table whose value serde refused as "invalid type: floating point
+/// `X`" or "string \"S\"" where a whole number was expected, with the message in plain words.
+pub(super) fn server_type_error(table: &toml::Table, message: &str) -> Option<(String, String)> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    let (found, _) = rest.split_once(", expected ")?;
+    table.iter().find_map(|(key, value)| {
+        let (same, shown) = match value {
+            toml::Value::Float(f) => (
+                found
+                    .strip_prefix("floating point `")
+                    .and_then(|x| x.strip_suffix('`'))
+                    .and_then(|x| x.parse::<f64>().ok())
+                    .is_some_and(|x| x == *f),
+                format!("{f}"),
+            ),
+            toml::Value::String(s) => (found == format!("string {s:?}"), format!("{s:?}")),
+            _ => return None,
+        };
+        same.then(|| (key.clone(), whole_number_message(key, &shown)))
+    })
+}
+
+/// A plausible value for a key, for "has no value" messages.
+fn example_value(key: &str) -> &'static str {
+    match key {
+        "requests" | "connections" => "10000",
+        "rate" => "1000",
+        "concurrency" => "50",
+        "cores" | "loops" | "workers" | "threads" | "machines" | "processes" => "4",
+        "seed" => "1",
+        "name" | "label" => "\"my-api\"",
+        "model" => "\"cooperative\"",
+        "kind" => "\"open\"",
+        "cpu" | "io" | "rtt" | "quantum" | "duration" | "think" | "interval" => "\"1ms\"",
+        _ => "1 or \"1ms\"",
     }
 }
 

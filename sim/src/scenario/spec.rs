@@ -40,6 +40,7 @@ pub(super) struct MachineSpec {
     pub(super) hz: Option<Spanned<i64>>,
     pub(super) preempt: Option<Text>,
     pub(super) hrtick: Option<Spanned<bool>>,
+    pub(super) l3_shared_by: Option<Spanned<i64>>,
 }
 
 impl MachineSpec {
@@ -99,6 +100,8 @@ pub(super) struct LoadSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct RequestSpec {
     pub(super) steps: Spanned<Vec<Spanned<StepSpec>>>,
+    /// The working set of every cpu step that does not give its own.
+    pub(super) working_set: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +112,7 @@ pub(super) struct StepSpec {
     pub(super) pool: Option<Text>,
     pub(super) parallel: Option<Spanned<i64>>,
     pub(super) blocking: Option<bool>,
+    pub(super) working_set: Option<Text>,
 }
 
 /// `threads = 40` or `threads = "unbounded"`.
@@ -190,6 +194,7 @@ pub(super) struct ServerStepSpec {
     pub(super) pool: Option<String>,
     pub(super) parallel: Option<i64>,
     pub(super) blocking: Option<bool>,
+    pub(super) working_set: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -479,3 +479,57 @@ fn gil_switch_interval_needs_the_gil() {
     let (_, _, message) = error_at(&with("gil_switch_interval = \"1ms\""));
     assert!(message.contains("gil = true"), "{message}");
 }
+
+#[test]
+fn working_sets_and_cache_keys_reach_the_config() {
+    let text = EXAMPLE
+        .replace("cores = 4\n", "cores = 4\nl3_shared_by = 2\n")
+        .replace(
+            "task_switch = \"50ns\"",
+            "task_switch = \"50ns\"\ncache_l2 = \"4MiB\"\nrefill_l3_per_line = \"45ns\"",
+        )
+        .replace("[request]\n", "[request]\nworking_set = \"256KiB\"\n")
+        .replace(
+            "{ cpu = \"200us\" }",
+            "{ cpu = \"200us\", working_set = \"1MiB\" }",
+        )
+        .replace(
+            "quantum = \"10ms\"",
+            "quantum = \"10ms\"\nstack_working_set = \"8KiB\"",
+        );
+    let scenario = parse(&text).unwrap();
+    let servers: Vec<_> = scenario.servers().collect();
+    let config = &servers[0].config;
+    assert_eq!(config.l3_shared_by, Some(2));
+    assert_eq!(config.costs.cache_l2, 4 * 1024 * 1024);
+    assert_eq!(config.costs.refill_l3_per_line, 45);
+    assert_eq!(
+        config.costs.cache_l1d,
+        Costs::default().cache_l1d,
+        "the reference value"
+    );
+    let sets: Vec<u64> = config.steps.iter().map(|s| s.working_set).collect();
+    // The request's default for the first cpu step, none for the io step, the step's own.
+    assert_eq!(sets, [256 * 1024, 0, 1024 * 1024]);
+    assert_eq!(config.costs.stack_working_set, 0);
+    assert_eq!(servers[2].config.costs.stack_working_set, 8 * 1024);
+    // Nothing given: no working set anywhere, and all cores share the L3.
+    let plain = parse(EXAMPLE).unwrap();
+    let config = &plain.servers().next().unwrap().config;
+    assert_eq!(config.l3_shared_by, None);
+    assert!(config.steps.iter().all(|s| s.working_set == 0));
+}
+
+#[test]
+fn a_working_set_on_an_io_step_or_without_a_unit_is_refused() {
+    let io = EXAMPLE.replace("pool = \"db\" }", "pool = \"db\", working_set = \"1MiB\" }");
+    let (line, _, message) = error_at(&io);
+    assert_eq!(line, 22);
+    assert!(message.contains("cpu steps"), "{message}");
+    let bare = EXAMPLE.replace("[request]\n", "[request]\nworking_set = \"256\"\n");
+    let (_, _, message) = error_at(&bare);
+    assert!(message.contains("working_set"), "{message}");
+    let zero = EXAMPLE.replace("cores = 4\n", "cores = 4\nl3_shared_by = 0\n");
+    let (_, _, message) = error_at(&zero);
+    assert!(message.contains("l3_shared_by"), "{message}");
+}

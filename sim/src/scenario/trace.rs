@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 
 use super::{ScenarioError, Source};
 use crate::config::TraceRow;
+use crate::time::{MAX_DURATION_NS, MAX_RUN_NS};
 use crate::unit::parse_duration;
 
 /// A trace that cannot be read.
 #[derive(Debug)]
 pub(crate) enum TraceError {
-    Io(PathBuf, std::io::Error),
+    Input(crate::input::InputError),
     /// A bad field or row: 1-based line and column in the trace file.
     At {
         path: PathBuf,
@@ -36,13 +37,13 @@ impl TraceError {
     /// scenario's `file = ...`.
     pub(crate) fn into_scenario_error(self, source: &Source, span: Range<usize>) -> ScenarioError {
         match self {
-            TraceError::Io(path, e) => source.at(
+            TraceError::Input(e) if e.is_missing() => source.at(
                 span,
-                &format!(
-                    "cannot read trace file {}: {e}; paths are relative to the scenario file",
-                    path.display()
-                ),
+                &format!("trace file {e}; paths are relative to the scenario file"),
             ),
+            // Invalid UTF-8 is located in the trace itself.
+            TraceError::Input(e @ crate::input::InputError::Utf8 { .. }) => e.into(),
+            TraceError::Input(e) => source.at(span, &format!("trace file {e}")),
             TraceError::At {
                 path,
                 text,
@@ -59,7 +60,13 @@ impl TraceError {
 
 /// Reads a trace for a request of `step_count` steps; rows come back sorted by offset.
 pub(crate) fn read(path: &Path, step_count: usize) -> Result<Vec<TraceRow>, TraceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TraceError::Io(path.to_path_buf(), e))?;
+    let text = crate::input::read_text(
+        path,
+        crate::input::DATA_CAP,
+        "trace",
+        "a trace of more than a gigabyte needs to be cut into shorter runs",
+    )
+    .map_err(TraceError::Input)?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let result = if first.trim_start().starts_with("starttime\t") {
         read_ab(&text)
@@ -105,9 +112,34 @@ fn fields(line: &str, separator: char) -> Vec<(usize, &str)> {
 
 fn duration_field(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
+        Ok(ns) if ns > MAX_DURATION_NS => Err(format!(
+            "{ns} ns is longer than 365 days, the longest a scenario may configure"
+        )),
         Ok(ns) => Ok(ns),
         Err(_) => parse_duration(text).map_err(|e| e.to_string()),
     }
+}
+
+fn offset_field(text: &str) -> Result<u64, String> {
+    let ns = match text.parse::<u64>() {
+        Ok(ns) => ns,
+        Err(_) => parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if ns > MAX_RUN_NS {
+        return Err(format!(
+            "{ns} ns is later than 100 years, the latest a run may be planned to end (the simulated clock holds 584 years)"
+        ));
+    }
+    Ok(ns)
+}
+
+/// A header names its columns: its first field is a word, not a number such as `nan` or `inf`.
+fn looks_like_header(field: &str) -> bool {
+    field
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && field.parse::<f64>().is_err()
 }
 
 fn read_csv(text: &str, step_count: usize) -> Result<Vec<TraceRow>, RowError> {
@@ -120,16 +152,10 @@ fn read_csv(text: &str, step_count: usize) -> Result<Vec<TraceRow>, RowError> {
         }
         let cells = fields(line, ',');
         let (offset_column, offset_text) = cells[0];
-        let offset = match duration_field(offset_text) {
+        let offset = match offset_field(offset_text) {
             Ok(ns) => ns,
             // A header names its columns; it is allowed before the first row only.
-            Err(_)
-                if !seen_data
-                    && offset_text
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic()) =>
-            {
+            Err(_) if !seen_data && looks_like_header(offset_text) => {
                 seen_data = true;
                 continue;
             }

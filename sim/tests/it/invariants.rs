@@ -52,11 +52,11 @@ prop_compose! {
               parallel in 1u32..4, exp in any::<bool>()) -> Step {
         let duration = if exp { Dist::Exp { mean } } else { Dist::Const(mean) };
         match kind {
-            0 => Step { kind: StepKind::Cpu, duration, pool: None, parallel: 1, blocking: false },
+            0 => Step { kind: StepKind::Cpu, duration, pool: None, parallel: 1, blocking: false, working_set: 0 },
             1 => Step {
-                kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false,
+                kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false, working_set: 0,
             },
-            _ => Step { kind: StepKind::Io, duration, pool: None, parallel: 1, blocking: true },
+            _ => Step { kind: StepKind::Io, duration, pool: None, parallel: 1, blocking: true, working_set: 0 },
         }
     }
 }
@@ -223,7 +223,8 @@ fn bad_parameters_are_errors_that_say_what_to_fix() {
 
 #[test]
 fn a_run_past_its_event_budget_stops_with_an_error() {
-    // Overloaded (rho = 2) with a duration stop far away: the budget ends it, not a hang.
+    // Overloaded (rho = 2) with a duration stop 36 s away (at least 144,000 events, within 10x
+    // of the budget so the run starts): the budget ends it, not a hang.
     let mut c = open(
         2_000.0,
         1_000,
@@ -231,13 +232,13 @@ fn a_run_past_its_event_budget_stops_with_an_error() {
         vec![cpu(Dist::Const(1_000_000))],
         cooperative(1),
     );
-    c.load.stop = Stop::Duration(3_600_000_000_000);
+    c.load.stop = Stop::Duration(36_000_000_000);
     c.load.warmup = Warmup::Duration(0);
     c.max_events = 100_000;
     match simulate(&c) {
         Err(SimError::TooManyEvents { events, at_seconds }) => {
             assert_eq!(events, 100_000);
-            assert!(at_seconds > 0.0 && at_seconds < 3_600.0);
+            assert!(at_seconds > 0.0 && at_seconds < 36.0);
         }
         other => panic!("expected TooManyEvents, got {other:?}"),
     }
@@ -293,9 +294,9 @@ prop_compose! {
               parallel in 1u32..4) -> Step {
         let duration = wide_dist(dk, mean);
         match kind {
-            0 => Step { kind: StepKind::Cpu, duration, pool: pool.then_some(0), parallel: 1, blocking: false },
-            1 => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false },
-            _ => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: true },
+            0 => Step { kind: StepKind::Cpu, duration, pool: pool.then_some(0), parallel: 1, blocking: false, working_set: 0 },
+            1 => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: false, working_set: 0 },
+            _ => Step { kind: StepKind::Io, duration, pool: pool.then_some(0), parallel, blocking: true, working_set: 0 },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the simulator, one module per behaviour.
 
+mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
 mod invariants;
@@ -25,6 +26,7 @@ pub fn cpu(d: Dist) -> Step {
         pool: None,
         parallel: 1,
         blocking: false,
+        working_set: 0,
     }
 }
 
@@ -36,6 +38,7 @@ pub fn io(d: Dist) -> Step {
         pool: None,
         parallel: 1,
         blocking: false,
+        working_set: 0,
     }
 }
 
@@ -68,6 +71,7 @@ pub fn open(rate: f64, requests: u64, cores: u64, steps: Vec<Step>, model: Model
         scenario: "test".into(),
         seed: 1,
         cores,
+        l3_shared_by: None,
         costs: free_costs(),
         load: Load {
             arrivals: Arrivals::Open { rate },

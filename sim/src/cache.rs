@@ -1,0 +1,276 @@
+//! The indirect cost of a switch: the part of a thread's or task's working set that others
+//! evicted from the caches while it was not running, refilled when it runs again.
+//!
+//! ```text
+//!   core 0: A runs (touches W_A) ─▶ B, C run (touch W_B, W_C) ─▶ A resumes: refill what B, C evicted
+//!           │                                                    │
+//!           └── per core: distinct bytes touched since each owner last ran here (L1, L2)
+//!   L3 domain (cores 0..l3_shared_by): the same count over all its cores (L3)
+//! ```
+//!
+//! # The formula
+//!
+//! An *owner* is a piece of data (a thread's stack, a connection's or a request's data), not
+//! who runs it, so the thread and async models pay alike for the same data. When owner A with
+//! working set `W` runs again, let `B_p` be the distinct bytes the others touched on this core
+//! since A last ran here and `B_s` the same over the cores sharing this core's L3. For level
+//! `i` of size `S_i`:
+//!
+//! ```text
+//!   evicted fraction   e_i = min(1, B_i / S_i)          B_1 = B_2 = B_p,  B_3 = B_s
+//!   extra misses       m_i = min(W, S_i) × e_i / 64     lines (64-byte lines)
+//!   refill             ns  = m_1 × r_L2 + m_2 × (r_L3 − r_L2) + m_3 × (r_mem − r_L3)
+//! ```
+//! (a rate below the level above's is raised to it: a line from further away never costs less).
+//!
+//! `min(W, S_i)` is what A found in level `i` when it ran alone; `e_i` is the share of level
+//! `i` the others overwrote since (they land on random sets, so touching a tenth of the cache
+//! evicts about a tenth of what was there). A line A no longer finds in level `i` costs one
+//! more step down the hierarchy; `r_L2`, `r_L3`, `r_mem` are the measured ns per line refilled
+//! from L2, L3 and memory instead of L1 (`micro`'s `refill_*_ns_per_line`). Private levels
+//! (L1, L2) count only this core's history; the shared L3 counts every core of its domain.
+//!
+//! Sources: the LRU stack distance of Mattson, Gecsei, Slutz & Traiger, "Evaluation techniques
+//! for storage hierarchies" (IBM Systems Journal, 1970): a reuse hits in a cache of size S when
+//! fewer than S distinct bytes were touched since; here the distance is counted per working set,
+//! not per line (`cache/recency.rs`). The linear eviction share is the first-order form of the
+//! footprint argument of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987): lines
+//! placed at random sets overwrite about `B / S` of a cache while `B` is well below `S`; past
+//! that the share saturates at 1 (real replacement keeps some lines longer, so this errs high
+//! between `S / 2` and `S`).
+//! Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS 2007), and lmbench's
+//! `lat_ctx -s` measure the same quantity as `micro`'s `switch_working_set` curve: the extra
+//! time per switch when each thread walks its own array, against the array size.
+//!
+//! # Rules
+//! - An owner's first run pays nothing: its compulsory misses are part of its work, which the
+//!   scenario's measured CPU demand already includes. Only a *return* pays.
+//! - A core keeps an owner's lines only if it was the last core to run it: the walks write
+//!   their data, so running elsewhere invalidates the old copies. A migrated owner refills its
+//!   private levels in full (`e_1 = e_2 = 1`) and finds in L3 what its domain kept
+//!   (`e_3 = 1` in another domain).
+//! - When the working set changes between runs, the data it can find again is at most the
+//!   smaller of the two (`W = min(W_then, W_now)`).
+//! - A working set of 0 costs 0 and records nothing, so with no `working_set` anywhere every
+//!   result is unchanged.
+//!
+//! Every run costs O(log n) in the owners alive on the core and in its L3 domain.
+
+mod recency;
+
+use std::collections::HashMap;
+
+use crate::config::RunConfig;
+use recency::Recency;
+
+/// Bytes per cache line.
+pub(crate) const LINE_BYTES: u64 = 64;
+
+/// The machine's caches: sizes per core and per L3 domain, and refill rates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CacheParams {
+    /// L1 data cache per core, bytes (`cache_l1d`).
+    pub(crate) l1d_bytes: u64,
+    /// L2 per core, bytes (`cache_l2`).
+    pub(crate) l2_bytes: u64,
+    /// L3 per domain, bytes (`cache_l3`).
+    pub(crate) l3_bytes: u64,
+    /// ns per line found in L2 instead of L1 (`refill_l2_per_line`).
+    pub(crate) refill_l2_per_line: f64,
+    /// ns per line found in L3 instead of L1 (`refill_l3_per_line`).
+    pub(crate) refill_l3_per_line: f64,
+    /// ns per line fetched from memory instead of L1 (`refill_memory_per_line`).
+    pub(crate) refill_memory_per_line: f64,
+    /// Cores per L3 domain (`[machine] l3_shared_by`); cores `k·n .. (k+1)·n` share one.
+    pub(crate) l3_shared_by: usize,
+}
+
+impl CacheParams {
+    /// The caches of `config`'s machine (`[costs]` cache keys, `[machine] l3_shared_by`).
+    pub(crate) fn of(config: &RunConfig) -> Self {
+        let c = &config.costs;
+        CacheParams {
+            l1d_bytes: c.cache_l1d,
+            l2_bytes: c.cache_l2,
+            l3_bytes: c.cache_l3,
+            refill_l2_per_line: c.refill_l2_per_line as f64,
+            refill_l3_per_line: c.refill_l3_per_line as f64,
+            refill_memory_per_line: c.refill_memory_per_line as f64,
+            l3_shared_by: config
+                .l3_shared_by
+                .map_or(config.cores, |n| n.min(config.cores))
+                .max(1) as usize,
+        }
+    }
+
+    /// Why these parameters describe no machine, as a message saying what to change.
+    pub(crate) fn problem(&self) -> Option<String> {
+        let rates = [
+            ("refill_l2_per_line", self.refill_l2_per_line),
+            ("refill_l3_per_line", self.refill_l3_per_line),
+            ("refill_memory_per_line", self.refill_memory_per_line),
+        ];
+        if let Some((key, rate)) = rates.iter().find(|(_, r)| !(r.is_finite() && *r >= 0.0)) {
+            return Some(format!(
+                "[costs] {key} = {rate}: give a finite number of ns per line, at least 0"
+            ));
+        }
+        if !(self.l1d_bytes <= self.l2_bytes && self.l2_bytes <= self.l3_bytes) {
+            return Some(format!(
+                "[costs] cache sizes must grow with depth (cache_l1d {} ≤ cache_l2 {} ≤ cache_l3 {})",
+                self.l1d_bytes, self.l2_bytes, self.l3_bytes
+            ));
+        }
+        if self.l3_shared_by == 0 {
+            return Some("[machine] l3_shared_by = 0: give the cores per L3, at least 1".into());
+        }
+        None
+    }
+}
+
+/// Whose data. Owners are named by the data, not by who runs it, so that a thread model and an
+/// event loop touching the same data pay the same: a connection's buffers are the same bytes
+/// whether its own thread or a task on a shared loop touches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Owner {
+    /// An OS thread's (or coroutine's) stack, by thread id.
+    Stack(u32),
+    /// A long-lived connection's or closed-loop client's data, by its number.
+    Connection(u32),
+    /// One request's data (no connection outlives it), by request id.
+    Request(u64),
+}
+
+/// What a burst of work touches: `bytes` of `owner`'s data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Touch {
+    /// Whose data.
+    pub(crate) owner: Owner,
+    /// How much of it, bytes (more than 0).
+    pub(crate) bytes: u64,
+}
+
+/// What one return cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Refill {
+    /// Extra misses at L1, L2 and L3, in lines (`m_1`, `m_2`, `m_3`; fractional: expectations).
+    pub(crate) missed_lines: [f64; 3],
+    /// The time they cost, ns, rounded.
+    pub(crate) ns: u64,
+}
+
+/// What a scope remembers of an owner's last run there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// It ran here, and the others touched this many distinct bytes since.
+    Others(u64),
+    /// Nothing of it is here (never ran here, or its copies were invalidated elsewhere).
+    Gone,
+}
+
+/// The formula: the refill of a working set of `w` bytes after `private` on this core and
+/// `shared` in its L3 domain.
+pub(crate) fn refill(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
+    let missed = |size: u64, since: Since| -> f64 {
+        let evicted = match since {
+            Since::Gone => 1.0,
+            Since::Others(_) if size == 0 => 1.0,
+            Since::Others(bytes) => (bytes as f64 / size as f64).min(1.0),
+        };
+        w.min(size) as f64 * evicted / LINE_BYTES as f64
+    };
+    let missed_lines = [
+        missed(params.l1d_bytes, private),
+        missed(params.l2_bytes, private),
+        missed(params.l3_bytes, shared),
+    ];
+    // A deeper level costs at least what the one above does: a calibration that measured L3
+    // but not memory keeps the reference memory rate, which may be lower than this machine's
+    // L3 (a VM's L3 can be as slow as memory); the rate is then raised to L3's.
+    let l2 = params.refill_l2_per_line;
+    let l3 = params.refill_l3_per_line.max(l2);
+    let memory = params.refill_memory_per_line.max(l3);
+    let steps = [l2, l3 - l2, memory - l3];
+    let ns: f64 = missed_lines.iter().zip(steps).map(|(m, s)| m * s).sum();
+    Refill {
+        missed_lines,
+        ns: ns.round() as u64,
+    }
+}
+
+/// Every core's and every L3 domain's history, and where each owner last ran.
+#[derive(Debug)]
+pub(crate) struct Caches {
+    params: CacheParams,
+    cores: Vec<Recency<Owner>>,
+    domains: Vec<Recency<Owner>>,
+    /// Each owner's last core and the working set it left there.
+    last: HashMap<Owner, (usize, u64)>,
+}
+
+impl Caches {
+    /// The cache model of a run, or `None` when nothing in it has a working set (no step's
+    /// `working_set`, no `stack_working_set`): then no refill is computed and every result is
+    /// what it was before the model existed.
+    pub(crate) fn for_run(config: &RunConfig) -> Option<Caches> {
+        let used = config.costs.stack_working_set > 0
+            || config.steps.iter().any(|step| step.working_set > 0);
+        used.then(|| Caches::new(CacheParams::of(config), config.cores as usize))
+    }
+
+    /// Caches for `cores` cores, all empty.
+    pub(crate) fn new(params: CacheParams, cores: usize) -> Self {
+        let per_domain = params.l3_shared_by.max(1);
+        Caches {
+            params,
+            cores: (0..cores).map(|_| Recency::new()).collect(),
+            domains: (0..cores.div_ceil(per_domain))
+                .map(|_| Recency::new())
+                .collect(),
+            last: HashMap::new(),
+        }
+    }
+
+    /// `owner` starts running on `core` and will touch `working_set` bytes: what its return
+    /// costs. Records the run. A core number past the machine is clamped to the last core.
+    pub(crate) fn run(&mut self, owner: Owner, core: usize, working_set: u64) -> Refill {
+        if working_set == 0 || self.cores.is_empty() {
+            return Refill::default();
+        }
+        let core = core.min(self.cores.len() - 1);
+        let domain = core / self.params.l3_shared_by.max(1);
+        let cost = match self.last.get(&owner) {
+            None => Refill::default(),
+            Some(&(last_core, then)) => {
+                let private = if last_core == core {
+                    seen(&self.cores[core], owner)
+                } else {
+                    Since::Gone
+                };
+                let shared = seen(&self.domains[domain], owner);
+                refill(&self.params, then.min(working_set), private, shared)
+            }
+        };
+        self.cores[core].run(owner, working_set);
+        self.domains[domain].run(owner, working_set);
+        self.last.insert(owner, (core, working_set));
+        cost
+    }
+
+    /// `owner` is gone (its request finished, its thread exited): forget it. Its data stays in
+    /// the caches' histories, still counted against the others.
+    pub(crate) fn forget(&mut self, owner: Owner) {
+        if self.last.remove(&owner).is_some() {
+            for scope in self.cores.iter_mut().chain(self.domains.iter_mut()) {
+                scope.forget(owner);
+            }
+        }
+    }
+}
+
+fn seen(scope: &Recency<Owner>, owner: Owner) -> Since {
+    scope.others_since(owner).map_or(Since::Gone, Since::Others)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,259 @@
+use proptest::prelude::*;
+
+use super::*;
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// Round figures (not this machine's): 32 KiB L1d, 1 MiB L2, 32 MiB L3 shared by two cores;
+/// a line costs 4 ns from L2, 40 from L3, 100 from memory.
+fn params() -> CacheParams {
+    CacheParams {
+        l1d_bytes: 32 * KIB,
+        l2_bytes: MIB,
+        l3_bytes: 32 * MIB,
+        refill_l2_per_line: 4.0,
+        refill_l3_per_line: 40.0,
+        refill_memory_per_line: 100.0,
+        l3_shared_by: 2,
+    }
+}
+
+/// The refill of `owners` threads of `w` bytes taking turns on core 0, seen by the first at
+/// its return in the fourth round (steady state).
+fn round_robin(w: u64, owners: u32) -> Refill {
+    let mut caches = Caches::new(params(), 4);
+    let mut last = Refill::default();
+    for round in 0..4 {
+        for t in 0..owners {
+            let cost = caches.run(Owner::Stack(t), 0, w);
+            if round == 3 && t == 0 {
+                last = cost;
+            }
+        }
+    }
+    last
+}
+
+#[test]
+fn no_working_set_costs_nothing() {
+    let mut caches = Caches::new(params(), 4);
+    for round in 0..3 {
+        for t in 0..5 {
+            let core = (t + round) as usize % 4;
+            assert_eq!(caches.run(Owner::Stack(t), core, 0), Refill::default());
+        }
+    }
+    assert_eq!(round_robin(0, 100), Refill::default());
+}
+
+#[test]
+fn a_thread_alone_on_its_core_refills_nothing() {
+    let mut caches = Caches::new(params(), 4);
+    for _ in 0..10 {
+        assert_eq!(caches.run(Owner::Stack(7), 1, 4 * MIB).ns, 0);
+    }
+}
+
+#[test]
+fn the_first_run_is_the_work_own_misses_not_a_refill() {
+    let mut caches = Caches::new(params(), 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    assert_eq!(caches.run(Owner::Stack(1), 0, 64 * KIB).ns, 0);
+}
+
+#[test]
+fn two_threads_on_one_core_refill_what_the_other_evicted_level_by_level() {
+    // W = 16 KiB, the other touched 16 KiB since:
+    //   L1: 16 KiB × (16/32) / 64 = 128 lines × 4 ns
+    //   L2: 16 KiB × (16 KiB / 1 MiB) / 64 = 4 lines × (40 − 4) ns
+    //   L3: 16 KiB × (16 KiB / 32 MiB) / 64 = 0.125 lines × (100 − 40) ns
+    let small = round_robin(16 * KIB, 2);
+    assert_eq!(small.missed_lines, [128.0, 4.0, 0.125]);
+    assert_eq!(small.ns, 664); // 512 + 144 + 7.5, rounded
+    // W = 64 KiB, beyond L1: all of L1 is lost, 1/16 of L2 and 1/512 of L3.
+    let large = round_robin(64 * KIB, 2);
+    assert_eq!(large.missed_lines, [512.0, 64.0, 2.0]);
+    assert_eq!(large.ns, 512 * 4 + 64 * 36 + 2 * 60);
+}
+
+#[test]
+fn a_ring_counts_each_other_thread_once() {
+    // Eight threads of 64 KiB: 7 × 64 KiB = 448 KiB since, whatever the number of rounds.
+    let ring = round_robin(64 * KIB, 8);
+    let by_hand = refill(
+        &params(),
+        64 * KIB,
+        Since::Others(7 * 64 * KIB),
+        Since::Others(7 * 64 * KIB),
+    );
+    assert_eq!(ring, by_hand);
+    assert_eq!(ring.missed_lines, [512.0, 448.0, 14.0]);
+}
+
+#[test]
+fn a_thread_that_runs_often_between_returns_counts_once() {
+    let mut caches = Caches::new(params(), 1);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    for _ in 0..50 {
+        caches.run(Owner::Stack(1), 0, 64 * KIB);
+    }
+    assert_eq!(
+        caches.run(Owner::Stack(0), 0, 64 * KIB),
+        round_robin(64 * KIB, 2)
+    );
+}
+
+#[test]
+fn a_migrated_thread_refills_its_private_levels_in_full_and_hits_the_shared_l3() {
+    let mut caches = Caches::new(params(), 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(1), 1, 64 * KIB);
+    // Core 1 shares core 0's L3: all 1,024 lines come from L3 except the 2 that thread 1's
+    // 64 KiB pushed out of 32 MiB.
+    let moved = caches.run(Owner::Stack(0), 1, 64 * KIB);
+    assert_eq!(moved.missed_lines, [512.0, 1024.0, 2.0]);
+    assert_eq!(moved.ns, 512 * 4 + 1024 * 36 + 2 * 60);
+}
+
+#[test]
+fn a_thread_migrated_to_another_l3_comes_from_memory() {
+    let mut caches = Caches::new(params(), 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    let moved = caches.run(Owner::Stack(0), 2, 64 * KIB);
+    assert_eq!(moved.missed_lines, [512.0, 1024.0, 1024.0]);
+    assert_eq!(moved.ns, 512 * 4 + 1024 * 36 + 1024 * 60);
+}
+
+#[test]
+fn a_thread_back_on_its_core_lost_its_lines_there_when_it_ran_elsewhere() {
+    // It wrote its data on core 1, which invalidated core 0's copies.
+    let mut caches = Caches::new(params(), 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 1, 64 * KIB);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
+    assert_eq!(back.missed_lines, [512.0, 1024.0, 0.0]);
+}
+
+#[test]
+fn the_other_core_of_the_domain_only_touches_the_shared_level() {
+    let mut caches = Caches::new(params(), 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(1), 1, 64 * KIB);
+    caches.run(Owner::Stack(2), 2, 64 * KIB); // another domain: no effect on core 0
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
+    assert_eq!(back.missed_lines, [0.0, 0.0, 2.0]);
+    assert_eq!(back.ns, 120);
+}
+
+#[test]
+fn an_event_loop_pays_between_tasks_as_threads_do() {
+    // One loop thread running two tasks in turn on one core: same history, same refill as two
+    // threads taking turns; the model has no factor only one of them pays.
+    let mut caches = Caches::new(params(), 1);
+    let mut last = Refill::default();
+    for _ in 0..4 {
+        last = caches.run(Owner::Connection(10), 0, 64 * KIB);
+        caches.run(Owner::Connection(11), 0, 64 * KIB);
+    }
+    assert_eq!(last, round_robin(64 * KIB, 2));
+}
+
+#[test]
+fn a_smaller_working_set_now_finds_at_most_what_it_left() {
+    let mut caches = Caches::new(params(), 1);
+    caches.run(Owner::Request(1), 0, 8 * KIB);
+    caches.run(Owner::Request(2), 0, 64 * KIB);
+    let grown = caches.run(Owner::Request(1), 0, MIB);
+    let expected = refill(
+        &params(),
+        8 * KIB,
+        Since::Others(64 * KIB),
+        Since::Others(64 * KIB),
+    );
+    assert_eq!(grown, expected);
+}
+
+#[test]
+fn a_finished_owner_is_forgotten_but_its_data_still_evicts() {
+    let mut caches = Caches::new(params(), 1);
+    caches.run(Owner::Request(1), 0, 64 * KIB);
+    caches.run(Owner::Request(2), 0, 64 * KIB);
+    caches.forget(Owner::Request(2));
+    // The number is reused for a new request: a first run, and new data.
+    assert_eq!(
+        caches.run(Owner::Request(2), 0, 64 * KIB).ns,
+        0,
+        "a new owner"
+    );
+    let back = caches.run(Owner::Request(1), 0, 64 * KIB);
+    let both = Since::Others(128 * KIB);
+    assert_eq!(back, refill(&params(), 64 * KIB, both, both));
+}
+
+#[test]
+fn problems_name_the_key() {
+    assert_eq!(params().problem(), None);
+    let nan = CacheParams {
+        refill_l2_per_line: f64::NAN,
+        ..params()
+    };
+    assert!(nan.problem().unwrap().contains("refill_l2_per_line"));
+    let shrinking = CacheParams {
+        l2_bytes: 16 * KIB,
+        ..params()
+    };
+    assert!(shrinking.problem().unwrap().contains("cache_l2"));
+    let nobody = CacheParams {
+        l3_shared_by: 0,
+        ..params()
+    };
+    assert!(nobody.problem().unwrap().contains("l3_shared_by"));
+}
+
+#[test]
+fn a_memory_rate_below_l3_counts_as_l3() {
+    // A calibration that measured L3 (40 ns here) but not memory keeps a lower reference rate.
+    let slow_l3 = CacheParams {
+        refill_memory_per_line: 10.0,
+        ..params()
+    };
+    assert_eq!(slow_l3.problem(), None);
+    let from_other_l3 = refill(&slow_l3, 64 * KIB, Since::Gone, Since::Gone);
+    // As from L3: nothing more for the memory step.
+    assert_eq!(from_other_l3.missed_lines, [512.0, 1024.0, 1024.0]);
+    assert_eq!(from_other_l3.ns, 512 * 4 + 1024 * 36);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// More working set or more threads taking turns never costs less per return.
+    #[test]
+    fn refill_grows_with_working_set_and_interleaved_threads(
+        w in 1u64..64 * MIB,
+        extra in 0u64..8 * MIB,
+        owners in 2u32..40,
+    ) {
+        let base = round_robin(w, owners).ns;
+        prop_assert!(round_robin(w + extra, owners).ns >= base);
+        prop_assert!(round_robin(w, owners + 1).ns >= base);
+    }
+
+    /// The formula: monotone in the others' bytes, bounded by a full refill from memory.
+    #[test]
+    fn refill_is_bounded_by_losing_everything(
+        w in 0u64..256 * MIB,
+        private in 0u64..256 * MIB,
+        more in 0u64..256 * MIB,
+    ) {
+        let p = params();
+        let seen = refill(&p, w, Since::Others(private), Since::Others(private));
+        let later = refill(&p, w, Since::Others(private + more), Since::Others(private + more));
+        let gone = refill(&p, w, Since::Gone, Since::Gone);
+        prop_assert!(seen.ns <= later.ns);
+        prop_assert!(later.ns <= gone.ns);
+        let all_from_memory = (w as f64 / 64.0 * p.refill_memory_per_line).round() as u64;
+        prop_assert!(gone.ns <= all_from_memory);
+    }
+}

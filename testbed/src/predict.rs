@@ -1,0 +1,428 @@
+//! The simulator beside every point: the `sim` scenario that matches a measured point, written
+//! as TOML text (so anyone can rerun it with `sim run FILE`), parsed and run through `sim`'s
+//! public entry points, and its report mapped onto the measured [`Figures`].
+//!
+//! The only numbers the prediction takes from this machine are `calibrate`'s costs and one CPU
+//! overhead per request for each server kind (HTTP parsing, syscalls, loopback), measured at
+//! concurrency 1 and reused unchanged at every other point. Nothing is fitted per point.
+//!
+//! How each server kind maps onto a `sim` model (the why is in [`server_table`]):
+//!
+//! ```text
+//!  threads         thread_per_request, threads = "unbounded"
+//!  pool:N          thread_per_request, threads = N
+//!  may             cooperative, loops = cores, balance = "shared", task_switch = coroutine_switch
+//!  tokio:1         cooperative, loops = 1
+//!  tokio           cooperative, loops = cores, balance = "shared"
+//!  nginx           cooperative, loops = 1 (one worker)
+//!  apache-prefork  thread_per_request, processes = 150 x 1 thread, keepalive_requests = 100
+//!  apache-event    thread_per_request, processes = 6 x 25 threads, keep-alive off (its
+//!                  listener's event loop holds idle connections, not a worker)
+//!  uvicorn-def     thread_per_request, threads = 40, gil = true
+//!  uvicorn-async   cooperative, loops = 1
+//! ```
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sim::Report;
+use sim::scenario::{CostOverrides, Overrides, Scenario};
+
+use crate::error::usage;
+use crate::figures::Figures;
+use crate::foreign::apache;
+use crate::kind::ServerKind;
+use crate::point::Point;
+use crate::workload::Step;
+
+/// The seed of every prediction, so a point's prediction is the same bytes on every run.
+const SEED: u64 = 1;
+
+/// FastAPI runs `def` endpoints on a thread pool of 40 (anyio's default thread limit).
+pub const UVICORN_POOL: u32 = 40;
+
+/// This machine's costs as the `[costs]` table `calibrate --out` writes, and where they came
+/// from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Costs {
+    /// `--costs FILE`, or `calibrate --quick (run by testbed on DATE)`.
+    pub source: String,
+    /// The `[costs]` table alone, as TOML text.
+    pub toml: String,
+}
+
+impl Costs {
+    /// Reads a `calibrate --out` file; errors (exit 2) name the file and what to fix.
+    pub fn from_file(path: &Path) -> anyhow::Result<Costs> {
+        // sim's own reader checks every key and unit and says where a mistake is.
+        CostOverrides::read_file(path).map_err(|e| usage(format!("--costs: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("--costs {}: {e}", path.display())))?;
+        Ok(Costs {
+            source: path.display().to_string(),
+            toml: costs_table(&text).map_err(|e| usage(format!("--costs: {e}")))?,
+        })
+    }
+
+    /// Runs `calibrate`'s quick pass (about 4 s) on this machine.
+    pub fn calibrate_quick() -> anyhow::Result<Costs> {
+        let budget = micro::calibration::Budget::quick();
+        let (calibration, _notes) = micro::calibration::calibrate(&budget, &mut |_| {});
+        let text = calibration.to_costs_toml();
+        Ok(Costs {
+            source: format!(
+                "calibrate --quick, run by testbed on {}",
+                micro::machine::today()
+            ),
+            toml: costs_table(&text)
+                .map_err(|e| anyhow::anyhow!("calibrate wrote an unreadable [costs] table: {e}"))?,
+        })
+    }
+
+    /// `--costs FILE` if given, else the quick pass.
+    pub fn resolve(file: Option<&Path>) -> anyhow::Result<Costs> {
+        match file {
+            Some(path) => Costs::from_file(path),
+            None => Costs::calibrate_quick(),
+        }
+    }
+
+    /// One cost of the table, as written (`"1.4us"`).
+    fn get(&self, key: &str) -> Option<String> {
+        let table: toml::Table = toml::from_str(&self.toml).ok()?;
+        table
+            .get("costs")?
+            .get(key)?
+            .as_str()
+            .map(ToString::to_string)
+    }
+}
+
+/// The `[costs]` table of a costs file, re-serialised alone.
+fn costs_table(text: &str) -> Result<String, String> {
+    let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let costs = file
+        .get("costs")
+        .and_then(|c| c.as_table())
+        .ok_or("no [costs] table")?;
+    let mut out = toml::Table::new();
+    out.insert("costs".into(), toml::Value::Table(costs.clone()));
+    toml::to_string(&out).map_err(|e| e.to_string())
+}
+
+/// What the scenario's server section says, and why.
+struct ServerTable {
+    /// Lines of the `[[server]]` table after `label`.
+    keys: Vec<String>,
+    /// One comment line: why this mapping.
+    why: &'static str,
+}
+
+/// The `sim` model of each server kind.
+fn server_table(point: &Point, costs: &Costs) -> ServerTable {
+    let cores = point.cores;
+    let keepalive = point.keepalive;
+    let thread_keys = |threads: String| {
+        let mut keys = vec![
+            "model = \"thread_per_request\"".to_string(),
+            format!("threads = {threads}"),
+        ];
+        if keepalive {
+            keys.push("keepalive = true".into());
+        }
+        keys
+    };
+    match point.server {
+        ServerKind::Threads => ServerTable {
+            keys: thread_keys("\"unbounded\"".into()),
+            why: "one OS thread per connection, no limit",
+        },
+        ServerKind::Pool(n) => ServerTable {
+            keys: thread_keys(n.to_string()),
+            why: "N workers; with keep-alive a worker serves its connection until it closes",
+        },
+        ServerKind::May => {
+            let mut keys = vec![
+                "model = \"cooperative\"".to_string(),
+                format!("loops = {cores}"),
+                "balance = \"shared\"".into(),
+            ];
+            // may switches stackful coroutines; calibrate measured that switch separately.
+            if let Some(switch) = costs.get("coroutine_switch") {
+                keys.push(format!("task_switch = \"{switch}\""));
+            }
+            ServerTable {
+                keys,
+                why: "may never preempts a running coroutine (no signals, no time slice): a \
+                      cpu step runs to its end, so it is cooperative, with work stealing",
+            }
+        }
+        ServerKind::Tokio1 | ServerKind::Nginx | ServerKind::UvicornAsync => ServerTable {
+            keys: vec!["model = \"cooperative\"".into(), "loops = 1".into()],
+            why: "one event loop on one thread",
+        },
+        ServerKind::Tokio => ServerTable {
+            keys: vec![
+                "model = \"cooperative\"".into(),
+                format!("loops = {cores}"),
+                "balance = \"shared\"".into(),
+            ],
+            why: "one worker per core, work stealing",
+        },
+        ServerKind::ApachePrefork => {
+            let mut keys = thread_keys("1".into());
+            keys.push(format!("processes = {}", apache::MAX_REQUEST_WORKERS));
+            if keepalive {
+                keys.push(format!(
+                    "keepalive_requests = {}",
+                    apache::MAX_KEEPALIVE_REQUESTS
+                ));
+            }
+            ServerTable {
+                keys,
+                why: "MaxRequestWorkers processes of one thread, all started up front; a \
+                      keep-alive connection holds its process for MaxKeepAliveRequests",
+            }
+        }
+        ServerKind::ApacheEvent => ServerTable {
+            keys: vec![
+                "model = \"thread_per_request\"".into(),
+                format!("threads = {}", apache::THREADS_PER_CHILD),
+                format!("processes = {}", apache::EVENT_PROCESSES),
+            ],
+            why: "worker threads take requests, the listener's event loop holds idle \
+                  keep-alive connections, so a connection holds no thread between requests",
+        },
+        ServerKind::UvicornDef => {
+            let mut keys = thread_keys(UVICORN_POOL.to_string());
+            keys.push("gil = true".into());
+            ServerTable {
+                keys,
+                why: "FastAPI runs a `def` endpoint on a pool of 40 threads that share the GIL",
+            }
+        }
+    }
+}
+
+/// The request's steps with the server's overhead split around them: half before the first
+/// step (reading and parsing), half after the last (writing the answer).
+fn steps(point: &Point, overhead: Duration) -> Vec<(bool, Duration)> {
+    let half = overhead / 2;
+    let mut out: Vec<(bool, Duration)> = Vec::new();
+    let mut push = |is_cpu: bool, d: Duration| {
+        if d.is_zero() {
+            return;
+        }
+        match out.last_mut() {
+            Some((last_cpu, last)) if *last_cpu && is_cpu => *last += d,
+            _ => out.push((is_cpu, d)),
+        }
+    };
+    push(true, half);
+    for step in &point.workload.steps {
+        match step {
+            Step::Cpu(d) => push(true, *d),
+            Step::Sleep(d) => push(false, *d),
+        }
+    }
+    push(true, overhead - half);
+    if out.is_empty() {
+        // A request must have a step; a server that costs nothing costs a nanosecond.
+        out.push((true, Duration::from_nanos(1)));
+    }
+    out
+}
+
+/// Requests the simulation leaves out at the start: every client through at least twice, and
+/// a tenth of the run, so the queues are in their steady state as in the measured window.
+fn warmup_requests(point: &Point) -> u64 {
+    (u64::from(point.concurrency) * 2).max(point.requests / 10)
+}
+
+/// The `sim` scenario for `point`, as a file a person can read and rerun.
+pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String {
+    let server = server_table(point, costs);
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# Built by `testbed` for the measured point: {}",
+        point.key()
+    );
+    let _ = writeln!(
+        t,
+        "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns, split \
+         half before and half after the steps.",
+        overhead.as_nanos()
+    );
+    let _ = writeln!(t, "# Model: {}.", server.why);
+    if point.workload.working_set > 0 {
+        let _ = writeln!(
+            t,
+            "# The handler walks a {} working set per connection; sim has no cache model, so \
+             this scenario does not simulate it.",
+            sim::unit::format_size(point.workload.working_set)
+        );
+    }
+    let _ = writeln!(t, "# Rerun: sim run THIS_FILE");
+    let _ = writeln!(t, "name = \"testbed-{}\"", point.server);
+    let _ = writeln!(t, "description = \"testbed point: {}\"", point.key());
+    let _ = writeln!(t, "seed = {SEED}\n");
+    let _ = writeln!(t, "[machine]\ncores = {}\n", point.cores);
+    t.push_str(&costs.toml);
+    t.push('\n');
+    let warmup = warmup_requests(point);
+    t.push_str("[load]\n");
+    match point.rate {
+        Some(rate) => {
+            let _ = writeln!(t, "kind = \"open\"\nrate = {rate}");
+        }
+        None => {
+            let _ = writeln!(t, "kind = \"closed\"\nconcurrency = {}", point.concurrency);
+        }
+    }
+    let _ = writeln!(t, "requests = {}", point.requests + warmup);
+    let _ = writeln!(t, "warmup = {warmup}");
+    // Loopback's own time is part of the measured overhead, not a network round trip.
+    let _ = writeln!(t, "rtt = \"0ms\"\n");
+    t.push_str("[request]\nsteps = [\n");
+    for (is_cpu, d) in steps(point, overhead) {
+        let key = if is_cpu { "cpu" } else { "io" };
+        let _ = writeln!(t, "  {{ {key} = \"{}ns\" }},", d.as_nanos());
+    }
+    t.push_str("]\n\n[[server]]\n");
+    let _ = writeln!(t, "label = \"{}\"", point.server);
+    for key in &server.keys {
+        let _ = writeln!(t, "{key}");
+    }
+    t
+}
+
+/// Runs the scenario text through `sim` (parse, check, simulate).
+pub fn simulate(text: &str) -> anyhow::Result<Report> {
+    let scenario = Scenario::parse(text, Path::new("testbed-scenario.toml"))
+        .map_err(|e| anyhow::anyhow!("the scenario testbed built does not parse: {e}"))?;
+    let configs = scenario
+        .run_configs(&Overrides::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let [config] = configs.as_slice() else {
+        bail!(
+            "the scenario testbed built has {} servers, not 1",
+            configs.len()
+        );
+    };
+    sim::simulate(config).map_err(|e| anyhow::anyhow!("sim: {e}"))
+}
+
+/// `sim`'s report as the testbed's figures. Every key has a simulated counterpart:
+/// - `cpu_ms_per_request`: busy core time (useful + switching) over completed requests;
+/// - `context_switches_per_request`: OS thread switches per request (a core changing from one
+///   thread to another; sim does not count a switch into or out of idle, the kernel's /proc
+///   counters do: a thread that blocks is a voluntary switch there);
+/// - `rss_bytes`: peak resident memory of the simulated threads and tasks (and processes).
+pub fn figures(report: &Report) -> Figures {
+    let cpu_ms = (report.throughput_rps > 0.0)
+        .then(|| report.cpu_utilization * report.cores as f64 / report.throughput_rps * 1000.0);
+    Figures {
+        rps: Some(report.throughput_rps),
+        p50_ms: Some(report.latency_ms.p50),
+        p90_ms: Some(report.latency_ms.p90),
+        p99_ms: Some(report.latency_ms.p99),
+        p999_ms: Some(report.latency_ms.p999),
+        cpu_ms_per_request: cpu_ms,
+        context_switches_per_request: Some(report.context_switches_per_request),
+        rss_bytes: Some(report.peak_memory_bytes as f64),
+    }
+}
+
+/// Builds, runs and maps the prediction for `point`.
+pub fn predict(point: &Point, costs: &Costs, overhead: Duration) -> anyhow::Result<Figures> {
+    let text = scenario_toml(point, costs, overhead);
+    let report = simulate(&text).with_context(|| format!("predicting {}", point.key()))?;
+    Ok(figures(&report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Workload;
+
+    fn costs() -> Costs {
+        Costs {
+            source: "test".into(),
+            toml: "[costs]\nthread_switch = \"2us\"\ncoroutine_switch = \"150ns\"\n".into(),
+        }
+    }
+
+    fn point(server: ServerKind, concurrency: u32, steps: &str) -> Point {
+        Point {
+            server,
+            cores: 1,
+            concurrency,
+            rate: None,
+            keepalive: true,
+            workload: steps.parse::<Workload>().unwrap(),
+            requests: 2000,
+            duration_s: 5.0,
+            warmup_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn every_kind_builds_a_scenario_sim_accepts() {
+        for kind in ServerKind::ALL {
+            for keepalive in [true, false] {
+                let mut p = point(kind, 10, "cpu=50us,sleep=1ms");
+                p.keepalive = keepalive;
+                let f = predict(&p, &costs(), Duration::from_micros(30)).unwrap();
+                assert!(f.rps.unwrap() > 0.0, "{kind}");
+                assert!(f.p99_ms.unwrap() >= f.p50_ms.unwrap(), "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn overhead_is_split_around_the_steps_and_merged_with_cpu() {
+        let p = point(ServerKind::Threads, 1, "cpu=50us,sleep=10ms");
+        let s = steps(&p, Duration::from_micros(20));
+        assert_eq!(
+            s,
+            vec![
+                (true, Duration::from_micros(60)),
+                (false, Duration::from_millis(10)),
+                (true, Duration::from_micros(10)),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_cpu_bound_loop_serves_one_over_its_cpu() {
+        // cpu 100us + overhead 100us on one loop: 5,000 requests/s at most.
+        let p = point(ServerKind::Tokio1, 10, "cpu=100us");
+        let f = predict(&p, &costs(), Duration::from_micros(100)).unwrap();
+        let rps = f.rps.unwrap();
+        assert!(rps > 4500.0 && rps <= 5000.0, "{rps}");
+        let cpu = f.cpu_ms_per_request.unwrap();
+        assert!((cpu - 0.2).abs() < 0.02, "{cpu}");
+    }
+
+    #[test]
+    fn may_switches_coroutines_at_their_calibrated_cost() {
+        let text = scenario_toml(
+            &point(ServerKind::May, 10, "cpu=50us"),
+            &costs(),
+            Duration::ZERO,
+        );
+        assert!(text.contains("task_switch = \"150ns\""), "{text}");
+        assert!(text.contains("model = \"cooperative\""));
+    }
+
+    #[test]
+    fn costs_files_keep_only_their_costs_table() {
+        let t = costs_table("# c\n[costs]\nthread_switch = \"1us\"\n[other]\nx = 1\n").unwrap();
+        assert!(t.contains("thread_switch"));
+        assert!(!t.contains("other"));
+        assert!(costs_table("[x]\n").is_err());
+    }
+}
