@@ -59,6 +59,7 @@ fn config(arrivals: Arrivals, requests: u64, model: Model, cpu: Dist) -> RunConf
             proxy: None,
         },
         max_events: u64::MAX,
+        kernel: sim::machine::Kernel::default(),
     }
 }
 
@@ -120,6 +121,7 @@ fn engine(c: &mut Criterion) {
             backlog: None,
             processes: 1,
             gil: false,
+            gil_switch_interval: 5_000_000,
             keepalive: false,
             keepalive_requests: None,
         },

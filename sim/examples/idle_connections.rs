@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             backlog: None,
             processes: 1,
             gil: false,
+            gil_switch_interval: 5_000_000,
             keepalive: true,
             keepalive_requests: None,
         },
@@ -76,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             proxy: None,
         },
         max_events: u64::MAX,
+        kernel: sim::machine::Kernel::default(),
     };
     let r = sim::simulate(&config)?;
     println!(

@@ -42,6 +42,7 @@ fn main() -> Result<(), sim::SimError> {
             proxy: None,
         },
         max_events: u64::MAX,
+        kernel: sim::machine::Kernel::default(),
     };
     let r = sim::simulate(&config)?;
     println!(

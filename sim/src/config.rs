@@ -214,8 +214,8 @@ pub enum Model {
     ThreadPerRequest {
         /// Threads per process.
         threads: Threads,
-        /// Fixed time slice (ns); `None` is CFS-like: 6 ms x (1 + log2 cores) / runnable
-        /// threads, at least 0.75 ms x (1 + log2 cores).
+        /// Fixed time slice (ns); `None` is CFS-like: 6 ms x f / runnable threads, at least
+        /// 0.75 ms x f, with Linux's factor f = 1 + ilog2(min(cores, 8)).
         quantum: Option<u64>,
         /// Accept-queue bound; requests that find it full are dropped and counted.
         backlog: Option<u64>,
@@ -223,6 +223,9 @@ pub enum Model {
         processes: u64,
         /// Only one thread of a process runs CPU steps at a time (CPython's interpreter lock).
         gil: bool,
+        /// With `gil`, how much CPU a holder runs while another thread waits before it hands
+        /// the lock over (`sys.setswitchinterval`, 5 ms by default).
+        gil_switch_interval: u64,
         /// A thread stays with its client connection between requests (keep-alive, WebSockets):
         /// idle connections hold threads. Implied by [`Arrivals::Connections`].
         keepalive: bool,
@@ -310,4 +313,6 @@ pub struct RunConfig {
     pub server: Server,
     /// The run stops with an error rather than process more events than this.
     pub max_events: u64,
+    /// The machine's kernel (`[machine]` scheduler, hz, preempt, hrtick).
+    pub kernel: crate::machine::Kernel,
 }

@@ -418,6 +418,9 @@ impl Default for Costs {
 pub struct CostOverrides {
     /// One slot per row of [`KEYS`], in its order.
     values: [Option<u64>; KEYS.len()],
+    /// The kernel keys of a `--costs` file's `[machine]` table (`calibrate --out` writes them
+    /// beside the costs they were measured with).
+    pub kernel: crate::machine::KernelOverrides,
 }
 
 impl Default for CostOverrides {
@@ -425,6 +428,7 @@ impl Default for CostOverrides {
     fn default() -> Self {
         CostOverrides {
             values: [None; KEYS.len()],
+            kernel: crate::machine::KernelOverrides::default(),
         }
     }
 }

@@ -45,6 +45,7 @@ pub(crate) mod event;
 pub(crate) mod gil;
 pub mod input;
 pub(crate) mod kernel;
+pub mod machine;
 pub mod metric;
 pub(crate) mod metrics;
 pub(crate) mod model;

@@ -135,6 +135,8 @@ pub struct Scenario {
     server_costs: Vec<CostOverrides>,
     /// `[costs]` of the file over the defaults.
     file_costs: Costs,
+    /// `[machine]`'s kernel keys over the reference machine's.
+    file_kernel: crate::machine::Kernel,
     /// Per-server `cores`, if set.
     server_cores: Vec<Option<u64>>,
     /// Model parameters left to default to the core count (workers, loops).

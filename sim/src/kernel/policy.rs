@@ -1,5 +1,7 @@
 //! The kernel's scheduling policy: how long a thread keeps its core while others wait.
 
+use crate::sched::KernelParams;
+
 /// How runnable threads share the cores: the slice a thread gets. The run queue is first in,
 /// first out under every policy; a policy decides how long a thread keeps its core while
 /// others wait. (The kernel-fidelity work adds EEVDF and CFS proper here.)
@@ -13,7 +15,7 @@ pub(crate) enum Policy {
     /// CFS-like: the target latency divided among the runnable threads per core, never below
     /// the minimum granularity; a thread that starts waiting shortens the running slices.
     Fair {
-        /// Target latency, ns (6 ms x (1 + log2 cores), as Linux scales it).
+        /// Target latency, ns (6 ms x (1 + ilog2(min(cores, 8))), as Linux scales it).
         latency: u64,
         /// Minimum granularity, ns (0.75 ms x the same factor).
         min: u64,
@@ -26,10 +28,14 @@ impl Policy {
         match quantum {
             Some(quantum) => Policy::RoundRobin { quantum },
             None => {
-                let scale = 1.0 + (cores as f64).log2();
+                // Linux's factor, capped at 8 CPUs (`SCHED_TUNABLESCALING_LOG`).
+                let params = KernelParams {
+                    cores,
+                    ..KernelParams::default()
+                };
                 Policy::Fair {
-                    latency: (6e6 * scale).round() as u64,
-                    min: (0.75e6 * scale).round() as u64,
+                    latency: params.cfs_latency(),
+                    min: params.cfs_min_granularity(),
                 }
             }
         }
@@ -49,5 +55,32 @@ impl Policy {
     /// Running slices shrink when another thread starts waiting.
     pub(super) fn shrinks(&self) -> bool {
         matches!(self, Policy::Fair { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fair_slice_stops_growing_at_eight_cores() {
+        let fair = |cores| Policy::new(None, cores);
+        assert_eq!(
+            fair(1),
+            Policy::Fair {
+                latency: 6_000_000,
+                min: 750_000
+            }
+        );
+        // 3 cores: ilog2 gives factor 2 (the float log2 gave 2.58).
+        assert_eq!(fair(3), fair(2));
+        assert_eq!(
+            fair(64),
+            Policy::Fair {
+                latency: 24_000_000,
+                min: 3_000_000
+            }
+        );
+        assert_eq!(fair(1024), fair(8));
     }
 }

@@ -15,10 +15,6 @@ use crate::engine::{Carry, Scheduler, Sim, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next, Waker};
 
-/// CPython's default switch interval (`sys.getswitchinterval()`): a thread holding the GIL
-/// drops it after this much CPU when another thread waits.
-const GIL_INTERVAL: u64 = 5_000_000;
-
 #[derive(Debug, Clone, Copy)]
 struct ThreadInfo {
     req: ReqId,
@@ -38,6 +34,8 @@ pub(crate) struct ThreadPerRequest {
     fixed: Option<u64>,
     processes: u64,
     gil: bool,
+    /// A GIL holder drops the lock after this much CPU when another thread waits.
+    gil_interval: u64,
     keepalive: bool,
     keepalive_requests: Option<u64>,
     backlog: Option<u64>,
@@ -58,6 +56,7 @@ impl ThreadPerRequest {
             backlog,
             processes,
             gil,
+            gil_switch_interval,
             keepalive,
             keepalive_requests,
             ..
@@ -73,6 +72,7 @@ impl ThreadPerRequest {
             },
             processes,
             gil,
+            gil_interval: gil_switch_interval,
             keepalive: keepalive || matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             keepalive_requests,
             backlog,
@@ -177,7 +177,7 @@ impl ThreadPerRequest {
         let info = &mut self.info[thread as usize];
         let remaining = sim.req(info.req).cpu_left();
         info.chunk = if self.gil {
-            remaining.min(GIL_INTERVAL)
+            remaining.min(self.gil_interval)
         } else {
             remaining
         };

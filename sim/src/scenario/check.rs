@@ -8,6 +8,7 @@ use toml::Spanned;
 use crate::config::{Arrivals, Model, Pool, Proxy, RunConfig, Server, Stop};
 use crate::cost::{self, CostOverrides, Costs};
 use crate::dist::Dist;
+use crate::machine::{Kernel, KernelOverrides, Preemption, Scheduler};
 use crate::metric::Metric;
 use crate::pricing::PriceTable;
 use crate::unit::parse_duration;
@@ -15,7 +16,7 @@ use crate::unit::parse_duration;
 use super::request::{RawStep, check_steps, parse_working_set};
 use super::server::{check_model, read_server};
 use super::source::{Loc, Source};
-use super::spec::{CostsSpec, FileSpec, ServerSpec, Text};
+use super::spec::{CostsSpec, FileSpec, KernelSpec, ServerSpec, Text};
 use super::{
     DEFAULT_MAX_EVENTS, Deployment, LoadShape, MAX_CORES, Overrides, Scenario, ScenarioError,
 };
@@ -43,6 +44,47 @@ pub(super) fn check_costs(
         costs.set(key, parsed);
     }
     Ok(costs)
+}
+
+/// The kernel keys of a `[machine]` table (a scenario's or a `--costs` file's).
+pub(super) fn check_kernel(
+    spec: &KernelSpec,
+    source: &Source,
+) -> Result<KernelOverrides, ScenarioError> {
+    let scheduler = match &spec.scheduler {
+        Some(text) => Some(
+            Scheduler::parse(text.get_ref()).map_err(|message| source.at(text.span(), &message))?,
+        ),
+        None => None,
+    };
+    let preempt = match &spec.preempt {
+        Some(text) => Some(
+            Preemption::parse(text.get_ref())
+                .map_err(|message| source.at(text.span(), &message))?,
+        ),
+        None => None,
+    };
+    let hz = match &spec.hz {
+        Some(hz) => {
+            let v = *hz.get_ref();
+            if !(1..=10_000).contains(&v) {
+                return Err(source.at(
+                    hz.span(),
+                    &format!(
+                        "hz is the tick rate (CONFIG_HZ), 1 to 10000, not {v}; write e.g. hz = 250"
+                    ),
+                ));
+            }
+            Some(v as u32)
+        }
+        None => None,
+    };
+    Ok(KernelOverrides {
+        scheduler,
+        hz,
+        preempt,
+        hrtick: spec.hrtick.as_ref().map(|h| *h.get_ref()),
+    })
 }
 
 pub(super) fn positive(
@@ -110,6 +152,8 @@ impl FileSpec {
             None => DEFAULT_MAX_EVENTS,
         };
         let file_costs = check_costs(&self.costs, source)?.apply(Costs::default());
+        let kernel_keys = check_kernel(&self.machine.kernel(), source)?;
+        let file_kernel = kernel_keys.apply(Kernel::default());
 
         let mut pools = Vec::new();
         for (pool_name, size) in &self.pools {
@@ -270,6 +314,26 @@ impl FileSpec {
             };
             let machine_cores = server_core_count.unwrap_or(cores);
             let (model, from_cores) = check_model(spec, machine_cores, &at)?;
+            if let Model::ThreadPerRequest { quantum, .. } = &model {
+                match (kernel_keys.scheduler, quantum) {
+                    (Some(s @ (Scheduler::Eevdf | Scheduler::Cfs)), Some(_)) => {
+                        return Err(at(
+                            Some("quantum"),
+                            &format!(
+                                "a server's quantum means scheduler = \"rr\", but [machine] says scheduler = \"{}\"; remove quantum or write scheduler = \"rr\"",
+                                s.name()
+                            ),
+                        ));
+                    }
+                    (Some(Scheduler::Rr), None) => {
+                        return Err(at(
+                            Some("quantum"),
+                            "[machine] says scheduler = \"rr\", which needs this server's fixed quantum; write e.g. quantum = \"3ms\"",
+                        ));
+                    }
+                    _ => {}
+                }
+            }
             // Without keep-alive (set, or implied by long-lived connections) a connection gives
             // its thread back after every request, so the key would be silently ignored.
             if let Model::ThreadPerRequest {
@@ -300,6 +364,7 @@ impl FileSpec {
                         proxy,
                     },
                     max_events,
+                    kernel: file_kernel,
                 },
                 machines,
                 published,
@@ -317,6 +382,7 @@ impl FileSpec {
             load: LoadShape { load, cores },
             server_costs,
             file_costs,
+            file_kernel,
             server_cores,
             defaults_to_cores,
         };

@@ -11,8 +11,8 @@ use crate::cost::CostOverrides;
 use crate::input::{SCENARIO_CAP, TABLE_CAP, read_text};
 use crate::pricing::PriceTable;
 
-use super::check::check_costs;
-use super::spec::CostsSpec;
+use super::check::{check_costs, check_kernel};
+use super::spec::{CostsSpec, KernelSpec};
 use super::{Scenario, ScenarioError, Source, builtin};
 
 const SCENARIO_ADVICE: &str =
@@ -45,12 +45,15 @@ impl Scenario {
 
 impl CostOverrides {
     /// Reads a costs file (what `calibrate --out` writes): a `[costs]` table whose keys are
-    /// the cost names (`crate::cost::KEYS`) and whose values are strings with units. Other
-    /// tables are ignored; an unknown cost key is an error that lists the known ones.
+    /// the cost names (`crate::cost::KEYS`) and whose values are strings with units, and an
+    /// optional `[machine]` table of kernel keys (`scheduler`, `hz`, `preempt`, `hrtick`).
+    /// Other tables are ignored; an unknown key in these two is an error that lists the known
+    /// ones.
     pub fn read_file(path: &Path) -> Result<CostOverrides, ScenarioError> {
         #[derive(Deserialize)]
         struct CostsFile {
             costs: Option<CostsSpec>,
+            machine: Option<KernelSpec>,
         }
         let text = read_text(path, TABLE_CAP, "costs", TABLE_ADVICE)?;
         let origin = path.display().to_string();
@@ -62,7 +65,11 @@ impl CostOverrides {
                 "this costs file has no [costs] table; write e.g.\n[costs]\nthread_switch = \"1.4us\"",
             )
         })?;
-        check_costs(&table, &source)
+        let mut costs = check_costs(&table, &source)?;
+        if let Some(machine) = &file.machine {
+            costs.kernel = check_kernel(machine, &source)?;
+        }
+        Ok(costs)
     }
 }
 

@@ -86,6 +86,7 @@ impl Scenario {
                 d.config.max_events = max_events;
             }
             d.config.costs = self.server_costs[index].apply(overrides.costs.apply(self.file_costs));
+            d.config.kernel = overrides.costs.kernel.apply(self.file_kernel);
             d.config.load = self.overridden_load(overrides, d.machines)?;
             out.push(d);
         }

@@ -10,6 +10,10 @@ use crate::validation::{MAX_ENTITIES, MAX_PROCESSES};
 use super::spec::{ServerSpec, ThreadsSpec};
 use super::{ScenarioError, Source};
 
+/// CPython's default switch interval (`sys.getswitchinterval()`): a thread holding the GIL
+/// drops it after this much CPU when another thread waits.
+const DEFAULT_GIL_SWITCH_INTERVAL: u64 = 5_000_000;
+
 /// Reads the `index`-th `[[server]]` table: its cost keys (any row of the cost table that a
 /// server may set) come out by name, the rest is read as the model's own keys.
 pub(super) fn read_server(
@@ -157,6 +161,25 @@ pub(super) fn check_model(
                         .transpose()?,
                     processes,
                     gil: s.gil.unwrap_or(false),
+                    gil_switch_interval: match &s.gil_switch_interval {
+                        None => DEFAULT_GIL_SWITCH_INTERVAL,
+                        Some(_) if s.gil != Some(true) => {
+                            return Err(at(
+                                Some("gil_switch_interval"),
+                                "gil_switch_interval applies to a server with gil = true; add gil = true or remove it",
+                            ));
+                        }
+                        Some(text) => match parse_duration(text) {
+                            Ok(ns) if ns > 0 => ns,
+                            Ok(_) => {
+                                return Err(at(
+                                    Some("gil_switch_interval"),
+                                    "gil_switch_interval must be above zero; write e.g. gil_switch_interval = \"5ms\"",
+                                ));
+                            }
+                            Err(e) => return Err(at(Some("gil_switch_interval"), &e.to_string())),
+                        },
+                    },
                     keepalive: s.keepalive.unwrap_or(false),
                     keepalive_requests: s
                         .keepalive_requests

@@ -36,7 +36,34 @@ pub(super) struct FileSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct MachineSpec {
     pub(super) cores: Spanned<i64>,
+    pub(super) scheduler: Option<Text>,
+    pub(super) hz: Option<Spanned<i64>>,
+    pub(super) preempt: Option<Text>,
+    pub(super) hrtick: Option<Spanned<bool>>,
     pub(super) l3_shared_by: Option<Spanned<i64>>,
+}
+
+impl MachineSpec {
+    /// Its kernel keys.
+    pub(super) fn kernel(&self) -> KernelSpec {
+        KernelSpec {
+            scheduler: self.scheduler.clone(),
+            hz: self.hz.clone(),
+            preempt: self.preempt.clone(),
+            hrtick: self.hrtick.clone(),
+        }
+    }
+}
+
+/// The `[machine]` table of a `--costs` file (what `calibrate --out` writes): the kernel keys,
+/// no core count (that belongs to the scenario).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KernelSpec {
+    pub(super) scheduler: Option<Text>,
+    pub(super) hz: Option<Spanned<i64>>,
+    pub(super) preempt: Option<Text>,
+    pub(super) hrtick: Option<Spanned<bool>>,
 }
 
 /// A `[costs]` table (of a scenario or a `--costs` file): any keys, checked against the cost
@@ -134,6 +161,7 @@ server_spec!(ThreadSpec {
     backlog: Option<i64>,
     processes: Option<i64>,
     gil: Option<bool>,
+    gil_switch_interval: Option<String>,
     keepalive: Option<bool>,
     keepalive_requests: Option<i64>,
 });

@@ -92,6 +92,7 @@ fn the_issue_example_parses_into_three_configs() {
             backlog: None,
             processes: 1,
             gil: false,
+            gil_switch_interval: 5_000_000,
             keepalive: false,
             keepalive_requests: None,
         }
@@ -322,7 +323,7 @@ fn costs_file_reads_a_costs_table() {
     let path = dir.path().join("costs.toml");
     std::fs::write(
         &path,
-        "[machine]\ncpu = \"x\"\n[costs]\nthread_switch = \"1.4us\"\nthread_memory = \"20KiB\"\n",
+        "[other]\ncpu = \"x\"\n[costs]\nthread_switch = \"1.4us\"\nthread_memory = \"20KiB\"\n",
     )
     .unwrap();
     let c = CostOverrides::read_file(&path).unwrap();
@@ -390,6 +391,93 @@ fn an_unknown_cost_key_is_refused_with_the_known_ones() {
         .unwrap();
     assert_eq!(configs[0].costs.process_memory, 15_000_000);
     assert_eq!(configs[1].costs.process_memory, 0);
+}
+
+#[test]
+fn machine_kernel_keys_are_read_and_default_to_the_reference_machine() {
+    use crate::machine::{Kernel, Preemption, Scheduler};
+    let first = |text: &str| {
+        parse(text)
+            .unwrap()
+            .run_configs(&Overrides::default())
+            .unwrap()
+    };
+    assert_eq!(first(EXAMPLE)[0].kernel, Kernel::default());
+    let text = EXAMPLE
+        .replace(
+            "cores = 4",
+            "cores = 4\nhz = 1000\npreempt = \"lazy\"\nhrtick = true",
+        )
+        .replace("quantum = \"3ms\"                # default", "# default");
+    let k = first(&text)[0].kernel;
+    assert_eq!(
+        (k.hz, k.preempt, k.hrtick),
+        (1000, Preemption::Voluntary, true)
+    );
+    assert_eq!(k.scheduler, Scheduler::Eevdf);
+
+    // A server's quantum means rr; another scheduler beside it is an error at the quantum.
+    let (line, column, message) =
+        error_at(&EXAMPLE.replace("cores = 4", "cores = 4\nscheduler = \"eevdf\""));
+    assert_eq!((line, column), (40, 11));
+    assert!(message.contains("scheduler = \"rr\""), "{message}");
+    assert!(first(&EXAMPLE.replace("cores = 4", "cores = 4\nscheduler = \"rr\"")).len() == 3);
+    let (_, _, message) = error_at(&text.replace("hz = 1000", "scheduler = \"rr\""));
+    assert!(message.contains("fixed quantum"), "{message}");
+
+    let (line, _, message) = error_at(&EXAMPLE.replace("cores = 4", "cores = 4\nhz = 0"));
+    assert_eq!(line, 7);
+    assert!(message.contains("CONFIG_HZ"), "{message}");
+    let (_, _, message) = error_at(&EXAMPLE.replace("cores = 4", "cores = 4\nscheduler = \"bfs\""));
+    assert!(message.contains("\"eevdf\""), "{message}");
+}
+
+#[test]
+fn a_costs_file_carries_the_machine_kernel() {
+    use crate::machine::{Preemption, Scheduler};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("costs.toml");
+    // As `calibrate --out` writes it: unknown values are comments.
+    std::fs::write(
+        &path,
+        "[costs]\nthread_switch = \"1.4us\"\n\n[machine]\nscheduler = \"cfs\"  # uname\nhz = 100\n# preempt: unknown here (no config)\nhrtick = false\n",
+    )
+    .unwrap();
+    let costs = CostOverrides::read_file(&path).unwrap();
+    let overrides = Overrides {
+        costs,
+        ..Overrides::default()
+    };
+    let configs = parse(EXAMPLE).unwrap().run_configs(&overrides).unwrap();
+    let k = configs[0].kernel;
+    assert_eq!(
+        (k.scheduler, k.hz, k.preempt),
+        (Scheduler::Cfs, 100, Preemption::None)
+    );
+    std::fs::write(&path, "[costs]\n[machine]\nhz = 250\npremept = \"none\"\n").unwrap();
+    assert!(matches!(
+        CostOverrides::read_file(&path),
+        Err(ScenarioError::At { line: 4, .. })
+    ));
+}
+
+#[test]
+fn gil_switch_interval_needs_the_gil() {
+    let with = |keys: &str| EXAMPLE.replace("threads = 40 ", &format!("threads = 40\n{keys}\n"));
+    let configs = parse(&with("gil = true\ngil_switch_interval = \"1ms\""))
+        .unwrap()
+        .run_configs(&Overrides::default())
+        .unwrap();
+    let Model::ThreadPerRequest {
+        gil_switch_interval,
+        ..
+    } = configs[1].server.model
+    else {
+        panic!("not threads");
+    };
+    assert_eq!(gil_switch_interval, 1_000_000);
+    let (_, _, message) = error_at(&with("gil_switch_interval = \"1ms\""));
+    assert!(message.contains("gil = true"), "{message}");
 }
 
 #[test]

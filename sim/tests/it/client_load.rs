@@ -56,6 +56,7 @@ fn maxconn_queues_requests_in_the_proxy() {
         backlog: None,
         processes: 5,
         gil: true,
+        gil_switch_interval: 5_000_000,
         keepalive: false,
         keepalive_requests: None,
     };
@@ -80,6 +81,7 @@ fn a_full_backlog_drops_and_counts() {
         backlog: Some(10),
         processes: 1,
         gil: false,
+        gil_switch_interval: 5_000_000,
         keepalive: false,
         keepalive_requests: None,
     };
@@ -159,6 +161,7 @@ fn keepalive_threads_stay_with_their_clients() {
         backlog: None,
         processes: 1,
         gil: false,
+        gil_switch_interval: 5_000_000,
         keepalive: true,
         keepalive_requests: None,
     };
@@ -187,6 +190,7 @@ fn keepalive_request_limit_lets_every_client_in() {
         backlog: None,
         processes: 1,
         gil: false,
+        gil_switch_interval: 5_000_000,
         keepalive: true,
         keepalive_requests: limit,
     };

@@ -70,6 +70,7 @@ fn the_gil_caps_a_process_at_one_core() {
             backlog: None,
             processes,
             gil,
+            gil_switch_interval: 5_000_000,
             keepalive: false,
             keepalive_requests: None,
         };
@@ -143,6 +144,7 @@ fn the_gil_is_handed_over_every_switch_interval() {
         backlog: None,
         processes: 1,
         gil: true,
+        gil_switch_interval: 5_000_000,
         keepalive: false,
         keepalive_requests: None,
     };
@@ -190,4 +192,39 @@ fn a_task_switch_is_paid_before_the_task_issues_its_io_or_answers() {
     cfg.costs.task_spawn = MS;
     let r = simulate(&cfg).unwrap();
     close("mean latency with spawn (ms)", r.latency_ms.mean, 2.0, 1e-9);
+}
+
+#[test]
+fn the_switch_interval_is_the_servers_gil_switch_interval() {
+    // As above with gil_switch_interval = 1.5 ms: the newcomer (at 1 ms) gets the GIL when the
+    // holder's first interval ends, at 1.5 ms, and completes at 2.5 ms: 1.5 ms after it arrived.
+    use sim::config::{Arrivals, TraceRow, Warmup};
+    let model = Model::ThreadPerRequest {
+        threads: Threads::Fixed(2),
+        quantum: None,
+        backlog: None,
+        processes: 1,
+        gil: true,
+        gil_switch_interval: 1_500_000,
+        keepalive: false,
+        keepalive_requests: None,
+    };
+    let mut c = crate::open(1.0, 2, 2, vec![cpu(Dist::Const(MS))], model);
+    c.load.arrivals = Arrivals::Trace {
+        rows: vec![
+            TraceRow {
+                offset: 0,
+                steps: Some(vec![100 * MS]),
+            },
+            TraceRow {
+                offset: MS,
+                steps: Some(vec![MS]),
+            },
+        ],
+    };
+    c.load.warmup = Warmup::Requests(0);
+    let r = simulate(&c).unwrap();
+    assert_eq!(r.completed, 2);
+    close("mean (ms)", r.latency_ms.mean, (1.5 + 101.0) / 2.0, 1e-3);
+    close("max (ms)", r.latency_ms.max, 101.0, 1e-3);
 }

@@ -59,6 +59,7 @@ pub fn threads(threads: Threads, quantum: Option<u64>) -> Model {
         backlog: None,
         processes: 1,
         gil: false,
+        gil_switch_interval: 5_000_000,
         keepalive: false,
         keepalive_requests: None,
     }
@@ -87,6 +88,7 @@ pub fn open(rate: f64, requests: u64, cores: u64, steps: Vec<Step>, model: Model
             proxy: None,
         },
         max_events: 100_000_000,
+        kernel: sim::machine::Kernel::default(),
     }
 }
 
