@@ -20,8 +20,10 @@ pub mod cores;
 pub mod costs;
 pub mod cpu;
 pub mod fastapi;
+pub mod indirect;
 pub mod pricing;
 pub mod recipe;
+pub mod slowdown;
 pub mod switches;
 pub mod websockets;
 
