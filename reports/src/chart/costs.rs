@@ -220,10 +220,10 @@ impl Chart for Costs {
             rows.insert(0, Row::ClaimAdd);
         }
         rows.push(Row::ClaimSwitch);
-        // With the working-set curve, the bars take the left 60 % and the curve the rest.
+        // With the working-set curve, the bars take the left two thirds and the curve the rest.
         let (area, curve) = match &self.indirect {
             Some(_) => {
-                let (l, r) = area.split_horizontally(area.dim_in_pixel().0 * 3 / 5);
+                let (l, r) = area.split_horizontally(area.dim_in_pixel().0 * 2 / 3);
                 (l, Some(r))
             }
             None => (area.clone(), None),
@@ -235,7 +235,10 @@ impl Chart for Costs {
         let n = rows.len() as f64;
         // 0.1 ns .. 10 ms in log10(ns): wide enough for any add and the talk's whole range.
         let (x0, x1) = (-1.0f64, 7.0f64);
-        let ticks: Vec<f64> = (-1..=7).map(f64::from).collect();
+        // A tick every other decade when the bars share the width with the curve, so the
+        // labels do not run into each other.
+        let step = if curve.is_some() { 2 } else { 1 };
+        let ticks: Vec<f64> = (-1..=7).step_by(step).map(f64::from).collect();
         let add = self.add_ns;
         let mut chart = ChartBuilder::on(area)
             .margin(20)

@@ -50,14 +50,15 @@ impl Indirect {
             .iter()
             .copied()
             .fold((0, f64::NEG_INFINITY), |m, p| if p.1 > m.1 { p } else { m });
+        // Where the curve rises above `level` and stays there: a noisy point that pokes above
+        // it and falls back is not the crossing.
         let crossing = |level: f64| {
-            pts.iter()
-                .position(|p| p.1 >= level)
-                .map(|i| (i.checked_sub(1).map(|j| pts[j]), pts[i]))
+            let i = pts.iter().rposition(|p| p.1 < level).map_or(0, |j| j + 1);
+            (i < pts.len()).then(|| (i.checked_sub(1).map(|j| pts[j]), pts[i]))
         };
         let mut out = match crossing(lo) {
             Some((Some(before), at)) => format!(
-                "The random-order curve crosses 10 µs between {} ({}) and {} ({})",
+                "The random-order curve crosses 10 µs for good between {} ({}) and {} ({})",
                 bytes(before.0 as f64),
                 duration_ns(before.1),
                 bytes(at.0 as f64),
@@ -76,9 +77,14 @@ impl Indirect {
         };
         out.push_str(&match crossing(hi) {
             Some((_, at)) => format!(
-                "; it reaches 1 ms at {} ({}).",
+                "; it stays above 1 ms from {} ({}).",
                 bytes(at.0 as f64),
                 duration_ns(at.1)
+            ),
+            None if peak.1 >= hi => format!(
+                "; it touches 1 ms ({} at {}) but falls back below it by its last point.",
+                duration_ns(peak.1),
+                bytes(peak.0 as f64)
             ),
             None => format!(
                 "; it does not reach 1 ms (largest: {} at {}).",
@@ -88,11 +94,16 @@ impl Indirect {
         });
         if let Some(limit) = self.limit {
             let l2 = self.l2.map_or(String::new(), |l2| {
-                format!(" = 2 × L2 of {}", bytes(l2 as f64))
+                format!(" (2 × L2 of {})", bytes(l2 as f64))
             });
+            let early = if last_w < limit {
+                " and its time ran out before that"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                " The curve stops at {}: this pass measures working sets only up to {}{l2}, so \
-                 nothing past L2 is shown; `calibrate` without --quick goes to 4 × L3.",
+                " The curve stops at {}: this quick pass measures working sets only up to {}{l2}{early}, \
+                 so larger working sets are not shown; `calibrate` without --quick goes to 4 × L3.",
                 bytes(last_w as f64),
                 bytes(limit as f64)
             ));
@@ -140,7 +151,9 @@ impl Indirect {
         lines_over(
             area,
             title,
-            &Axis::log("working set per thread").fmt(bytes),
+            &Axis::log("working set per thread")
+                .fmt(bytes)
+                .ticks((0..8).map(|p| 1024.0 * 16f64.powi(p)).collect()),
             &Axis::log("extra time per switch").fmt(duration_ns),
             &series,
             Some(Legend::LowerRight),

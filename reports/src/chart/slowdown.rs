@@ -71,7 +71,7 @@ impl Chart for Slowdown {
     }
 
     fn subtitle(&self) -> String {
-        "Measured per-switch cost (dots, this machine) · simulated talk-apache-vs-nginx (constant switch cost; model line comes with sim's cache model)".into()
+        "Dots: measured here · right: simulated, one constant per switch (model line comes with sim's cache model)".into()
     }
 
     fn caption(&self) -> String {
@@ -95,8 +95,9 @@ impl Chart for Slowdown {
         ) {
             (Some(((c0, t0), (c1, t1))), Some((_, (_, e1)))) => out.push_str(&format!(
                 " Right: in talk-apache-vs-nginx as the simulator runs it today, the thread server goes from \
-                 {} requests/s at {} connections to {} at {} (event loop: {}), because sim still charges every \
-                 switch one constant; no model line is drawn until sim's cache model lands.",
+                 {} requests/s at {} connection(s) to {} at {} (event loop: {}); sim still charges every \
+                 switch one constant, so nothing in it makes the thread server fall; no model line is \
+                 drawn until sim's cache model lands.",
                 grouped(t0),
                 grouped(c0),
                 grouped(t1),
@@ -207,7 +208,7 @@ impl Chart for Slowdown {
                     &Axis::log("concurrent connections"),
                     &Axis::log("requests per second (log)"),
                     &series,
-                    Some(Legend::LowerLeft),
+                    Some(Legend::UpperLeft),
                 )
             }
             Err(_) => Ok(()),

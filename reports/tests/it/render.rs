@@ -146,8 +146,8 @@ fn costs_renders_and_its_csv_holds_the_measured_ns() {
     }
     assert!(
         w.caption
-            .contains("crosses 10 µs between 16 KiB (1.4 µs) and 64 KiB (15 µs)")
-            && w.caption.contains("reaches 1 ms at 4 MiB (1.3 ms)"),
+            .contains("crosses 10 µs for good between 16 KiB (1.4 µs) and 64 KiB (15 µs)")
+            && w.caption.contains("stays above 1 ms from 4 MiB (1.3 ms)"),
         "caption: {}",
         w.caption
     );
