@@ -27,6 +27,7 @@ use crate::chart::websockets::{Holder, WebSockets};
 use crate::error::ReportError;
 use crate::progress::Progress;
 
+pub mod indirect;
 mod testbed;
 pub use testbed::testbed;
 
@@ -81,11 +82,7 @@ pub fn measure(
             criterion_dir.display()
         )),
     }
-    let budget = if quick {
-        Budget::tiny()
-    } else {
-        Budget::quick()
-    };
+    let budget = budget(quick);
     let seconds = budget.total().as_secs_f64();
     let (calibration, notes) = calibrate(&budget, &mut |line: &str| progress.detail(line));
     Ok(Measured {
@@ -95,6 +92,15 @@ pub fn measure(
         ),
         notes,
     })
+}
+
+/// The calibrate pass's budget when there are no Criterion results.
+pub fn budget(quick: bool) -> Budget {
+    if quick {
+        Budget::tiny()
+    } else {
+        Budget::quick()
+    }
 }
 
 /// `c` without values no simulator could use (zero, negative or not finite: a memory slope
@@ -120,8 +126,8 @@ pub fn usable(c: &Calibration) -> Calibration {
     }
 }
 
-/// Chart 1's data.
-pub fn costs(m: &Measured) -> Result<Costs, String> {
+/// Chart 1's data; `budget` is the calibrate pass's (`None` for Criterion's results).
+pub fn costs(m: &Measured, budget: Option<&Budget>) -> Result<Costs, String> {
     let c = &usable(&m.calibration);
     let add_ns = c
         .add_ns
@@ -172,6 +178,7 @@ pub fn costs(m: &Measured) -> Result<Costs, String> {
         } else {
             "quick calibrate".into()
         },
+        indirect: indirect::curves(m, budget).ok(),
     })
 }
 
@@ -584,7 +591,7 @@ mod tests {
             source: "Criterion estimates in target/criterion".into(),
             notes: Vec::new(),
         };
-        let c = costs(&m).unwrap();
+        let c = costs(&m, None).unwrap();
         assert_eq!(c.add_ns, 0.3);
         assert_eq!(c.source, "Criterion");
         let ns = |label: &str| c.rows.iter().find(|r| r.label == label).unwrap().ns;
@@ -597,7 +604,7 @@ mod tests {
             calibration: Calibration::default(),
             ..m
         };
-        assert!(costs(&no_add).is_err());
+        assert!(costs(&no_add, None).is_err());
     }
 
     #[test]

@@ -11,7 +11,13 @@ use crate::page::{self, PageInfo};
 use crate::progress::Progress;
 
 /// Charts the README shows, refreshed by `--gallery`.
-pub const GALLERY: [&str; 4] = ["01-costs", "04-fastapi", "07-cores", "09-cpu"];
+pub const GALLERY: [&str; 5] = [
+    "01-costs",
+    "04-fastapi",
+    "07-cores",
+    "09-cpu",
+    "11-slowdown",
+];
 
 /// What a run produced.
 #[derive(Debug)]
@@ -28,8 +34,8 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// Steps the progress display counts: costs, ten charts, the page, the gallery.
-const STEPS: u64 = 13;
+/// Steps the progress display counts: costs, eleven charts, the page, the gallery.
+const STEPS: u64 = 14;
 
 /// The charts made so far and the ones that could not be.
 struct Book<'a> {
@@ -88,7 +94,13 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
         skipped: Vec::new(),
     };
 
-    book.add("chart 1, costs", gather::costs(&measured), &progress)?;
+    // The calibrate pass's budget says how far its curves could go (`None`: Criterion's).
+    let budget = (!measured.source.starts_with("Criterion")).then(|| gather::budget(args.quick));
+    book.add(
+        "chart 1, costs",
+        gather::costs(&measured, budget.as_ref()),
+        &progress,
+    )?;
     progress.start("chart 2: talk-count-switches on 1 and 2 cores");
     book.add(
         "chart 2, talk-count-switches",
@@ -96,9 +108,10 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
         &progress,
     )?;
     progress.start("chart 3: talk-apache-vs-nginx as connections grow");
+    let connections = gather::connections(&sim, &progress);
     book.add(
         "chart 3, talk-apache-vs-nginx",
-        gather::connections(&sim, &progress),
+        connections.clone(),
         &progress,
     )?;
     progress.start("chart 4: fastapi-sleep");
@@ -141,6 +154,18 @@ pub fn run(args: &Args) -> Result<Summary, ReportError> {
     book.add(
         "chart 10, simulated vs measured",
         gather::testbed(&args.testbed_results),
+        &progress,
+    )?;
+
+    progress.start("chart 11: why threads slow down");
+    book.add(
+        "chart 11, why threads slow down",
+        gather::indirect::curves(&measured, budget.as_ref()).map(|indirect| {
+            crate::chart::slowdown::Slowdown {
+                indirect,
+                connections,
+            }
+        }),
         &progress,
     )?;
 

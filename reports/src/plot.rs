@@ -193,8 +193,38 @@ pub fn lines<DB: DrawingBackend>(
     series: &[Line],
     legend: Option<Legend>,
 ) -> Result<(), ChartError> {
+    lines_over(area, title, x, y, series, legend, None)
+}
+
+/// A horizontal band of y values shaded behind the lines, with its label.
+#[derive(Clone)]
+pub struct Band {
+    /// Lower edge, data units.
+    pub lo: f64,
+    /// Upper edge, data units.
+    pub hi: f64,
+    /// What the band is ("the talk: 10 µs – 1 ms").
+    pub label: String,
+}
+
+/// [`lines`] with an optional shaded `band` behind them; the y axis always covers the band.
+pub fn lines_over<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x: &Axis,
+    y: &Axis,
+    series: &[Line],
+    legend: Option<Legend>,
+    band: Option<&Band>,
+) -> Result<(), ChartError> {
     let (x0, x1, xt) = x.layout(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-    let (y0, y1, yt) = y.layout(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let band_edges = band.map(|b| [b.lo, b.hi]).into_iter().flatten();
+    let (y0, y1, yt) = y.layout(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(band_edges),
+    );
     let mut chart = ChartBuilder::on(area)
         .caption(title, text(size::PANEL))
         .margin(20)
@@ -205,6 +235,20 @@ pub fn lines<DB: DrawingBackend>(
             crate::plot::Scale::new(y0, y1, yt),
         )?;
     mesh(&mut chart, x, y)?;
+    if let Some(b) = band {
+        let (lo, hi) = (y.to_plot(b.lo).max(y0), y.to_plot(b.hi).min(y1));
+        if hi > lo {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x0, lo), (x1, hi)],
+                color::GREY.mix(0.18).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                b.label.clone(),
+                (x0 + 0.02 * (x1 - x0), hi - 0.02 * (y1 - y0)),
+                text_at(size::NOTE, color::GREY, HPos::Left, VPos::Top),
+            )))?;
+        }
+    }
     for s in series {
         let pts: Vec<(f64, f64)> = s
             .points

@@ -37,8 +37,16 @@ fn quick_run_makes_every_chart_and_a_page_that_references_them() {
             "07-cores",
             "08-pricing",
             "09-cpu",
-            "10-testbed"
+            "10-testbed",
+            "11-slowdown"
         ]
+    );
+    // The quick pass measures working sets only up to 2 x L2, and chart 1 says so.
+    let costs = &summary.charts[0];
+    assert!(
+        costs.caption.contains("stops at") || costs.caption.contains("committed reference"),
+        "caption: {}",
+        costs.caption
     );
     let html = std::fs::read_to_string(&summary.page).unwrap();
     for c in &summary.charts {

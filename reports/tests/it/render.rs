@@ -135,6 +135,73 @@ fn costs_renders_and_its_csv_holds_the_measured_ns() {
     assert!(ns.contains(&1e4));
     assert_eq!(csv_column(&w.csv, "ns_high"), vec![1e6]);
     assert!(w.title.contains("4,677 adds"), "title: {}", w.title);
+    // The working-set curve, both orders, and what the caption computes from it.
+    let bytes = csv_column(&w.csv, "working_set_bytes");
+    let curve = data.indirect.as_ref().unwrap();
+    for (b, v) in curve.random.iter().chain(&curve.sequential) {
+        assert!(
+            bytes.contains(&(*b as f64)) && ns.contains(v),
+            "CSV lacks {b} B, {v} ns"
+        );
+    }
+    assert!(
+        w.caption
+            .contains("crosses 10 µs for good between 16 KiB (1.4 µs) and 64 KiB (15 µs)")
+            && w.caption.contains("stays above 1 ms from 4 MiB (1.3 ms)"),
+        "caption: {}",
+        w.caption
+    );
+}
+
+#[test]
+fn costs_renders_without_the_curve_and_says_so() {
+    let data = reports::chart::costs::Costs {
+        indirect: None,
+        ..sample::costs()
+    };
+    let (_dir, w) = render(&data);
+    assert!(w.caption.contains("was not measured"), "{}", w.caption);
+    assert!(csv_column(&w.csv, "working_set_bytes").is_empty());
+}
+
+#[test]
+fn slowdown_renders_every_measured_point_and_the_simulated_throughput() {
+    let data = sample::slowdown();
+    let (_dir, w) = render(&data);
+    let ys = csv_column(&w.csv, "y");
+    let ind = &data.indirect;
+    let measured = ind
+        .random
+        .iter()
+        .chain(&ind.sequential)
+        .chain(&ind.runnable)
+        .chain(&ind.runnable_64kib);
+    for (_, v) in measured {
+        assert!(ys.contains(v), "CSV lacks {v} ns");
+    }
+    for p in &data.connections.as_ref().unwrap().points {
+        assert!(
+            ys.contains(&p.throughput_rps),
+            "CSV lacks {} rps",
+            p.throughput_rps
+        );
+    }
+    assert!(
+        w.title.contains("with 64 runnable threads than with 2"),
+        "title: {}",
+        w.title
+    );
+    assert!(w.caption.contains("cache model"), "caption: {}", w.caption);
+}
+
+#[test]
+fn slowdown_renders_without_the_simulation() {
+    let data = reports::chart::slowdown::Slowdown {
+        connections: Err("sim failed".into()),
+        ..sample::slowdown()
+    };
+    let (_dir, w) = render(&data);
+    assert!(w.caption.contains("missing (sim failed)"), "{}", w.caption);
 }
 
 #[test]

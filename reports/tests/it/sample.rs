@@ -5,8 +5,10 @@ use reports::chart::cores::{Cores, CoresPoint};
 use reports::chart::costs::{CostKind, CostRow, Costs};
 use reports::chart::cpu::{Cpu, CpuPoint};
 use reports::chart::fastapi::{Curve, FastApi, PublishedP95};
+use reports::chart::indirect::Indirect;
 use reports::chart::pricing::{PerMillion, Price, Pricing};
 use reports::chart::recipe::{Figures, Recipe, Stack};
+use reports::chart::slowdown::Slowdown;
 use reports::chart::switches::{SwitchRow, Switches};
 use reports::chart::testbed::{Testbed, TestbedPoint};
 use reports::chart::websockets::{Holder, WebSockets};
@@ -42,6 +44,40 @@ pub fn costs() -> Costs {
             row("spin hand-off, cross core", CostKind::Floor, None),
         ],
         source: "sample data".into(),
+        indirect: Some(indirect()),
+    }
+}
+
+/// Curves shaped like a 2-core VM's: flat in L1, a knee past L2 (1 MiB here).
+pub fn indirect() -> Indirect {
+    Indirect {
+        random: vec![
+            (0, 1_200.0),
+            (16 << 10, 1_400.0),
+            (64 << 10, 15_000.0),
+            (256 << 10, 40_000.0),
+            (1 << 20, 180_000.0),
+            (4 << 20, 1_300_000.0),
+        ],
+        sequential: vec![
+            (0, 1_100.0),
+            (64 << 10, 6_000.0),
+            (1 << 20, 60_000.0),
+            (4 << 20, 300_000.0),
+        ],
+        runnable: vec![(2, 2_000.0), (8, 6_000.0), (64, 8_000.0)],
+        runnable_64kib: vec![(2, 2_200.0), (8, 28_000.0), (64, 240_000.0)],
+        l2: Some(1 << 20),
+        l3: Some(32 << 20),
+        limit: None,
+        source: "sample data".into(),
+    }
+}
+
+pub fn slowdown() -> Slowdown {
+    Slowdown {
+        indirect: indirect(),
+        connections: Ok(connections()),
     }
 }
 
