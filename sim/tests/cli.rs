@@ -295,7 +295,7 @@ fn missing_files_and_unknown_names_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "workers must be a whole number between 1 and 10000000",
+            "workers must be a whole number between 1 and 100000",
         ));
 }
 

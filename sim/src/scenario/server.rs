@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::config::{Balance, Model, Threads};
 use crate::cost::{self, CostOverrides};
 use crate::unit::parse_duration;
-use crate::validation::{MAX_ENTITIES, MAX_PROCESSES};
+use crate::validation::{MAX_ENTITIES, MAX_PROCESSES, MAX_RUNTIME_THREADS};
 
 use super::spec::{ServerSpec, ThreadsSpec};
 use super::{ScenarioError, Source};
@@ -77,10 +77,10 @@ pub(super) fn check_model(
     at: &dyn Fn(Option<&str>, &str) -> ScenarioError,
 ) -> Result<(Model, bool), ScenarioError> {
     let count = |key: &str, value: Option<i64>, default: u64| -> Result<u64, ScenarioError> {
-        let max = if key == "processes" {
-            MAX_PROCESSES
-        } else {
-            MAX_ENTITIES
+        let max = match key {
+            "processes" => MAX_PROCESSES,
+            "loops" | "workers" => MAX_RUNTIME_THREADS,
+            _ => MAX_ENTITIES,
         };
         match value {
             None => Ok(default),
