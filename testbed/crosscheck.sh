@@ -104,7 +104,32 @@ start_kind() {
     wait_port "$port"
 }
 
-# Each prints "rps p50_ms".
+# CPU ticks (user + system) the server has used so far, its threads included.
+server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+# Runs one tool (its arguments after the first) and appends to $1 its own line ("rps p50 errors
+# load_bound") followed by how busy the server and the client were during the run, in % of
+# one core: a tool that leaves the server idle shows it here, whatever it reports.
+measured() {
+    local out=$1
+    shift
+    local t0 w0 line
+    t0=$(server_ticks)
+    w0=$(date +%s%N)
+    # `times`' second line is the CPU of the subshell's waited-for children: the tool.
+    line=$("$@" && times >"$tmp/time.txt")
+    local ticks=$(($(server_ticks) - t0)) wall_ns=$(($(date +%s%N) - w0))
+    local tck
+    tck=$(getconf CLK_TCK)
+    awk -v l="$line" -v t="$ticks" -v w="$wall_ns" -v k="$tck" -v f="$tmp/time.txt" 'BEGIN {
+        getline c < f; getline c < f; split(c, cpu, " ")
+        printf "%s %.0f %.0f\n", l, t / k / (w / 1e9) * 100, (secs(cpu[1]) + secs(cpu[2])) / (w / 1e9) * 100
+    }
+    function secs(x,   m) { m = x; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", x); sub(/s$/, "", x); return m * 60 + x
+    }' >>"$out"
+}
+
+# Each prints "rps p50_ms errors load_bound".
 run_testbed() { # url keepalive(0/1)
     local ka=()
     [[ $2 == 1 ]] && ka=(--keepalive)
@@ -143,23 +168,25 @@ point() { # label url keepalive
     : >"$tmp/ab.txt"
     : >"$tmp/wrk.txt"
     for _ in $(seq "$REPS"); do
-        run_testbed "$url" "$ka" >>"$tmp/testbed.txt"
-        run_ab "$url" "$ka" >>"$tmp/ab.txt"
-        run_wrk "$url" "$ka" >>"$tmp/wrk.txt"
+        measured "$tmp/testbed.txt" run_testbed "$url" "$ka"
+        measured "$tmp/ab.txt" run_ab "$url" "$ka"
+        measured "$tmp/wrk.txt" run_wrk "$url" "$ka"
     done
     local tb_rps tb_p50
     tb_rps=$(cut -d' ' -f1 "$tmp/testbed.txt" | median)
     tb_p50=$(cut -d' ' -f2 "$tmp/testbed.txt" | median)
     for tool in testbed ab wrk; do
-        local rps p50 errs
+        local rps p50 errs sbusy cbusy
         rps=$(cut -d' ' -f1 "$tmp/$tool.txt" | median)
         p50=$(cut -d' ' -f2 "$tmp/$tool.txt" | median)
         errs=$(cut -d' ' -f3 "$tmp/$tool.txt" | paste -sd/)
-        rows+=("$(awk -v l="$label" -v t="$tool" -v r="$rps" -v p="$p50" -v br="$tb_rps" -v bp="$tb_p50" -v e="$errs" '
+        sbusy=$(cut -d' ' -f5 "$tmp/$tool.txt" | median)
+        cbusy=$(cut -d' ' -f6 "$tmp/$tool.txt" | median)
+        rows+=("$(awk -v l="$label" -v t="$tool" -v r="$rps" -v p="$p50" -v br="$tb_rps" -v bp="$tb_p50" -v e="$errs" -v sb="$sbusy" -v cb="$cbusy" '
             BEGIN {
                 dr = (r - br) / br * 100; dp = (p - bp) / bp * 100
                 ok = (t == "testbed") ? "" : ((dr < 10 && dr > -10 && dp < 15 && dp > -15) ? "pass" : "FAIL")
-                printf "| %s | %s | %.0f | %+.1f %% | %.3f | %+.1f %% | %s | %s |", l, t, r, dr, p, dp, e, ok
+                printf "| %s | %s | %.0f | %+.1f %% | %.3f | %+.1f %% | %s %% | %s %% | %s | %s |", l, t, r, dr, p, dp, sb, cb, e, ok
             }')")
     done
 }
@@ -178,8 +205,8 @@ for kind in $KINDS; do
 done
 
 echo
-echo "Closed loop, server on core $SERVER_CORE, load on core $LOAD_CORE, ${SECS}s per run, median of $REPS interleaved runs ($(nproc) cores, $(uname -r))"
+echo "Closed loop, server on core $SERVER_CORE, load on core $LOAD_CORE, ${SECS}s per run, median of $REPS interleaved runs ($(nproc) cores, $(uname -r), load average at the end $(cut -d" " -f1-3 /proc/loadavg))"
 echo
-echo "| point | tool | requests/s | vs testbed | p50 ms | vs testbed | errors per run | within 10 % / 15 % |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| point | tool | requests/s | vs testbed | p50 ms | vs testbed | server busy | client busy | errors per run | within 10 % / 15 % |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
