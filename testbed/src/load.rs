@@ -135,24 +135,31 @@ impl LoadSpec {
         Ok(target)
     }
 
-    /// The cores the engines run on.
+    /// The cores the engines run on: `--cores`, else every core this process may use but
+    /// core 0 (the server's), else the one it may use. Core numbers are the machine's, so
+    /// under `taskset -c 1` the default is core 1.
     pub fn load_cores(&self) -> anyhow::Result<Vec<usize>> {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let allowed = crate::server::host::allowed_cores();
         let cores = match &self.cores {
             Some(cores) => cores.clone(),
-            None if n > 1 => (1..n).collect(),
-            None => vec![0],
+            None => {
+                let others: Vec<usize> = allowed.iter().copied().filter(|&c| c != 0).collect();
+                if others.is_empty() {
+                    allowed.iter().copied().take(1).collect()
+                } else {
+                    others
+                }
+            }
         };
         if cores.is_empty() {
             return Err(usage("--cores: give at least one core, e.g. --cores 1"));
         }
-        if let Some(bad) = cores
-            .iter()
-            .find(|&&c| c >= n.min(libc::CPU_SETSIZE as usize))
-        {
+        if let Some(bad) = cores.iter().find(|c| !allowed.contains(c)) {
+            let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
             return Err(usage(format!(
-                "--cores: core {bad} does not exist; this machine has cores 0 to {}",
-                n - 1
+                "--cores: this process may not run on core {bad}; it may use core(s) {} \
+                 (see `taskset -p $$`)",
+                list.join(", ")
             )));
         }
         Ok(cores)

@@ -41,6 +41,29 @@ pub fn pin_first_cores(cores: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cores this process may run on (its affinity mask, as `taskset` left it), in order.
+/// Falls back to `0..available_parallelism` if the mask cannot be read.
+pub fn allowed_cores() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size, and
+    // CPU_ISSET reads inside it for indices below CPU_SETSIZE.
+    let mask = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            None
+        } else {
+            Some(
+                (0..libc::CPU_SETSIZE as usize)
+                    .filter(|&c| libc::CPU_ISSET(c, &set))
+                    .collect(),
+            )
+        }
+    };
+    match mask {
+        Some(cores) => cores,
+        None => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
+    }
+}
+
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns `(soft, hard)` after it.
 /// 10,000 connections need [`FDS_NEEDED`]; see [`fd_limit_advice`] when the hard limit is lower.
 pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
