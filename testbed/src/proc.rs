@@ -380,7 +380,7 @@ mod tests {
     fn a_live_threads_run_time_comes_from_schedstat() {
         // This process watches itself while one thread spins for 100 ms of its own CPU clock
         // and then waits, alive, until the window has ended.
-        let mut watch = ServerWatch::start(&[std::process::id()]).unwrap();
+        let watch = ServerWatch::start(&[std::process::id()]).unwrap();
         let thread_cpu = || {
             let mut ts = libc::timespec {
                 tv_sec: 0,
