@@ -16,10 +16,12 @@
 
 mod engine;
 mod http;
+mod plan;
 mod report;
 mod schedule;
 mod tally;
 mod target;
+mod thread;
 mod timer;
 
 use std::sync::Arc;
@@ -312,7 +314,7 @@ fn spawn_watcher(
     std::thread::Builder::new()
         .name("load-watch".into())
         .spawn(move || {
-            let _ = engine::pin(core);
+            let _ = thread::pin(core);
             while Instant::now() < measure_start && !done.load(Ordering::Acquire) {
                 std::thread::sleep(
                     measure_start
@@ -320,7 +322,7 @@ fn spawn_watcher(
                         .min(Duration::from_millis(50)),
                 );
             }
-            let cpu_before = engine::thread_cpu();
+            let cpu_before = thread::thread_cpu();
             // A server that exited since the check in `run` shows up as errors in the load.
             let mut watch = (!pids.is_empty())
                 .then(|| ServerWatch::start(&pids).ok())
@@ -334,7 +336,7 @@ fn spawn_watcher(
                 std::thread::sleep(Duration::from_millis(5));
             }
             let usage = watch.map(ServerWatch::finish);
-            (usage, engine::thread_cpu().saturating_sub(cpu_before))
+            (usage, thread::thread_cpu().saturating_sub(cpu_before))
         })
         .context("could not start the /proc watcher thread")
 }

@@ -11,10 +11,9 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -22,8 +21,10 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::http::{Parsed, Response};
+pub(crate) use super::plan::Plan;
 use super::schedule::Arrivals;
 use super::tally::Tally;
+use super::thread::{pin, thread_cpu};
 use super::timer::Timer;
 
 /// Connects started but not yet established. A full accept queue drops SYNs, which leaves
@@ -35,33 +36,6 @@ const MAX_CONNECTING: usize = 64;
 const TIMER: Token = Token(usize::MAX - 1);
 /// Housekeeping (timeouts, ramp, the window) runs at least this often.
 const TICK: Duration = Duration::from_millis(5);
-
-/// What one engine does.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub(crate) addr: SocketAddr,
-    pub(crate) request: Arc<[u8]>,
-    pub(crate) keepalive: bool,
-    pub(crate) connections: usize,
-    /// Open loop: this engine's share of the arrivals per second.
-    pub(crate) rate: Option<f64>,
-    /// This engine's share of the measured requests.
-    pub(crate) requests: Option<u64>,
-    pub(crate) start: Instant,
-    /// Between two connection openings (the ramp).
-    pub(crate) connect_gap: Duration,
-    /// Requests intended from here on are measured (if the ramp is done by then; else from
-    /// the ramp's end + `warmup`, and `measure_end` moves as much)...
-    pub(crate) measure_start: Instant,
-    /// ...and none is started from here on.
-    pub(crate) measure_end: Instant,
-    pub(crate) warmup: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) seed: u64,
-    pub(crate) core: Option<usize>,
-    /// Measured answers so far, for the progress callback.
-    pub(crate) progress: Arc<AtomicU64>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -586,32 +560,4 @@ fn classify(error: &std::io::Error, during: &'static str) -> &'static str {
         (_, "write") => "write",
         _ => "read",
     }
-}
-
-/// Pins the calling thread to `core`.
-pub(crate) fn pin(core: usize) -> std::io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes within it for core < CPU_SETSIZE, which
-    // the caller checked; sched_setaffinity(0, ..) affects only the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// CPU time (user + system) of the calling thread.
-pub(crate) fn thread_cpu() -> Duration {
-    // SAFETY: getrusage writes one rusage struct that we own.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
-    };
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
