@@ -143,7 +143,9 @@ impl Indirect {
             (s - m).abs() <= 0.25 * m
         });
         format!(
-            "Dashed: sim's cache model, given only the measured cache sizes, refill rates and the              W = 0 switch. It meets {wi} of {wn} working-set points within 15 % or 1 µs (median              error {} %) and predicts {ri} of {rn} ring points within 25 % (median error {} %).",
+            "Dashed: sim's cache model, given only the measured cache sizes, refill rates and the \
+             W = 0 switch. It meets {wi} of {wn} working-set points within 15 % or 1 µs (median \
+             error {} %) and predicts {ri} of {rn} ring points within 25 % (median error {} %).",
             sig(100.0 * wmed, 2),
             sig(100.0 * rmed, 2)
         )
