@@ -69,7 +69,11 @@ impl Connections {
     pub fn split_sentence(&self) -> String {
         let mut out = String::new();
         let share = |p: &ConnPoint| sig(100.0 * (p.switching + p.refill), 2);
-        for p in self.at_most(ModelKind::ThreadPerRequest).into_iter().take(1) {
+        for p in self
+            .at_most(ModelKind::ThreadPerRequest)
+            .into_iter()
+            .take(1)
+        {
             let peak = self
                 .points
                 .iter()

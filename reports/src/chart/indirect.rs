@@ -124,7 +124,9 @@ impl Indirect {
         if let Some(why) = &self.model_missing {
             return format!("No model line: {why}.");
         }
-        let judge = |measured: &[(u64, f64)], model: &[(u64, f64)], pass: &dyn Fn(f64, f64) -> bool| {
+        let judge = |measured: &[(u64, f64)],
+                     model: &[(u64, f64)],
+                     pass: &dyn Fn(f64, f64) -> bool| {
             let pairs: Vec<(f64, f64)> = measured
                 .iter()
                 .filter_map(|&(x, m)| model.iter().find(|p| p.0 == x).map(|p| (m, p.1)))
@@ -186,7 +188,11 @@ impl Indirect {
             dots("sequential order", color::BLUE, &self.sequential),
         ];
         if with_model && !self.model_random.is_empty() {
-            series.push(model_line("model, random", color::VERMILLION, &self.model_random));
+            series.push(model_line(
+                "model, random",
+                color::VERMILLION,
+                &self.model_random,
+            ));
         }
         let band = Band {
             lo: CLAIM_SWITCH_NS.0,
@@ -243,7 +249,14 @@ impl Indirect {
 fn model_line(label: &str, c: RGBColor, pts: &[(u64, f64)]) -> Line {
     Line {
         dashed: true,
-        ..dots(label, c, &pts.iter().copied().filter(|p| p.1 > 0.0).collect::<Vec<_>>())
+        ..dots(
+            label,
+            c,
+            &pts.iter()
+                .copied()
+                .filter(|p| p.1 > 0.0)
+                .collect::<Vec<_>>(),
+        )
     }
 }
 

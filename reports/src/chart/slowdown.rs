@@ -111,7 +111,10 @@ impl Chart for Slowdown {
             }
             _ => out.push_str(&format!(
                 " Right: the simulated throughput is missing ({}).",
-                self.connections.as_ref().err().map_or("no thread or event server", |e| e)
+                self.connections
+                    .as_ref()
+                    .err()
+                    .map_or("no thread or event server", |e| e)
             )),
         }
         out

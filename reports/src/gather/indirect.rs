@@ -154,7 +154,11 @@ mod tests {
         assert_eq!(c.model_missing, None);
         assert_eq!(c.model_random.len(), c.random.len());
         assert_eq!(c.model_runnable_64kib.len(), c.runnable_64kib.len());
-        assert!((c.model_random[0].1 - c.random[0].1).abs() <= 1.0, "{:?}", c.model_random);
+        assert!(
+            (c.model_random[0].1 - c.random[0].1).abs() <= 1.0,
+            "{:?}",
+            c.model_random
+        );
     }
 
     #[test]

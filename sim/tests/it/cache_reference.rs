@@ -284,7 +284,10 @@ fn the_reference_disagrees_with_itself_beyond_both_tolerances() {
     };
     // A simulated v passes the pair's point for v in [0.85 a, 1.15 a] (or within 1 µs) and the
     // ring's for v in [0.75 b, 1.25 b]: the intervals must not overlap.
-    let pair_band = ((0.85 * pair).min(pair - 1_000.0), (1.15 * pair).max(pair + 1_000.0));
+    let pair_band = (
+        (0.85 * pair).min(pair - 1_000.0),
+        (1.15 * pair).max(pair + 1_000.0),
+    );
     let ring_band = (0.75 * ring, 1.25 * ring);
     println!("64 KiB pair: {pair:.0} ns, 2-thread 64 KiB ring: {ring:.0} ns");
     assert!(
