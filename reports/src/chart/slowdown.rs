@@ -105,7 +105,7 @@ impl Chart for Slowdown {
                     grouped(c1),
                     grouped(e1)
                 ));
-                if let Some(c) = self.connections.as_ref().ok() {
+                if let Ok(c) = &self.connections {
                     out.push_str(&c.split_sentence());
                 }
             }

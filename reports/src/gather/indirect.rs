@@ -2,7 +2,7 @@
 //! else the committed reference measurement, saying which.
 
 use micro::calibration::{Budget, Calibration};
-use micro::indirect::{IndirectCosts, Plan};
+use micro::indirect::{Curve, IndirectCosts, Plan};
 
 use crate::chart::indirect::Indirect;
 use crate::gather::Measured;
@@ -67,7 +67,7 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
 /// thread each, on one core) and run by `sim`, whose cache model is given only what `c`
 /// measured: the cache sizes, the refill rates and the curve's W = 0 point as the direct
 /// switch. Nothing is fitted to the curves.
-fn model(c: &IndirectCosts) -> Result<(Vec<(u64, f64)>, Vec<(u64, f64)>), String> {
+fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     let curve = c.switch_working_set_ns.as_deref().unwrap_or_default();
     let direct = match curve.first() {
         Some(&(0, ns)) => ns,
