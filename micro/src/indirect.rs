@@ -14,14 +14,16 @@
 //! time a line costs over a hit because a switch sent it further out. A line that moved from
 //! level a to level b costs `refill_b - refill_a`.
 
-use std::time::{Duration, Instant};
+mod curves;
+mod refill;
 
-use crate::background;
+use std::time::Duration;
+
 use crate::cache::{self, CacheSizes, Order};
 use crate::error::Error;
-use crate::ring::{self, RingRun};
-use crate::rusage;
 use crate::unit;
+use curves::{background_curve, runnable_curve, working_set_curve};
+pub use refill::refill_rates;
 
 /// Bytes each ring thread walks in the `switch_runnable` variant with a working set.
 pub const RUNNABLE_BYTES: usize = 64 << 10;
@@ -181,208 +183,6 @@ pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
 /// `[x, ns]` points of a curve, ascending in x.
 pub type Curve = Vec<(u64, f64)>;
 
-/// Median of several runs' extra cost per switch, the fastest baseline line time, and the
-/// switch counts per hand-off over all runs.
-struct Point {
-    per_switch_ns: f64,
-    /// The fastest run's baseline per hand-off: one walk plus a `write` and a `read`.
-    baseline_pass_ns: f64,
-    switches_per_pass: f64,
-    took: Duration,
-    /// Wall time per round, setup and baseline included, over all runs.
-    per_round: Duration,
-}
-
-/// Runs a ring of `threads` × `bytes` a few times within `slice` (once at least), each run
-/// sized from `round_estimate`, the expected time of one round.
-fn ring_point(
-    threads: usize,
-    bytes: usize,
-    order: Order,
-    slice: Duration,
-    round_estimate: Duration,
-) -> Result<Point, Error> {
-    const RUNS: usize = 3;
-    let start = Instant::now();
-    let per_run = slice / RUNS as u32;
-    // 1,000 rounds (2,000 switches for a pair) give a steady median; more would spend on the
-    // cheap small working sets the time the large ones need.
-    let rounds =
-        (per_run.as_secs_f64() / round_estimate.as_secs_f64().max(1e-7)).clamp(1.0, 1_000.0) as u64;
-    let mut runs: Vec<RingRun> = Vec::new();
-    while runs.is_empty() || (runs.len() < RUNS && start.elapsed() + per_run < slice) {
-        runs.push(ring::ring(threads, bytes, order, rounds)?);
-    }
-    let per_switch: Vec<f64> = runs.iter().map(RingRun::per_switch_ns).collect();
-    let baseline_pass_ns = runs
-        .iter()
-        .map(|r| r.baseline.as_secs_f64() * 1e9 / r.passes.max(1) as f64)
-        .fold(f64::INFINITY, f64::min);
-    let (switches, passes) = runs.iter().fold((0.0, 0), |(s, p), r| {
-        (s + r.switches.total() as f64, p + r.passes)
-    });
-    Ok(Point {
-        per_switch_ns: crate::estimate::median(&per_switch).unwrap_or(f64::NAN),
-        baseline_pass_ns,
-        switches_per_pass: switches / passes.max(1) as f64,
-        took: start.elapsed(),
-        per_round: start.elapsed() / (rounds * runs.len() as u64).max(1) as u32,
-    })
-}
-
-/// Time for one round of a ring: each thread's walk plus a few µs of switch.
-fn round_estimate(threads: usize, bytes: u64, line_ns: f64) -> Duration {
-    let walk = (bytes / cache::LINE_BYTES as u64) as f64 * line_ns;
-    Duration::from_secs_f64(threads as f64 * (walk + 5_000.0) / 1e9)
-}
-
-/// The working-set curve in `order` within `time`: points in ascending size until the next
-/// would not fit. Returns the curve and the baseline line latencies.
-fn working_set_curve(
-    order: Order,
-    points: &[u64],
-    time: Duration,
-    notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-) -> (Curve, Curve) {
-    let name = match order {
-        Order::Random => "switch_working_set",
-        Order::Sequential => "switch_working_set_seq",
-    };
-    let start = Instant::now();
-    let (mut curve, mut latency) = (Vec::new(), Vec::new());
-    // A guess until the first walk is timed; each point then predicts the next from its own
-    // line time, doubled because a larger set may come from a slower level.
-    let mut line_ns = 2.0;
-    // The W = 0 point's baseline is the system calls alone; a line's time is what a walk
-    // adds to it.
-    let mut syscalls_ns = None;
-    // The last point's real time per round (refill included), to scale to the next size.
-    let mut last: Option<(u64, Duration)> = None;
-    for (i, &bytes) in points.iter().enumerate() {
-        let left = time.saturating_sub(start.elapsed());
-        let slice = left / (points.len() - i) as u32;
-        // A run is at least a warm-up round, the baseline and one timed round: about 7 walks,
-        // plus writing the two buffers.
-        let walks = round_estimate(2, bytes, 2.0 * line_ns);
-        let scaled = last.map_or(Duration::ZERO, |(x, per_round)| {
-            per_round.mul_f64(bytes as f64 / x.max(1) as f64)
-        });
-        let round = walks.max(scaled);
-        let least = round.mul_f64(4.0);
-        if least > left {
-            notes.push(format!(
-                "{name} stops below {}: one run at that size would take about {} ({} per line), more than the {} left of its budget; give calibrate a larger --budget to go further",
-                unit::format_size(bytes as f64),
-                unit::format_duration(least.as_secs_f64() * 1e9),
-                unit::format_duration(2.0 * line_ns),
-                unit::format_duration(left.as_secs_f64() * 1e9),
-            ));
-            break;
-        }
-        match ring_point(2, bytes as usize, order, slice.max(least), round) {
-            Ok(point) => {
-                progress(&format!(
-                    "{name}/{}: {} per switch ({:.2} switches per hand-off, {:.1} s)",
-                    unit::format_size(bytes as f64),
-                    unit::format_duration(point.per_switch_ns),
-                    point.switches_per_pass,
-                    point.took.as_secs_f64()
-                ));
-                check_switches(name, bytes, point.switches_per_pass, 2, notes);
-                curve.push((bytes, point.per_switch_ns));
-                if bytes > 0 {
-                    last = Some((bytes, point.per_round));
-                }
-                let lines = bytes / cache::LINE_BYTES as u64;
-                if lines == 0 {
-                    syscalls_ns = Some(point.baseline_pass_ns);
-                } else {
-                    let walk_ns = point.baseline_pass_ns - syscalls_ns.unwrap_or(0.0);
-                    let ns = walk_ns.max(0.0) / lines as f64;
-                    latency.push((bytes, ns));
-                    line_ns = ns.max(line_ns / 2.0);
-                }
-            }
-            Err(error) => {
-                notes.push(format!(
-                    "{name}/{bytes} not measured: {error}; the curve stops there"
-                ));
-                break;
-            }
-        }
-    }
-    (curve, latency)
-}
-
-/// Warns when a ring switched more or less often than its hand-offs explain.
-///
-/// A pair blocks exactly once per hand-off. In a ring of 3 or more, the woken thread often
-/// preempts the one that woke it (wake-up preemption), which then needs a second switch to get
-/// back and block in `read`: between 1 and 2 switches per hand-off, all of them real.
-fn check_switches(name: &str, point: u64, observed: f64, threads: u64, notes: &mut Vec<String>) {
-    let id = format!("{name}/{point}");
-    if threads <= 2 {
-        if let Some(warning) = rusage::check(&id, observed, 1.0) {
-            notes.push(format!("warning: {warning} (per hand-off)"));
-        }
-    } else if !(0.75..=2.25).contains(&observed) {
-        notes.push(format!(
-            "warning: {id}: getrusage counted {observed:.2} context switches per hand-off where a ring makes 1 to 2; the time measures something else (preemption by another process)"
-        ));
-    }
-}
-
-/// The line latency of the first measured point in `range`, searching from the top when
-/// `largest`.
-fn level_latency(latency: &[(u64, f64)], range: (u64, u64), largest: bool) -> Option<f64> {
-    let mut inside = latency
-        .iter()
-        .filter(|(bytes, _)| *bytes > 0 && (range.0..=range.1).contains(bytes));
-    if largest {
-        inside.next_back().map(|p| p.1)
-    } else {
-        inside.next().map(|p| p.1)
-    }
-}
-
-/// Refill rates (L2, L3, memory) from a baseline latency curve, each with the reason when it
-/// cannot be read off the curve.
-pub fn refill_rates(sizes: &CacheSizes, latency: &[(u64, f64)]) -> [Result<f64, String>; 3] {
-    let missing = |what: &str| Err(format!("the random walk curve has no point {what}"));
-    let l1 = sizes
-        .l1d
-        .and_then(|l1| level_latency(latency, (1, l1 / 2), true));
-    let Some(l1) = l1 else {
-        let reason = "no L1 point (a working set at or below half of L1d)".to_string();
-        return [Err(reason.clone()), Err(reason.clone()), Err(reason)];
-    };
-    let within = |range: Option<(u64, u64)>, largest: bool, what: &str| match range {
-        Some(range) => level_latency(latency, range, largest)
-            .map(|ns| (ns - l1).max(0.0))
-            .ok_or(())
-            .or_else(|()| missing(what)),
-        None => Err(format!("the kernel reports no size for {what}")),
-    };
-    [
-        within(
-            sizes.l1d.zip(sizes.l2).map(|(l1, l2)| (l1 + 1, l2 / 2)),
-            true,
-            "inside L2 (above L1d, at most half of L2)",
-        ),
-        within(
-            sizes.l2.zip(sizes.l3).map(|(l2, l3)| (2 * l2, l3 / 2)),
-            true,
-            "inside L3 (from 2 x L2 to half of L3)",
-        ),
-        within(
-            sizes.l3.map(|l3| (2 * l3, u64::MAX)),
-            false,
-            "beyond L3 (at least 2 x L3)",
-        ),
-    ]
-}
-
 /// Measures every curve of `plan`; `progress` gets a line per point and `notes` collects
 /// warnings and the reasons for anything left out.
 pub fn measure(
@@ -425,92 +225,6 @@ pub fn measure(
         runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress);
     costs.switch_background = background_curve(sizes, &plan.hogs, share(0.25), notes, progress);
     costs
-}
-
-fn runnable_curve(
-    bytes: usize,
-    threads: &[u64],
-    time: Duration,
-    notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-) -> Option<Vec<(u64, f64)>> {
-    let name = if bytes == 0 {
-        "switch_runnable"
-    } else {
-        "switch_runnable_64kib"
-    };
-    let start = Instant::now();
-    let mut curve = Vec::new();
-    for (i, &n) in threads.iter().enumerate() {
-        let slice = time.saturating_sub(start.elapsed()) / (threads.len() - i) as u32;
-        // Lines from memory at worst once the ring's buffers outgrow the caches.
-        let round = round_estimate(n as usize, bytes as u64, 20.0);
-        match ring_point(n as usize, bytes, Order::Random, slice, round) {
-            Ok(point) => {
-                progress(&format!(
-                    "{name}/{n}: {} per switch ({:.2} switches per hand-off)",
-                    unit::format_duration(point.per_switch_ns),
-                    point.switches_per_pass
-                ));
-                check_switches(name, n, point.switches_per_pass, n, notes);
-                curve.push((n, point.per_switch_ns));
-            }
-            Err(error) => {
-                notes.push(format!(
-                    "{name}/{n} not measured: {error}; the curve stops there"
-                ));
-                break;
-            }
-        }
-    }
-    (!curve.is_empty()).then_some(curve)
-}
-
-fn background_curve(
-    sizes: &CacheSizes,
-    hogs: &[u64],
-    time: Duration,
-    notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-) -> Option<Vec<(u64, f64, f64, f64)>> {
-    // Each background thread streams through 4 x L2, so it flushes L1 and L2 every pass.
-    let hog_bytes = sizes.l2.map_or(8 << 20, |l2| 4 * l2) as usize;
-    let start = Instant::now();
-    let mut curve = Vec::new();
-    for (i, &k) in hogs.iter().enumerate() {
-        let slice = time.saturating_sub(start.elapsed()) / (hogs.len() - i) as u32;
-        match background::ping_pong_beside(k as usize, hog_bytes, 5_000, slice) {
-            Ok(run) => {
-                let (p50, p99) = (
-                    run.round_trip_quantile_ns(0.5),
-                    run.round_trip_quantile_ns(0.99),
-                );
-                let cpu = run.cpu_per_switch_ns();
-                progress(&format!(
-                    "switch_background/{k}: round trip p50 {} p99 {}, CPU {} per switch ({} round trips, {:.2} switches each)",
-                    unit::format_duration(p50),
-                    unit::format_duration(p99),
-                    unit::format_duration(cpu),
-                    run.round_trips.len(),
-                    run.switches_per_round_trip()
-                ));
-                if run.round_trips.len() < 100 {
-                    notes.push(format!(
-                        "switch_background/{k}: only {} round trips fitted the budget, so its p99 is close to the maximum",
-                        run.round_trips.len()
-                    ));
-                }
-                curve.push((k, p50, p99, cpu));
-            }
-            Err(error) => {
-                notes.push(format!(
-                    "switch_background/{k} not measured: {error}; the curve stops there"
-                ));
-                break;
-            }
-        }
-    }
-    (!curve.is_empty()).then_some(curve)
 }
 
 /// The curves an earlier `cargo bench -p micro` left under `dir` (Criterion's mean per
@@ -585,29 +299,6 @@ mod tests {
             grid(&CacheSizes::default(), 64 << 10),
             vec![0, 4 << 10, 16 << 10, 64 << 10]
         );
-    }
-
-    #[test]
-    fn refill_rates_are_level_latencies_minus_l1() {
-        let sizes = this_vm();
-        let latency = [
-            (16 << 10, 2.0),
-            (24 << 10, 2.1),
-            (64 << 10, 6.0),
-            (1 << 20, 8.0),
-            (4 << 20, 270.0),
-            (16 << 20, 570.0),
-        ];
-        let [l2, l3, memory] = refill_rates(&sizes, &latency);
-        assert!((l2.unwrap() - 5.9).abs() < 1e-9);
-        assert!((l3.unwrap() - 567.9).abs() < 1e-9);
-        assert!(memory.unwrap_err().contains("beyond L3"));
-        let far = [(24 << 10, 2.0), (600 << 20, 900.0), (1 << 30, 1_000.0)];
-        let [l2, _, memory] = refill_rates(&sizes, &far);
-        assert!(l2.is_err());
-        assert_eq!(memory.unwrap(), 898.0);
-        let [l2, ..] = refill_rates(&sizes, &[]);
-        assert!(l2.unwrap_err().contains("L1"));
     }
 
     #[test]

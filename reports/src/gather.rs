@@ -343,6 +343,8 @@ pub fn connections(sim: &Sim, progress: &Progress) -> Result<Connections, String
                 connections: r.concurrency? as f64,
                 throughput_rps: r.throughput_rps,
                 peak_memory_bytes: r.peak_memory_bytes as f64,
+                switching: r.switch_overhead,
+                refill: r.cpu_refill,
             })
         })
         .collect();

@@ -11,8 +11,9 @@ use crate::page::{self, PageInfo};
 use crate::progress::Progress;
 
 /// Charts the README shows, refreshed by `--gallery`.
-pub const GALLERY: [&str; 5] = [
+pub const GALLERY: [&str; 6] = [
     "01-costs",
+    "03-connections",
     "04-fastapi",
     "07-cores",
     "09-cpu",

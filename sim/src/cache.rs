@@ -13,42 +13,50 @@
 //! An *owner* is a piece of data (a thread's stack, a connection's or a request's data), not
 //! who runs it, so the thread and async models pay alike for the same data. When owner A with
 //! working set `W` runs again, let `B_p` be the distinct bytes the others touched on this core
-//! since A last ran here and `B_s` the same over the cores sharing this core's L3. For level
-//! `i` of size `S_i`:
+//! since A last ran here and `B_s` the same over the cores sharing this core's L3.
+//!
+//! A line of A is reused after A's own `W` bytes (it walks its data once per run) plus what
+//! the others touched in between: its reuse distance is `W` alone and `W + B` after a switch.
+//! For level `i` of size `S_i`, the share of A's lines that reuse distance `D` no longer finds
+//! there is taken as
 //!
 //! ```text
-//!   evicted fraction   e_i = min(1, B_i / S_i)          B_1 = B_2 = B_p,  B_3 = B_s
-//!   extra misses       m_i = min(W, S_i) × e_i / 64     lines (64-byte lines)
-//!   refill             ns  = m_1 × r_L2 + m_2 × (r_L3 − r_L2) + m_3 × (r_mem − r_L3)
+//!   f_i(D)  = min(1, D / S_i)                           miss share at reuse distance D
+//!   m_i     = W × (f_i(W + B_i) − f_i(W)) / 64          extra misses, lines (64-byte lines)
+//!                                                       B_1 = B_2 = B_p,  B_3 = B_s
+//!   refill  = m_1 × r_L2 + m_2 × (r_L3 − r_L2) + m_3 × (r_mem − r_L3)   ns
 //! ```
 //! (a rate below the level above's is raised to it: a line from further away never costs less).
 //!
-//! `min(W, S_i)` is what A found in level `i` when it ran alone; `e_i` is the share of level
-//! `i` the others overwrote since (they land on random sets, so touching a tenth of the cache
-//! evicts about a tenth of what was there). A line A no longer finds in level `i` costs one
-//! more step down the hierarchy; `r_L2`, `r_L3`, `r_mem` are the measured ns per line refilled
-//! from L2, L3 and memory instead of L1 (`micro`'s `refill_*_ns_per_line`). Private levels
-//! (L1, L2) count only this core's history; the shared L3 counts every core of its domain.
+//! Only the *difference* is a switch's cost: the misses A has alone (`f_i(W)`) are part of its
+//! work, already in the scenario's measured CPU demand, as they are in `micro`'s baseline (one
+//! thread walking the same buffer without a switch, subtracted from `switch_working_set`).
+//! While `W + B ≤ S_i` this is `W × B / S_i`: a tenth of the cache overwritten by the others
+//! costs a tenth of A's lines there. Once `W + B` passes `S_i` it is `W × (1 − W / S_i)`, and a
+//! working set that overflows a level alone (`W ≥ S_i`) loses nothing more there by a switch:
+//! it missed there anyway. A line A no longer finds in level `i` costs one more step down the
+//! hierarchy; `r_L2`, `r_L3`, `r_mem` are the measured ns per line refilled from L2, L3 and
+//! memory instead of L1 (`micro`'s `refill_*_ns_per_line`). Private levels (L1, L2) count only
+//! this core's history; the shared L3 counts every core of its domain.
 //!
 //! Sources: the LRU stack distance of Mattson, Gecsei, Slutz & Traiger, "Evaluation techniques
 //! for storage hierarchies" (IBM Systems Journal, 1970): a reuse hits in a cache of size S when
 //! fewer than S distinct bytes were touched since; here the distance is counted per working set,
-//! not per line (`cache/recency.rs`). The linear eviction share is the first-order form of the
-//! footprint argument of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987): lines
-//! placed at random sets overwrite about `B / S` of a cache while `B` is well below `S`; past
-//! that the share saturates at 1 (real replacement keeps some lines longer, so this errs high
-//! between `S / 2` and `S`).
-//! Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS 2007), and lmbench's
-//! `lat_ctx -s` measure the same quantity as `micro`'s `switch_working_set` curve: the extra
-//! time per switch when each thread walks its own array, against the array size.
+//! not per line (`cache/recency.rs`). LRU makes `f` a step at `D = S`; `f` above is its linear
+//! form, the first-order footprint argument of Thiébaut & Stone, "Footprints in the cache" (ACM
+//! TOCS, 1987): lines placed at random sets overwrite about `D / S` of a cache while `D` is well
+//! below `S`, saturating at 1. Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS
+//! 2007), and lmbench's `lat_ctx -s` measure the same quantity as `micro`'s
+//! `switch_working_set` curve: the extra time per switch when each thread walks its own array,
+//! against the array size, over the same walks done without a switch.
 //!
 //! # Rules
 //! - An owner's first run pays nothing: its compulsory misses are part of its work, which the
 //!   scenario's measured CPU demand already includes. Only a *return* pays.
 //! - A core keeps an owner's lines only if it was the last core to run it: the walks write
 //!   their data, so running elsewhere invalidates the old copies. A migrated owner refills its
-//!   private levels in full (`e_1 = e_2 = 1`) and finds in L3 what its domain kept
-//!   (`e_3 = 1` in another domain).
+//!   private levels as if the others had touched everything (`f_1 = f_2 = 1` after) and finds
+//!   in L3 what its domain kept (`f_3 = 1` after, in another domain).
 //! - When the working set changes between runs, the data it can find again is at most the
 //!   smaller of the two (`W = min(W_then, W_now)`).
 //! - A working set of 0 costs 0 and records nothing, so with no `working_set` anywhere every
@@ -172,12 +180,17 @@ pub(crate) enum Since {
 /// `shared` in its L3 domain.
 pub(crate) fn refill(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
     let missed = |size: u64, since: Since| -> f64 {
-        let evicted = match since {
+        if size == 0 {
+            // No such level: every line comes from below, switch or not.
+            return 0.0;
+        }
+        let share = |distance: f64| (distance / size as f64).min(1.0);
+        let alone = share(w as f64);
+        let after = match since {
             Since::Gone => 1.0,
-            Since::Others(_) if size == 0 => 1.0,
-            Since::Others(bytes) => (bytes as f64 / size as f64).min(1.0),
+            Since::Others(bytes) => share(w as f64 + bytes as f64),
         };
-        w.min(size) as f64 * evicted / LINE_BYTES as f64
+        w as f64 * (after - alone) / LINE_BYTES as f64
     };
     let missed_lines = [
         missed(params.l1d_bytes, private),

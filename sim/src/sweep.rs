@@ -220,6 +220,8 @@ pub struct SweepRow {
     pub cpu_useful: f64,
     /// Fraction of core time idle.
     pub cpu_idle: f64,
+    /// Fraction of core time refilling caches after switches (`cpu.refill`).
+    pub cpu_refill: f64,
     /// OS context switches.
     pub context_switches: u64,
     /// Task or coroutine switches.
@@ -284,6 +286,7 @@ impl SweepRow {
             switch_overhead: report.switch_overhead,
             cpu_useful: report.cpu.useful,
             cpu_idle: report.cpu.idle,
+            cpu_refill: report.cpu.refill,
             context_switches: report.context_switches * m,
             task_switches: report.task_switches * m,
             context_switches_per_request: report.context_switches_per_request,

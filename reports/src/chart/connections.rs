@@ -7,7 +7,7 @@ use sim::config::ModelKind;
 
 use crate::chart::{Chart, distinct};
 use crate::error::ChartError;
-use crate::number::sig;
+use crate::number::{grouped, sig};
 
 const MIB: f64 = 1024.0 * 1024.0;
 use crate::plot::{Axis, Legend, Line, lines};
@@ -27,6 +27,10 @@ pub struct ConnPoint {
     pub throughput_rps: f64,
     /// Peak resident memory, bytes.
     pub peak_memory_bytes: f64,
+    /// Share of core time switching (`switch_overhead`).
+    pub switching: f64,
+    /// Share of core time refilling caches after switches (`cpu.refill`).
+    pub refill: f64,
 }
 
 /// The data of chart 3.
@@ -58,6 +62,54 @@ impl Connections {
                 }
             })
             .collect()
+    }
+
+    /// What switching and refilling cost the thread and event servers at the most connections,
+    /// and whether the thread server's requests/s fell from their peak, as caption sentences.
+    pub fn split_sentence(&self) -> String {
+        let mut out = String::new();
+        let share = |p: &ConnPoint| sig(100.0 * (p.switching + p.refill), 2);
+        for p in self
+            .at_most(ModelKind::ThreadPerRequest)
+            .into_iter()
+            .take(1)
+        {
+            let peak = self
+                .points
+                .iter()
+                .filter(|q| q.label == p.label)
+                .map(|q| q.throughput_rps)
+                .fold(0.0, f64::max);
+            out.push_str(&format!(
+                " At {} connections {} spends {} % of core time switching and refilling caches \
+                 ({} % refill)",
+                grouped(p.connections),
+                p.label,
+                share(p),
+                sig(100.0 * p.refill, 2)
+            ));
+            if let Some(e) = self.at_most(ModelKind::Cooperative).first() {
+                out.push_str(&format!(", {} {} %", e.label, share(e)));
+            }
+            out.push('.');
+            if p.throughput_rps < 0.9 * peak {
+                out.push_str(&format!(
+                    " Its requests/s fall from {} at their peak to {}.",
+                    grouped(peak),
+                    grouped(p.throughput_rps)
+                ));
+            } else {
+                out.push_str(
+                    " Its requests/s do not fall as connections grow: they stop at a lower \
+                     ceiling. Each connection idles between requests, so the server saturates \
+                     only after the others already overwrite the caches between two requests of \
+                     one connection (from about L3 / working set connections); more connections \
+                     then evict nothing more. With clients that do not idle (ab -c N) it \
+                     saturates at as many connections as cores, and then falls until that point.",
+                );
+            }
+        }
+        out
     }
 
     /// The points of `model` at the largest connection count.
@@ -110,7 +162,9 @@ impl Chart for Connections {
     }
 
     fn caption(&self) -> String {
-        "Every idle keep-alive connection holds a thread (its stack and kernel state) in a thread-per-connection server; an event worker holds a few hundred bytes. Capping the threads (Apache prefork's 256 workers, dashed) caps the memory but leaves workers waiting in idle connections' think time, so throughput stops growing.".into()
+        let mut out = "Every idle keep-alive connection holds a thread (its stack and kernel state) in a thread-per-connection server; an event worker holds a few hundred bytes. Capping the threads (Apache prefork's 256 workers, dashed) caps the memory but leaves workers waiting in idle connections' think time, so throughput stops growing. Each Apache child also touches its own 384 KiB of interpreter heap per request, which the others evict between two requests of a connection (right: switching + refill share of core time).".to_string();
+        out.push_str(&self.split_sentence());
+        out
     }
 
     fn table(&self) -> Table {
@@ -120,6 +174,8 @@ impl Chart for Connections {
             "connections",
             "throughput_rps",
             "peak_memory_bytes",
+            "cpu_switching",
+            "cpu_refill",
         ]);
         for p in &self.points {
             t.push(vec![
@@ -128,13 +184,17 @@ impl Chart for Connections {
                 p.connections.into(),
                 p.throughput_rps.into(),
                 p.peak_memory_bytes.into(),
+                p.switching.into(),
+                p.refill.into(),
             ]);
         }
         t
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        let third = area.dim_in_pixel().0 / 3;
+        let (left, rest) = area.split_horizontally(third);
+        let (middle, right) = rest.split_horizontally(third);
         lines(
             &left,
             "Throughput",
@@ -144,12 +204,20 @@ impl Chart for Connections {
             Some(Legend::UpperLeft),
         )?;
         lines(
-            &right,
+            &middle,
             "Memory",
             &Axis::log("concurrent connections"),
             &Axis::log("peak resident memory (MiB)").fmt(|v| sig(v, 3)),
             &self.series(|p| p.peak_memory_bytes / MIB),
-            Some(Legend::UpperLeft),
+            None,
+        )?;
+        lines(
+            &right,
+            "Switching + refill",
+            &Axis::log("concurrent connections"),
+            &Axis::linear("share of core time (%)").fmt(|v| sig(v, 3)),
+            &self.series(|p| 100.0 * (p.switching + p.refill)),
+            None,
         )
     }
 }

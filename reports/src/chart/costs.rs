@@ -229,7 +229,7 @@ impl Chart for Costs {
             None => (area.clone(), None),
         };
         if let (Some(ind), Some(right)) = (&self.indirect, &curve) {
-            ind.draw_working_set(right, "Extra cost per switch vs working set")?;
+            ind.draw_working_set(right, "Extra cost per switch vs working set", false)?;
         }
         let area = &area;
         let n = rows.len() as f64;

@@ -32,6 +32,12 @@ pub struct Indirect {
     /// The largest working set the pass was allowed to try (a quick pass: 2 × L2); `None`
     /// when the curve went as far as the full plan.
     pub limit: Option<u64>,
+    /// `[bytes, ns]`: `sim`'s cache model at each point of `random` (empty when missing).
+    pub model_random: Vec<(u64, f64)>,
+    /// `[threads, ns]`: `sim`'s cache model at each point of `runnable_64kib`.
+    pub model_runnable_64kib: Vec<(u64, f64)>,
+    /// Why there is no model line, when there is none.
+    pub model_missing: Option<String>,
     /// Where the curves came from ("this run's quick calibrate pass", "the committed
     /// reference micro/reference/… (this run's figures lack the curve)").
     pub source: String,
@@ -111,6 +117,42 @@ impl Indirect {
         out
     }
 
+    /// How well `sim`'s cache model meets the measured points, at the issue's tolerances (15 %
+    /// or 1 µs for the two-thread curve it takes its costs from, 25 % for the ring it
+    /// predicts), for a caption.
+    pub fn fit(&self) -> String {
+        if let Some(why) = &self.model_missing {
+            return format!("No model line: {why}.");
+        }
+        let judge = |measured: &[(u64, f64)],
+                     model: &[(u64, f64)],
+                     pass: &dyn Fn(f64, f64) -> bool| {
+            let pairs: Vec<(f64, f64)> = measured
+                .iter()
+                .filter_map(|&(x, m)| model.iter().find(|p| p.0 == x).map(|p| (m, p.1)))
+                .filter(|&(m, _)| m > 0.0)
+                .collect();
+            let within = pairs.iter().filter(|&&(m, s)| pass(s, m)).count();
+            let mut errors: Vec<f64> = pairs.iter().map(|&(m, s)| ((s - m) / m).abs()).collect();
+            errors.sort_by(f64::total_cmp);
+            let median = errors.get(errors.len() / 2).copied().unwrap_or(f64::NAN);
+            (within, pairs.len(), median)
+        };
+        let (wi, wn, wmed) = judge(&self.random, &self.model_random, &|s, m| {
+            (s - m).abs() <= (0.15 * m).max(1_000.0)
+        });
+        let (ri, rn, rmed) = judge(&self.runnable_64kib, &self.model_runnable_64kib, &|s, m| {
+            (s - m).abs() <= 0.25 * m
+        });
+        format!(
+            "Dashed: sim's cache model, given only the measured cache sizes, refill rates and the \
+             W = 0 switch. It meets {wi} of {wn} working-set points within 15 % or 1 µs (median \
+             error {} %) and predicts {ri} of {rn} ring points within 25 % (median error {} %).",
+            sig(100.0 * wmed, 2),
+            sig(100.0 * rmed, 2)
+        )
+    }
+
     /// The working-set table: one row per measured point.
     pub fn working_set_table(&self) -> Table {
         let mut t = Table::new(&["order", "working_set_bytes", "ns_per_switch"]);
@@ -133,16 +175,25 @@ impl Indirect {
         t
     }
 
-    /// The working-set panel: both orders, log-log, the talk's band shaded.
+    /// The working-set panel: both orders, log-log, the talk's band shaded; `with_model` adds
+    /// sim's line.
     pub fn draw_working_set<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         title: &str,
+        with_model: bool,
     ) -> Result<(), ChartError> {
-        let series = vec![
+        let mut series = vec![
             dots("random order", color::VERMILLION, &self.random),
             dots("sequential order", color::BLUE, &self.sequential),
         ];
+        if with_model && !self.model_random.is_empty() {
+            series.push(model_line(
+                "model, random",
+                color::VERMILLION,
+                &self.model_random,
+            ));
+        }
         let band = Band {
             lo: CLAIM_SWITCH_NS.0,
             hi: CLAIM_SWITCH_NS.1,
@@ -161,13 +212,13 @@ impl Indirect {
         )
     }
 
-    /// The runnable-threads panel.
+    /// The runnable-threads panel, with sim's line for the 64 KiB ring.
     pub fn draw_runnable<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         title: &str,
     ) -> Result<(), ChartError> {
-        let series = vec![
+        let mut series = vec![
             dots("nothing walked", color::GREY, &self.runnable),
             dots(
                 "64 KiB walked each",
@@ -175,6 +226,13 @@ impl Indirect {
                 &self.runnable_64kib,
             ),
         ];
+        if !self.model_runnable_64kib.is_empty() {
+            series.push(model_line(
+                "model, 64 KiB",
+                color::VERMILLION,
+                &self.model_runnable_64kib,
+            ));
+        }
         lines_over(
             area,
             title,
@@ -183,6 +241,21 @@ impl Indirect {
             &series,
             Some(Legend::UpperLeft),
             None,
+        )
+    }
+}
+
+/// The model's figures as a dashed line (non-positive points left out, as for the dots).
+fn model_line(label: &str, c: RGBColor, pts: &[(u64, f64)]) -> Line {
+    Line {
+        dashed: true,
+        ..dots(
+            label,
+            c,
+            &pts.iter()
+                .copied()
+                .filter(|p| p.1 > 0.0)
+                .collect::<Vec<_>>(),
         )
     }
 }

@@ -2,8 +2,8 @@
 //! against runnable threads (issue 12), beside `talk-apache-vs-nginx`'s simulated throughput as
 //! connections grow, so the reader sees the mechanism and what the simulator does with it.
 //!
-//! The simulator charges every switch the same constant until its cache model lands; the chart
-//! says so instead of drawing a model line it does not have.
+//! The dashed lines are `sim`'s cache model run on the same benchmarks written as scenarios
+//! (`gather::indirect`), and the caption says how many points it meets.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -71,7 +71,7 @@ impl Chart for Slowdown {
     }
 
     fn subtitle(&self) -> String {
-        "Dots: measured here · right: simulated, one constant per switch (model line comes with sim's cache model)".into()
+        "Dots: measured · dashed: sim's cache model · right: simulated talk-apache-vs-nginx".into()
     }
 
     fn caption(&self) -> String {
@@ -89,24 +89,32 @@ impl Chart for Slowdown {
                 grouped(n1 as f64)
             ));
         }
+        out.push(' ');
+        out.push_str(&self.indirect.fit());
         match (
             self.throughput_span(ModelKind::ThreadPerRequest),
             self.throughput_span(ModelKind::Cooperative),
         ) {
-            (Some(((c0, t0), (c1, t1))), Some((_, (_, e1)))) => out.push_str(&format!(
-                " Right: in talk-apache-vs-nginx as the simulator runs it today, the thread server goes from \
-                 {} requests/s at {} connection(s) to {} at {} (event loop: {}); sim still charges every \
-                 switch one constant, so nothing in it makes the thread server fall; no model line is \
-                 drawn until sim's cache model lands.",
-                grouped(t0),
-                grouped(c0),
-                grouped(t1),
-                grouped(c1),
-                grouped(e1)
-            )),
+            (Some(((c0, t0), (c1, t1))), Some((_, (_, e1)))) => {
+                out.push_str(&format!(
+                    " Right: in talk-apache-vs-nginx, with the same cache model, the thread server goes from \
+                     {} requests/s at {} connection(s) to {} at {} (event loop: {}).",
+                    grouped(t0),
+                    grouped(c0),
+                    grouped(t1),
+                    grouped(c1),
+                    grouped(e1)
+                ));
+                if let Ok(c) = &self.connections {
+                    out.push_str(&c.split_sentence());
+                }
+            }
             _ => out.push_str(&format!(
                 " Right: the simulated throughput is missing ({}).",
-                self.connections.as_ref().err().map_or("no thread or event server", |e| e)
+                self.connections
+                    .as_ref()
+                    .err()
+                    .map_or("no thread or event server", |e| e)
             )),
         }
         out
@@ -140,9 +148,20 @@ impl Chart for Slowdown {
                 );
             }
         }
+        for &(w, ns) in &ind.model_random {
+            push(
+                "working set",
+                "model, random order",
+                w as f64,
+                ns,
+                "bytes",
+                "ns_per_switch",
+            );
+        }
         for (series, pts) in [
             ("nothing walked", &ind.runnable),
             ("64 KiB walked each", &ind.runnable_64kib),
+            ("model, 64 KiB walked each", &ind.model_runnable_64kib),
         ] {
             for &(n, ns) in pts.iter() {
                 push(
@@ -178,7 +197,7 @@ impl Chart for Slowdown {
         let (left, rest) = area.split_horizontally(third);
         let (middle, right) = rest.split_horizontally(third);
         self.indirect
-            .draw_working_set(&left, "Switch cost vs working set")?;
+            .draw_working_set(&left, "Switch cost vs working set", true)?;
         self.indirect
             .draw_runnable(&middle, "Switch cost vs runnable threads")?;
         match &self.connections {

@@ -2,7 +2,7 @@
 //! else the committed reference measurement, saying which.
 
 use micro::calibration::{Budget, Calibration};
-use micro::indirect::{IndirectCosts, Plan};
+use micro::indirect::{Curve, IndirectCosts, Plan};
 
 use crate::chart::indirect::Indirect;
 use crate::gather::Measured;
@@ -43,7 +43,14 @@ pub fn curves(m: &Measured, budget: Option<&Budget>) -> Result<Indirect, String>
 
 fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
     let list = |v: &Option<Vec<(u64, f64)>>| v.clone().unwrap_or_default();
+    let (model_random, model_runnable_64kib, model_missing) = match model(c) {
+        Ok((random, ring)) => (random, ring, None),
+        Err(why) => (Vec::new(), Vec::new(), Some(why)),
+    };
     Indirect {
+        model_random,
+        model_runnable_64kib,
+        model_missing,
         random: list(&c.switch_working_set_ns),
         sequential: list(&c.switch_working_set_seq_ns),
         runnable: list(&c.switch_runnable_ns),
@@ -53,6 +60,77 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
         limit,
         source,
     }
+}
+
+/// The simulator's figure for every measured point of the random-order working-set curve and
+/// of the 64 KiB ring: each benchmark written as a scenario (a ring of closed-loop clients, one
+/// thread each, on one core) and run by `sim`, whose cache model is given only what `c`
+/// measured: the cache sizes, the refill rates and the curve's W = 0 point as the direct
+/// switch. Nothing is fitted to the curves.
+fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
+    let curve = c.switch_working_set_ns.as_deref().unwrap_or_default();
+    let direct = match curve.first() {
+        Some(&(0, ns)) => ns,
+        _ => return Err("the working-set curve has no W = 0 point (the direct switch)".into()),
+    };
+    let sizes = c.cache_bytes;
+    let (Some(l1d), Some(l2), Some(l3)) = (sizes.l1d, sizes.l2, sizes.l3) else {
+        return Err("the cache sizes are not known".into());
+    };
+    let mut costs = format!(
+        "thread_switch = \"{}ns\"\nthread_wakeup = \"0ns\"\nthread_spawn = \"0ns\"\n\
+         spawn_thread_cpu = \"0ns\"\ncache_l1d = \"{l1d}B\"\ncache_l2 = \"{l2}B\"\n\
+         cache_l3 = \"{l3}B\"\n",
+        direct.round()
+    );
+    for (key, rate) in [
+        ("refill_l2_per_line", c.refill_l2_ns_per_line),
+        ("refill_l3_per_line", c.refill_l3_ns_per_line),
+        ("refill_memory_per_line", c.refill_memory_ns_per_line),
+    ] {
+        // An unmeasured rate keeps the reference value (the model raises a deeper rate that
+        // is lower to the level above's).
+        if let Some(ns) = rate.filter(|ns| ns.is_finite() && *ns >= 0.0) {
+            costs.push_str(&format!("{key} = \"{ns}ns\"\n"));
+        }
+    }
+    let run = |threads: u64, w: u64| -> Result<f64, String> {
+        let requests = (40 * threads).max(20_000);
+        let working_set = if w > 0 {
+            format!("working_set = \"{w}B\"\n")
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "name = \"switch-ring\"\n[machine]\ncores = 1\n[costs]\n{costs}\
+             [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {}\n\
+             [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
+             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\n",
+            requests / 4
+        );
+        let scenario = sim::scenario::Scenario::parse(&text, std::path::Path::new("switch-ring"))
+            .map_err(|e| format!("the ring scenario does not parse: {e}"))?;
+        let config = scenario
+            .servers()
+            .next()
+            .map(|d| d.config.clone())
+            .ok_or("the ring scenario has no server")?;
+        let r = sim::simulate(&config).map_err(|e| format!("the ring did not run: {e}"))?;
+        let core_ns = r.simulated_seconds * 1e9 * r.cores as f64;
+        Ok((r.cpu.switching + r.cpu.refill) * core_ns / r.context_switches.max(1) as f64)
+    };
+    let random = curve
+        .iter()
+        .map(|&(w, _)| Ok((w, run(2, w)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let ring = c
+        .switch_runnable_64kib_ns
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|&(n, _)| Ok((n, run(n, micro::indirect::RUNNABLE_BYTES as u64)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((random, ring))
 }
 
 #[cfg(test)]
@@ -71,6 +149,16 @@ mod tests {
         assert!(c.random.len() >= 5, "{:?}", c.random);
         assert!(!c.runnable_64kib.is_empty());
         assert_eq!(c.limit, None);
+        // The model line: one simulated figure per measured point, the W = 0 point being the
+        // direct switch itself.
+        assert_eq!(c.model_missing, None);
+        assert_eq!(c.model_random.len(), c.random.len());
+        assert_eq!(c.model_runnable_64kib.len(), c.runnable_64kib.len());
+        assert!(
+            (c.model_random[0].1 - c.random[0].1).abs() <= 1.0,
+            "{:?}",
+            c.model_random
+        );
     }
 
     #[test]

@@ -70,6 +70,16 @@ pub fn indirect() -> Indirect {
         l2: Some(1 << 20),
         l3: Some(32 << 20),
         limit: None,
+        model_random: vec![
+            (0, 1_200.0),
+            (16 << 10, 3_000.0),
+            (64 << 10, 10_000.0),
+            (256 << 10, 140_000.0),
+            (1 << 20, 2_000_000.0),
+            (4 << 20, 1_200.0),
+        ],
+        model_runnable_64kib: vec![(2, 10_000.0), (8, 63_000.0), (64, 277_000.0)],
+        model_missing: None,
         source: "sample data".into(),
     }
 }
@@ -103,6 +113,8 @@ pub fn connections() -> Connections {
             connections: c,
             throughput_rps: 9_000.0 / (1.0 + c / 2_000.0),
             peak_memory_bytes: 8e6 + c * 19_968.0,
+            switching: 0.002,
+            refill: (c / 1_000.0).min(0.7),
         });
         points.push(ConnPoint {
             label: "event workers (nginx)".into(),
@@ -110,6 +122,8 @@ pub fn connections() -> Connections {
             connections: c,
             throughput_rps: 9_500.0,
             peak_memory_bytes: 4e6 + c * 400.0,
+            switching: 0.001,
+            refill: 0.02,
         });
     }
     Connections { points }

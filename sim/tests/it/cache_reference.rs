@@ -9,9 +9,46 @@
 //! `micro/reference/` with these curves, else the labelled stand-in in `fixtures/` (see its
 //! README). Tests never read the live machine.
 //!
-//! The two comparisons are `#[ignore]`d: on the committed stand-in (a loaded 2-vCPU VM) they fail,
-//! and the tolerance is the issue's, not one chosen to pass. `cargo test -p sim --test it --
+//! The two comparisons are `#[ignore]`d: on the committed reference (a 2-vCPU VM at load 10) they
+//! fail, and the tolerance is the issue's, not one chosen to pass; the reference's two
+//! measurements of the same 64 KiB pair are 7× apart, which no model can meet (a test below
+//! keeps that fact checked). `cargo test -p sim --test it --
 //! --ignored --nocapture cache_reference` prints every point with its error.
+//!
+//! What the model gives on the committed reference (`2026-11-30-xeon-2core-cache.json`: L1d 48
+//! KiB, L2 2 MiB, L3 260 MiB; `refill_l2` 27.2 ns, `refill_l3` 304.9 ns per line, memory not
+//! measured; direct switch 1,183 ns), ns per switch, measured → simulated (error):
+//!
+//! ```text
+//! two threads, W:  0: 1,183 → 1,183   4 KiB: 955 → 1,362 (ok, < 1 µs)
+//!   16 KiB: 1,380 → 4,043 (+193 %)    24 KiB: 3,159 → 7,617 (+141 %)
+//!   48 KiB: 11,049 → 6,187 (−44 %)    64 KiB: 15,824 → 10,078 (−36 %)
+//!   96 KiB: 22,098 → 21,198 (−4 %, ok)   256 KiB: 39,871 → 143,509 (+260 %)
+//!   1 MiB: 1,205,243 → 2,278,407 (+89 %)   2, 4, 16 MiB: 12.4, 5.1, 5.9 ms → 1,183 (−100 %)
+//! ring of n × 64 KiB:  2: 2,219 → 10,078 (+354 %)   4: 22,445 → 27,869 (+24 %, ok)
+//!   8: 28,533 → 63,451 (+122 %)   16: 34,882 → 134,614 (+286 %)   32: 77,839 → 276,941 (+256 %)
+//!   64: 243,139 → 276,941 (+14 %, ok)   128: 253,532 → 276,941 (+9 %, ok)
+//!   256: 413,922 → 276,941 (−33 %)   512: 345,803 → 276,941 (−20 %, ok)
+//!   1,024: 584,185 → 276,950 (−53 %)
+//! ```
+//! Why the misses, by range:
+//! - W ≤ L1 / 2 (16, 24 KiB) and rings of 8–32: too high. The L1 → L2 step costs `refill_l2`
+//!   = 27.2 ns a line, which `calibrate` read at its 1 MiB walk (29.1 ns a line); the same
+//!   file's walks at 64–256 KiB, inside L2, take 6.3–6.4 ns a line, 4.4 ns over L1. Likewise
+//!   the L2 → L3 step (278 ns a line) comes from the 16 MiB walk, which on this KVM guest pays
+//!   page walks too; the 256 KiB pair's measured extra is 9.4 ns a line. And the linear share
+//!   errs high below a level's size (an LRU-like L2 keeps 8 × 64 KiB whole).
+//! - The 48 and 64 KiB pairs: too low; but the same 64 KiB pair measured 2.2 µs in the ring
+//!   curve (7× less): other processes ran between the hand-offs while this curve was taken.
+//! - W ≥ L2 (2–16 MiB): the model adds nothing over the direct switch (the data overflows L2
+//!   alone and fits the 260 MiB L3; memory not measured), while `calibrate` counted 3–22
+//!   switches per hand-off there: preemption by the load, upper bounds, not one switch.
+//! - Rings of 256 and 1,024: too low. From 32 threads on the others overwrite the whole L2 and
+//!   the model has nothing further to lose (L3 holds 64 MiB of rings); the measurement keeps
+//!   rising (n kernel stacks and task structures, an L3 shared with the load and other guests).
+//!
+//! Before the model took the working set's own misses out (`f(W)` in `cache.rs`), 2 of 12 and
+//! 2 of 10 points passed (the 64 KiB pair at +96 %, the 256 KiB pair at +312 %).
 
 use std::path::{Path, PathBuf};
 
@@ -98,25 +135,29 @@ impl Reference {
     /// answering and waking the next (a closed loop with no think time and no network: the
     /// run queue is the ring).
     fn ring(&self, threads: u64, w: u64) -> RunConfig {
-        let requests = (40 * threads).max(20_000);
-        let working_set = if w > 0 {
-            format!("working_set = \"{w}B\"\n")
-        } else {
-            String::new()
-        };
-        let text = format!(
-            "name = \"cache-reference\"\n\
-             [machine]\ncores = 1\n\
-             [costs]\n{costs}\n\
-             [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {warmup}\n\
-             [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
-             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\n",
-            costs = self.costs(),
-            warmup = requests / 4,
-        );
-        let scenario = Scenario::parse(&text, Path::new("cache-reference.toml")).unwrap();
-        scenario.servers().next().unwrap().config.clone()
+        ring(&self.costs(), threads, w)
     }
+}
+
+/// [`Reference::ring`] with the `[costs]` lines given.
+fn ring(costs: &str, threads: u64, w: u64) -> RunConfig {
+    let requests = (40 * threads).max(20_000);
+    let working_set = if w > 0 {
+        format!("working_set = \"{w}B\"\n")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "name = \"cache-reference\"\n\
+         [machine]\ncores = 1\n\
+         [costs]\n{costs}\n\
+         [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {warmup}\n\
+         [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
+         [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\n",
+        warmup = requests / 4,
+    );
+    let scenario = Scenario::parse(&text, Path::new("cache-reference.toml")).unwrap();
+    scenario.servers().next().unwrap().config.clone()
 }
 
 /// Switching plus refill core time per context switch, ns.
@@ -137,7 +178,10 @@ fn formula_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
         (c.cache_l3, memory - l3),
     ]
     .iter()
-    .map(|&(size, step)| w.min(size) as f64 * (others as f64 / size as f64).min(1.0) / 64.0 * step)
+    .map(|&(size, step)| {
+        let share = |distance: u64| (distance as f64 / size as f64).min(1.0);
+        w as f64 * (share(w + others) - share(w)) / 64.0 * step
+    })
     .sum()
 }
 
@@ -200,19 +244,62 @@ fn each_switch_of_a_ring_pays_the_formula_once() {
 
 #[test]
 fn a_refill_longer_than_a_slice_still_finishes() {
-    // Two threads of 4 MiB on a 2 MiB L2: each return refills for longer than the 3 ms slice,
-    // so bursts are preempted mid-refill. A resumed burst is not charged again (else the run
-    // never ends); the preemptions show as extra switches, as getrusage shows on the machine.
-    let reference = Reference::load();
-    let config = reference.ring(2, 4096 * KIB);
+    // Two threads of 16 MiB on round-figure caches (32 KiB, 1 MiB, 32 MiB; 4, 40, 100 ns per
+    // line): each return refills 16 MiB × (1 − 1/2) / 64 = 131,072 lines from memory, 7.9 ms,
+    // longer than the 3 ms slice, so bursts are preempted mid-refill. A resumed burst is not
+    // charged again (else the run never ends); the preemptions show as extra switches, as
+    // getrusage shows on the machine.
+    let costs = "thread_switch = \"1us\"\nthread_wakeup = \"0ns\"\n\
+                 cache_l1d = \"32KiB\"\ncache_l2 = \"1MiB\"\ncache_l3 = \"32MiB\"\n\
+                 refill_l2_per_line = \"4ns\"\nrefill_l3_per_line = \"40ns\"\n\
+                 refill_memory_per_line = \"100ns\"";
+    let config = ring(costs, 2, 16 * 1024 * KIB);
     let report = sim::simulate(&config).unwrap();
     assert_eq!(report.completed, 15_000);
     assert!(report.context_switches_per_request > 1.0);
     assert!(report.cpu.refill > 0.9, "{:?}", report.cpu);
 }
 
+/// Two points of the reference measure the same thing: two threads of 64 KiB on one core,
+/// random order (`switch_working_set_ns` at 65,536 B and `switch_runnable_64kib_ns` at 2
+/// threads). On the committed reference, taken at load average 10 on 2 vCPUs, they are 7×
+/// apart (15.8 µs and 2.2 µs), so no model can meet both tolerances; this is why the two
+/// comparisons below are ignored. A reference whose twin points agree makes this test fail:
+/// then run the ignored ones and un-ignore what passes.
 #[test]
-#[ignore = "fails on the committed stand-in reference (loaded VM): see the module docs"]
+fn the_reference_disagrees_with_itself_beyond_both_tolerances() {
+    let reference = Reference::load();
+    let pair = reference
+        .curve("switch_working_set_ns")
+        .into_iter()
+        .find(|p| p.0 == 64 * KIB)
+        .map(|p| p.1);
+    let ring = reference
+        .curve("switch_runnable_64kib_ns")
+        .into_iter()
+        .find(|p| p.0 == 2)
+        .map(|p| p.1);
+    let (Some(pair), Some(ring)) = (pair, ring) else {
+        panic!("the reference lacks a twin point (64 KiB pair, 2-thread 64 KiB ring)");
+    };
+    // A simulated v passes the pair's point for v in [0.85 a, 1.15 a] (or within 1 µs) and the
+    // ring's for v in [0.75 b, 1.25 b]: the intervals must not overlap.
+    let pair_band = (
+        (0.85 * pair).min(pair - 1_000.0),
+        (1.15 * pair).max(pair + 1_000.0),
+    );
+    let ring_band = (0.75 * ring, 1.25 * ring);
+    println!("64 KiB pair: {pair:.0} ns, 2-thread 64 KiB ring: {ring:.0} ns");
+    assert!(
+        pair_band.1 < ring_band.0 || ring_band.1 < pair_band.0,
+        "the twin points agree ({pair:.0} and {ring:.0} ns): run the ignored comparisons"
+    );
+}
+
+/// Consistency, the issue's tolerance (15 % or 1 µs at every W). On the committed reference 3
+/// of 12 points pass (W = 0, 4 KiB, 96 KiB): see the module docs for the table and the reasons.
+#[test]
+#[ignore = "fails on the committed reference (taken at load 10 on 2 vCPUs; it disagrees with itself: see the test above)"]
 fn the_ping_pong_reproduces_switch_working_set_within_15_percent_or_1us() {
     let reference = Reference::load();
     let points = reference.curve("switch_working_set_ns");
@@ -225,8 +312,10 @@ fn the_ping_pong_reproduces_switch_working_set_within_15_percent_or_1us() {
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
 }
 
+/// Out of sample, the issue's tolerance (25 %). On the committed reference 4 of 10 points
+/// pass (4, 64, 128, 512 threads).
 #[test]
-#[ignore = "fails on the committed stand-in reference (loaded VM): see the module docs"]
+#[ignore = "fails on the committed reference (taken at load 10 on 2 vCPUs; it disagrees with itself: see the test above)"]
 fn a_ring_of_64_kib_threads_predicts_switch_runnable_within_25_percent() {
     let reference = Reference::load();
     let points = reference.curve("switch_runnable_64kib_ns");
