@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::limited::run_sim;
+use crate::run_sim;
 use crate::process::problems;
 
 /// Values that no numeric, list or path flag should choke on.
