@@ -323,11 +323,17 @@ fn new_keys_land_in_their_tables() {
     let mut text = b"[machine]\ncores = 2\n\n[request]\nsteps = [{ cpu = \"1ms\" }]\n".to_vec();
     let hz = TABLE_KEYS.iter().position(|&(_, k)| k == "hz").unwrap();
     apply(&mut text, &Mutation::InsertInTable(hz, 8));
-    let cache = TABLE_KEYS.iter().position(|&(_, k)| k == "cache_l2").unwrap();
+    let cache = TABLE_KEYS
+        .iter()
+        .position(|&(_, k)| k == "cache_l2")
+        .unwrap();
     apply(&mut text, &Mutation::InsertInTable(cache, 10));
     apply(&mut text, &Mutation::InsertInStep(0.0, 0, 11));
     let text = String::from_utf8(text).unwrap();
-    assert!(text.starts_with("[machine]\nhz = 250\ncores = 2\n"), "{text}");
+    assert!(
+        text.starts_with("[machine]\nhz = 250\ncores = 2\n"),
+        "{text}"
+    );
     assert!(text.contains("[costs]\ncache_l2 = \"64KiB\"\n"), "{text}");
     assert!(text.contains("{ working_set = \"1GiB\", cpu"), "{text}");
 }

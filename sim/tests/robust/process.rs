@@ -10,8 +10,8 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use crate::corpus::general_problems;
 use crate::fuzz::{CI_SEED, KNOWN_OPEN, fuzz_seed, seeds};
 use crate::limited::Outcome;
-use crate::run_sim;
 use crate::mutate::{apply, mutation};
+use crate::run_sim;
 
 /// Wall time one `sim` run may take (debug build, shared VM).
 const RUN_BOUND: Duration = Duration::from_secs(10);
