@@ -69,7 +69,11 @@ def sim(*args: str) -> str:
 
 
 def sim_json(*args: str):
-    """Runs `sim ARGS... --json` and returns the parsed JSON."""
+    """Runs `sim ARGS... --json` and returns the parsed JSON.
+
+    A run that completed no request has `null` latencies (None here; NaN once in a DataFrame),
+    never 0; `sim_csv` gives NaN for the same empty fields.
+    """
     return json.loads(sim(*args, "--json"))
 
 

@@ -368,14 +368,18 @@ pub fn fastapi(sim: &Sim, progress: &Progress) -> Result<FastApi, String> {
         .map(|r| Curve {
             label: r.label.clone(),
             model: r.model,
-            percentiles: vec![
+            percentiles: [
                 (50.0, r.latency_ms_p50),
                 (90.0, r.latency_ms_p90),
                 (95.0, r.latency_ms_p95),
                 (99.0, r.latency_ms_p99),
                 (99.9, r.latency_ms_p999),
                 (100.0, r.latency_ms_max),
-            ],
+            ]
+            .into_iter()
+            // A server that completed nothing has no percentiles (NaN, `null` in sim's JSON).
+            .filter(|(_, ms)| ms.is_finite())
+            .collect(),
         })
         .collect();
     let published = rows
@@ -413,7 +417,7 @@ pub fn recipe(sim: &Sim, progress: &Progress) -> Result<Recipe, String> {
                 // The same definitions as `sim replay` (see sim::replay::metric).
                 simulated: Figures {
                     rps: Some(r.throughput_rps),
-                    p95_ms: Some(r.latency_ms_p95),
+                    p95_ms: Some(r.latency_ms_p95).filter(|ms| ms.is_finite()),
                     cpu_percent: Some(r.cpu_utilization * r.cores as f64 * 100.0),
                     memory_mb: Some(r.peak_memory_bytes as f64 / 1e6),
                 },

@@ -47,8 +47,14 @@ impl Cell {
 }
 
 impl From<f64> for Cell {
+    /// NaN is a figure sim could not give (a latency of a run that completed nothing): missing,
+    /// so the CSV holds an empty field and the page a dash, as for `None`.
     fn from(v: f64) -> Self {
-        Cell::Num(v)
+        if v.is_nan() {
+            Cell::Missing
+        } else {
+            Cell::Num(v)
+        }
     }
 }
 
@@ -139,6 +145,12 @@ mod tests {
         assert_eq!(c.display(), "0.3");
         assert_eq!(Cell::from(None).csv(), "");
         assert_eq!(Cell::from(123_456.7).display(), "123,457");
+    }
+
+    #[test]
+    fn nan_is_missing() {
+        assert_eq!(Cell::from(f64::NAN), Cell::Missing);
+        assert_eq!(Cell::from(f64::NAN).csv(), "");
     }
 
     #[test]

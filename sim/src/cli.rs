@@ -382,9 +382,9 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
     for (d, report) in deployments.iter().zip(reports) {
         let report = report?;
         if report.completed == 0 {
-            // Until latencies can be written as null (issue 14), say that the zeros mean nothing.
+            // Its latencies are null in JSON (empty in CSV, `-` in the table): say why.
             eprintln!(
-                "warning: {:?} completed no request in the measured window; its latency figures are not measurements",
+                "warning: {:?} completed no request in the measured window, so it has no latency (null in JSON, - in the table)",
                 d.config.server.label
             );
         }
@@ -473,6 +473,13 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
         return Err(e);
     }
     let rows = result?;
+    let empty = rows.iter().filter(|r| r.completed == 0).count();
+    if empty > 0 {
+        eprintln!(
+            "warning: {empty} of {} points completed no request in the measured window, so they have no latency (null in JSON, empty in CSV, - in the table)",
+            rows.len()
+        );
+    }
     // The cheapest configuration may be among rows an earlier (or another shard's) run wrote.
     let mut all: Vec<SweepRow> = match (&a.out, a.slo) {
         (Some(path), Some(_)) => read_rows(path)?

@@ -700,7 +700,10 @@ impl<'a> Sim<'a> {
         self.tasks_level.restart(at);
     }
 
-    fn progress_fraction(&self) -> f64 {
+    fn progress_fraction(&self, events: u64) -> f64 {
+        // The run ends at whichever bound comes first, its requests (or duration) or the event
+        // limit, so the bar shows the nearer of the two and its ETA is that bound's.
+        let by_events = events.saturating_add(self.draws) as f64 / self.cfg.max_events as f64;
         let f = match self.cfg.load.stop {
             Stop::Duration(t) => self.now.ns() as f64 / t as f64,
             Stop::Requests(n) => match self.cfg.load.arrivals {
@@ -710,7 +713,7 @@ impl<'a> Sim<'a> {
                 _ => self.completed_total as f64 / n as f64,
             },
         };
-        f.clamp(0.0, 1.0)
+        f.max(by_events).clamp(0.0, 1.0)
     }
 }
 
@@ -923,6 +926,14 @@ impl<S: Scheduler> Engine<'_, S> {
         let mut events: u64 = 0;
         let mut end = SimTime::ZERO;
         while let Some((time, event)) = self.sim.queue.pop() {
+            // Time arithmetic saturates, so an event due past the clock's end lands exactly on
+            // its last value: the run cannot go on with its times right.
+            if time == SimTime(u64::MAX) {
+                return Err(SimError::ClockSaturated {
+                    events,
+                    at_seconds: self.sim.now.seconds(),
+                });
+            }
             if time > horizon {
                 end = horizon;
                 break;
@@ -944,7 +955,7 @@ impl<S: Scheduler> Engine<'_, S> {
                 });
             }
             if events.is_multiple_of(PROGRESS_EVERY) {
-                progress(self.sim.progress_fraction());
+                progress(self.sim.progress_fraction(events));
             }
             match event {
                 Event::Arrival => self.on_arrival_event(),

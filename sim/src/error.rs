@@ -118,4 +118,16 @@ pub enum SimError {
         /// Simulated time reached.
         at_seconds: f64,
     },
+    /// An event fell past the end of the u64 nanosecond clock (about 584 years): the run's
+    /// times added up beyond what it can hold. The keys refuse such times one by one; this is
+    /// the engine's own check for sums of them (a closed loop's think times over many requests).
+    #[error(
+        "the simulated clock overflowed: an event fell past 2^64 ns (about 584 years) after {events} events, at simulated time {at_seconds:.3}s; lower requests, think or step times so the run ends within 100 years"
+    )]
+    ClockSaturated {
+        /// Events processed before it.
+        events: u64,
+        /// The last simulated time the clock held.
+        at_seconds: f64,
+    },
 }

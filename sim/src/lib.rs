@@ -73,7 +73,8 @@ pub use validation::validate;
 /// Runs one simulation (one seed).
 ///
 /// Errors: an invalid parameter as [`SimError::Invalid`] with a message saying what to fix;
-/// [`SimError::TooManyEvents`] when `config.max_events` is exceeded.
+/// [`SimError::TooManyEvents`] when `config.max_events` is exceeded; [`SimError::ClockSaturated`]
+/// when an event falls past the u64 nanosecond clock.
 pub fn simulate(config: &RunConfig) -> Result<Report, SimError> {
     simulate_with_progress(config, &|_| {})
 }

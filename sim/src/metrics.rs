@@ -103,6 +103,9 @@ impl Latencies {
 
     /// The report's latency block, with the batch-means interval.
     pub(crate) fn summary(&self) -> LatencyMs {
+        if self.count == 0 {
+            return LatencyMs::none();
+        }
         let half = self.ci95_half_width_ns();
         let mean = self.mean_ns();
         let mut out = percentiles_ms(&self.histogram);
@@ -113,10 +116,11 @@ impl Latencies {
     }
 }
 
-/// Percentiles and max of a histogram in ms; the mean fields are left at zero.
+/// Percentiles and max of a histogram in ms; the mean fields are left at zero. An empty
+/// histogram has no figures ([`LatencyMs::none`]).
 pub(crate) fn percentiles_ms(h: &Histogram<u64>) -> LatencyMs {
     if h.is_empty() {
-        return LatencyMs::default();
+        return LatencyMs::none();
     }
     let q = |p: f64| h.value_at_quantile(p) as f64 / 1e6;
     LatencyMs {

@@ -121,7 +121,8 @@ pub fn replay(
         for (&name, &published) in &d.published {
             let value = metric(&report, d.machines, name, first);
             simulated_metrics.insert(name, value);
-            if published != 0.0 {
+            // No deviation without a figure (a latency of a run that completed nothing).
+            if published != 0.0 && value.is_finite() {
                 deviation_percent.insert(name, (value - published) / published * 100.0);
             }
         }

@@ -6,26 +6,80 @@
 use serde::{Deserialize, Serialize};
 
 /// Client-side latency in milliseconds.
+///
+/// A run that completed no request in its measured window has no latency: every field is NaN
+/// here, `null` in JSON, empty in CSV and `-` in tables ([`LatencyMs::none`]), never 0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyMs {
     /// Mean latency.
+    #[serde(with = "nullable")]
     pub mean: f64,
     /// Lower end of the 95 % confidence interval of the mean (batch means, or across replications).
+    #[serde(with = "nullable")]
     pub mean_ci95_low: f64,
     /// Upper end of the 95 % confidence interval of the mean.
+    #[serde(with = "nullable")]
     pub mean_ci95_high: f64,
     /// Median.
+    #[serde(with = "nullable")]
     pub p50: f64,
     /// 90th percentile.
+    #[serde(with = "nullable")]
     pub p90: f64,
     /// 95th percentile.
+    #[serde(with = "nullable")]
     pub p95: f64,
     /// 99th percentile.
+    #[serde(with = "nullable")]
     pub p99: f64,
     /// 99.9th percentile.
+    #[serde(with = "nullable")]
     pub p999: f64,
     /// Largest latency seen.
+    #[serde(with = "nullable")]
     pub max: f64,
+}
+
+impl LatencyMs {
+    /// The latency of a run that completed nothing: no figure at all.
+    pub fn none() -> Self {
+        LatencyMs {
+            mean: f64::NAN,
+            mean_ci95_low: f64::NAN,
+            mean_ci95_high: f64::NAN,
+            p50: f64::NAN,
+            p90: f64::NAN,
+            p95: f64::NAN,
+            p99: f64::NAN,
+            p999: f64::NAN,
+            max: f64::NAN,
+        }
+    }
+
+    /// Whether there is a figure (some request completed).
+    pub fn is_measured(&self) -> bool {
+        !self.mean.is_nan()
+    }
+}
+
+/// A figure that may be missing: NaN in Rust, `null` in JSON (and empty in CSV), read back as
+/// NaN. Older reports always held a number, which reads unchanged.
+pub mod nullable {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes NaN as a missing value, any other figure as itself.
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_nan() {
+            serializer.serialize_none()
+        } else {
+            serializer.serialize_some(value)
+        }
+    }
+
+    /// Reads a missing value (`null`) as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// How the cores' time was spent, as fractions of all core time (they sum to 1).

@@ -153,6 +153,7 @@ impl Slo {
             SloMetric::P999 => row.latency_ms_p999,
             SloMetric::Max => row.latency_ms_max,
         };
+        // A run that completed nothing has no latency (NaN): it never meets a bound.
         let within = if self.inclusive {
             value <= self.limit_ms
         } else {
@@ -195,22 +196,31 @@ pub struct SweepRow {
     /// Completed requests per second.
     pub throughput_rps: f64,
     /// Mean latency, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_mean: f64,
     /// Lower end of the mean's 95 % confidence interval, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_mean_ci95_low: f64,
     /// Upper end of the mean's 95 % confidence interval, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_mean_ci95_high: f64,
     /// Median latency, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_p50: f64,
     /// 90th percentile, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_p90: f64,
     /// 95th percentile, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_p95: f64,
     /// 99th percentile, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_p99: f64,
     /// 99.9th percentile, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_p999: f64,
     /// Largest latency, ms.
+    #[serde(with = "crate::report::nullable")]
     pub latency_ms_max: f64,
     /// Busy fraction of all cores, 0..1.
     pub cpu_utilization: f64,

@@ -322,9 +322,11 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     };
     let half = ci95_half_width(&means);
     let mut latency = percentiles_ms(&histogram);
-    latency.mean = mean / 1e6;
-    latency.mean_ci95_low = (mean - half) / 1e6;
-    latency.mean_ci95_high = (mean + half) / 1e6;
+    if latency_count > 0 {
+        latency.mean = mean / 1e6;
+        latency.mean_ci95_low = (mean - half) / 1e6;
+        latency.mean_ci95_high = (mean + half) / 1e6;
+    }
     r.latency_ms = latency;
     r
 }

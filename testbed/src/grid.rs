@@ -21,6 +21,9 @@ use crate::workload::Workload;
 /// Version of the results file's layout.
 pub const FORMAT: u32 = 1;
 
+/// The largest results file read back (`--resume`, `--repredict`): a full grid is tens of KiB.
+const RESULTS_CAP: u64 = 64 << 20;
+
 /// One server kind's CPU per request beyond its steps, measured at concurrency 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overhead {
@@ -66,8 +69,14 @@ pub struct Results {
 impl Results {
     /// Reads a results file.
     pub fn read(path: &Path) -> anyhow::Result<Results> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("could not read {}", path.display()))?;
+        // Only a regular file, and never more than a results file could hold: `/dev/zero` or a
+        // FIFO as --out must not exhaust memory or block.
+        let text = sim::input::read_text(
+            path,
+            RESULTS_CAP,
+            "testbed results",
+            "name the JSON that `testbed grid --out` wrote",
+        )?;
         serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not a testbed results file (format {FORMAT})",
@@ -341,15 +350,7 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
         options.servers.clone()
     };
     let points = points(&servers, options.cores, options.quick);
-    if let Some(parent) = options.out.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.is_dir()
-    {
-        return Err(usage(format!(
-            "--out {}: the directory {} does not exist",
-            options.out.display(),
-            parent.display()
-        )));
-    }
+    crate::output::check_writable("--out", &options.out)?;
     let previous = if options.resume && options.out.is_file() {
         Some(Results::read(&options.out).map_err(|e| usage(format!("--resume: {e:#}")))?)
     } else {
@@ -455,6 +456,7 @@ fn progress(quiet: bool, len: u64) -> indicatif::ProgressBar {
 /// scenario mapping and simulator, from the file's own costs and overheads; the measurements
 /// are left as they were taken.
 pub fn repredict(path: &Path) -> anyhow::Result<Results> {
+    crate::output::check_writable("--out", path)?;
     let mut results = Results::read(path).map_err(|e| usage(format!("--repredict: {e:#}")))?;
     let (costs, overheads) = (results.costs.clone(), results.clone());
     for o in results.points.iter_mut().filter(|o| o.error.is_none()) {

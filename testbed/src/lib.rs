@@ -23,6 +23,7 @@ pub mod handler;
 pub mod interrupt;
 pub mod kind;
 pub mod load;
+pub mod output;
 pub mod point;
 pub mod predict;
 pub mod proc;

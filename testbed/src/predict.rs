@@ -326,14 +326,20 @@ pub fn figures(report: &Report) -> Figures {
         .then(|| report.cpu_utilization * report.cores as f64 / report.throughput_rps * 1000.0);
     Figures {
         rps: Some(report.throughput_rps),
-        p50_ms: Some(report.latency_ms.p50),
-        p90_ms: Some(report.latency_ms.p90),
-        p99_ms: Some(report.latency_ms.p99),
-        p999_ms: Some(report.latency_ms.p999),
+        p50_ms: latency(report.latency_ms.p50),
+        p90_ms: latency(report.latency_ms.p90),
+        p99_ms: latency(report.latency_ms.p99),
+        p999_ms: latency(report.latency_ms.p999),
         cpu_ms_per_request: cpu_ms,
         context_switches_per_request: Some(report.context_switches_per_request),
         rss_bytes: Some(report.peak_memory_bytes as f64),
     }
+}
+
+/// A predicted latency, or none when the run completed no request (sim gives NaN there, `null`
+/// in its JSON): the testbed then shows no prediction rather than 0 ms.
+fn latency(ms: f64) -> Option<f64> {
+    Some(ms).filter(|ms| ms.is_finite())
 }
 
 /// Builds, runs and maps the prediction for `point`.
@@ -380,6 +386,20 @@ mod tests {
                 assert!(f.p99_ms.unwrap() >= f.p50_ms.unwrap(), "{kind}");
             }
         }
+    }
+
+    #[test]
+    fn a_run_that_completed_nothing_predicts_no_latency() {
+        let report = Report {
+            latency_ms: sim::report::LatencyMs::none(),
+            ..Report::default()
+        };
+        let f = figures(&report);
+        assert_eq!(
+            (f.p50_ms, f.p90_ms, f.p99_ms, f.p999_ms),
+            (None, None, None, None)
+        );
+        assert_eq!(f.cpu_ms_per_request, None);
     }
 
     #[test]

@@ -293,6 +293,10 @@ pub fn command(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
             point.cores
         )));
     }
+    if let Some(path) = &args.emit_scenario {
+        // Checked before the calibration and the servers, which take seconds.
+        crate::output::check_writable("--emit-scenario", path)?;
+    }
     let venv = foreign::venv(args.venv.as_deref());
     let costs = Costs::resolve(args.costs.as_deref())?;
     let (overhead, _) = overhead(point.server, point.cores, point.keepalive, false, &venv)

@@ -2,4 +2,11 @@
 
 mod calibrate_cli;
 mod criterion_fixture;
+mod flags;
 mod kernel_figures;
+
+/// The process runner of sim's robustness tests (RLIMIT_AS, timeout, peak RSS), shared so every
+/// binary is held to the same bounds.
+#[allow(dead_code)]
+#[path = "../../../sim/tests/robust/limited.rs"]
+mod limited;

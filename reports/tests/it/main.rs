@@ -2,7 +2,14 @@
 //! the page references every file.
 
 mod exit;
+mod flags;
 mod job;
 mod page;
 mod render;
 mod sample;
+
+/// The process runner of sim's robustness tests (RLIMIT_AS, timeout, peak RSS), shared so every
+/// binary is held to the same bounds.
+#[allow(dead_code)]
+#[path = "../../../sim/tests/robust/limited.rs"]
+mod limited;

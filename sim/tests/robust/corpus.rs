@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::limited::{Outcome, run_sim};
+use crate::limited::Outcome;
+use crate::run_sim;
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
@@ -41,24 +42,8 @@ fn manifest() -> Manifest {
 /// What every run must satisfy, bad input or not: no panic or signal, no hang, a non-empty
 /// error when it fails, and never a location followed by nothing.
 pub fn general_problems(outcome: &Outcome) -> Vec<String> {
-    let mut problems = Vec::new();
-    if outcome.timed_out {
-        problems.push("timed out".to_string());
-    }
-    if let Some(signal) = outcome.signal.filter(|_| !outcome.timed_out) {
-        problems.push(format!("killed by signal {signal}"));
-    }
-    if outcome.stderr.contains("panicked at") || outcome.code == Some(101) {
-        problems.push("panicked".to_string());
-    }
-    if let Some(code) = outcome.code
-        && !(0..=2).contains(&code)
-    {
-        problems.push(format!("exit code {code}"));
-    }
-    if outcome.code.is_some_and(|c| c != 0) && outcome.stderr.trim().is_empty() {
-        problems.push("failed with an empty stderr".to_string());
-    }
+    // Time and memory bounds are each caller's.
+    let mut problems = outcome.problems(Duration::MAX, u64::MAX);
     if let Some(line) = outcome.stderr.lines().find(|l| location_without_message(l)) {
         problems.push(format!("a location with no message: {line:?}"));
     }

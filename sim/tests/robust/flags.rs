@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::limited::run_sim;
 use crate::process::problems;
+use crate::run_sim;
 
 /// Values that no numeric, list or path flag should choke on.
 const BAD: &[&str] = &[

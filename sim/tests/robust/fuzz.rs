@@ -5,6 +5,11 @@
 //!
 //! `FUZZ_CASES` sets the number of cases (default 10,000, what CI runs); the ignored
 //! `fuzz_scenarios_long` runs 200,000 for release checks.
+//!
+//! `FUZZ_SEED` picks the cases: unset, the CI test uses [`CI_SEED`] (so CI is deterministic:
+//! a new find is made on purpose, by a release check, not by chance on a pull request), and the
+//! long release check draws a random seed; `FUZZ_SEED=N` replays seed N, `FUZZ_SEED=random`
+//! draws one. The seed is printed with the summary and with every failure.
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -12,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use sim::scenario::{Overrides, Scenario, builtins};
 
 use crate::corpus::location_without_message;
@@ -205,11 +210,31 @@ fn one_case(seed: usize, mutations: &[Mutation], short: bool) -> Result<(), Test
     Ok(())
 }
 
-fn fuzz(cases: u32) {
+/// The seed CI fuzzes with (`FUZZ_SEED` in .ci/run): any fixed number would do.
+pub const CI_SEED: u64 = 14_2026_1201;
+
+/// The fuzzer's RNG seed from `FUZZ_SEED` (a number, or `random`); unset, `fallback`, or a
+/// random seed when there is none.
+pub fn fuzz_seed(fallback: Option<u64>) -> u64 {
+    let random = || {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(std::time::SystemTime::now())
+    };
+    match std::env::var("FUZZ_SEED").ok().as_deref().map(str::trim) {
+        Some("random") => random(),
+        Some(n) => n
+            .parse()
+            .unwrap_or_else(|_| panic!("FUZZ_SEED={n:?}: write a whole number or `random`")),
+        None => fallback.unwrap_or_else(random),
+    }
+}
+
+fn fuzz(cases: u32, seed: u64) {
     start_watchdog();
     let seeds = seeds().texts.len();
     let config = Config {
         cases,
+        rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
         // Shrinking a slow case can take long; the printed input is enough to reproduce it.
         max_shrink_iters: 200,
@@ -226,12 +251,12 @@ fn fuzz(cases: u32) {
         one_case(seed, &mutations, short)
     });
     eprintln!(
-        "fuzz: {cases} cases from {seeds} seeds in {:.1} s; {} known-open findings tolerated",
+        "fuzz: {cases} cases from {seeds} seed files with FUZZ_SEED={seed} in {:.1} s; {} known-open findings tolerated",
         start.elapsed().as_secs_f64(),
         TOLERATED.load(std::sync::atomic::Ordering::Relaxed)
     );
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{e}\nreproduce with FUZZ_SEED={seed} FUZZ_CASES={cases}");
     }
 }
 
@@ -244,11 +269,11 @@ fn cases_from_env(default: u32) -> u32 {
 
 #[test]
 fn fuzz_scenarios() {
-    fuzz(cases_from_env(10_000));
+    fuzz(cases_from_env(10_000), fuzz_seed(Some(CI_SEED)));
 }
 
 #[test]
 #[ignore = "release check: 200,000 cases, about 20 times the CI run"]
 fn fuzz_scenarios_long() {
-    fuzz(cases_from_env(200_000));
+    fuzz(cases_from_env(200_000), fuzz_seed(None));
 }

@@ -1,5 +1,8 @@
-//! Runs the `sim` binary as a user would, under an address-space limit (RLIMIT_AS, set in the
-//! child before exec) and a wall-clock timeout, and reports how it ended.
+//! Runs a binary as a user would, under an address-space limit (RLIMIT_AS, set in the child
+//! before exec) and a wall-clock timeout, and reports how it ended.
+//!
+//! Shared by the flag fuzzers of `calibrate`, `reports` and `testbed` (their tests include this
+//! file by path), so every binary is held to the same bounds.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -7,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Address space a `sim` run may use: generous for any scenario a test runs, far below what a
+/// Address space a run may use: generous for any scenario a test runs, far below what a
 /// per-replication allocation or reading `/dev/zero` would take.
 pub const MEMORY_LIMIT: u64 = 2 << 30;
 
@@ -33,6 +36,34 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// What no run may do, whatever its arguments: be killed (by a signal or the timeout),
+    /// panic, exit with a code other than 0, 1 or 2, fail without a message, take longer than
+    /// `time` or more resident memory than `rss`.
+    pub fn problems(&self, time: Duration, rss: u64) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.timed_out {
+            problems.push("timed out".to_string());
+        } else if let Some(signal) = self.signal {
+            problems.push(format!("killed by signal {signal}"));
+        }
+        if self.stderr.contains("panicked at") || self.code == Some(101) {
+            problems.push("panicked".to_string());
+        }
+        if let Some(code) = self.code.filter(|c| !(0..=2).contains(c)) {
+            problems.push(format!("exit code {code}"));
+        }
+        if self.code.is_some_and(|c| c != 0) && self.stderr.trim().is_empty() {
+            problems.push("failed with an empty stderr".to_string());
+        }
+        if self.elapsed > time {
+            problems.push(format!("took {:?}", self.elapsed));
+        }
+        if self.max_rss_bytes > rss {
+            problems.push(format!("peak RSS {} MiB", self.max_rss_bytes >> 20));
+        }
+        problems
+    }
+
     /// A one-line summary for assertion messages.
     pub fn describe(&self) -> String {
         format!(
@@ -54,9 +85,9 @@ fn cut(text: &str, max: usize) -> &str {
     }
 }
 
-/// Runs `sim` with `args` in `dir`, killing it after `timeout`.
-pub fn run_sim(args: &[String], dir: &Path, timeout: Duration) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sim"));
+/// Runs `program` with `args` in `dir`, killing it after `timeout`.
+pub fn run_limited(program: &Path, args: &[String], dir: &Path, timeout: Duration) -> Outcome {
+    let mut command = Command::new(program);
     command
         .args(args)
         .current_dir(dir)
@@ -77,7 +108,7 @@ pub fn run_sim(args: &[String], dir: &Path, timeout: Duration) -> Outcome {
         });
     }
     let start = Instant::now();
-    let mut child = command.spawn().expect("spawning sim");
+    let mut child = command.spawn().expect("spawning the binary under test");
     let pid = child.id() as libc::pid_t;
     // Read both pipes on their own threads so a chatty child never blocks on a full pipe; cap
     // what is kept so a runaway writer cannot exhaust the test's memory.

@@ -5,6 +5,8 @@
 //! The long fuzz runs for release checks are `#[ignore]`d:
 //! `cargo test --release -p sim --test robust -- --ignored` (see sim/tests/corpus/README.md).
 
+mod bounds;
+mod clock;
 mod corpus;
 mod flags;
 mod fuzz;
@@ -12,3 +14,17 @@ mod limited;
 mod mutate;
 mod peak;
 mod process;
+
+/// Runs the `sim` binary under the limits of [`limited`].
+pub fn run_sim(
+    args: &[String],
+    dir: &std::path::Path,
+    timeout: std::time::Duration,
+) -> limited::Outcome {
+    limited::run_limited(
+        std::path::Path::new(env!("CARGO_BIN_EXE_sim")),
+        args,
+        dir,
+        timeout,
+    )
+}

@@ -65,8 +65,54 @@ pub const KEYS: &[&str] = &[
     "pool",
 ];
 
+/// Keys of the tables the cache model and the kernel added (issues 12 and 13), with the table
+/// each belongs in; [`Mutation::InsertInTable`] puts them there (or in a table of their own).
+pub const TABLE_KEYS: &[(&str, &str)] = &[
+    ("machine", "scheduler"),
+    ("machine", "hz"),
+    ("machine", "preempt"),
+    ("machine", "hrtick"),
+    ("machine", "l3_shared_by"),
+    ("machine", "cores"),
+    ("costs", "spawn_thread_cpu"),
+    ("costs", "idle_wakeup_cpu"),
+    ("costs", "idle_exit_latency"),
+    ("costs", "cache_l1d"),
+    ("costs", "cache_l2"),
+    ("costs", "cache_l3"),
+    ("costs", "refill_l2_per_line"),
+    ("costs", "refill_l3_per_line"),
+    ("costs", "refill_memory_per_line"),
+    ("costs", "stack_working_set"),
+    ("costs", "thread_switch"),
+    ("costs", "gil_switch_interval"),
+    ("request", "working_set"),
+    ("load", "think"),
+    ("load", "maxconn"),
+];
+
+/// Keys of a step (an inline table in `steps`), for [`Mutation::InsertInStep`].
+pub const STEP_KEYS: &[&str] = &["working_set", "parallel", "pool", "cpu", "io", "blocking"];
+
 /// Values to give an inserted key.
 pub const VALUES: &[&str] = &[
+    "\"eevdf\"",
+    "\"cfs\"",
+    "\"rr\"",
+    "\"none\"",
+    "\"voluntary\"",
+    "\"full\"",
+    "\"lazy\"",
+    "false",
+    "250",
+    "10001",
+    "\"64KiB\"",
+    "\"1GiB\"",
+    "\"1TiB\"",
+    "\"18446744073709551615B\"",
+    "\"-1KiB\"",
+    "\"15ns\"",
+    "\"31536000s\"",
     "0",
     "-1",
     "4294967295",
@@ -109,6 +155,11 @@ pub enum Mutation {
     InsertKey(f64, usize, usize),
     /// Truncate the text at a position.
     Truncate(f64),
+    /// Insert one of [`TABLE_KEYS`] with one of [`VALUES`] right under its table's header
+    /// (appending the table when the file has none).
+    InsertInTable(usize, usize),
+    /// Insert one of [`STEP_KEYS`] with one of [`VALUES`] into the n-th inline table.
+    InsertInStep(f64, usize, usize),
 }
 
 /// Any mutation.
@@ -125,7 +176,11 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
         2 => (at.clone(), 0..UNITS.len()).prop_map(|(p, v)| Mutation::Unit(p, v)),
         3 => (at.clone(), 0..KEYS.len(), 0..VALUES.len())
             .prop_map(|(p, k, v)| Mutation::InsertKey(p, k, v)),
-        1 => at.prop_map(Mutation::Truncate),
+        1 => at.clone().prop_map(Mutation::Truncate),
+        3 => (0..TABLE_KEYS.len(), 0..VALUES.len())
+            .prop_map(|(k, v)| Mutation::InsertInTable(k, v)),
+        2 => (at, 0..STEP_KEYS.len(), 0..VALUES.len())
+            .prop_map(|(p, k, v)| Mutation::InsertInStep(p, k, v)),
     ]
 }
 
@@ -234,8 +289,53 @@ pub fn apply(text: &mut Vec<u8>, mutation: &Mutation) {
             *text = ls.concat();
         }
         Mutation::Truncate(p) => text.truncate(index(p, len + 1)),
+        Mutation::InsertInTable(k, v) => {
+            let (table, key) = TABLE_KEYS[k];
+            let line = format!("{key} = {}\n", VALUES[v]).into_bytes();
+            let header = format!("[{table}]");
+            let mut ls = lines(text);
+            match ls
+                .iter()
+                .position(|l| String::from_utf8_lossy(l).trim() == header)
+            {
+                Some(i) => ls.insert(i + 1, line),
+                None => {
+                    ls.push(format!("\n{header}\n").into_bytes());
+                    ls.push(line);
+                }
+            }
+            *text = ls.concat();
+        }
+        Mutation::InsertInStep(p, k, v) => {
+            let opens: Vec<usize> = (0..len).filter(|&i| text[i] == b'{').collect();
+            if !opens.is_empty() {
+                let at = opens[index(p, opens.len())] + 1;
+                let pair = format!(" {} = {},", STEP_KEYS[k], VALUES[v]);
+                text.splice(at..at, pair.bytes());
+            }
+        }
         _ => {}
     }
+}
+
+#[test]
+fn new_keys_land_in_their_tables() {
+    let mut text = b"[machine]\ncores = 2\n\n[request]\nsteps = [{ cpu = \"1ms\" }]\n".to_vec();
+    let hz = TABLE_KEYS.iter().position(|&(_, k)| k == "hz").unwrap();
+    apply(&mut text, &Mutation::InsertInTable(hz, 8));
+    let cache = TABLE_KEYS
+        .iter()
+        .position(|&(_, k)| k == "cache_l2")
+        .unwrap();
+    apply(&mut text, &Mutation::InsertInTable(cache, 10));
+    apply(&mut text, &Mutation::InsertInStep(0.0, 0, 11));
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.starts_with("[machine]\nhz = 250\ncores = 2\n"),
+        "{text}"
+    );
+    assert!(text.contains("[costs]\ncache_l2 = \"64KiB\"\n"), "{text}");
+    assert!(text.contains("{ working_set = \"1GiB\", cpu"), "{text}");
 }
 
 #[test]

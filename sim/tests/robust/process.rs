@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
 use crate::corpus::general_problems;
-use crate::fuzz::{KNOWN_OPEN, seeds};
-use crate::limited::{Outcome, run_sim};
+use crate::fuzz::{CI_SEED, KNOWN_OPEN, fuzz_seed, seeds};
+use crate::limited::Outcome;
 use crate::mutate::{apply, mutation};
+use crate::run_sim;
 
 /// Wall time one `sim` run may take (debug build, shared VM).
 const RUN_BOUND: Duration = Duration::from_secs(10);
@@ -38,8 +39,10 @@ fn mutated_scenarios_as_processes() {
         .unwrap_or(200);
     let seeds = seeds();
     let dir = seeds.dir.path();
+    let seed = fuzz_seed(Some(CI_SEED));
     let mut runner = TestRunner::new(Config {
         cases,
+        rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
         max_shrink_iters: 50,
         ..Config::default()
@@ -85,9 +88,9 @@ fn mutated_scenarios_as_processes() {
             )))
         }
     });
-    eprintln!("process sample: {cases} runs; exit 0/1/2: {codes:?}");
+    eprintln!("process sample: {cases} runs with FUZZ_SEED={seed}; exit 0/1/2: {codes:?}");
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{e}\nreproduce with FUZZ_SEED={seed} FUZZ_PROCESS_CASES={cases}");
     }
 }
 

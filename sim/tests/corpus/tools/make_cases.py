@@ -190,6 +190,10 @@ case("14-broadcast-after-duration", 14,
 case("14-nothing-completes", 14,
      replace=[('kind = "open"\n' + LOAD, 'kind = "connections"\nconnections = 10\ninterval = "exp(100s)"\nduration = "1s"')],
      args=RUN, exit=0, contains=["completed no request"])
+case("14-nothing-completes-json", 14,
+     replace=[('kind = "open"\n' + LOAD, 'kind = "connections"\nconnections = 10\ninterval = "exp(100s)"\nduration = "1s"')],
+     args=("run", "{file}", "-q", "--json"), exit=0,
+     contains=["completed no request", '"p99": null', '"mean": null'], excludes=['"p99": 0'])
 
 # 15. Latencies beyond the histogram.
 case("15-rtt-huge", 15, replace=[("requests = 10000", 'requests = 10\nrtt = "200000s"')],
