@@ -18,6 +18,12 @@ use crate::pricing::PriceTable;
 use crate::report::Report;
 use crate::scenario::{Deployment, Overrides, Scenario, ScenarioError};
 
+mod shard;
+mod slo;
+
+pub use shard::Shard;
+pub use slo::{Slo, SloMetric};
+
 /// The grid of a sweep.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Grid {
@@ -44,123 +50,6 @@ pub struct SweepOptions {
     pub slo: Option<Slo>,
     /// Keys ([`SweepRow::key`]) of rows already done; their points are skipped.
     pub done: BTreeSet<String>,
-}
-
-/// One share of a grid: `index` of `count`, 1-based (`--shard 2/8`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which share, 1..=count.
-    pub index: u64,
-    /// How many shares.
-    pub count: u64,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "shard {text:?} is not K/N; write e.g. --shard 3/8 (the third of eight shares, K from 1 to N)"
-            )
-        };
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u64, u64) = (
-            k.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if count == 0 || index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-/// A latency objective: `p99<200ms`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Slo {
-    /// Which latency: mean, p50, p90, p95, p99, p999 or max.
-    pub metric: SloMetric,
-    /// The bound in milliseconds.
-    pub limit_ms: f64,
-    /// `<=` rather than `<`.
-    pub inclusive: bool,
-}
-
-/// The latency statistic an objective bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SloMetric {
-    /// Mean latency.
-    Mean,
-    /// Median.
-    P50,
-    /// 90th percentile.
-    P90,
-    /// 95th percentile.
-    P95,
-    /// 99th percentile.
-    P99,
-    /// 99.9th percentile.
-    P999,
-    /// Largest.
-    Max,
-}
-
-impl std::str::FromStr for Slo {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| {
-            format!(
-                "objective {text:?}: {why}; write e.g. --slo \"p99<200ms\" (metric: mean, p50, p90, p95, p99, p999, max)"
-            )
-        };
-        let (metric, rest, inclusive) = if let Some((m, r)) = text.split_once("<=") {
-            (m, r, true)
-        } else if let Some((m, r)) = text.split_once('<') {
-            (m, r, false)
-        } else {
-            return Err(bad("no '<'"));
-        };
-        let metric = match metric.trim() {
-            "mean" => SloMetric::Mean,
-            "p50" => SloMetric::P50,
-            "p90" => SloMetric::P90,
-            "p95" => SloMetric::P95,
-            "p99" => SloMetric::P99,
-            "p999" | "p99.9" => SloMetric::P999,
-            "max" => SloMetric::Max,
-            other => return Err(bad(&format!("unknown metric {other:?}"))),
-        };
-        let ns = crate::unit::parse_duration(rest).map_err(|e| bad(&e.to_string()))?;
-        Ok(Slo {
-            metric,
-            limit_ms: ns as f64 / 1e6,
-            inclusive,
-        })
-    }
-}
-
-impl Slo {
-    /// Whether a row meets the objective: the latency bound holds and nothing was dropped.
-    pub fn met_by(&self, row: &SweepRow) -> bool {
-        let value = match self.metric {
-            SloMetric::Mean => row.latency_ms_mean,
-            SloMetric::P50 => row.latency_ms_p50,
-            SloMetric::P90 => row.latency_ms_p90,
-            SloMetric::P95 => row.latency_ms_p95,
-            SloMetric::P99 => row.latency_ms_p99,
-            SloMetric::P999 => row.latency_ms_p999,
-            SloMetric::Max => row.latency_ms_max,
-        };
-        // A run that completed nothing has no latency (NaN): it never meets a bound.
-        let within = if self.inclusive {
-            value <= self.limit_ms
-        } else {
-            value < self.limit_ms
-        };
-        within && row.dropped == 0 && row.completed > 0
-    }
 }
 
 /// One finished point of a sweep (or one server of `sim run --csv`), flattened for CSV. With
