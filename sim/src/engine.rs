@@ -44,6 +44,9 @@ pub(crate) trait Scheduler {
 
     /// A request that waited for a pool unit now holds one (wakes come from outside).
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId);
+
+    /// A timer set with [`Sim::set_timer`] ran out (wakes come from outside).
+    fn on_timer(&mut self, _sim: &mut Sim, _thread: ThreadId, _generation: u32) {}
 }
 
 /// One request in flight.
@@ -602,6 +605,18 @@ impl<'a> Sim<'a> {
             .wake(self.now, &mut self.queue, thread, burst, by);
     }
 
+    /// Calls the model's [`Scheduler::on_timer`] for `thread` `ns` from now.
+    pub(crate) fn set_timer(&mut self, ns: u64, thread: ThreadId, generation: u32) {
+        self.queue
+            .push(self.now + ns, Event::Timer { thread, generation });
+    }
+
+    /// Cuts a running or runnable thread's burst short (see `Kernel::interrupt`); returns the
+    /// work it had left, ns.
+    pub(crate) fn interrupt(&mut self, thread: ThreadId) -> u64 {
+        self.kernel.interrupt(self.now, &mut self.queue, thread)
+    }
+
     /// Tasks (coroutines, green threads) created (+) or ended (-).
     pub(crate) fn tasks_changed(&mut self, delta: i64) {
         self.live_tasks = self.live_tasks.saturating_add_signed(delta);
@@ -954,6 +969,9 @@ impl<S: Scheduler> Engine<'_, S> {
                 Event::CoreDone { core, generation } => self.on_core_done(core, generation),
                 Event::IoDone { req } => self.model.on_io_done(&mut self.sim, req),
                 Event::PoolGranted { req } => self.model.on_pool_granted(&mut self.sim, req),
+                Event::Timer { thread, generation } => {
+                    self.model.on_timer(&mut self.sim, thread, generation)
+                }
             }
             if self.sim.stopped {
                 break;

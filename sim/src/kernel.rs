@@ -333,6 +333,30 @@ impl Kernel {
         0
     }
 
+    /// Cuts the current burst of a running or runnable `thread` short: its remaining work is
+    /// dropped (returned, ns), so its owner hears of the burst's end at once if it is on a
+    /// core, or as soon as it gets one (a lock holder noticing a drop request at its next
+    /// check). Switching and refills already owed are still paid.
+    pub(crate) fn interrupt(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        thread: ThreadId,
+    ) -> u64 {
+        let t = self.threads[thread as usize];
+        match t.state {
+            State::Running => {
+                let core = t.last_core;
+                self.account(now, core);
+                let left = std::mem::take(&mut self.threads[thread as usize].burst.work);
+                self.schedule(queue, core);
+                left
+            }
+            State::Runnable => std::mem::take(&mut self.threads[thread as usize].burst.work),
+            State::Blocked | State::Dead => 0,
+        }
+    }
+
     /// What `core` ran lately (for a cache model).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn record(&self, core: CoreId) -> &CoreRecord {

@@ -3,6 +3,7 @@
 mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
+mod gil_convoy;
 mod invariants;
 mod local_hops;
 mod preemption;
