@@ -129,7 +129,7 @@ pub struct Load {
 pub enum Threads {
     /// A fixed pool of this many threads per process.
     Fixed(u64),
-    /// A new thread per request, paying `thread_spawn`.
+    /// A new thread per request, paying `spawn_thread_cpu` and a wake-up.
     Unbounded,
 }
 

@@ -207,6 +207,8 @@ pub(crate) struct Sim<'a> {
     snapshot: (u64, u64, u64, u64),
     /// Refill core time when measuring began.
     refill_at_start: u64,
+    /// The kernel's idle wake-up core time when measuring started.
+    idle_wakeup_at_start: u64,
     inside: u64,
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
@@ -272,7 +274,8 @@ impl<'a> Sim<'a> {
                     cfg.costs.thread_switch,
                     cfg.costs.thread_wakeup,
                     Policy::new(quantum, cfg.cores),
-                );
+                )
+                .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),
                     None => kernel,
@@ -306,6 +309,7 @@ impl<'a> Sim<'a> {
             measure_start: SimTime::ZERO,
             snapshot: (0, 0, 0, 0),
             refill_at_start: 0,
+            idle_wakeup_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,
@@ -706,6 +710,7 @@ impl<'a> Sim<'a> {
             self.task_switches,
         );
         self.refill_at_start = self.kernel.refill_ns;
+        self.idle_wakeup_at_start = self.kernel.idle_wakeup_ns;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -1011,6 +1016,7 @@ impl Sim<'_> {
             self.measure_start = SimTime::ZERO;
             self.snapshot = (0, 0, 0, 0);
             self.refill_at_start = 0;
+            self.idle_wakeup_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -1053,6 +1059,7 @@ impl Sim<'_> {
             useful_ns: self.kernel.useful_ns - self.snapshot.0,
             switching_ns: self.kernel.switching_ns - self.snapshot.1,
             refill_ns: self.kernel.refill_ns - self.refill_at_start,
+            idle_wakeup_ns: self.kernel.idle_wakeup_ns - self.idle_wakeup_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,

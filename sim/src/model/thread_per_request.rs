@@ -63,7 +63,8 @@ pub(crate) struct ThreadPerRequest {
     keepalive: bool,
     keepalive_requests: Option<u64>,
     backlog: Option<u64>,
-    thread_spawn: u64,
+    /// CPU of creating a thread (`spawn_thread_cpu`), the new thread's first burst.
+    spawn_cpu: u64,
     free: Vec<ThreadId>,
     accept: VecDeque<ReqId>,
     accept_level: usize,
@@ -99,7 +100,7 @@ impl ThreadPerRequest {
             keepalive: keepalive || matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             keepalive_requests,
             backlog,
-            thread_spawn: cfg.costs.thread_spawn,
+            spawn_cpu: cfg.costs.spawn_thread_cpu,
             free: Vec::new(),
             accept: VecDeque::new(),
             accept_level: 0,
@@ -131,7 +132,11 @@ impl ThreadPerRequest {
         self.info[i] = info;
     }
 
-    /// A new thread (unbounded pool) that first pays for its creation.
+    /// A new thread (unbounded pool) that first pays for its creation: `spawn_thread_cpu` of
+    /// CPU (the spawner's share and the child's start; the spawner is not simulated, so the
+    /// new thread's first burst carries both), and the kernel's wake-up of the new thread.
+    /// `thread_spawn`, the wall-clock figure, is not charged: its rest is that wake-up and
+    /// the join.
     fn spawn(&mut self, sim: &mut Sim, req: ReqId, client: u32, by: Waker) -> ThreadId {
         let thread = sim.spawn_thread();
         let process = self.next_process;
@@ -149,7 +154,7 @@ impl ThreadPerRequest {
                 timer: 0,
             },
         );
-        sim.wake(thread, Burst::work(self.thread_spawn), by);
+        sim.wake(thread, Burst::work(self.spawn_cpu), by);
         thread
     }
 
@@ -392,6 +397,12 @@ impl Scheduler for ThreadPerRequest {
 
     fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         let client = sim.req(req).client;
+        // A request from the network reaches a free or new thread through the acceptor, a
+        // hand-off between threads; a keep-alive thread reads its own connection.
+        let handoff = match by {
+            Waker::Outside => Waker::Handoff,
+            by => by,
+        };
         if self.keepalive && client != NONE {
             let bound = sim.clients[client as usize].bind;
             if bound != NONE && self.info[bound as usize].req == NONE {
@@ -404,11 +415,11 @@ impl Scheduler for ThreadPerRequest {
             }
         }
         if let Some(thread) = self.free.pop() {
-            self.assign(sim, thread, req, by);
+            self.assign(sim, thread, req, handoff);
             return;
         }
         if self.fixed.is_none() {
-            let thread = self.spawn(sim, NONE, NONE, by);
+            let thread = self.spawn(sim, NONE, NONE, handoff);
             self.bind(sim, thread, req);
             return;
         }

@@ -77,7 +77,7 @@ prop_compose! {
         cfg.costs.thread_wakeup = 2 * switch;
         cfg.costs.task_switch = switch / 10;
         cfg.costs.coroutine_switch = switch / 8;
-        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.spawn_thread_cpu = switch * 5;
         cfg.costs.task_spawn = switch / 20;
         cfg.costs.thread_memory = 20_000;
         cfg.costs.task_memory = 400;
@@ -339,7 +339,7 @@ prop_compose! {
         cfg.costs.thread_wakeup = 2 * switch;
         cfg.costs.task_switch = switch / 10;
         cfg.costs.coroutine_switch = switch / 8;
-        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.spawn_thread_cpu = switch * 5;
         cfg.costs.task_spawn = switch / 20;
         cfg.costs.thread_memory = 20_000;
         cfg.costs.task_memory = 400;
