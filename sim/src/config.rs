@@ -250,6 +250,9 @@ pub enum Model {
         balance: Balance,
         /// Threads of a pool that runs `blocking` steps off the loop (`run_in_executor`).
         offload: Option<u64>,
+        /// tokio's LIFO slot (shared balance only): a task woken by the task running on a
+        /// loop runs next on that loop, ahead of the queue.
+        lifo_slot: bool,
     },
 }
 

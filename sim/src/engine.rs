@@ -476,8 +476,9 @@ impl<'a> Sim<'a> {
         self.queue.push(self.now + ns, Event::IoDone { req });
     }
 
-    /// Ends the current step: releases its pool unit (to the first waiter, if any).
-    pub(crate) fn end_step(&mut self, req: ReqId) {
+    /// Ends the current step: releases its pool unit (to the first waiter, if any). Returns
+    /// the waiter granted the unit (its `on_pool_granted` follows).
+    pub(crate) fn end_step(&mut self, req: ReqId) -> Option<ReqId> {
         let r = &mut self.requests[req as usize];
         r.in_step = false;
         let step = r.step as usize;
@@ -492,11 +493,13 @@ impl<'a> Sim<'a> {
                         self.requests[next as usize].holding = true;
                         self.levels[level].1.set(self.now, len);
                         self.queue.push(self.now, Event::PoolGranted { req: next });
+                        return Some(next);
                     }
                     None => p.free += 1,
                 }
             }
         }
+        None
     }
 
     /// The request's steps are done: back through the proxy (woken `by` the caller), then to

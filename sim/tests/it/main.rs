@@ -50,6 +50,7 @@ pub fn cooperative(loops: u64) -> Model {
         loops,
         balance: Balance::Shared,
         offload: None,
+        lifo_slot: false,
     }
 }
 
