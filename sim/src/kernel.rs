@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+mod idle;
+mod interrupt;
 mod policy;
 mod record;
 mod refill;
@@ -214,14 +216,6 @@ impl Kernel {
         }
     }
 
-    /// What a core pays each time it leaves idle: `cpu` of core time (its own share of the
-    /// CPU split) and `latency` before the woken thread computes.
-    pub(crate) fn with_idle_costs(mut self, cpu: u64, latency: u64) -> Self {
-        self.idle_wakeup_cpu = cpu;
-        self.idle_exit_latency = latency;
-        self
-    }
-
     /// A new thread, blocked until [`Kernel::wake`].
     pub(crate) fn spawn(&mut self) -> ThreadId {
         self.live_threads += 1;
@@ -342,44 +336,6 @@ impl Kernel {
     fn slice(&self) -> u64 {
         let runnable = self.running + self.run_queue.len() as u64;
         self.policy.slice(runnable, self.cores.len() as u64)
-    }
-
-    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
-    fn enter_idle(&mut self, now: SimTime, core: CoreId) {
-        self.cores[core as usize].record.idle_since = now;
-    }
-
-    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
-    /// computes (C-state exit, `idle_exit_latency`), and makes the core pay `idle_wakeup_cpu`
-    /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
-    /// reference machine's measurement could not see them.
-    fn leave_idle(&mut self, _now: SimTime, core: CoreId) -> u64 {
-        self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
-        self.idle_exit_latency
-    }
-
-    /// Cuts the current burst of a running or runnable `thread` short: its remaining work is
-    /// dropped (returned, ns), so its owner hears of the burst's end at once if it is on a
-    /// core, or as soon as it gets one (a lock holder noticing a drop request at its next
-    /// check). Switching and refills already owed are still paid.
-    pub(crate) fn interrupt(
-        &mut self,
-        now: SimTime,
-        queue: &mut EventQueue,
-        thread: ThreadId,
-    ) -> u64 {
-        let t = self.threads[thread as usize];
-        match t.state {
-            State::Running => {
-                let core = t.last_core;
-                self.account(now, core);
-                let left = std::mem::take(&mut self.threads[thread as usize].burst.work);
-                self.schedule(queue, core);
-                left
-            }
-            State::Runnable => std::mem::take(&mut self.threads[thread as usize].burst.work),
-            State::Blocked | State::Dead => 0,
-        }
     }
 
     /// What `core` ran lately (for a cache model).
