@@ -4,6 +4,7 @@ mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
 mod gil_convoy;
+mod handoff;
 mod idle_costs;
 mod invariants;
 mod local_hops;
