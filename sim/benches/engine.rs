@@ -97,6 +97,7 @@ fn engine(c: &mut Criterion) {
             loops: 4,
             balance: Balance::Shared,
             offload: None,
+            lifo_slot: false,
         },
         Dist::Exp { mean: 1_000_000 },
     );

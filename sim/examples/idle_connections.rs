@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             loops: 4,
             balance: Balance::Shared,
             offload: None,
+            lifo_slot: false,
         },
     };
     let second = 1_000_000_000;

@@ -38,6 +38,7 @@ fn main() -> Result<(), sim::SimError> {
                 loops: 4,
                 balance: Balance::Shared,
                 offload: None,
+                lifo_slot: false,
             },
             proxy: None,
         },

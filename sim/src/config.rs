@@ -129,7 +129,7 @@ pub struct Load {
 pub enum Threads {
     /// A fixed pool of this many threads per process.
     Fixed(u64),
-    /// A new thread per request, paying `thread_spawn`.
+    /// A new thread per request, paying `spawn_thread_cpu` and a wake-up.
     Unbounded,
 }
 
@@ -250,6 +250,9 @@ pub enum Model {
         balance: Balance,
         /// Threads of a pool that runs `blocking` steps off the loop (`run_in_executor`).
         offload: Option<u64>,
+        /// tokio's LIFO slot (shared balance only): a task woken by the task running on a
+        /// loop runs next on that loop, ahead of the queue.
+        lifo_slot: bool,
     },
 }
 

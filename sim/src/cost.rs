@@ -155,7 +155,7 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "thread_spawn",
         unit: Unit::Duration,
-        meaning: "core time to create (and reap) an OS thread",
+        meaning: "wall-clock time to create and join an OS thread (measured for reference; the engine charges spawn_thread_cpu and the kernel's wake-up instead)",
         default: 17_000,
         measured_by: measured("/spawn_thread_ns", "spawn + join a thread"),
         per_server: true,
@@ -164,7 +164,7 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "task_spawn",
         unit: Unit::Duration,
-        meaning: "core time to create a task",
+        meaning: "core time to create a task, including the one task switch into it (measured as spawn + await)",
         default: 300,
         measured_by: measured("/spawn_tokio_ns", "spawn + await a tokio task"),
         per_server: true,
@@ -207,7 +207,7 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "spawn_thread_cpu",
         unit: Unit::Duration,
-        meaning: "CPU time of creating an OS thread: the spawner's share plus the child's start (thread_spawn is the wall-clock figure)",
+        meaning: "CPU time of creating an OS thread: the spawner's share plus the child's start, charged as the new thread's first burst (thread_spawn is the wall-clock figure)",
         // The committed reference machine (micro/reference/2026-11-30-xeon-2core-loaded.json).
         default: 10_700,
         measured_by: measured(
@@ -343,7 +343,8 @@ pub struct Costs {
     pub task_switch: u64,
     /// Core time of one stackful coroutine / green thread switch (Go, BEAM, may), ns.
     pub coroutine_switch: u64,
-    /// Core time to create (and later reap) one OS thread, ns.
+    /// Wall-clock time to create and join one OS thread, ns (not charged: see
+    /// `spawn_thread_cpu`).
     pub thread_spawn: u64,
     /// Core time to create one async task, ns.
     pub task_spawn: u64,
@@ -353,7 +354,7 @@ pub struct Costs {
     pub task_memory: u64,
     /// Resident bytes per server process before any thread or task (interpreter, heap).
     pub process_memory: u64,
-    /// CPU time (not wall time) of creating one OS thread, ns.
+    /// CPU time (not wall time) of creating one OS thread, ns: what a spawn costs a core.
     pub spawn_thread_cpu: u64,
     /// Core time spent leaving idle when work arrives at an idle core, ns.
     pub idle_wakeup_cpu: u64,

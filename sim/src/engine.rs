@@ -44,6 +44,9 @@ pub(crate) trait Scheduler {
 
     /// A request that waited for a pool unit now holds one (wakes come from outside).
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId);
+
+    /// A timer set with [`Sim::set_timer`] ran out (wakes come from outside).
+    fn on_timer(&mut self, _sim: &mut Sim, _thread: ThreadId, _generation: u32) {}
 }
 
 /// One request in flight.
@@ -204,6 +207,8 @@ pub(crate) struct Sim<'a> {
     snapshot: (u64, u64, u64, u64),
     /// Refill core time when measuring began.
     refill_at_start: u64,
+    /// The kernel's idle wake-up core time when measuring started.
+    idle_wakeup_at_start: u64,
     inside: u64,
     proxy_queue: VecDeque<ReqId>,
     proxy: Option<ProxyState>,
@@ -269,7 +274,8 @@ impl<'a> Sim<'a> {
                     cfg.costs.thread_switch,
                     cfg.costs.thread_wakeup,
                     Policy::new(quantum, cfg.cores),
-                );
+                )
+                .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),
                     None => kernel,
@@ -303,6 +309,7 @@ impl<'a> Sim<'a> {
             measure_start: SimTime::ZERO,
             snapshot: (0, 0, 0, 0),
             refill_at_start: 0,
+            idle_wakeup_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,
@@ -469,8 +476,9 @@ impl<'a> Sim<'a> {
         self.queue.push(self.now + ns, Event::IoDone { req });
     }
 
-    /// Ends the current step: releases its pool unit (to the first waiter, if any).
-    pub(crate) fn end_step(&mut self, req: ReqId) {
+    /// Ends the current step: releases its pool unit (to the first waiter, if any). Returns
+    /// the waiter granted the unit (its `on_pool_granted` follows).
+    pub(crate) fn end_step(&mut self, req: ReqId) -> Option<ReqId> {
         let r = &mut self.requests[req as usize];
         r.in_step = false;
         let step = r.step as usize;
@@ -485,11 +493,13 @@ impl<'a> Sim<'a> {
                         self.requests[next as usize].holding = true;
                         self.levels[level].1.set(self.now, len);
                         self.queue.push(self.now, Event::PoolGranted { req: next });
+                        return Some(next);
                     }
                     None => p.free += 1,
                 }
             }
         }
+        None
     }
 
     /// The request's steps are done: back through the proxy (woken `by` the caller), then to
@@ -602,6 +612,18 @@ impl<'a> Sim<'a> {
             .wake(self.now, &mut self.queue, thread, burst, by);
     }
 
+    /// Calls the model's [`Scheduler::on_timer`] for `thread` `ns` from now.
+    pub(crate) fn set_timer(&mut self, ns: u64, thread: ThreadId, generation: u32) {
+        self.queue
+            .push(self.now + ns, Event::Timer { thread, generation });
+    }
+
+    /// Cuts a running or runnable thread's burst short (see `Kernel::interrupt`); returns the
+    /// work it had left, ns.
+    pub(crate) fn interrupt(&mut self, thread: ThreadId) -> u64 {
+        self.kernel.interrupt(self.now, &mut self.queue, thread)
+    }
+
     /// Tasks (coroutines, green threads) created (+) or ended (-).
     pub(crate) fn tasks_changed(&mut self, delta: i64) {
         self.live_tasks = self.live_tasks.saturating_add_signed(delta);
@@ -691,6 +713,7 @@ impl<'a> Sim<'a> {
             self.task_switches,
         );
         self.refill_at_start = self.kernel.refill_ns;
+        self.idle_wakeup_at_start = self.kernel.idle_wakeup_ns;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -965,6 +988,9 @@ impl<S: Scheduler> Engine<'_, S> {
                 Event::CoreDone { core, generation } => self.on_core_done(core, generation),
                 Event::IoDone { req } => self.model.on_io_done(&mut self.sim, req),
                 Event::PoolGranted { req } => self.model.on_pool_granted(&mut self.sim, req),
+                Event::Timer { thread, generation } => {
+                    self.model.on_timer(&mut self.sim, thread, generation)
+                }
             }
             if self.sim.stopped {
                 break;
@@ -1004,6 +1030,7 @@ impl Sim<'_> {
             self.measure_start = SimTime::ZERO;
             self.snapshot = (0, 0, 0, 0);
             self.refill_at_start = 0;
+            self.idle_wakeup_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -1046,6 +1073,7 @@ impl Sim<'_> {
             useful_ns: self.kernel.useful_ns - self.snapshot.0,
             switching_ns: self.kernel.switching_ns - self.snapshot.1,
             refill_ns: self.kernel.refill_ns - self.refill_at_start,
+            idle_wakeup_ns: self.kernel.idle_wakeup_ns - self.idle_wakeup_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,

@@ -40,6 +40,14 @@ pub(crate) enum Event {
         /// The request.
         req: ReqId,
     },
+    /// A model's timer for one of its threads (a timed wait on a lock) runs out. Stale when
+    /// the model's generation for the thread has moved on.
+    Timer {
+        /// The thread.
+        thread: ThreadId,
+        /// The model's count for the thread when it set the timer.
+        generation: u32,
+    },
     /// A request was handed a unit of the pool it waited for.
     PoolGranted {
         /// The request.

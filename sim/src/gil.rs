@@ -25,7 +25,8 @@
 //! (zero, or a small delay). A signalled waiter is the longest waiting one (glibc wakes
 //! condition waiters roughly in order); it still has to be scheduled by the kernel, and any
 //! thread that asks first while the lock is free takes it (there is no hand-over).
-#![allow(dead_code)] // pure state machine awaiting the thread-per-request model's adoption
+//!
+//! The thread-per-request model (`model::thread_per_request`) drives it for `gil = true`.
 
 use std::collections::VecDeque;
 
@@ -34,7 +35,9 @@ use crate::time::SimTime;
 /// An OS thread, as the kernel layer numbers them.
 pub(crate) type Id = u32;
 
-/// CPython's default switch interval (`sys.getswitchinterval()`, `DEFAULT_INTERVAL` µs).
+/// CPython's default switch interval (`sys.getswitchinterval()`, `DEFAULT_INTERVAL` µs); the
+/// scenario reader has its own copy (`gil_switch_interval`'s default).
+#[cfg(test)]
 pub(crate) const DEFAULT_SWITCH_INTERVAL: u64 = 5_000_000;
 
 /// Why a thread is (again) in `take_gil`.
@@ -121,11 +124,6 @@ impl Gil {
     /// Whether the holder has been asked to drop the lock (`gil_drop_request`).
     pub(crate) fn drop_requested(&self) -> bool {
         self.drop_request
-    }
-
-    /// Threads waiting for the lock.
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiters.len()
     }
 
     /// `take_gil` for thread `id`, running at `now`.

@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+mod idle;
+mod interrupt;
 mod policy;
 mod record;
 mod refill;
@@ -70,6 +72,11 @@ pub(crate) enum Waker {
     Core(CoreId),
     /// No core: an interrupt.
     Outside,
+    /// A thread the simulation does not run (a server's acceptor or listener), woken by the
+    /// network, hands work to this one: on a machine of more than one core the hand-off is
+    /// taken to cross cores (the acceptor sits wherever its interrupt landed), so a thread
+    /// woken onto an idle core starts `thread_wakeup` later; on one core it never crosses.
+    Handoff,
 }
 
 /// What a thread does once its burst is done.
@@ -109,6 +116,8 @@ struct Core {
     start: SimTime,
     /// Context-switch time still to pay at the start of the segment.
     switch: u64,
+    /// Core time of leaving idle still to pay, before the switch (`idle_wakeup_cpu`).
+    idle_cpu: u64,
     slice_start: SimTime,
     slice_end: SimTime,
     /// Position in the idle list, or NONE while busy.
@@ -139,11 +148,17 @@ pub(crate) struct Kernel {
     caches: Option<Caches>,
     /// Stack every thread touches per run (`stack_working_set`), bytes.
     stack_working_set: u64,
+    /// Core time and extra latency of a core leaving idle (`idle_wakeup_cpu`,
+    /// `idle_exit_latency`).
+    idle_wakeup_cpu: u64,
+    idle_exit_latency: u64,
     /// Core time spent on useful work, on switching and on refilling caches, up to the last
     /// accounting point.
     pub(crate) useful_ns: u64,
     pub(crate) switching_ns: u64,
     pub(crate) refill_ns: u64,
+    /// Core time spent leaving idle, up to the last accounting point.
+    pub(crate) idle_wakeup_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
     /// The latest time up to which some core's work or switching has been credited.
@@ -167,6 +182,7 @@ impl Kernel {
                     generation: 0,
                     start: SimTime::ZERO,
                     switch: 0,
+                    idle_cpu: 0,
                     slice_start: SimTime::ZERO,
                     slice_end: SimTime::ZERO,
                     idle_slot: NONE,
@@ -186,9 +202,12 @@ impl Kernel {
             running: 0,
             caches: None,
             stack_working_set: 0,
+            idle_wakeup_cpu: 0,
+            idle_exit_latency: 0,
             useful_ns: 0,
             switching_ns: 0,
             refill_ns: 0,
+            idle_wakeup_ns: 0,
             context_switches: 0,
             busy_until: SimTime::ZERO,
             live_threads: 0,
@@ -253,15 +272,12 @@ impl Kernel {
         };
         match target {
             Some(core) => {
-                let origin = match by {
-                    Waker::Core(core) => core,
-                    Waker::Outside => last,
+                let crosses = match by {
+                    Waker::Core(origin) => origin != core,
+                    Waker::Outside => last != NONE && last != core,
+                    Waker::Handoff => self.cores.len() > 1,
                 };
-                let delay = if origin != NONE && origin != core {
-                    self.thread_wakeup
-                } else {
-                    0
-                };
+                let delay = if crosses { self.thread_wakeup } else { 0 };
                 let delay = delay + self.leave_idle(now, core);
                 self.dispatch(now, queue, core, thread, delay);
             }
@@ -322,17 +338,6 @@ impl Kernel {
         self.policy.slice(runnable, self.cores.len() as u64)
     }
 
-    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
-    fn enter_idle(&mut self, now: SimTime, core: CoreId) {
-        self.cores[core as usize].record.idle_since = now;
-    }
-
-    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
-    /// computes (C-state exit). Zero today: the cross-core wake-up delay covers it.
-    fn leave_idle(&mut self, _now: SimTime, _core: CoreId) -> u64 {
-        0
-    }
-
     /// What `core` ran lately (for a cache model).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn record(&self, core: CoreId) -> &CoreRecord {
@@ -366,7 +371,7 @@ impl Kernel {
         let slice = self.slice();
         self.widest_slice = self.widest_slice.max(slice);
         let c = &mut self.cores[core as usize];
-        c.slice_start = c.start + switch;
+        c.slice_start = c.start + c.idle_cpu + switch;
         c.slice_end = c.slice_start + slice;
         let t = &mut self.threads[thread as usize];
         t.state = State::Running;
@@ -379,7 +384,8 @@ impl Kernel {
         self.price(core);
         let c = &mut self.cores[core as usize];
         let burst = self.threads[c.running as usize].burst;
-        let end = (c.start + c.switch + burst.total()).min(c.slice_end.max(c.start + c.switch));
+        let owed = c.idle_cpu + c.switch;
+        let end = (c.start + owed + burst.total()).min(c.slice_end.max(c.start + owed));
         c.generation = c.generation.wrapping_add(1);
         queue.push(
             end,
@@ -398,6 +404,10 @@ impl Kernel {
         }
         let mut elapsed = now - c.start;
         c.start = now;
+        let i = elapsed.min(c.idle_cpu);
+        c.idle_cpu -= i;
+        elapsed -= i;
+        self.idle_wakeup_ns += i;
         let s = elapsed.min(c.switch);
         c.switch -= s;
         elapsed -= s;
@@ -414,7 +424,7 @@ impl Kernel {
         self.refill_ns += r;
         self.useful_ns += w;
         c.record.ran_ns[0] += s + r + o + w;
-        if s + r + o + w > 0 {
+        if i + s + r + o + w > 0 {
             self.busy_until = self.busy_until.max(now);
         }
     }
@@ -441,7 +451,7 @@ impl Kernel {
         }
         self.account(now, core);
         let c = self.cores[core as usize];
-        if self.threads[c.running as usize].burst.total() == 0 && c.switch == 0 {
+        if self.threads[c.running as usize].burst.total() == 0 && c.switch == 0 && c.idle_cpu == 0 {
             return Some(c.running);
         }
         self.end_of_slice(now, queue, core);

@@ -93,6 +93,11 @@ pub struct CpuSplit {
     /// task runs again (0 without working sets; absent from older reports).
     #[serde(default)]
     pub refill: f64,
+    /// Leaving idle: the core time a core spends waking up for work after idling
+    /// (`idle_wakeup_cpu` per wake-up; 0 unless a costs file sets it; absent from older
+    /// reports).
+    #[serde(default)]
+    pub idle_wakeup: f64,
     /// Idle.
     pub idle: f64,
 }
@@ -149,7 +154,7 @@ pub struct Report {
     pub throughput_rps: f64,
     /// Client-side latency.
     pub latency_ms: LatencyMs,
-    /// Busy (useful + switching + refill) fraction of all cores, 0..1.
+    /// Busy (useful + switching + refill + idle wake-up) fraction of all cores, 0..1.
     pub cpu_utilization: f64,
     /// Fraction of all core time spent switching.
     pub switch_overhead: f64,

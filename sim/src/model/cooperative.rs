@@ -7,6 +7,13 @@
 //! open-loop request as its own connection) is pinned at accept to a loop chosen round robin,
 //! as the kernel's SO_REUSEPORT hashing spreads connections evenly on average. Affinity means
 //! one process per loop (gunicorn + uvicorn workers), shared one process.
+//!
+//! `lifo_slot` (shared only; on by default, as in tokio): a task woken by the task running on
+//! a loop goes to that loop's one-task LIFO slot and runs next there, ahead of the queue; a
+//! task it displaces goes to the queue, and after three slot runs in a row the slot's task
+//! goes to the queue too (tokio's `MAX_LIFO_POLLS_PER_TICK`). In this simulator a task wakes
+//! another when it releases a pool unit at the end of a CPU step; wake-ups from outside a loop
+//! (I/O completions, new connections, a unit released as an I/O step ends) use the queue.
 
 use crate::config::{Balance, Model, RunConfig};
 use crate::model::runtime::{Params, Runtime};
@@ -17,6 +24,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         loops,
         balance,
         offload,
+        lifo_slot,
     } = cfg.server.model
     else {
         unreachable!("engine picks the model type from the config")
@@ -30,6 +38,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         quantum: None,
         affinity,
         offload,
+        lifo_slot: lifo_slot && !affinity,
         processes: if affinity { loops } else { 1 },
     })
 }

@@ -22,6 +22,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         quantum: Some(quantum),
         affinity: false,
         offload: None,
+        lifo_slot: false,
         processes: 1,
     })
 }

@@ -24,7 +24,7 @@ pub(crate) struct Params {
     /// Stack each task touches when it runs (stackful coroutines: `stack_working_set`;
     /// stackless async tasks: 0, they run on their worker's stack).
     pub(crate) stack: u64,
-    /// Core time to create a task.
+    /// Core time to create a task and switch to it (`task_spawn`, measured as spawn + await).
     pub(crate) spawn: u64,
     /// A running task's slice; `None` runs each CPU step to its end.
     pub(crate) quantum: Option<u64>,
@@ -32,6 +32,8 @@ pub(crate) struct Params {
     pub(crate) affinity: bool,
     /// Threads that run blocking calls off the workers.
     pub(crate) offload: Option<u64>,
+    /// tokio's LIFO slot (see `model::cooperative`).
+    pub(crate) lifo_slot: bool,
     /// Server processes (affinity: one per loop, as with gunicorn or Node's cluster).
     pub(crate) processes: u64,
 }
@@ -49,7 +51,15 @@ struct Worker {
     block_after: bool,
     /// Ready tasks pinned to this worker (affinity only).
     ready: VecDeque<ReqId>,
+    /// The task woken by this worker's running task, to run next here (LIFO slot), or NONE.
+    lifo: ReqId,
+    /// Tasks taken from the LIFO slot in a row.
+    lifo_runs: u32,
 }
+
+/// tokio's `MAX_LIFO_POLLS_PER_TICK`: after this many slot runs in a row the slot's task goes
+/// to the queue, so two tasks waking each other cannot starve it.
+const MAX_LIFO_RUNS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -91,6 +101,9 @@ pub(crate) struct Runtime {
     /// Requests on offload threads, by request id (NONE when not offloaded).
     offloaded: Vec<u32>,
     next_worker: u32,
+    /// Tasks a worker's task granted a pool unit and put in its LIFO slot at once; their
+    /// `on_pool_granted` is then a no-op.
+    lifo_grants: Vec<ReqId>,
     ready_level: usize,
     offload_level: usize,
 }
@@ -109,6 +122,7 @@ impl Runtime {
             offload_queue: VecDeque::new(),
             offloaded: Vec::new(),
             next_worker: 0,
+            lifo_grants: Vec::new(),
             ready_level: 0,
             offload_level: 0,
         }
@@ -161,6 +175,36 @@ impl Runtime {
         sim.queue_len(self.ready_level, self.ready);
     }
 
+    /// The task `w`'s running task woke: into `w`'s LIFO slot (a task it displaces goes to
+    /// the queue, and may wake an idle worker).
+    fn make_ready_lifo(&mut self, sim: &mut Sim, req: ReqId, w: u32, by: Waker) {
+        let prev = std::mem::replace(&mut self.workers[w as usize].lifo, req);
+        self.ready += 1;
+        sim.queue_len(self.ready_level, self.ready);
+        if prev != NONE {
+            self.ready -= 1;
+            self.make_ready(sim, prev, by);
+        }
+    }
+
+    /// The next task for worker `w`: its LIFO slot's (unless it ran too many in a row), else
+    /// the queue's.
+    fn next_task(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
+        let worker = &mut self.workers[w as usize];
+        let slot = std::mem::replace(&mut worker.lifo, NONE);
+        if slot != NONE {
+            self.ready -= 1;
+            if worker.lifo_runs < MAX_LIFO_RUNS {
+                worker.lifo_runs += 1;
+                sim.queue_len(self.ready_level, self.ready);
+                return Some(slot);
+            }
+            self.push_ready(sim, slot);
+        }
+        self.workers[w as usize].lifo_runs = 0;
+        self.pop_ready(sim, w)
+    }
+
     fn pop_ready(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
         let req = if self.params.affinity {
             self.workers[w as usize].ready.pop_front()
@@ -175,6 +219,9 @@ impl Runtime {
     }
 
     fn has_ready(&self, w: u32) -> bool {
+        if self.workers[w as usize].lifo != NONE {
+            return true;
+        }
         if self.params.affinity {
             !self.workers[w as usize].ready.is_empty()
         } else {
@@ -197,7 +244,7 @@ impl Runtime {
         loop {
             let mut req = self.workers[w as usize].current;
             if req == NONE {
-                match self.pop_ready(sim, w) {
+                match self.next_task(sim, w) {
                     Some(next) => {
                         req = next;
                         self.workers[w as usize].current = req;
@@ -376,6 +423,8 @@ impl Scheduler for Runtime {
                 idle: true,
                 block_after: false,
                 ready: VecDeque::new(),
+                lifo: NONE,
+                lifo_runs: 0,
             });
         }
         if !self.params.affinity {
@@ -407,8 +456,12 @@ impl Scheduler for Runtime {
     fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         if !sim.connections {
             sim.tasks_changed(1);
-            // Not a switch: creating the task is useful work, paid when it first runs.
-            sim.req_mut(req).carry = Carry::Spawn(self.params.spawn);
+            // `task_spawn` is measured as spawn + await of an empty task, which includes
+            // switching to it; the worker charges that switch when it first runs the task, so
+            // the creation is the rest (one task switch per spawn, not two). Creating the
+            // task is useful work, paid when it first runs.
+            let creation = self.params.spawn.saturating_sub(self.params.switch);
+            sim.req_mut(req).carry = Carry::Spawn(creation);
         }
         if self.params.affinity {
             let client = sim.req(req).client;
@@ -459,8 +512,13 @@ impl Scheduler for Runtime {
                         ..Burst::ZERO
                     });
                 }
-            } else {
-                sim.end_step(req);
+            } else if let Some(granted) = sim.end_step(req)
+                && self.params.lifo_slot
+            {
+                // The releasing task wakes the waiter from this worker, as tokio's semaphore
+                // does inside the task's poll: it runs next here.
+                self.lifo_grants.push(granted);
+                self.make_ready_lifo(sim, granted, w, by);
             }
         }
         self.schedule(sim, w, 0, by)
@@ -487,6 +545,10 @@ impl Scheduler for Runtime {
     }
 
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
+        if let Some(i) = self.lifo_grants.iter().position(|&r| r == req) {
+            self.lifo_grants.swap_remove(i);
+            return;
+        }
         self.make_ready(sim, req, Waker::Outside);
     }
 }

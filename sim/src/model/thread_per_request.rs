@@ -4,29 +4,55 @@
 //! Requests that find no free thread wait in one accept queue shared by all processes (they
 //! all accept from the same listening socket), bounded by `backlog`. With `keepalive` a client
 //! connection keeps its thread between requests. With `gil`, a thread must hold its process's
-//! interpreter lock to run a CPU step; it releases the lock when it waits (I/O, a pool, the end
-//! of the request), and, like CPython, hands it over every 5 ms (the switch interval) when
-//! another thread of the process is waiting for it.
+//! interpreter lock to run a CPU step, and the lock follows CPython 3.11 ([`crate::gil`]): a
+//! thread releases it when it waits (I/O, a pool, the end of the request); a thread that wants
+//! it while it is held waits up to the switch interval (`gil_switch_interval`, 5 ms), then asks
+//! the holder to drop it; the holder drops it at its next check (its burst is cut at once) and
+//! waits until another thread has taken it. A thread back from I/O has to win the lock back that
+//! way: beside a CPU-bound thread each short wait costs it about one interval (the convoy).
+//!
+//! One simplification: a holder that releases the lock for I/O while a drop was requested
+//! starts its I/O at once instead of first waiting for the switch (CPython's `drop_gil` waits);
+//! the switch follows within one wake-up, and the I/O takes longer than that.
 
 use std::collections::VecDeque;
 
 use crate::config::{Arrivals, Model, RunConfig, Threads};
 use crate::engine::{Carry, Scheduler, Sim, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
+use crate::gil::{Attempt, Gil, Take};
 use crate::kernel::{Burst, Next, Waker};
+
+/// Where a thread is in CPython's `take_gil` / `drop_gil`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GilWait {
+    /// Not waiting for the lock (it holds it, or needs none now).
+    No,
+    /// Blocked in the timed wait (a timer runs, or a signal comes).
+    Waiting,
+    /// Woken (timer, signal, or the switch it waited for): runs `take_gil` with this attempt
+    /// when it gets a core.
+    Pending(Attempt),
+    /// Dropped the lock on request; blocked until another thread has taken it.
+    SwitchWait,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct ThreadInfo {
     req: ReqId,
     process: u32,
     client: u32,
-    /// CPU of the burst in progress (a GIL holder runs its step in switch intervals).
+    /// CPU of the burst in progress (the rest of the step; a drop request cuts it short).
     chunk: u64,
     /// Requests served for the connection the thread is bound to (keep-alive).
     served: u64,
     /// Still paying for its creation (runnable, not blocked): a request handed to it now is
     /// picked up when that burst ends, and it must not be woken again.
     starting: bool,
+    /// Its place in the GIL's protocol.
+    gil: GilWait,
+    /// Generation of its GIL timer (a signal or a new wait makes older timers stale).
+    timer: u32,
 }
 
 /// The thread-per-request model.
@@ -34,18 +60,17 @@ pub(crate) struct ThreadPerRequest {
     fixed: Option<u64>,
     processes: u64,
     gil: bool,
-    /// A GIL holder drops the lock after this much CPU when another thread waits.
-    gil_interval: u64,
     keepalive: bool,
     keepalive_requests: Option<u64>,
     backlog: Option<u64>,
-    thread_spawn: u64,
+    /// CPU of creating a thread (`spawn_thread_cpu`), the new thread's first burst.
+    spawn_cpu: u64,
     free: Vec<ThreadId>,
     accept: VecDeque<ReqId>,
     accept_level: usize,
     info: Vec<ThreadInfo>,
-    gil_holder: Vec<ThreadId>,
-    gil_waiters: Vec<VecDeque<ThreadId>>,
+    /// One interpreter lock per process (used only with `gil`).
+    gils: Vec<Gil>,
     next_process: u32,
 }
 
@@ -72,17 +97,17 @@ impl ThreadPerRequest {
             },
             processes,
             gil,
-            gil_interval: gil_switch_interval,
             keepalive: keepalive || matches!(cfg.load.arrivals, Arrivals::Connections { .. }),
             keepalive_requests,
             backlog,
-            thread_spawn: cfg.costs.thread_spawn,
+            spawn_cpu: cfg.costs.spawn_thread_cpu,
             free: Vec::new(),
             accept: VecDeque::new(),
             accept_level: 0,
             info: Vec::new(),
-            gil_holder: vec![NONE; processes as usize],
-            gil_waiters: vec![VecDeque::new(); processes as usize],
+            gils: (0..processes)
+                .map(|_| Gil::new(gil_switch_interval))
+                .collect(),
             next_process: 0,
         }
     }
@@ -99,13 +124,19 @@ impl ThreadPerRequest {
                     chunk: 0,
                     served: 0,
                     starting: false,
+                    gil: GilWait::No,
+                    timer: 0,
                 },
             );
         }
         self.info[i] = info;
     }
 
-    /// A new thread (unbounded pool) that first pays for its creation.
+    /// A new thread (unbounded pool) that first pays for its creation: `spawn_thread_cpu` of
+    /// CPU (the spawner's share and the child's start; the spawner is not simulated, so the
+    /// new thread's first burst carries both), and the kernel's wake-up of the new thread.
+    /// `thread_spawn`, the wall-clock figure, is not charged: its rest is that wake-up and
+    /// the join.
     fn spawn(&mut self, sim: &mut Sim, req: ReqId, client: u32, by: Waker) -> ThreadId {
         let thread = sim.spawn_thread();
         let process = self.next_process;
@@ -119,9 +150,11 @@ impl ThreadPerRequest {
                 chunk: 0,
                 served: 0,
                 starting: true,
+                gil: GilWait::No,
+                timer: 0,
             },
         );
-        sim.wake(thread, Burst::work(self.thread_spawn), by);
+        sim.wake(thread, Burst::work(self.spawn_cpu), by);
         thread
     }
 
@@ -143,44 +176,90 @@ impl ThreadPerRequest {
         sim.req_mut(req).owner = thread;
     }
 
-    fn take_gil(&mut self, thread: ThreadId) -> bool {
+    fn gil_of(&mut self, thread: ThreadId) -> &mut Gil {
         let p = self.info[thread as usize].process as usize;
-        if self.gil_holder[p] == NONE || self.gil_holder[p] == thread {
-            self.gil_holder[p] = thread;
-            true
-        } else {
-            self.gil_waiters[p].push_back(thread);
-            false
-        }
+        &mut self.gils[p]
     }
 
-    fn release_gil(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) {
-        if !self.gil {
-            return;
-        }
-        let p = self.info[thread as usize].process as usize;
-        if self.gil_holder[p] != thread {
-            return;
-        }
-        self.gil_holder[p] = match self.gil_waiters[p].pop_front() {
-            Some(next) => {
-                let burst = self.start_chunk(sim, next);
-                sim.wake(next, burst, by);
-                next
+    /// `take_gil` by `thread`, on a core in a CPU step: run the step, or block in the wait.
+    fn take_gil(&mut self, sim: &mut Sim, thread: ThreadId, attempt: Attempt, by: Waker) -> Next {
+        let now = sim.now;
+        match self.gil_of(thread).take(thread, now, attempt) {
+            Take::Got { released } => {
+                if let Some(dropper) = released {
+                    self.switched(sim, dropper, by);
+                }
+                Next::Run(self.start_chunk(sim, thread))
             }
-            None => NONE,
-        };
+            Take::Wait { until, requested } => {
+                let info = &mut self.info[thread as usize];
+                info.gil = GilWait::Waiting;
+                info.timer = info.timer.wrapping_add(1);
+                sim.set_timer(until - now, thread, info.timer);
+                if requested && let Some(holder) = self.gil_of(thread).holder() {
+                    // The holder sees the request at its next eval-breaker check, a few
+                    // bytecodes on: its burst ends now, or as soon as it is on a core again.
+                    let left = sim.interrupt(holder);
+                    let chunk = &mut self.info[holder as usize].chunk;
+                    *chunk -= left.min(*chunk);
+                }
+                Next::Block
+            }
+        }
     }
 
-    /// The next piece of the thread's CPU step: all of it, or one switch interval under a GIL.
+    /// `drop_gil` for I/O, a pool or the end of the request (no-op without the lock).
+    fn release_gil(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) {
+        if !self.gil || self.gil_of(thread).holder() != Some(thread) {
+            return;
+        }
+        // A requested switch is not waited for here (see the module docs).
+        let signal = self.gil_of(thread).drop(thread).signal;
+        self.signal(sim, signal, by);
+    }
+
+    /// The holder drops the lock because a waiter asked, and waits for the switch.
+    fn drop_on_request(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Next {
+        let dropped = self.gil_of(thread).drop(thread);
+        self.signal(sim, dropped.signal, by);
+        if dropped.wait_for_switch {
+            self.info[thread as usize].gil = GilWait::SwitchWait;
+            return Next::Block;
+        }
+        self.take_gil(sim, thread, Attempt::Fresh, by)
+    }
+
+    /// A dropper signals a waiter: it retries `take_gil` when it gets a core.
+    fn signal(&mut self, sim: &mut Sim, waiter: Option<ThreadId>, by: Waker) {
+        let Some(w) = waiter else {
+            return;
+        };
+        let info = &mut self.info[w as usize];
+        match info.gil {
+            GilWait::Waiting => {
+                info.timer = info.timer.wrapping_add(1);
+                info.gil = GilWait::Pending(Attempt::Signalled);
+                sim.wake(w, Burst::ZERO, by);
+            }
+            // Its timer already woke it: it retries anyway.
+            GilWait::Pending(_) => info.gil = GilWait::Pending(Attempt::Signalled),
+            GilWait::No | GilWait::SwitchWait => {}
+        }
+    }
+
+    /// Another thread took the lock that `dropper` dropped on request: it asks again.
+    fn switched(&mut self, sim: &mut Sim, dropper: ThreadId, by: Waker) {
+        let info = &mut self.info[dropper as usize];
+        if info.gil == GilWait::SwitchWait {
+            info.gil = GilWait::Pending(Attempt::Fresh);
+            sim.wake(dropper, Burst::ZERO, by);
+        }
+    }
+
+    /// The rest of the thread's CPU step, as one burst (a drop request may cut it short).
     fn start_chunk(&mut self, sim: &Sim, thread: ThreadId) -> Burst {
         let info = &mut self.info[thread as usize];
-        let remaining = sim.req(info.req).cpu_left();
-        info.chunk = if self.gil {
-            remaining.min(self.gil_interval)
-        } else {
-            remaining
-        };
+        info.chunk = sim.req(info.req).cpu_left();
         Burst {
             work: info.chunk,
             touch: sim.touch(info.req, 0),
@@ -188,18 +267,15 @@ impl ThreadPerRequest {
         }
     }
 
-    /// A piece of a CPU step ran. `None` when the step is done; otherwise what the thread does:
-    /// go on, or (GIL contended) hand the lock over and queue for it again.
+    /// A piece of a CPU step ran. `None` when the step is done; otherwise (a drop request cut
+    /// it) the holder drops the lock and waits for the switch.
     fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Option<Next> {
         let info = self.info[thread as usize];
         if sim.req_mut(info.req).ran(info.chunk) == 0 {
             return None;
         }
-        let p = info.process as usize;
-        if self.gil && !self.gil_waiters[p].is_empty() {
-            self.release_gil(sim, thread, by);
-            self.gil_waiters[p].push_back(thread);
-            return Some(Next::Block);
+        if self.gil && self.gil_of(thread).drop_requested() {
+            return Some(self.drop_on_request(sim, thread, by));
         }
         Some(Next::Run(self.start_chunk(sim, thread)))
     }
@@ -214,8 +290,15 @@ impl ThreadPerRequest {
             match sim.begin_step(req) {
                 StepStart::Cpu(cpu) => {
                     sim.req_mut(req).carry = Carry::Cpu(cpu);
-                    if self.gil && !self.take_gil(thread) {
-                        return Next::Block;
+                    if !self.gil {
+                        return Next::Run(self.start_chunk(sim, thread));
+                    }
+                    if self.gil_of(thread).holder() != Some(thread) {
+                        return self.take_gil(sim, thread, Attempt::Fresh, by);
+                    }
+                    // Still holding it from the previous step: the next check is now.
+                    if self.gil_of(thread).drop_requested() {
+                        return self.drop_on_request(sim, thread, by);
                     }
                     return Next::Run(self.start_chunk(sim, thread));
                 }
@@ -288,6 +371,8 @@ impl Scheduler for ThreadPerRequest {
                             chunk: 0,
                             served: 0,
                             starting: false,
+                            gil: GilWait::No,
+                            timer: 0,
                         },
                     );
                     self.free.push(thread);
@@ -312,6 +397,12 @@ impl Scheduler for ThreadPerRequest {
 
     fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
         let client = sim.req(req).client;
+        // A request from the network reaches a free or new thread through the acceptor, a
+        // hand-off between threads; a keep-alive thread reads its own connection.
+        let handoff = match by {
+            Waker::Outside => Waker::Handoff,
+            by => by,
+        };
         if self.keepalive && client != NONE {
             let bound = sim.clients[client as usize].bind;
             if bound != NONE && self.info[bound as usize].req == NONE {
@@ -324,11 +415,11 @@ impl Scheduler for ThreadPerRequest {
             }
         }
         if let Some(thread) = self.free.pop() {
-            self.assign(sim, thread, req, by);
+            self.assign(sim, thread, req, handoff);
             return;
         }
         if self.fixed.is_none() {
-            let thread = self.spawn(sim, NONE, NONE, by);
+            let thread = self.spawn(sim, NONE, NONE, handoff);
             self.bind(sim, thread, req);
             return;
         }
@@ -343,6 +434,10 @@ impl Scheduler for ThreadPerRequest {
     fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
         let by = Waker::Core(core);
         self.info[thread as usize].starting = false;
+        if let GilWait::Pending(attempt) = self.info[thread as usize].gil {
+            self.info[thread as usize].gil = GilWait::No;
+            return self.take_gil(sim, thread, attempt, by);
+        }
         let req = self.info[thread as usize].req;
         if req != NONE && sim.in_step(req) {
             if let Some(next) = self.after_chunk(sim, thread, by) {
@@ -362,5 +457,13 @@ impl Scheduler for ThreadPerRequest {
     fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
         let thread = sim.req(req).owner;
         sim.wake(thread, Burst::ZERO, Waker::Outside);
+    }
+
+    fn on_timer(&mut self, sim: &mut Sim, thread: ThreadId, generation: u32) {
+        let info = &mut self.info[thread as usize];
+        if info.gil == GilWait::Waiting && info.timer == generation {
+            info.gil = GilWait::Pending(Attempt::TimedOut);
+            sim.wake(thread, Burst::ZERO, Waker::Outside);
+        }
     }
 }

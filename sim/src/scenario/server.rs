@@ -221,6 +221,17 @@ pub(super) fn check_model(
                     }
                 },
             };
+            // On by default where tokio has it: a shared, work-stealing runtime.
+            let lifo_slot = match (balance, s.lifo_slot) {
+                (Balance::Shared, lifo) => lifo.unwrap_or(true),
+                (Balance::Affinity, None) => false,
+                (Balance::Affinity, Some(_)) => {
+                    return Err(at(
+                        Some("lifo_slot"),
+                        "lifo_slot applies to a cooperative server with balance = \"shared\" (tokio's work-stealing runtime); remove it or write balance = \"shared\"",
+                    ));
+                }
+            };
             (
                 Model::Cooperative {
                     loops: count("loops", s.loops, cores)?,
@@ -229,6 +240,7 @@ pub(super) fn check_model(
                         .offload
                         .map(|o| count("offload", Some(o), 1))
                         .transpose()?,
+                    lifo_slot,
                 },
                 s.loops.is_none(),
             )

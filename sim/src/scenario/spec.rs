@@ -175,6 +175,7 @@ server_spec!(CooperativeSpec {
     loops: Option<i64>,
     balance: Option<String>,
     offload: Option<i64>,
+    lifo_slot: Option<bool>,
 });
 
 #[derive(Debug, Deserialize)]

@@ -533,3 +533,34 @@ fn a_working_set_on_an_io_step_or_without_a_unit_is_refused() {
     let (_, _, message) = error_at(&zero);
     assert!(message.contains("l3_shared_by"), "{message}");
 }
+
+#[test]
+fn the_lifo_slot_is_on_for_shared_loops_and_an_error_with_affinity() {
+    let lifo = |text: &str| {
+        let configs = parse(text)
+            .unwrap()
+            .run_configs(&Overrides::default())
+            .unwrap();
+        match configs[0].server.model {
+            Model::Cooperative { lifo_slot, .. } => lifo_slot,
+            _ => panic!("not cooperative"),
+        }
+    };
+    assert!(lifo(EXAMPLE));
+    let off = EXAMPLE.replace(
+        "balance = \"shared\"",
+        "balance = \"shared\"\nlifo_slot = false",
+    );
+    assert!(!lifo(&off));
+    let affinity = EXAMPLE.replace("balance = \"shared\"", "balance = \"affinity\"");
+    assert!(!lifo(&affinity));
+    let (_, _, message) = error_at(&affinity.replace(
+        "balance = \"affinity\"",
+        "balance = \"affinity\"\nlifo_slot = true",
+    ));
+    assert!(message.contains("balance = \"shared\""), "{message}");
+    // Other models do not have the key.
+    let (_, _, message) =
+        error_at(&EXAMPLE.replace("threads = 40 ", "threads = 40\nlifo_slot = true\n"));
+    assert!(message.contains("lifo_slot"), "{message}");
+}

@@ -261,7 +261,7 @@ fn a_warmup_that_never_ends_reports_the_whole_run() {
 #[test]
 fn a_message_that_arrives_while_its_connection_thread_is_still_spawning_waits_for_it() {
     // One connection on a thread-per-request server with unbounded threads: its thread takes
-    // 17 us to create, and the first message comes after 1 us. The thread must take the
+    // 17 us of CPU to create, and the first message comes after 1 us. The thread must take the
     // message once created, not be woken a second time while it is still runnable.
     let mut c = open(
         1.0,
@@ -270,7 +270,7 @@ fn a_message_that_arrives_while_its_connection_thread_is_still_spawning_waits_fo
         vec![cpu(Dist::Const(10_000))],
         threads(Threads::Unbounded, None),
     );
-    c.costs.thread_spawn = 17_000;
+    c.costs.spawn_thread_cpu = 17_000;
     c.load.arrivals = Arrivals::Connections {
         connections: 1,
         interval: Dist::Const(1_000),

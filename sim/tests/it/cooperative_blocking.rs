@@ -22,6 +22,7 @@ fn a_blocking_step_caps_a_loop_at_one_call_at_a_time() {
         loops: 2,
         balance: Balance::Shared,
         offload: None,
+        lifo_slot: false,
     };
     let r = simulate(&closed(50, 10_000, 4, vec![blocking_sleep(10)], model)).unwrap();
     // Constant 10 ms calls back to back: exact up to the warm-up edge; 0.5 %.
@@ -39,6 +40,7 @@ fn an_offload_pool_lifts_the_cap_to_its_thread_count() {
         loops: 1,
         balance: Balance::Shared,
         offload: Some(8),
+        lifo_slot: false,
     };
     let r = simulate(&closed(50, 20_000, 4, vec![blocking_sleep(10)], model)).unwrap();
     // The hand-over to and from a pool thread costs no time with free switches; 1 %.
@@ -47,6 +49,7 @@ fn an_offload_pool_lifts_the_cap_to_its_thread_count() {
         loops: 1,
         balance: Balance::Shared,
         offload: None,
+        lifo_slot: false,
     };
     let free = simulate(&closed(
         50,
@@ -110,6 +113,7 @@ fn affinity_pins_connections_and_shared_balances() {
             loops: 2,
             balance,
             offload: None,
+            lifo_slot: false,
         };
         simulate(&closed(
             4,
@@ -135,8 +139,9 @@ fn affinity_pins_connections_and_shared_balances() {
 #[test]
 fn the_gil_is_handed_over_every_switch_interval() {
     // Two threads of one process on 2 cores: a 100 ms CPU request at 0, a 1 ms one at 1 ms.
-    // The newcomer waits for the GIL until the holder's 5 ms switch interval ends, then runs:
-    // it completes at 6 ms (5 ms after it arrived), not after the 100 ms request.
+    // The newcomer waits one 5 ms switch interval from its own request (CPython's timed wait),
+    // then asks the holder to drop the lock, takes it at 6 ms and runs its 1 ms: it completes
+    // at 7 ms (6 ms after it arrived), not after the 100 ms request.
     use sim::config::{Arrivals, TraceRow, Warmup};
     let model = Model::ThreadPerRequest {
         threads: Threads::Fixed(2),
@@ -164,11 +169,11 @@ fn the_gil_is_handed_over_every_switch_interval() {
     c.load.warmup = Warmup::Requests(0);
     let r = simulate(&c).unwrap();
     assert_eq!(r.completed, 2);
-    // Latencies: 5 ms and 101 ms (the long one lost 1 ms of GIL to the short one).
+    // Latencies: 6 ms and 101 ms (the long one lost 1 ms of GIL to the short one).
     close(
         "min (ms) via mean",
         r.latency_ms.mean,
-        (5.0 + 101.0) / 2.0,
+        (6.0 + 101.0) / 2.0,
         1e-3,
     );
     close("max (ms)", r.latency_ms.max, 101.0, 1e-3);
@@ -196,8 +201,8 @@ fn a_task_switch_is_paid_before_the_task_issues_its_io_or_answers() {
 
 #[test]
 fn the_switch_interval_is_the_servers_gil_switch_interval() {
-    // As above with gil_switch_interval = 1.5 ms: the newcomer (at 1 ms) gets the GIL when the
-    // holder's first interval ends, at 1.5 ms, and completes at 2.5 ms: 1.5 ms after it arrived.
+    // As above with gil_switch_interval = 1.5 ms: the newcomer (at 1 ms) asks for the GIL when
+    // its timed wait runs out, at 2.5 ms, and completes at 3.5 ms: 2.5 ms after it arrived.
     use sim::config::{Arrivals, TraceRow, Warmup};
     let model = Model::ThreadPerRequest {
         threads: Threads::Fixed(2),
@@ -225,6 +230,60 @@ fn the_switch_interval_is_the_servers_gil_switch_interval() {
     c.load.warmup = Warmup::Requests(0);
     let r = simulate(&c).unwrap();
     assert_eq!(r.completed, 2);
-    close("mean (ms)", r.latency_ms.mean, (1.5 + 101.0) / 2.0, 1e-3);
+    close("mean (ms)", r.latency_ms.mean, (2.5 + 101.0) / 2.0, 1e-3);
     close("max (ms)", r.latency_ms.max, 101.0, 1e-3);
+}
+
+#[test]
+fn a_task_woken_by_the_running_task_runs_next_on_its_loop_with_the_lifo_slot() {
+    // Two loops on 2 cores, a pool of one unit held by each request's second CPU step.
+    // H (0 ms) holds the unit 0-1 ms on loop 0; W (0.1 ms) waits for it; R (0.2 ms) computes
+    // 3 ms on loop 1; X (0.3 ms) waits in the queue. At 1 ms H releases the unit to W:
+    // - LIFO slot: W runs next on loop 0 (1-2 ms), then X (2-2.5 ms): latencies 1, 1.9, 3, 2.2;
+    // - no slot: W queues behind X; X runs 1-1.5 ms, then waits for the unit W holds until W
+    //   has run (1.5-2.5 ms): latencies 1, 2.4, 3, 2.2.
+    use sim::config::{Arrivals, Pool, TraceRow, Warmup};
+    let run = |lifo_slot| {
+        let model = Model::Cooperative {
+            loops: 2,
+            balance: Balance::Shared,
+            offload: None,
+            lifo_slot,
+        };
+        let mut held = cpu(Dist::Const(MS));
+        held.pool = Some(0);
+        let mut c = crate::open(1.0, 4, 2, vec![cpu(Dist::Const(0)), held], model);
+        c.pools = vec![Pool {
+            name: "db".into(),
+            size: 1,
+        }];
+        let row = |offset, steps: [u64; 2]| TraceRow {
+            offset,
+            steps: Some(steps.to_vec()),
+        };
+        c.load.arrivals = Arrivals::Trace {
+            rows: vec![
+                row(0, [0, MS]),
+                row(MS / 10, [0, MS]),
+                row(MS / 5, [3 * MS, 0]),
+                row(3 * MS / 10, [MS / 2, 0]),
+            ],
+        };
+        c.load.warmup = Warmup::Requests(0);
+        simulate(&c).unwrap()
+    };
+    let (slot, queue) = (run(true), run(false));
+    assert_eq!(slot.completed, 4);
+    close(
+        "mean with the slot (ms)",
+        slot.latency_ms.mean,
+        8.1 / 4.0,
+        1e-3,
+    );
+    close(
+        "mean without it (ms)",
+        queue.latency_ms.mean,
+        8.6 / 4.0,
+        1e-3,
+    );
 }

@@ -43,6 +43,7 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
                 Balance::Shared
             },
             offload: if n.is_multiple_of(2) { Some(n) } else { None },
+            lifo_slot: !flag,
         },
     }
 }
@@ -77,7 +78,7 @@ prop_compose! {
         cfg.costs.thread_wakeup = 2 * switch;
         cfg.costs.task_switch = switch / 10;
         cfg.costs.coroutine_switch = switch / 8;
-        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.spawn_thread_cpu = switch * 5;
         cfg.costs.task_spawn = switch / 20;
         cfg.costs.thread_memory = 20_000;
         cfg.costs.task_memory = 400;
@@ -317,7 +318,7 @@ prop_compose! {
             },
             1 => Model::Preemptive { workers: n, quantum },
             _ => Model::Cooperative { loops: n, balance: if flag { Balance::Affinity } else { Balance::Shared },
-                offload: if flag2 { Some(n) } else { None } },
+                offload: if flag2 { Some(n) } else { None }, lifo_slot: !flag },
         };
         // One run in eight on a big machine.
         let cores = if cores == 8 { 64 } else { cores };
@@ -339,7 +340,7 @@ prop_compose! {
         cfg.costs.thread_wakeup = 2 * switch;
         cfg.costs.task_switch = switch / 10;
         cfg.costs.coroutine_switch = switch / 8;
-        cfg.costs.thread_spawn = switch * 5;
+        cfg.costs.spawn_thread_cpu = switch * 5;
         cfg.costs.task_spawn = switch / 20;
         cfg.costs.thread_memory = 20_000;
         cfg.costs.task_memory = 400;

@@ -3,6 +3,9 @@
 mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
+mod gil_convoy;
+mod handoff;
+mod idle_costs;
 mod invariants;
 mod local_hops;
 mod preemption;
@@ -48,6 +51,7 @@ pub fn cooperative(loops: u64) -> Model {
         loops,
         balance: Balance::Shared,
         offload: None,
+        lifo_slot: false,
     }
 }
 

@@ -1,0 +1,49 @@
+//! Idle costs (issue 13): a core that goes idle and is woken pays `idle_wakeup_cpu` of core
+//! time, its own share of the CPU split, and the woken work starts `idle_exit_latency` later.
+
+use sim::config::{Threads, Warmup};
+use sim::dist::Dist;
+use sim::simulate;
+
+use crate::{close, closed, cpu, io, threads};
+
+const US: u64 = 1_000;
+
+#[test]
+fn every_wake_up_of_an_idle_core_costs_its_cpu_and_its_exit_latency() {
+    // One core, one client, one thread: each request waits 1 ms then computes 100 us. The
+    // core idles twice per request (before the request arrives, during its wait), so the
+    // request pays two exits of 20 us + 50 us: 1 ms + 2 x 70 us + 100 us = 1.24 ms.
+    let steps = vec![io(Dist::Const(1_000 * US)), cpu(Dist::Const(100 * US))];
+    let mut c = closed(1, 200, 1, steps, threads(Threads::Fixed(1), None));
+    c.load.warmup = Warmup::Requests(0);
+    c.costs.idle_wakeup_cpu = 50 * US;
+    c.costs.idle_exit_latency = 20 * US;
+    let r = simulate(&c).unwrap();
+    close("latency (ms)", r.latency_ms.mean, 1.24, 1e-3);
+    close(
+        "idle wake-up share",
+        r.cpu.idle_wakeup,
+        100.0 / 1240.0,
+        1e-3,
+    );
+    close("useful share", r.cpu.useful, 100.0 / 1240.0, 1e-3);
+    let sum = r.cpu.useful + r.cpu.switching + r.cpu.refill + r.cpu.idle_wakeup + r.cpu.idle;
+    close("the split sums to 1", sum, 1.0, 1e-9);
+    close(
+        "utilization counts the wake-ups",
+        r.cpu_utilization,
+        200.0 / 1240.0,
+        1e-3,
+    );
+}
+
+#[test]
+fn unmeasured_idle_costs_change_nothing() {
+    let steps = vec![io(Dist::Const(1_000 * US)), cpu(Dist::Const(100 * US))];
+    let mut c = closed(1, 200, 1, steps, threads(Threads::Fixed(1), None));
+    c.load.warmup = Warmup::Requests(0);
+    let r = simulate(&c).unwrap();
+    close("latency (ms)", r.latency_ms.mean, 1.1, 1e-3);
+    assert_eq!(r.cpu.idle_wakeup, 0.0);
+}
