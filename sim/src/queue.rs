@@ -30,6 +30,9 @@ fn key(time: SimTime, sequence: u64) -> u128 {
     (u128::from(time.0) << 64) | u128::from(sequence)
 }
 
+/// Entries each bucket holds before it first grows.
+const MIN_BUCKET_ROOM: usize = 16;
+
 /// Pending events, earliest first.
 #[derive(Debug)]
 pub(crate) struct EventQueue {
@@ -51,7 +54,11 @@ impl Default for EventQueue {
 impl EventQueue {
     /// An empty queue; `capacity` events fit in its top buckets without reallocating.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        let mut buckets: Vec<Vec<Entry>> = (0..BUCKETS).map(|_| Vec::new()).collect();
+        // Every bucket starts with a little room, so that a bucket reaching a new high-water
+        // mark in the steady state does not allocate (issue 15's counting-allocator test).
+        let mut buckets: Vec<Vec<Entry>> = (0..BUCKETS)
+            .map(|_| Vec::with_capacity(MIN_BUCKET_ROOM))
+            .collect();
         // Time-stamps far apart differ in a high bit of the time, which is where a queue of
         // many long waits lives; give the first buckets above the sequence bits the room.
         for bucket in buckets.iter_mut().skip(65).take(40) {

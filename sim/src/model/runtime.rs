@@ -108,12 +108,17 @@ pub(crate) struct Runtime {
     offload_level: usize,
 }
 
+/// Request ids the shared ready queue holds before it first grows.
+const SHARED_QUEUE_RESERVE: usize = 4096;
+
 impl Runtime {
     pub(crate) fn new(params: Params) -> Self {
         Runtime {
             params,
             workers: Vec::new(),
-            shared: VecDeque::new(),
+            // Sized up front so that a queue reaching a new high-water mark in the steady
+            // state does not allocate (issue 15): 4,096 ids are 16 KiB per server.
+            shared: VecDeque::with_capacity(SHARED_QUEUE_RESERVE),
             ready: 0,
             idle_workers: Vec::new(),
             roles: Vec::new(),
