@@ -2,6 +2,10 @@
 
 /// `v` with `digits` significant figures, no exponent, no trailing zeros ("0.00312", "1240").
 pub fn sig(v: f64, digits: u32) -> String {
+    if v.is_nan() {
+        // No figure (sim's `null`, e.g. the latency of a run that completed nothing).
+        return "–".into();
+    }
     if !v.is_finite() {
         return format!("{v}");
     }
@@ -115,6 +119,7 @@ mod tests {
         assert_eq!(sig(1.5, 3), "1.5");
         assert_eq!(sig(0.0, 3), "0");
         assert_eq!(sig(-2.25, 2), "-2.2");
+        assert_eq!(sig(f64::NAN, 3), "–");
     }
 
     #[test]

@@ -381,10 +381,16 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (d, report) in deployments.iter().zip(reports) {
         let report = report?;
-        if report.completed == 0 {
-            // Its latencies are null in JSON (empty in CSV, `-` in the table): say why.
+        if !report.latency_ms.is_measured() {
+            // Its latencies are null in JSON (empty in CSV, `-` in the table): say why. A
+            // broadcast load measures only the broadcast's messages.
+            let what = if report.completed == 0 {
+                "request"
+            } else {
+                "broadcast message"
+            };
             eprintln!(
-                "warning: {:?} completed no request in the measured window, so it has no latency (null in JSON, - in the table)",
+                "warning: {:?} completed no {what} in the measured window, so it has no latency (null in JSON, empty in CSV, - in the table)",
                 d.config.server.label
             );
         }
@@ -473,10 +479,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
         return Err(e);
     }
     let rows = result?;
-    let empty = rows.iter().filter(|r| r.completed == 0).count();
+    let empty = rows.iter().filter(|r| r.latency_ms_mean.is_nan()).count();
     if empty > 0 {
         eprintln!(
-            "warning: {empty} of {} points completed no request in the measured window, so they have no latency (null in JSON, empty in CSV, - in the table)",
+            "warning: {empty} of {} points completed no request (or broadcast message) in the measured window, so they have no latency (null in JSON, empty in CSV, - in the table)",
             rows.len()
         );
     }

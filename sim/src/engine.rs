@@ -951,6 +951,10 @@ impl<S: Scheduler> Engine<'_, S> {
         let mut events: u64 = 0;
         let mut end = SimTime::ZERO;
         while let Some((time, event)) = self.sim.queue.pop() {
+            if time > horizon {
+                end = horizon;
+                break;
+            }
             // Time arithmetic saturates, so an event due past the clock's end lands exactly on
             // its last value: the run cannot go on with its times right.
             if time == SimTime(u64::MAX) {
@@ -958,10 +962,6 @@ impl<S: Scheduler> Engine<'_, S> {
                     events,
                     at_seconds: self.sim.now.seconds(),
                 });
-            }
-            if time > horizon {
-                end = horizon;
-                break;
             }
             if let Some(at) = warmup_at
                 && !self.sim.measuring
