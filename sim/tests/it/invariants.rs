@@ -43,6 +43,7 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
                 Balance::Shared
             },
             offload: if n.is_multiple_of(2) { Some(n) } else { None },
+            lifo_slot: !flag,
         },
     }
 }
@@ -317,7 +318,7 @@ prop_compose! {
             },
             1 => Model::Preemptive { workers: n, quantum },
             _ => Model::Cooperative { loops: n, balance: if flag { Balance::Affinity } else { Balance::Shared },
-                offload: if flag2 { Some(n) } else { None } },
+                offload: if flag2 { Some(n) } else { None }, lifo_slot: !flag },
         };
         // One run in eight on a big machine.
         let cores = if cores == 8 { 64 } else { cores };
