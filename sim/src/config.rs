@@ -166,11 +166,23 @@ impl Balance {
 /// "thread_per_request"`), `reports`, the testbed and the notebooks spell them. [`Model`] is the
 /// same choice with its parameters.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
-    /// Every in-flight request owns an OS thread.
+    /// Every in-flight request owns an OS thread. (The default only so that an empty
+    /// `Report` can be built; every report names its server's model.)
+    #[default]
     ThreadPerRequest,
     /// M:N green threads with a time slice (Go, BEAM).
     Preemptive,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ModelKind;
+
 /// Client-side latency in milliseconds.
 ///
 /// A run that completed no request in its measured window has no latency: every field is NaN
@@ -139,7 +141,7 @@ pub struct Report {
     /// Server label.
     pub label: String,
     /// Model name (`thread_per_request`, `preemptive`, `cooperative`).
-    pub model: String,
+    pub model: ModelKind,
     /// Cores of the simulated machine.
     pub cores: u64,
     /// Seed of the run (of the first replication).

@@ -159,7 +159,7 @@ impl Tally {
         };
         r.scenario = config.scenario.clone();
         r.label = config.server.label.clone();
-        r.model = config.server.model.name().to_string();
+        r.model = config.server.model.kind();
         r.cores = config.cores;
         r.seed = config.seed;
         r.wall_seconds = wall_seconds;
