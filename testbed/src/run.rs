@@ -118,6 +118,9 @@ pub fn check(point: &Point) -> anyhow::Result<()> {
     if point.concurrency == 0 {
         return Err(usage("--concurrency 0: give at least 1 connection"));
     }
+    if point.requests == 0 {
+        return Err(usage("--requests 0: give at least 1 request"));
+    }
     if point.cores == 0 || point.cores > cores {
         return Err(usage(format!(
             "--cores {}: this machine has {cores} cores; give 1 to {cores}",

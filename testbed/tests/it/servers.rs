@@ -181,6 +181,27 @@ fn serve_refuses_unknown_kinds_and_bad_cores() {
 }
 
 #[test]
+fn run_refuses_zero_requests_before_any_server_starts() {
+    Command::new(exe())
+        .args([
+            "run",
+            "--server",
+            "tokio:1",
+            "--requests",
+            "0",
+            "--cpu",
+            "10us",
+        ])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--requests 0"))
+        .stderr(predicates::prelude::PredicateBooleanExt::not(
+            predicates::str::contains("testbed serve"),
+        ));
+}
+
+#[test]
 fn serve_prints_its_url_first_and_stops_on_sigterm() {
     let mut child = std::process::Command::new(exe())
         .args(["serve", "--server", "tokio:1", "--cpu", "10us"])
