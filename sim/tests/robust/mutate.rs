@@ -67,6 +67,7 @@ pub const KEYS: &[&str] = &[
 
 /// Keys of the tables the cache model and the kernel added (issues 12 and 13), with the table
 /// each belongs in; [`Mutation::InsertInTable`] puts them there (or in a table of their own).
+/// A name in brackets is an array of tables (`[[server]]`): the key goes into its first entry.
 pub const TABLE_KEYS: &[(&str, &str)] = &[
     ("machine", "scheduler"),
     ("machine", "hz"),
@@ -86,6 +87,11 @@ pub const TABLE_KEYS: &[(&str, &str)] = &[
     ("costs", "stack_working_set"),
     ("costs", "thread_switch"),
     ("costs", "gil_switch_interval"),
+    ("[[server]]", "gil"),
+    ("[[server]]", "gil_switch_interval"),
+    ("[[server]]", "lifo_slot"),
+    ("[[server]]", "balance"),
+    ("[[server]]", "quantum"),
     ("request", "working_set"),
     ("load", "think"),
     ("load", "maxconn"),
@@ -292,7 +298,11 @@ pub fn apply(text: &mut Vec<u8>, mutation: &Mutation) {
         Mutation::InsertInTable(k, v) => {
             let (table, key) = TABLE_KEYS[k];
             let line = format!("{key} = {}\n", VALUES[v]).into_bytes();
-            let header = format!("[{table}]");
+            let header = if table.starts_with('[') {
+                table.to_string()
+            } else {
+                format!("[{table}]")
+            };
             let mut ls = lines(text);
             match ls
                 .iter()
