@@ -268,7 +268,7 @@ impl<'a> Sim<'a> {
                     cfg.cores,
                     cfg.costs.thread_switch,
                     cfg.costs.thread_wakeup,
-                    Policy::new(quantum, cfg.cores),
+                    Policy::new(quantum, &cfg.kernel, cfg.cores),
                 );
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),

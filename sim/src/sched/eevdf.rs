@@ -279,6 +279,16 @@ impl RunQueue for Eevdf {
         Blocked::Left(self.dequeue(r))
     }
 
+    fn exit(&mut self, now: SimTime) {
+        self.update_curr(now);
+        match self.running {
+            Some(r) => {
+                self.dequeue(r);
+            }
+            None => debug_assert!(false, "exit with nothing running"),
+        }
+    }
+
     fn requeue(&mut self, id: Id, now: SimTime) -> Result<(), Sleeper> {
         if let Some(k) = self.finished.iter().position(|(f, _)| *f == id) {
             return Err(self.finished.swap_remove(k).1);
