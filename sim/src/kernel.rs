@@ -300,8 +300,9 @@ impl Kernel {
         t.burst = burst;
         t.priced = false;
         t.state = State::Runnable;
+        // Counted as waiting from here; the run level is set once it is known whether it
+        // waits (a thread straight onto an idle core never shows in it).
         self.waiting += 1;
-        self.run_level.set(now, self.waiting);
         // A sleeper EEVDF kept queued wakes where it is (`ttwu_runnable`), if still there.
         if self.requeue_delayed(now, queue, thread, by) {
             return;

@@ -126,6 +126,7 @@ impl Kernel {
         thread: ThreadId,
         by: Waker,
     ) {
+        self.run_level.set(now, self.waiting);
         if let Queues::Shared { fifo, .. } = &mut self.queues {
             fifo.push_back(thread);
             return;
@@ -211,6 +212,7 @@ impl Kernel {
             }
             Ok(()) => {
                 load[core as usize] += 1;
+                self.run_level.set(now, self.waiting);
                 self.threads[thread as usize].carried = Carried::New;
                 if self.cores[core as usize].running == NONE {
                     // Not expected (an idle core's queue holds no delayed sleeper), but then
