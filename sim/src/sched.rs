@@ -336,7 +336,8 @@ pub(crate) trait RunQueue: std::fmt::Debug {
     fn wakeup_preempts(&mut self, woken: Id, now: SimTime) -> bool;
 
     /// The thread the core runs, if any.
-    #[cfg_attr(not(test), allow(dead_code))]
+    // The kernel layer keeps the running thread per core itself; kept for inspection.
+    #[allow(dead_code)]
     fn running(&self) -> Option<Id>;
 
     /// Threads queued here that could run but are not running (delayed sleepers excluded): the
