@@ -32,6 +32,7 @@ pub(crate) mod eevdf;
 #[cfg(test)]
 mod harness;
 pub(crate) mod rr;
+mod tree;
 
 use crate::time::SimTime;
 
