@@ -226,8 +226,8 @@ pub enum Model {
     ThreadPerRequest {
         /// Threads per process.
         threads: Threads,
-        /// Fixed time slice (ns); `None` is CFS-like: 6 ms x f / runnable threads, at least
-        /// 0.75 ms x f, with Linux's factor f = 1 + ilog2(min(cores, 8)).
+        /// Fixed time slice (ns): round robin over one shared queue (`scheduler = "rr"`);
+        /// `None`: the machine's scheduler (`RunConfig::kernel`, EEVDF by default).
         quantum: Option<u64>,
         /// Accept-queue bound; requests that find it full are dropped and counted.
         backlog: Option<u64>,

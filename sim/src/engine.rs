@@ -273,7 +273,7 @@ impl<'a> Sim<'a> {
                     cfg.cores,
                     cfg.costs.thread_switch,
                     cfg.costs.thread_wakeup,
-                    Policy::new(quantum, cfg.cores),
+                    Policy::new(quantum, &cfg.kernel, cfg.cores),
                 )
                 .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency);
                 match Caches::for_run(cfg) {

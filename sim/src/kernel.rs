@@ -1,30 +1,68 @@
 //! The kernel layer: cores and OS threads.
 //!
-//! Runnable threads share the cores round robin with a time slice. A core that changes from one
-//! thread to a different one pays `thread_switch` of core time (a context switch); a blocked
-//! thread woken straight onto an idle core other than the one it last ran on starts
-//! `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle exit). Threads keep
-//! their core while they have work, so with no more threads than cores nothing switches.
+//! ```text
+//!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core)
+//!                                    │no
+//!                                    ▼
+//!          rr:        one shared FIFO ─────────────────────────▶ next free core / slice end
+//!          eevdf/cfs: the least loaded core's run queue ─▶ wake-up preemption? ─▶ resched
+//!  slice end (tick, or exact with hrtick) ─▶ pick ─▶ switch (thread_switch) or renew
+//!  block ─▶ pick on this core ─▶ else steal a waiting thread from the busiest core ─▶ else idle
+//! ```
+//!
+//! A core that changes from one thread to a different one pays `thread_switch` of core time (a
+//! context switch); a blocked thread woken straight onto an idle core other than the one it
+//! last ran on starts `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle
+//! exit). Threads keep their core while they have work, so with no more threads than cores
+//! nothing switches.
+//!
+//! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
+//! queue (`rr`, the closed-form tests' processor sharing), or Linux's fair scheduler with one
+//! run queue per core (`eevdf`, the default, or `cfs`), whose rules live in `crate::sched`
+//! (with the Linux functions they follow). What this layer adds to those queues for the fair
+//! policies (`kernel/queue.rs`):
+//! - placement: a woken thread takes an idle core (its last one first); with none idle it joins
+//!   the least loaded core's queue, its last core winning ties, then the waker's. This stands
+//!   in for `select_task_rq_fair` plus the periodic load balancer, which converge to the same
+//!   spread over some milliseconds; it balances at once.
+//! - wake-up preemption: the queue's `wakeup_preempts` (`check_preempt_wakeup_fair`). When the
+//!   resched takes effect follows the preemption model ([`crate::sched::Preempt::resched_at`]):
+//!   a thread computing is in user mode, so an interrupt's resched (timer, I/O, another core's
+//!   wake-up IPI) switches at once under every `preempt`; a waker on the same core is inside
+//!   its wake-up system call, and under `none` and `voluntary` the switch waits for its return
+//!   to user space. The model's system calls take no simulated time, so that return is the same
+//!   instant: the waker either blocks (nothing left to preempt) or takes its next burst, and
+//!   then the pick runs. `full` would switch inside the system call, at the same instant too,
+//!   so the three modes simulate alike; they would differ only for long kernel-mode work,
+//!   which the model has none of.
+//! - idle balancing: a core left with nothing takes a waiting thread from the core with the
+//!   most waiting (`sched_balance_newidle`), paying a switch but no wake-up delay.
 //!
 //! Each thread runs one [`Burst`] at a time, handed to it by its owner (a scheduling model or
-//! the proxy). Preemption cancels the pending completion by bumping the core's generation,
-//! credits the work done and requeues the thread at the tail.
+//! the proxy). Preemption cancels the pending completion by bumping the core's generation and
+//! credits the work done; the preempted thread stays runnable on its queue.
 
-use std::collections::VecDeque;
-
+#[cfg(test)]
+mod fidelity;
 mod idle;
 mod interrupt;
 mod policy;
+mod queue;
 mod record;
 mod refill;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use policy::Policy;
 pub(crate) use record::CoreRecord;
+
+use queue::Queues;
 
 use crate::cache::{Caches, Owner, Touch};
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
+use crate::sched::Sleeper;
 use crate::time::SimTime;
 
 /// Core time a thread needs before its owner decides what it does next.
@@ -98,6 +136,17 @@ enum State {
     Dead,
 }
 
+/// What a blocked thread left behind on the fair run queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    /// Never ran: it joins as a new thread.
+    New,
+    /// It left its queue with this lag.
+    Left(Sleeper),
+    /// EEVDF kept it on this core's queue, owing service (`DELAY_DEQUEUE`).
+    Delayed(CoreId),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Thread {
     state: State,
@@ -105,6 +154,7 @@ struct Thread {
     burst: Burst,
     /// The cache model has priced this burst's start on the thread's current core.
     priced: bool,
+    carried: Carried,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,30 +169,31 @@ struct Core {
     /// Core time of leaving idle still to pay, before the switch (`idle_wakeup_cpu`).
     idle_cpu: u64,
     slice_start: SimTime,
+    /// When the running thread's slice ends (`SimTime(u64::MAX)`: not while alone).
     slice_end: SimTime,
+    /// A wake-up preemption waits for the running thread's return to user space.
+    resched: bool,
     /// Position in the idle list, or NONE while busy.
     idle_slot: u32,
     /// What ran here lately.
     record: CoreRecord,
 }
 
-/// Cores, threads and the run queue of runnable threads.
+/// Cores, threads and the run queues of runnable threads.
 #[derive(Debug)]
 pub(crate) struct Kernel {
     cores: Vec<Core>,
     threads: Vec<Thread>,
     dead: Vec<ThreadId>,
-    run_queue: VecDeque<ThreadId>,
+    queues: Queues,
     /// Idle cores that have run something, most recently idle last.
     idle: Vec<CoreId>,
     /// Cores that never ran anything, lowest index last.
     fresh: Vec<CoreId>,
     thread_switch: u64,
     thread_wakeup: u64,
-    policy: Policy,
-    /// No running slice is longer than this (lets most wake-ups skip the shrink scan).
-    widest_slice: u64,
-    running: u64,
+    /// Threads runnable but not running.
+    waiting: u64,
     /// The cache model, when anything has a working set (else refills cost nothing and are
     /// not computed).
     caches: Option<Caches>,
@@ -161,15 +212,19 @@ pub(crate) struct Kernel {
     pub(crate) idle_wakeup_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
+    /// Wake-ups that preempted the running thread.
+    pub(crate) wakeup_preemptions: u64,
     /// The latest time up to which some core's work or switching has been credited.
     pub(crate) busy_until: SimTime,
     /// OS threads alive.
     pub(crate) live_threads: u64,
     /// Times a core was handed a thread while running another (must stay zero).
     pub(crate) overlaps: u64,
-    /// Length of the run queue over time.
+    /// Runnable threads waiting for a core, over time.
     pub(crate) run_level: Level,
 }
+
+const NEVER: SimTime = SimTime(u64::MAX);
 
 impl Kernel {
     /// `cores` cores sharing threads under `policy`, with these switch and wake-up costs.
@@ -184,7 +239,8 @@ impl Kernel {
                     switch: 0,
                     idle_cpu: 0,
                     slice_start: SimTime::ZERO,
-                    slice_end: SimTime::ZERO,
+                    slice_end: NEVER,
+                    resched: false,
                     idle_slot: NONE,
                     record: CoreRecord::EMPTY,
                 };
@@ -192,14 +248,12 @@ impl Kernel {
             ],
             threads: Vec::new(),
             dead: Vec::new(),
-            run_queue: VecDeque::new(),
+            queues: Queues::new(policy, cores),
             idle: Vec::with_capacity(cores as usize),
             fresh: (0..cores as u32).rev().collect(),
             thread_switch,
             thread_wakeup,
-            policy,
-            widest_slice: 0,
-            running: 0,
+            waiting: 0,
             caches: None,
             stack_working_set: 0,
             idle_wakeup_cpu: 0,
@@ -209,6 +263,7 @@ impl Kernel {
             refill_ns: 0,
             idle_wakeup_ns: 0,
             context_switches: 0,
+            wakeup_preemptions: 0,
             busy_until: SimTime::ZERO,
             live_threads: 0,
             overlaps: 0,
@@ -224,6 +279,7 @@ impl Kernel {
             last_core: NONE,
             burst: Burst::ZERO,
             priced: false,
+            carried: Carried::New,
         };
         match self.dead.pop() {
             Some(id) => {
@@ -247,9 +303,9 @@ impl Kernel {
     }
 
     /// Makes a blocked thread runnable with `burst`: onto its last core if idle, else onto
-    /// another idle core, else to the tail of the run queue. Landing on an idle core other than
-    /// the waker's (for outside wake-ups: the thread's last core) starts `thread_wakeup` later:
-    /// a cross-core hand-over waits for the interrupt and the idle exit.
+    /// another idle core, else into a run queue (see the module docs). Landing on an idle core
+    /// other than the waker's (for outside wake-ups: the thread's last core) starts
+    /// `thread_wakeup` later: a cross-core hand-over waits for the interrupt and the idle exit.
     pub(crate) fn wake(
         &mut self,
         now: SimTime,
@@ -263,7 +319,14 @@ impl Kernel {
         t.burst = burst;
         t.priced = false;
         t.state = State::Runnable;
-        let last = t.last_core;
+        // Counted as waiting from here; the run level is set once it is known whether it
+        // waits (a thread straight onto an idle core never shows in it).
+        self.waiting += 1;
+        // A sleeper EEVDF kept queued wakes where it is (`ttwu_runnable`), if still there.
+        if self.requeue_delayed(now, queue, thread, by) {
+            return;
+        }
+        let last = self.threads[thread as usize].last_core;
         let target = if last != NONE && self.cores[last as usize].idle_slot != NONE {
             self.take_idle(last);
             Some(last)
@@ -279,38 +342,12 @@ impl Kernel {
                 };
                 let delay = if crosses { self.thread_wakeup } else { 0 };
                 let delay = delay + self.leave_idle(now, core);
-                self.dispatch(now, queue, core, thread, delay);
+                self.enqueue(now, core, thread);
+                let picked = self.queues.pick(core, now).unwrap_or(thread);
+                debug_assert_eq!(picked, thread);
+                self.dispatch(now, queue, core, picked, delay);
             }
-            None => {
-                self.run_queue.push_back(thread);
-                self.run_level.set(now, self.run_queue.len() as u64);
-                self.shrink_slices(now, queue);
-            }
-        }
-    }
-
-    /// CFS divides its target latency among the runnable threads, so a thread that starts
-    /// waiting shortens the slices already running (never below the minimum granularity, and
-    /// never into the past). A fixed quantum does not change.
-    fn shrink_slices(&mut self, now: SimTime, queue: &mut EventQueue) {
-        if !self.policy.shrinks() {
-            return;
-        }
-        let slice = self.slice();
-        if slice >= self.widest_slice {
-            return;
-        }
-        self.widest_slice = slice;
-        for core in 0..self.cores.len() as CoreId {
-            let c = &mut self.cores[core as usize];
-            if c.running == NONE {
-                continue;
-            }
-            let end = (c.slice_start + slice).max(now);
-            if end < c.slice_end {
-                c.slice_end = end;
-                self.schedule(queue, core);
-            }
+            None => self.enqueue_busy(now, queue, thread, by),
         }
     }
 
@@ -333,9 +370,23 @@ impl Kernel {
         self.cores[core as usize].idle_slot = NONE;
     }
 
-    fn slice(&self) -> u64 {
-        let runnable = self.running + self.run_queue.len() as u64;
-        self.policy.slice(runnable, self.cores.len() as u64)
+    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
+    fn enter_idle(&mut self, now: SimTime, core: CoreId) {
+        let c = &mut self.cores[core as usize];
+        c.idle_slot = self.idle.len() as u32;
+        c.slice_end = NEVER;
+        c.resched = false;
+        c.record.idle_since = now;
+        self.idle.push(core);
+    }
+
+    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
+    /// computes (C-state exit, `idle_exit_latency`), and makes the core pay `idle_wakeup_cpu`
+    /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
+    /// reference machine's measurement could not see them.
+    fn leave_idle(&mut self, _now: SimTime, core: CoreId) -> u64 {
+        self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
+        self.idle_exit_latency
     }
 
     /// What `core` ran lately (for a cache model).
@@ -344,6 +395,7 @@ impl Kernel {
         &self.cores[core as usize].record
     }
 
+    /// Starts `thread` (runnable, already chosen by `core`'s policy) on the idle `core`.
     fn dispatch(
         &mut self,
         now: SimTime,
@@ -364,18 +416,18 @@ impl Kernel {
         };
         c.running = thread;
         c.last = thread;
+        c.resched = false;
         c.record.arrive(thread);
         c.start = now + delay;
         c.switch = switch;
-        self.running += 1;
-        let slice = self.slice();
-        self.widest_slice = self.widest_slice.max(slice);
-        let c = &mut self.cores[core as usize];
         c.slice_start = c.start + c.idle_cpu + switch;
-        c.slice_end = c.slice_start + slice;
+        c.slice_end = self.queues.slice_end(core, now, c.slice_start);
         let t = &mut self.threads[thread as usize];
+        debug_assert_eq!(t.state, State::Runnable);
         t.state = State::Running;
         t.last_core = core;
+        self.waiting -= 1;
+        self.run_level.set(now, self.waiting);
         self.schedule(queue, core);
     }
 
@@ -394,6 +446,20 @@ impl Kernel {
                 generation: c.generation,
             },
         );
+    }
+
+    /// The running thread's slice on `core` may have changed (a thread joined or left its
+    /// queue): ask the policy again and move the segment's end.
+    fn reslice(&mut self, now: SimTime, queue: &mut EventQueue, core: CoreId) {
+        let c = &self.cores[core as usize];
+        if c.running == NONE {
+            return;
+        }
+        let end = self.queues.slice_end(core, now, c.slice_start);
+        if end != c.slice_end {
+            self.cores[core as usize].slice_end = end;
+            self.schedule(queue, core);
+        }
     }
 
     /// Credits the running thread of `core` with the time since its segment started.
@@ -458,22 +524,38 @@ impl Kernel {
         None
     }
 
-    /// The slice is over but the burst is not: preempt if someone waits, else renew.
+    /// The slice is over but the burst is not: the policy picks who runs next (the same
+    /// thread renews its slice).
     fn end_of_slice(&mut self, now: SimTime, queue: &mut EventQueue, core: CoreId) {
-        if let Some(next) = self.run_queue.pop_front() {
-            let current = self.cores[core as usize].running;
-            self.threads[current as usize].state = State::Runnable;
-            self.run_queue.push_back(current);
-            self.cores[core as usize].running = NONE;
-            self.running -= 1;
-            self.dispatch(now, queue, core, next, 0);
-        } else {
-            let slice = self.slice();
-            self.widest_slice = self.widest_slice.max(slice);
-            let c = &mut self.cores[core as usize];
-            c.slice_start = now;
-            c.slice_end = now + slice;
-            self.schedule(queue, core);
+        let current = self.cores[core as usize].running;
+        let next = self.queues.slice_over(core, current, now);
+        self.switch_to(now, queue, core, next);
+    }
+
+    /// Runs `next` on `core` instead of its running thread, which stays runnable; or, when
+    /// `next` is the running thread (or nothing), renews its slice.
+    fn switch_to(
+        &mut self,
+        now: SimTime,
+        queue: &mut EventQueue,
+        core: CoreId,
+        next: Option<ThreadId>,
+    ) {
+        let current = self.cores[core as usize].running;
+        match next {
+            Some(next) if next != current => {
+                self.threads[current as usize].state = State::Runnable;
+                self.waiting += 1;
+                self.cores[core as usize].running = NONE;
+                self.dispatch(now, queue, core, next, 0);
+            }
+            _ => {
+                let c = &mut self.cores[core as usize];
+                c.resched = false;
+                c.slice_start = now;
+                c.slice_end = self.queues.slice_end(core, now, now);
+                self.schedule(queue, core);
+            }
         }
     }
 
@@ -491,29 +573,29 @@ impl Kernel {
                 let t = &mut self.threads[thread as usize];
                 t.burst = burst;
                 t.priced = false;
-                if now >= self.cores[core as usize].slice_end {
+                if self.cores[core as usize].resched {
+                    // A wake-up preemption waited for this return to user space.
+                    let next = self.queues.pick(core, now);
+                    self.switch_to(now, queue, core, next);
+                } else if now >= self.cores[core as usize].slice_end {
                     self.end_of_slice(now, queue, core);
                 } else {
                     self.schedule(queue, core);
                 }
             }
             Next::Block | Next::Exit => {
-                self.threads[thread as usize].state = State::Blocked;
+                let carried = self.queues.block(core, now, next == Next::Exit);
+                let t = &mut self.threads[thread as usize];
+                t.state = State::Blocked;
+                t.carried = carried;
                 if next == Next::Exit {
                     self.exit_blocked(thread);
                 }
                 self.cores[core as usize].running = NONE;
-                self.running -= 1;
-                match self.run_queue.pop_front() {
-                    Some(t) => {
-                        self.run_level.set(now, self.run_queue.len() as u64);
-                        self.dispatch(now, queue, core, t, 0)
-                    }
-                    None => {
-                        self.cores[core as usize].idle_slot = self.idle.len() as u32;
-                        self.idle.push(core);
-                        self.enter_idle(now, core);
-                    }
+                self.cores[core as usize].resched = false;
+                match self.next_for_free_core(now, queue, core) {
+                    Some(t) => self.dispatch(now, queue, core, t, 0),
+                    None => self.enter_idle(now, core),
                 }
             }
         }
@@ -522,126 +604,5 @@ impl Kernel {
     /// Number of cores.
     pub(crate) fn cores(&self) -> u64 {
         self.cores.len() as u64
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs the kernel alone: every burst-done thread blocks; returns (time, thread) of each
-    /// burst completion.
-    fn drain(k: &mut Kernel, q: &mut EventQueue) -> Vec<(u64, ThreadId)> {
-        let mut done = Vec::new();
-        while let Some((now, event)) = q.pop() {
-            if let Event::CoreDone { core, generation } = event
-                && let Some(t) = k.core_done(now, q, core, generation)
-            {
-                done.push((now.ns(), t));
-                k.resume(now, q, core, Next::Block);
-            }
-        }
-        done
-    }
-
-    #[test]
-    fn round_robin_pays_a_switch_per_slice() {
-        // Two threads of 3 ms on one core, slices of 1 ms, switches of 100 us.
-        let mut k = Kernel::new(1, 100_000, 0, Policy::new(Some(1_000_000), 1));
-        let mut q = EventQueue::default();
-        let (a, b) = (k.spawn(), k.spawn());
-        k.wake(
-            SimTime(0),
-            &mut q,
-            a,
-            Burst::work(3_000_000),
-            Waker::Outside,
-        );
-        k.wake(
-            SimTime(0),
-            &mut q,
-            b,
-            Burst::work(3_000_000),
-            Waker::Outside,
-        );
-        let done = drain(&mut k, &mut q);
-        // a b a b a b: five switches (the first dispatch on a fresh core is free).
-        assert_eq!(k.context_switches, 5);
-        assert_eq!(done, vec![(5_400_000, a), (6_500_000, b)]);
-        assert_eq!(k.useful_ns, 6_000_000);
-        assert_eq!(k.switching_ns, 500_000);
-        assert_eq!(k.overlaps, 0);
-        // The core's record: b's last stay, then a's, each a 100 us switch and a 1 ms slice.
-        let record = k.record(0);
-        assert_eq!(record.threads[..2], [b, a]);
-        assert_eq!(record.ran_ns[..2], [1_100_000, 1_100_000]);
-        assert_eq!(record.idle_since, SimTime(6_500_000));
-    }
-
-    #[test]
-    fn a_thread_alone_keeps_its_core_and_renews_its_slice() {
-        let mut k = Kernel::new(2, 100_000, 0, Policy::new(Some(1_000_000), 2));
-        let mut q = EventQueue::default();
-        let a = k.spawn();
-        k.wake(
-            SimTime(0),
-            &mut q,
-            a,
-            Burst::work(10_500_000),
-            Waker::Outside,
-        );
-        assert_eq!(drain(&mut k, &mut q), vec![(10_500_000, a)]);
-        assert_eq!(k.context_switches, 0);
-    }
-
-    #[test]
-    fn a_waiting_thread_shortens_the_cfs_slice() {
-        // One core: CFS gives a lone thread 6 ms; when a second becomes runnable at 1 ms the
-        // slice becomes 6 / 2 = 3 ms, so the newcomer runs at 3 ms, not 6 ms.
-        let mut k = Kernel::new(1, 0, 0, Policy::new(None, 1));
-        let mut q = EventQueue::default();
-        let (hog, io) = (k.spawn(), k.spawn());
-        k.wake(
-            SimTime(0),
-            &mut q,
-            hog,
-            Burst::work(100_000_000),
-            Waker::Outside,
-        );
-        // The second thread's wake-up is an event at 1 ms of its own, so the queue's times
-        // stay monotone (the radix heap requires it).
-        q.push(SimTime(1_000_000), Event::Arrival);
-        let mut done = Vec::new();
-        while let Some((now, event)) = q.pop() {
-            if let Event::Arrival = event {
-                k.wake(now, &mut q, io, Burst::work(100_000), Waker::Outside);
-            }
-            if let Event::CoreDone { core, generation } = event
-                && let Some(t) = k.core_done(now, &mut q, core, generation)
-            {
-                done.push((now.ns(), t));
-                k.resume(now, &mut q, core, Next::Block);
-            }
-        }
-        assert_eq!(done[0], (3_100_000, io));
-    }
-
-    #[test]
-    fn a_cross_core_wakeup_waits_and_counts_as_idle() {
-        // Two cores; the waker runs on core 0 and wakes a thread whose last core is busy.
-        let mut k = Kernel::new(2, 0, 5_000, Policy::new(None, 2));
-        let mut q = EventQueue::default();
-        let (a, b) = (k.spawn(), k.spawn());
-        k.wake(
-            SimTime(0),
-            &mut q,
-            a,
-            Burst::work(1_000_000),
-            Waker::Outside,
-        );
-        k.wake(SimTime(0), &mut q, b, Burst::work(1_000), Waker::Core(0));
-        let done = drain(&mut k, &mut q);
-        assert_eq!(done, vec![(6_000, b), (1_000_000, a)]);
-        assert_eq!(k.useful_ns, 1_001_000);
     }
 }

@@ -1,10 +1,12 @@
 //! The kernel a machine runs: its scheduler, tick rate, preemption model and high-resolution
 //! tick (`[machine]` keys of a scenario, or of the file `calibrate --out` writes).
 //!
-//! The kernel layer runs today's shared-queue model for `eevdf` and `cfs` alike (a CFS-like
-//! slice from the target latency and the runnable threads) and a fixed quantum for `rr`; the
-//! per-core EEVDF and CFS run queues (`sched`) are not wired into it yet (issue 13, part 2).
-//! `hz`, `preempt` and `hrtick` are read, checked and carried to the engine for them.
+//! The kernel layer (`kernel.rs`) runs them: `eevdf` and `cfs` give every core its own run
+//! queue under the rules of `sched` (Linux 6.18's and 5.15's `kernel/sched/fair.c`), slices
+//! ending on the tick of `hz` unless `hrtick`; `rr` (a server's `quantum`) is one shared
+//! first-in first-out queue with that slice. `preempt` is carried to the kernel layer, where
+//! the three modes simulate alike (see its module docs: a same-core waker is switched out at
+//! its return from the zero-time wake-up call, an interrupted thread at once).
 
 /// Which fair scheduler the kernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]

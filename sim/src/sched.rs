@@ -26,13 +26,13 @@
 //! - `preempt none/voluntary/full` only decides when a resched set while the running thread is
 //!   *in the kernel* takes effect; a thread in user mode is preempted on the return from the
 //!   interrupt (the tick, or the IPI a remote wake-up sends) in every mode. [`Preempt`].
-#![allow(dead_code)] // pure policies awaiting the kernel layer's restructure (issue 13, part 2)
 
 pub(crate) mod cfs;
 pub(crate) mod eevdf;
 #[cfg(test)]
 mod harness;
 pub(crate) mod rr;
+mod tree;
 
 use crate::time::SimTime;
 
@@ -76,6 +76,9 @@ pub(crate) enum Preempt {
 
 /// Where the running thread is when a resched is requested on its core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only the tests ask: the kernel layer (`kernel.rs`, module docs) switches at the waker's
+// return in every mode, its system calls taking no simulated time.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Context {
     /// Running user code: the interrupt or IPI that carries the resched returns to user space
     /// through `schedule()`.
@@ -87,6 +90,9 @@ pub(crate) enum Context {
 
 /// When a resched request on a core takes effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only the tests ask: the kernel layer (`kernel.rs`, module docs) switches at the waker's
+// return in every mode, its system calls taking no simulated time.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum ReschedAt {
     /// At once (the interrupt returns through `schedule()`).
     Now,
@@ -103,6 +109,9 @@ impl Preempt {
     /// waits for the return to user space; `voluntary` adds `cond_resched` points, which the
     /// short system calls that wake threads (a pipe write, a futex wake, a socket send) do not
     /// reach, so it waits too; `full` preempts at the interrupt's return even in the kernel.
+    // Only the tests ask: the kernel layer (`kernel.rs`, module docs) switches at the waker's
+    // return in every mode, its system calls taking no simulated time.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn resched_at(self, context: Context) -> ReschedAt {
         match (self, context) {
             (_, Context::User) | (Preempt::Full, Context::Kernel) => ReschedAt::Now,
@@ -290,8 +299,15 @@ pub(crate) trait RunQueue: std::fmt::Debug {
     /// nothing is runnable: the core goes idle.
     fn pick(&mut self, now: SimTime) -> Option<Id>;
 
-    /// The running thread blocks (or exits: drop the result) at `now`.
+    /// The running thread blocks at `now`.
     fn block(&mut self, now: SimTime) -> Blocked;
+
+    /// The running thread ends at `now`: it leaves the queue at once, whatever it owes (its
+    /// lag would go nowhere, and its id may be reused).
+    fn exit(&mut self, now: SimTime) {
+        let left = self.block(now);
+        debug_assert!(matches!(left, Blocked::Left(_)), "override exit to dequeue");
+    }
 
     /// Wakes a sleeper this queue delayed ([`Blocked::Delayed`]). `Ok`: it was still queued
     /// and is runnable here again, in place (`requeue_delayed_entity`: same vruntime and
@@ -321,6 +337,8 @@ pub(crate) trait RunQueue: std::fmt::Debug {
     fn wakeup_preempts(&mut self, woken: Id, now: SimTime) -> bool;
 
     /// The thread the core runs, if any.
+    // The kernel layer keeps the running thread per core itself; kept for inspection.
+    #[allow(dead_code)]
     fn running(&self) -> Option<Id>;
 
     /// Threads queued here that could run but are not running (delayed sleepers excluded): the

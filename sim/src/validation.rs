@@ -244,7 +244,7 @@ fn validate_model(config: &RunConfig) -> Result<(), SimError> {
             }
             if quantum == Some(0) {
                 return Err(invalid(
-                    "quantum = 0: a time slice must be positive (or leave it out for the CFS-like default)",
+                    "quantum = 0: a time slice must be positive (or leave it out for the machine's scheduler)",
                 ));
             }
         }

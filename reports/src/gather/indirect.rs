@@ -94,6 +94,8 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
             costs.push_str(&format!("{key} = \"{ns}ns\"\n"));
         }
     }
+    // Round robin with a 1 s slice, as in sim's cache_reference test: under EEVDF the next
+    // wake-up would cut a long refill short, and the per-switch figure is what this draws.
     let run = |threads: u64, w: u64| -> Result<f64, String> {
         let requests = (40 * threads).max(20_000);
         let working_set = if w > 0 {
@@ -105,7 +107,7 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
             "name = \"switch-ring\"\n[machine]\ncores = 1\n[costs]\n{costs}\
              [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {}\n\
              [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
-             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\n",
+             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\nquantum = \"1s\"\n",
             requests / 4
         );
         let scenario = sim::scenario::Scenario::parse(&text, std::path::Path::new("switch-ring"))

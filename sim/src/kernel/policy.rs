@@ -1,60 +1,52 @@
-//! The kernel's scheduling policy: how long a thread keeps its core while others wait.
+//! The kernel's scheduling policy, from the machine's `[machine]` keys and a server's
+//! `quantum`.
 
-use crate::sched::KernelParams;
+use crate::machine::{self, Preemption, Scheduler};
+use crate::sched::{self, KernelParams, Preempt};
 
-/// How runnable threads share the cores: the slice a thread gets. The run queue is first in,
-/// first out under every policy; a policy decides how long a thread keeps its core while
-/// others wait. (The kernel-fidelity work adds EEVDF and CFS proper here.)
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// How runnable threads share the cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
-    /// Round robin with a fixed time slice.
+    /// One first-in first-out queue all cores take from, each thread running a fixed slice
+    /// while others wait (`scheduler = "rr"`, a server's `quantum`). Work-conserving and
+    /// order-preserving across cores: the processor sharing of the closed-form tests.
     RoundRobin {
         /// The slice, ns.
         quantum: u64,
     },
-    /// CFS-like: the target latency divided among the runnable threads per core, never below
-    /// the minimum granularity; a thread that starts waiting shortens the running slices.
-    Fair {
-        /// Target latency, ns (6 ms x (1 + ilog2(min(cores, 8))), as Linux scales it).
-        latency: u64,
-        /// Minimum granularity, ns (0.75 ms x the same factor).
-        min: u64,
-    },
+    /// One run queue per core under Linux's fair scheduler (`eevdf` or `cfs`, `crate::sched`),
+    /// slices ending on the tick unless `hrtick`, wake-up preemption, idle cores stealing.
+    Fair(KernelParams),
 }
 
 impl Policy {
-    /// `quantum`: a fixed slice, or `None` for the CFS-like policy scaled for `cores`.
-    pub(crate) fn new(quantum: Option<u64>, cores: u64) -> Self {
-        match quantum {
-            Some(quantum) => Policy::RoundRobin { quantum },
-            None => {
-                // Linux's factor, capped at 8 CPUs (`SCHED_TUNABLESCALING_LOG`).
-                let params = KernelParams {
-                    cores,
-                    ..KernelParams::default()
-                };
-                Policy::Fair {
-                    latency: params.cfs_latency(),
-                    min: params.cfs_min_granularity(),
-                }
-            }
+    /// The policy of a machine with `cores` cores running `kernel`; a server's `quantum` means
+    /// round robin with that slice (the scenario checks refuse a quantum beside another
+    /// `scheduler`). `scheduler = "rr"` without a quantum (only reachable for models that have
+    /// none, e.g. a runtime's worker threads) slices at the tick.
+    pub(crate) fn new(quantum: Option<u64>, kernel: &machine::Kernel, cores: u64) -> Self {
+        let params = KernelParams {
+            scheduler: match kernel.scheduler {
+                Scheduler::Eevdf => sched::Policy::Eevdf,
+                Scheduler::Cfs => sched::Policy::Cfs,
+                Scheduler::Rr => sched::Policy::RoundRobin { quantum: 0 },
+            },
+            hz: kernel.hz,
+            preempt: match kernel.preempt {
+                Preemption::None => Preempt::None,
+                Preemption::Voluntary => Preempt::Voluntary,
+                Preemption::Full => Preempt::Full,
+            },
+            hrtick: kernel.hrtick,
+            cores,
+        };
+        match (quantum, params.scheduler) {
+            (Some(quantum), _) => Policy::RoundRobin { quantum },
+            (None, sched::Policy::RoundRobin { .. }) => Policy::RoundRobin {
+                quantum: params.tick_ns(),
+            },
+            (None, _) => Policy::Fair(params),
         }
-    }
-
-    /// The slice of a thread dispatched when `runnable` threads share `cores` cores.
-    pub(super) fn slice(&self, runnable: u64, cores: u64) -> u64 {
-        match *self {
-            Policy::RoundRobin { quantum } => quantum,
-            Policy::Fair { latency, min } => {
-                let per_core = runnable.div_ceil(cores).max(1);
-                (latency / per_core).max(min)
-            }
-        }
-    }
-
-    /// Running slices shrink when another thread starts waiting.
-    pub(super) fn shrinks(&self) -> bool {
-        matches!(self, Policy::Fair { .. })
     }
 }
 
@@ -63,24 +55,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fair_slice_stops_growing_at_eight_cores() {
-        let fair = |cores| Policy::new(None, cores);
+    fn a_quantum_means_round_robin_and_the_default_is_eevdf() {
+        let k = machine::Kernel::default();
         assert_eq!(
-            fair(1),
-            Policy::Fair {
-                latency: 6_000_000,
-                min: 750_000
-            }
+            Policy::new(Some(1_000_000), &k, 4),
+            Policy::RoundRobin { quantum: 1_000_000 }
         );
-        // 3 cores: ilog2 gives factor 2 (the float log2 gave 2.58).
-        assert_eq!(fair(3), fair(2));
+        let Policy::Fair(p) = Policy::new(None, &k, 64) else {
+            panic!("the default is a fair policy")
+        };
+        assert_eq!(p.scheduler, sched::Policy::Eevdf);
+        // The slice factor stops growing at 8 CPUs: 0.75 ms x 4.
+        assert_eq!(p.base_slice(), 3_000_000);
+        let rr = machine::Kernel {
+            scheduler: Scheduler::Rr,
+            ..k
+        };
         assert_eq!(
-            fair(64),
-            Policy::Fair {
-                latency: 24_000_000,
-                min: 3_000_000
-            }
+            Policy::new(None, &rr, 1),
+            Policy::RoundRobin { quantum: 4_000_000 }
         );
-        assert_eq!(fair(1024), fair(8));
     }
 }

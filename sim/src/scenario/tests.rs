@@ -40,7 +40,7 @@ balance = "shared"
 label = "threads"
 model = "thread_per_request"
 threads = 40                   # or "unbounded" (a new thread per request)
-quantum = "3ms"                # default: CFS-like, from cores and runnable threads
+quantum = "3ms"                # default: the machine's scheduler (EEVDF)
 
 [[server]]
 label = "green threads"

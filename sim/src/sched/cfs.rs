@@ -17,6 +17,12 @@
 //!
 //! Latency, minimum granularity and wake-up granularity are 6, 0.75 and 1 ms × the capped
 //! factor ([`KernelParams`]).
+//!
+//! The entities live in a vector, found by id through a map, and are ordered by
+//! `(vruntime, seq)` in a B-tree (the red-black tree's order, ties to the entity queued
+//! first), so the leftmost entity is found without a scan.
+
+use std::collections::{BTreeSet, HashMap};
 
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
@@ -39,6 +45,10 @@ pub(crate) struct Cfs {
     wakeup_granularity: u64,
     /// Every runnable entity, the running one included.
     entities: Vec<Entity>,
+    /// Where each entity is in `entities`.
+    index: HashMap<Id, usize>,
+    /// Every entity by `(vruntime, seq)`.
+    order: BTreeSet<(i64, u64, Id)>,
     running: Option<usize>,
     exec_start: SimTime,
     picked_at: SimTime,
@@ -58,6 +68,8 @@ impl Cfs {
             min_granularity: params.cfs_min_granularity(),
             wakeup_granularity: params.cfs_wakeup_granularity(),
             entities: Vec::new(),
+            index: HashMap::new(),
+            order: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,
             picked_at: SimTime::ZERO,
@@ -86,7 +98,7 @@ impl Cfs {
     }
 
     fn update_min_vruntime(&mut self) {
-        if let Some(v) = self.entities.iter().map(|e| e.vruntime).min() {
+        if let Some(&(v, _, _)) = self.order.first() {
             self.min_vruntime = self.min_vruntime.max(v);
         }
     }
@@ -98,28 +110,37 @@ impl Cfs {
         let ran = now.since(self.exec_start);
         self.exec_start = self.exec_start.max(now);
         let e = &mut self.entities[r];
+        let old = (e.vruntime, e.seq, e.id);
         e.vruntime += to_virtual(ran, e.weight);
+        let new = (e.vruntime, e.seq, e.id);
+        if new != old {
+            self.order.remove(&old);
+            self.order.insert(new);
+        }
         self.update_min_vruntime();
     }
 
     /// The queued entity with the smallest vruntime, the running one excluded.
     fn leftmost(&self) -> Option<usize> {
-        self.entities
+        self.order
             .iter()
-            .enumerate()
-            .filter(|&(i, _)| Some(i) != self.running)
-            .min_by_key(|(_, e)| (e.vruntime, e.seq))
-            .map(|(i, _)| i)
+            .map(|&(_, _, id)| self.index[&id])
+            .find(|&i| Some(i) != self.running)
     }
 
     fn position(&self, id: Id) -> Option<usize> {
-        self.entities.iter().position(|e| e.id == id)
+        self.index.get(&id).copied()
     }
 
     fn remove(&mut self, i: usize) -> Sleeper {
         let e = self.entities.swap_remove(i);
         self.load -= e.weight;
+        self.index.remove(&e.id);
+        self.order.remove(&(e.vruntime, e.seq, e.id));
         let moved = self.entities.len();
+        if let Some(m) = self.entities.get(i) {
+            self.index.insert(m.id, i);
+        }
         self.running = match self.running {
             Some(r) if r == i => None,
             Some(r) if r == moved => Some(i),
@@ -152,6 +173,8 @@ impl RunQueue for Cfs {
         };
         self.seq += 1;
         self.load += weight;
+        self.index.insert(id, self.entities.len());
+        self.order.insert((vruntime, self.seq, id));
         self.entities.push(Entity {
             id,
             weight,
@@ -257,12 +280,11 @@ impl RunQueue for Cfs {
     }
 
     fn steal_candidate(&self) -> Option<Id> {
-        self.entities
+        self.order
             .iter()
-            .enumerate()
-            .filter(|&(i, _)| Some(i) != self.running)
-            .max_by_key(|(_, e)| (e.vruntime, e.seq))
-            .map(|(_, e)| e.id)
+            .rev()
+            .map(|&(_, _, id)| id)
+            .find(|&id| Some(self.index[&id]) != self.running)
     }
 }
 

@@ -37,10 +37,15 @@
 //! Not modelled: nice values other than through `Sleeper::weight`, cgroup hierarchies, next
 //! buddies (`NEXT_BUDDY` is off by default), custom slices (`sched_attr.sched_runtime`).
 //!
-//! The queue is a vector scanned linearly: a core rarely holds more than a few hundred
-//! runnable threads, and the scan keeps the code short. Ties in deadline go to the entity
-//! queued first (the red-black tree's order for equal keys).
+//! The entities live in a vector, found by id through a map. Those not running sit in a
+//! [`Tree`] by vruntime that knows each subtree's earliest deadline, as Linux's augmented
+//! red-black tree does, so a pick costs a walk from the root even when thousands of delayed
+//! sleepers are queued (100,000 idle connections). Ties in deadline go to the entity queued
+//! first (the red-black tree's order for equal keys).
 
+use std::collections::{BTreeSet, HashMap};
+
+use super::tree::Tree;
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
 
@@ -67,6 +72,12 @@ pub(crate) struct Eevdf {
     base_slice: u64,
     /// Every entity on the queue: queued, running and delayed.
     entities: Vec<Entity>,
+    /// Where each entity is in `entities`.
+    index: HashMap<Id, usize>,
+    /// The entities not running, by vruntime: what `pick_eevdf` searches.
+    tree: Tree,
+    /// The entities neither running nor delayed, by `(deadline, seq)`: what could be stolen.
+    ready: BTreeSet<(i64, u64, Id)>,
     /// Index in `entities` of the running entity, if it is still on the queue.
     running: Option<usize>,
     /// When the running entity was last credited.
@@ -89,6 +100,9 @@ impl Eevdf {
             clock: params.clock(),
             base_slice: params.base_slice(),
             entities: Vec::new(),
+            index: HashMap::new(),
+            tree: Tree::new(),
+            ready: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,
             picked_at: SimTime::ZERO,
@@ -122,21 +136,49 @@ impl Eevdf {
     }
 
     fn position(&self, id: Id) -> Option<usize> {
-        self.entities.iter().position(|e| e.id == id)
+        self.index.get(&id).copied()
     }
 
     fn push(&mut self, e: Entity) {
         self.weighted += i128::from(e.weight) * i128::from(e.vruntime);
         self.load += e.weight;
+        self.index.insert(e.id, self.entities.len());
         self.entities.push(e);
+        self.park(self.entities.len() - 1);
+    }
+
+    /// Entity `i` is not running (any more): into the tree, and, unless delayed, `ready`.
+    fn park(&mut self, i: usize) {
+        let e = &self.entities[i];
+        self.tree
+            .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id));
+        if !e.delayed {
+            self.ready.insert((e.deadline, e.seq, e.id));
+        }
+    }
+
+    /// Entity `i`, parked, leaves the tree and `ready` (to run or to go).
+    fn unpark(&mut self, i: usize) {
+        let e = &self.entities[i];
+        self.tree.remove((e.vruntime, e.seq));
+        if !e.delayed {
+            self.ready.remove(&(e.deadline, e.seq, e.id));
+        }
     }
 
     /// Removes entity `i`, keeping `running` pointing at the same entity.
     fn remove(&mut self, i: usize) -> Entity {
+        if self.running != Some(i) {
+            self.unpark(i);
+        }
         let e = self.entities.swap_remove(i);
         self.weighted -= i128::from(e.weight) * i128::from(e.vruntime);
         self.load -= e.weight;
+        self.index.remove(&e.id);
         let moved = self.entities.len();
+        if let Some(m) = self.entities.get(i) {
+            self.index.insert(m.id, i);
+        }
         self.running = match self.running {
             Some(r) if r == i => None,
             Some(r) if r == moved => Some(i),
@@ -179,13 +221,14 @@ impl Eevdf {
                 return Some(r);
             }
         }
-        let best = self
-            .entities
-            .iter()
-            .enumerate()
-            .filter(|&(i, e)| Some(i) != self.running && self.eligible(e.vruntime))
-            .min_by_key(|(_, e)| (e.deadline, e.seq))
-            .map(|(i, _)| i);
+        // Eligible is `v·W ≤ Σ w·v`, that is `v ≤ ⌊Σ w·v / W⌋ = V`: a prefix of the tree.
+        let best = if self.load == 0 {
+            None
+        } else {
+            self.tree
+                .earliest_up_to(self.avg_vruntime())
+                .map(|(_, _, id)| self.index[&id])
+        };
         match (best, current) {
             (Some(b), Some(r)) if self.entities[r].deadline < self.entities[b].deadline => Some(r),
             (Some(b), _) => Some(b),
@@ -254,6 +297,12 @@ impl RunQueue for Eevdf {
                 self.finished.push((id, left));
                 continue;
             }
+            if self.running != Some(i) {
+                if let Some(r) = self.running {
+                    self.park(r);
+                }
+                self.unpark(i);
+            }
             self.running = Some(i);
             // Every pick re-arms HRTICK for a full slice (set_next_entity).
             self.picked_at = now;
@@ -274,9 +323,20 @@ impl RunQueue for Eevdf {
         if !self.eligible(self.entities[r].vruntime) {
             self.entities[r].delayed = true;
             self.running = None;
+            self.park(r);
             return Blocked::Delayed;
         }
         Blocked::Left(self.dequeue(r))
+    }
+
+    fn exit(&mut self, now: SimTime) {
+        self.update_curr(now);
+        match self.running {
+            Some(r) => {
+                self.dequeue(r);
+            }
+            None => debug_assert!(false, "exit with nothing running"),
+        }
     }
 
     fn requeue(&mut self, id: Id, now: SimTime) -> Result<(), Sleeper> {
@@ -291,6 +351,8 @@ impl RunQueue for Eevdf {
         if self.lag_of(&self.entities[i]) <= 0 {
             // Still owes service: it stays where it is, deadline included.
             self.entities[i].delayed = false;
+            let e = &self.entities[i];
+            self.ready.insert((e.deadline, e.seq, e.id));
             return Ok(());
         }
         // Paid back and more: no credit for sleeping (DELAY_ZERO), a fresh request at V.
@@ -359,20 +421,11 @@ impl RunQueue for Eevdf {
     }
 
     fn waiting(&self) -> usize {
-        self.entities
-            .iter()
-            .enumerate()
-            .filter(|&(i, e)| !e.delayed && Some(i) != self.running)
-            .count()
+        self.ready.len()
     }
 
     fn steal_candidate(&self) -> Option<Id> {
-        self.entities
-            .iter()
-            .enumerate()
-            .filter(|&(i, e)| !e.delayed && Some(i) != self.running)
-            .max_by_key(|(_, e)| (e.deadline, e.seq))
-            .map(|(_, e)| e.id)
+        self.ready.last().map(|&(_, _, id)| id)
     }
 }
 

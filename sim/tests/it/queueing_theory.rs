@@ -188,3 +188,71 @@ fn preemptive_green_threads_approach_processor_sharing() {
     close("M/D/1 PS mean (ms)", r.latency_ms.mean, 1.0 / 0.3, 0.04);
     assert_little(&r, 0.03);
 }
+
+/// M/D/1 at rho = 0.7 with a thread per request on one core under `scheduler`, zero switch
+/// costs, equal weights.
+fn md1_threads(
+    scheduler: sim::machine::Scheduler,
+    hrtick: bool,
+    s: u64,
+    requests: u64,
+) -> sim::report::Report {
+    let mut c = open(
+        0.7e9 / s as f64,
+        requests,
+        1,
+        vec![cpu(Dist::Const(s))],
+        threads(Threads::Unbounded, None),
+    );
+    c.kernel.scheduler = scheduler;
+    c.kernel.hrtick = hrtick;
+    simulate(&c).unwrap()
+}
+
+#[test]
+fn eevdf_shares_the_core_and_cfs_on_the_tick_runs_short_requests_whole() {
+    use sim::machine::Scheduler;
+    // rho = 0.7, M/D/1, a thread per request on one core, zero switch costs, equal weights.
+    //
+    // EEVDF with HRTICK and S = 30 ms, forty times the 0.75 ms base slice: the core turns
+    // between the requests present every slice, so it is processor sharing,
+    // W = S / (1 - rho) = 100 ms. A finite slice is PS plus at most one slice per request
+    // (2.5 % of S); with the batch-means half-width (about 2 % at 20,000 requests) allow 5 %.
+    let ps = md1_threads(Scheduler::Eevdf, true, 30 * MS, 20_000);
+    // CFS with 4 ms ticks and S = 1 ms: a new thread starts a slice behind (START_DEBIT), so it
+    // never preempts on its wake-up, and a 1 ms request seldom meets a tick that finds it past
+    // its slice: first come, first served, W = S + rho S / (2 (1 - rho)) = 1 + 0.7 / 0.6 =
+    // 2.1667 ms (Pollaczek-Khinchine). The cooperative FCFS check above allows 3 %; so here.
+    let cfs = md1_threads(Scheduler::Cfs, false, MS, 200_000);
+    // EEVDF with 4 ms ticks and S = 1 ms is *not* FCFS: a woken thread placed at the average
+    // vruntime with an earlier deadline preempts the running request as soon as that one is
+    // past its protected span (0.375 ms for a new thread), ticks or not, so the requests
+    // present share the core and the mean is near PS, S / (1 - rho) = 3.333 ms. The issue
+    // expected FCFS (2.167 ms) from the tick alone; wake-up preemption undoes it. Allow 5 %
+    // around PS (the sharing is by slices of 0.375 to 0.75 ms, not infinitesimal).
+    let tick = md1_threads(Scheduler::Eevdf, false, MS, 200_000);
+    eprintln!(
+        "EEVDF hrtick S=30ms {:.3} ms (PS 100); CFS tick S=1ms {:.4} ms (FCFS 2.1667); EEVDF tick S=1ms {:.4} ms (PS 3.3333)",
+        ps.latency_ms.mean, cfs.latency_ms.mean, tick.latency_ms.mean
+    );
+    close(
+        "EEVDF + HRTICK M/D/1 mean (ms)",
+        ps.latency_ms.mean,
+        100.0,
+        0.05,
+    );
+    close(
+        "CFS, 4 ms tick, M/D/1 mean (ms)",
+        cfs.latency_ms.mean,
+        1.0 + 0.7 / 0.6,
+        0.03,
+    );
+    close(
+        "EEVDF, 4 ms tick, M/D/1 mean (ms)",
+        tick.latency_ms.mean,
+        1.0 / 0.3,
+        0.05,
+    );
+    assert_little(&ps, 0.03);
+    assert_little(&cfs, 0.02);
+}

@@ -1,0 +1,211 @@
+//! The kernel layer alone: threads with fixed bursts under each policy.
+
+use super::*;
+use crate::sched::{self, KernelParams};
+
+const MS: u64 = 1_000_000;
+
+fn rr(quantum: u64) -> Policy {
+    Policy::RoundRobin { quantum }
+}
+
+fn fair(scheduler: sched::Policy, cores: u64, hrtick: bool) -> Policy {
+    Policy::Fair(KernelParams {
+        scheduler,
+        hrtick,
+        cores,
+        ..KernelParams::default()
+    })
+}
+
+/// Runs the kernel alone: every burst-done thread blocks; `wakes` are (time, thread, work)
+/// wake-ups from outside, each an event of its own so the queue's times stay monotone. Returns
+/// (time, thread) of each burst completion.
+fn run(k: &mut Kernel, q: &mut EventQueue, wakes: &[(u64, ThreadId, u64)]) -> Vec<(u64, ThreadId)> {
+    for &(at, _, _) in wakes {
+        q.push(SimTime(at), Event::Arrival);
+    }
+    let mut pending = wakes.to_vec();
+    pending.sort_by_key(|w| w.0);
+    let mut pending = pending.into_iter();
+    let mut done = Vec::new();
+    while let Some((now, event)) = q.pop() {
+        match event {
+            Event::Arrival => {
+                let (_, thread, work) = pending.next().unwrap();
+                k.wake(now, q, thread, Burst::work(work), Waker::Outside);
+            }
+            Event::CoreDone { core, generation } => {
+                if let Some(t) = k.core_done(now, q, core, generation) {
+                    done.push((now.ns(), t));
+                    k.resume(now, q, core, Next::Block);
+                }
+            }
+            _ => {}
+        }
+    }
+    done
+}
+
+#[test]
+fn round_robin_pays_a_switch_per_slice() {
+    // Two threads of 3 ms on one core, slices of 1 ms, switches of 100 us.
+    let mut k = Kernel::new(1, 100_000, 0, rr(MS));
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    let done = run(&mut k, &mut q, &[(0, a, 3 * MS), (0, b, 3 * MS)]);
+    // a b a b a b: five switches (the first dispatch on a fresh core is free).
+    assert_eq!(k.context_switches, 5);
+    assert_eq!(done, vec![(5_400_000, a), (6_500_000, b)]);
+    assert_eq!(k.useful_ns, 6 * MS);
+    assert_eq!(k.switching_ns, 500_000);
+    assert_eq!(k.overlaps, 0);
+    // The core's record: b's last stay, then a's, each a 100 us switch and a 1 ms slice.
+    let record = k.record(0);
+    assert_eq!(record.threads[..2], [b, a]);
+    assert_eq!(record.ran_ns[..2], [1_100_000, 1_100_000]);
+    assert_eq!(record.idle_since, SimTime(6_500_000));
+}
+
+#[test]
+fn a_thread_alone_keeps_its_core() {
+    for policy in [rr(MS), fair(sched::Policy::Eevdf, 2, false)] {
+        let mut k = Kernel::new(2, 100_000, 0, policy);
+        let mut q = EventQueue::default();
+        let a = k.spawn();
+        assert_eq!(
+            run(&mut k, &mut q, &[(0, a, 10_500_000)]),
+            vec![(10_500_000, a)]
+        );
+        assert_eq!(k.context_switches, 0);
+    }
+}
+
+#[test]
+fn eevdf_hogs_switch_on_the_tick_unless_hrtick() {
+    // Two 10 ms hogs on one core. Base slice 0.75 ms, but without HRTICK the scheduler only
+    // looks at the 4 ms tick: a b a b a b, switching at 4, 8, 12, 16 and 18 ms (a is done).
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false));
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    let done = run(&mut k, &mut q, &[(0, a, 10 * MS), (0, b, 10 * MS)]);
+    assert_eq!(done, vec![(18 * MS, a), (20 * MS, b)]);
+    assert_eq!(k.context_switches, 5);
+    // With HRTICK they alternate every 0.75 ms (the first slice is half: a new thread's
+    // first deadline).
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, true));
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    let done = run(&mut k, &mut q, &[(0, a, 10 * MS), (0, b, 10 * MS)]);
+    assert_eq!(done.len(), 2);
+    assert!(k.context_switches >= 20, "{}", k.context_switches);
+    assert_eq!(done[1].0, 20 * MS);
+}
+
+#[test]
+fn a_woken_thread_preempts_a_hog_past_its_protected_slice() {
+    // A hog has run alone for 5 ms when a short thread wakes from outside: the hog is past its
+    // protected span and the newcomer is eligible with an earlier deadline, so it runs at
+    // once (no tick rounding), and the hog resumes after it.
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false));
+    let mut q = EventQueue::default();
+    let (hog, io) = (k.spawn(), k.spawn());
+    let done = run(&mut k, &mut q, &[(0, hog, 20 * MS), (5 * MS, io, 100_000)]);
+    assert_eq!(done[0], (5_100_000, io));
+    assert_eq!(k.wakeup_preemptions, 1);
+    // Round robin never preempts on a wake-up: the newcomer waits for the quantum boundary.
+    let mut k = Kernel::new(1, 0, 0, rr(3 * MS));
+    let mut q = EventQueue::default();
+    let (hog, io) = (k.spawn(), k.spawn());
+    let done = run(&mut k, &mut q, &[(0, hog, 20 * MS), (5 * MS, io, 100_000)]);
+    assert_eq!(done[0], (6_100_000, io));
+}
+
+#[test]
+fn a_same_core_waker_is_preempted_on_its_return_not_inside_the_call() {
+    // Core 0 runs `waker`, whose first burst ends at 5 ms; it then wakes `woken` on its own
+    // core (the only one) and computes again. The resched waits for resume(Run): the woken
+    // thread runs next, at 5 ms.
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false));
+    let mut q = EventQueue::default();
+    let (waker, woken) = (k.spawn(), k.spawn());
+    k.wake(
+        SimTime::ZERO,
+        &mut q,
+        waker,
+        Burst::work(5 * MS),
+        Waker::Outside,
+    );
+    let mut order = Vec::new();
+    let mut woke = false;
+    while let Some((now, event)) = q.pop() {
+        let Event::CoreDone { core, generation } = event else {
+            continue;
+        };
+        let Some(t) = k.core_done(now, &mut q, core, generation) else {
+            continue;
+        };
+        order.push((now.ns(), t));
+        if t == waker && !woke {
+            woke = true;
+            k.wake(now, &mut q, woken, Burst::work(MS), Waker::Core(core));
+            assert!(
+                k.cores[0].resched,
+                "the switch waits for the waker's return"
+            );
+            k.resume(now, &mut q, core, Next::Run(Burst::work(MS)));
+        } else {
+            k.resume(now, &mut q, core, Next::Block);
+        }
+    }
+    assert_eq!(
+        order,
+        vec![(5 * MS, waker), (6 * MS, woken), (7 * MS, waker)]
+    );
+}
+
+#[test]
+fn an_idle_core_steals_a_waiting_thread() {
+    // Two cores, three threads: a 1 ms one and two 10 ms ones land on the two cores, the
+    // third waits on one of them; when the short one ends, its core takes the waiting one.
+    let mut k = Kernel::new(2, 0, 0, fair(sched::Policy::Eevdf, 2, false));
+    let mut q = EventQueue::default();
+    let (a, b, c) = (k.spawn(), k.spawn(), k.spawn());
+    let done = run(
+        &mut k,
+        &mut q,
+        &[(0, a, MS), (0, b, 10 * MS), (0, c, 10 * MS)],
+    );
+    assert_eq!(done[0], (MS, a));
+    // Nobody waits for a tick-long slice on a shared core while a core is free.
+    assert_eq!(done[1..], [(10 * MS, b), (11 * MS, c)]);
+}
+
+#[test]
+fn cfs_shares_by_the_latency_on_the_tick() {
+    // CFS on one core, two hogs: slices of latency / 2 = 3 ms, noticed at the 4 ms tick.
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Cfs, 1, false));
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    run(&mut k, &mut q, &[(0, a, 12 * MS), (0, b, 12 * MS)]);
+    assert_eq!(k.context_switches, 5);
+}
+
+#[test]
+fn a_cross_core_wakeup_waits_and_counts_as_idle() {
+    // Two cores; the waker runs on core 0 and wakes a thread whose last core is busy.
+    let mut k = Kernel::new(2, 0, 5_000, fair(sched::Policy::Eevdf, 2, false));
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    k.wake(
+        SimTime(0),
+        &mut q,
+        a,
+        Burst::work(1_000_000),
+        Waker::Outside,
+    );
+    k.wake(SimTime(0), &mut q, b, Burst::work(1_000), Waker::Core(0));
+    let done = run(&mut k, &mut q, &[]);
+    assert_eq!(done, vec![(6_000, b), (1_000_000, a)]);
+    assert_eq!(k.useful_ns, 1_001_000);
+}
