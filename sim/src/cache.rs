@@ -50,6 +50,16 @@
 //! `switch_working_set` curve: the extra time per switch when each thread walks its own array,
 //! against the array size, over the same walks done without a switch.
 //!
+//! # Limits
+//! - The rates are a dependent walk's (each line's address known only once the previous one
+//!   arrived): the worst case. Data read in address order is prefetched; `micro`'s sequential
+//!   curve is 10–20× lower past L2 on the reference machine, and the model has no access-pattern
+//!   parameter. A hand check with 1 MiB per connection walked in 100 µs (6 ns a line, so not a
+//!   dependent walk) rose from 0.2 to 0.4 ms of CPU per request at 10 connections; the model
+//!   with the reference's dependent-walk rates (L2 → L3 step 278 ns a line) gives 0.1 → 2.4 ms.
+//! - `f` is linear where a real L2 (near-LRU) keeps a working set whole until `W + B` nears its
+//!   size, so it errs high below a level's size and low just past it.
+//!
 //! # Rules
 //! - An owner's first run pays nothing: its compulsory misses are part of its work, which the
 //!   scenario's measured CPU demand already includes. Only a *return* pays.

@@ -221,3 +221,49 @@ impl Chart for Connections {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(label: &str, model: ModelKind, connections: f64, rps: f64, refill: f64) -> ConnPoint {
+        ConnPoint {
+            label: label.into(),
+            model,
+            connections,
+            throughput_rps: rps,
+            peak_memory_bytes: 1e6,
+            switching: 0.01,
+            refill,
+        }
+    }
+
+    #[test]
+    fn the_caption_says_whether_the_thread_server_falls() {
+        let events = |c| point("nginx", ModelKind::Cooperative, c, 18_000.0, 0.05);
+        let flat = Connections {
+            points: vec![
+                point("apache", ModelKind::ThreadPerRequest, 4.0, 5_000.0, 0.1),
+                point("apache", ModelKind::ThreadPerRequest, 256.0, 5_400.0, 0.7),
+                events(4.0),
+                events(256.0),
+            ],
+        };
+        let text = flat.split_sentence();
+        assert!(text.contains("do not fall"), "{text}");
+        assert!(text.contains("71 % of core time"), "{text}");
+        let falling = Connections {
+            points: vec![
+                point("apache", ModelKind::ThreadPerRequest, 4.0, 17_000.0, 0.1),
+                point("apache", ModelKind::ThreadPerRequest, 256.0, 5_400.0, 0.7),
+                events(4.0),
+                events(256.0),
+            ],
+        };
+        let text = falling.split_sentence();
+        assert!(
+            text.contains("fall from 17,000 at their peak to 5,400"),
+            "{text}"
+        );
+    }
+}

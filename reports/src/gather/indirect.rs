@@ -77,6 +77,11 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     let (Some(l1d), Some(l2), Some(l3)) = (sizes.l1d, sizes.l2, sizes.l3) else {
         return Err("the cache sizes are not known".into());
     };
+    if c.refill_l2_ns_per_line.is_none() && c.refill_l3_ns_per_line.is_none() {
+        // Criterion's results carry no baselines, so no rates: a model line drawn with the
+        // reference's rates would not be this machine's model.
+        return Err("the refill rates were not measured (Criterion's results carry no walk baselines; calibrate measures them)".into());
+    }
     let mut costs = format!(
         "thread_switch = \"{}ns\"\nthread_wakeup = \"0ns\"\nthread_spawn = \"0ns\"\n\
          spawn_thread_cpu = \"0ns\"\ncache_l1d = \"{l1d}B\"\ncache_l2 = \"{l2}B\"\n\
