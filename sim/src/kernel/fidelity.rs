@@ -167,13 +167,18 @@ fn measured_lateness(hogs: usize) -> (f64, f64) {
 }
 
 #[test]
-#[ignore = "fails honestly: simulated lateness p50 = p99 = 4.4 us (one switch: every wake-up \
-            preempts the hog at once) for 1 and 2 hogs, against measured p50 1.94 ms / p99 12.1 ms \
-            (1 hog) and p50 1.94 ms / p99 14.8 ms (2 hogs). In the model the sleeper keeps the \
-            positive lag it earned waiting for its first run (1.93 ms, still 0.5 ms after 15 s) \
-            and is placed before the hog at every wake-up, so the hog's RUN_TO_PARITY \
-            protection never applies; the machine behaves as if the hog stayed protected until \
-            the next tick. Not resolved (see the report of issue 13)"]
+/// On the quiet reference the simulated sleeper is woken at once, as the machine does at the
+/// median: 1 hog p50 0.94 µs simulated (one switch) against 26.7 µs measured, 2 hogs 0.94 µs
+/// against 29.0 µs. The median gap is the virtual machine's timer path (the hrtimer interrupt,
+/// the exit to the hypervisor and back, the wake-up), which `sim` does not model: the same runs
+/// measured 28–37 µs of lateness beside a SCHED_IDLE spinner that every wake-up preempts at
+/// once (`idle_wakeup_detail.busy`). The tails differ too: with 2 hogs 1.7 % of the simulated
+/// wake-ups wait for a hog's protected span (`RUN_TO_PARITY`) and the p99 is 0.65 ms, against
+/// 2.2–2.6 ms measured; with 1 hog the simulated p99 is one switch, the measured 88–123 µs.
+#[test]
+#[ignore = "fails honestly on the quiet reference: p50 0.94 us simulated vs 26.7 us (1 hog) and \
+            29.0 us (2 hogs) measured (the VM's timer path, not modelled); p99 0.94 us vs 88 us \
+            (1 hog) and 0.65 ms vs 2.41 ms (2 hogs)"]
 fn a_sleeper_beside_hogs_is_as_late_as_measured() {
     for hogs in [1, 2] {
         let late = sleeper_lateness(hogs, 20);
@@ -198,3 +203,4 @@ fn a_sleeper_beside_hogs_is_as_late_as_measured() {
         );
     }
 }
+
