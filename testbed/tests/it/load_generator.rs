@@ -101,7 +101,7 @@ fn kept_alive_connections_send_nothing_until_every_one_is_open() {
                 std::thread::spawn(move || {
                     // The first byte of each connection's first request.
                     let mut byte = [0u8; 1];
-                    if (&stream).peek(&mut byte).is_ok_and(|n| n == 1)
+                    if stream.peek(&mut byte).is_ok_and(|n| n == 1)
                         && accepted.load(Ordering::Relaxed) < 31
                     {
                         early.fetch_add(1, Ordering::Relaxed);
