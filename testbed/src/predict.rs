@@ -4,7 +4,10 @@
 //!
 //! The only numbers the prediction takes from this machine are `calibrate`'s costs and one CPU
 //! overhead per request for each server kind (HTTP parsing, syscalls, loopback), measured at
-//! concurrency 1 and reused unchanged at every other point. Nothing is fitted per point.
+//! concurrency 1 and reused unchanged at every other point. Nothing is fitted per point. That
+//! overhead enters the scenario less one idle wake-up (see [`steady_overhead`]), and a
+//! per-connection working set enters it as the `working_set` of the handler's cpu steps, owned
+//! by the connection as in the server.
 //!
 //! How each server kind maps onto a `sim` model (the why is in [`server_table`]):
 //!
@@ -206,33 +209,69 @@ fn server_table(point: &Point, costs: &Costs) -> ServerTable {
     }
 }
 
+/// One step of the simulated request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SimStep {
+    /// A burst that needs a core (else a wait that needs none).
+    cpu: bool,
+    duration: Duration,
+    /// The step runs one of the handler's cpu steps, which walk the connection's working set.
+    walks: bool,
+}
+
 /// The request's steps with the server's overhead split around them: half before the first
-/// step (reading and parsing), half after the last (writing the answer).
-fn steps(point: &Point, overhead: Duration) -> Vec<(bool, Duration)> {
+/// step (reading and parsing), half after the last (writing the answer). A cpu step of the
+/// handler walks the connection's working set; the overhead alone does not.
+fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
     let half = overhead / 2;
-    let mut out: Vec<(bool, Duration)> = Vec::new();
-    let mut push = |is_cpu: bool, d: Duration| {
-        if d.is_zero() {
+    let mut out: Vec<SimStep> = Vec::new();
+    let mut push = |cpu: bool, duration: Duration, walks: bool| {
+        if duration.is_zero() {
             return;
         }
         match out.last_mut() {
-            Some((last_cpu, last)) if *last_cpu && is_cpu => *last += d,
-            _ => out.push((is_cpu, d)),
+            Some(last) if last.cpu && cpu => {
+                last.duration += duration;
+                last.walks |= walks;
+            }
+            _ => out.push(SimStep {
+                cpu,
+                duration,
+                walks,
+            }),
         }
     };
-    push(true, half);
+    push(true, half, false);
     for step in &point.workload.steps {
         match step {
-            Step::Cpu(d) => push(true, *d),
-            Step::Sleep(d) => push(false, *d),
+            Step::Cpu(d) => push(true, *d, true),
+            Step::Sleep(d) => push(false, *d, false),
         }
     }
-    push(true, overhead - half);
+    push(true, overhead - half, false);
     if out.is_empty() {
         // A request must have a step; a server that costs nothing costs a nanosecond.
-        out.push((true, Duration::from_nanos(1)));
+        out.push(SimStep {
+            cpu: true,
+            duration: Duration::from_nanos(1),
+            walks: false,
+        });
     }
     out
+}
+
+/// The overhead the scenario charges per request: the measured one less the idle wake-up
+/// `sim` charges by itself. At concurrency 1 the server's core went idle before every request,
+/// so the /proc CPU the overhead was taken from holds one wake-up from idle per request
+/// (`calibrate`'s `idle_wakeup_cpu`); `sim` adds that cost whenever a core leaves idle
+/// (`cpu.idle_wakeup`), and counting it in the overhead too would charge it at every request
+/// of a busy server, where the core never idles.
+pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
+    let idle = costs
+        .get("idle_wakeup_cpu")
+        .and_then(|text| sim::unit::parse_duration(&text).ok())
+        .map_or(Duration::ZERO, Duration::from_nanos);
+    overhead.saturating_sub(idle)
 }
 
 /// Requests the simulation leaves out at the start: every client through at least twice, and
@@ -244,6 +283,7 @@ fn warmup_requests(point: &Point) -> u64 {
 /// The `sim` scenario for `point`, as a file a person can read and rerun.
 pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String {
     let server = server_table(point, costs);
+    let charged = steady_overhead(overhead, costs);
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -252,16 +292,18 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     );
     let _ = writeln!(
         t,
-        "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns, split \
-         half before and half after the steps.",
-        overhead.as_nanos()
+        "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns; less \
+         the one idle wake-up per request in that figure, which sim charges itself \
+         (idle_wakeup_cpu): {} ns, split half before and half after the steps.",
+        overhead.as_nanos(),
+        charged.as_nanos()
     );
     let _ = writeln!(t, "# Model: {}.", server.why);
     if point.workload.working_set > 0 {
         let _ = writeln!(
             t,
-            "# The handler walks a {} working set per connection; sim has no cache model, so \
-             this scenario does not simulate it.",
+            "# The handler walks a {} working set per connection in each of its cpu steps: \
+             the cache model prices what other connections evicted from it in between.",
             sim::unit::format_size(point.workload.working_set)
         );
     }
@@ -287,9 +329,19 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     // Loopback's own time is part of the measured overhead, not a network round trip.
     let _ = writeln!(t, "rtt = \"0ms\"\n");
     t.push_str("[request]\nsteps = [\n");
-    for (is_cpu, d) in steps(point, overhead) {
-        let key = if is_cpu { "cpu" } else { "io" };
-        let _ = writeln!(t, "  {{ {key} = \"{}ns\" }},", d.as_nanos());
+    let working_set = point.workload.working_set;
+    for step in steps(point, charged) {
+        let key = if step.cpu { "cpu" } else { "io" };
+        let ns = step.duration.as_nanos();
+        if step.walks && working_set > 0 {
+            // The buffer belongs to the connection (sim: the closed-loop client), as here.
+            let _ = writeln!(
+                t,
+                "  {{ {key} = \"{ns}ns\", working_set = \"{working_set}B\" }},"
+            );
+        } else {
+            let _ = writeln!(t, "  {{ {key} = \"{ns}ns\" }},");
+        }
     }
     t.push_str("]\n\n[[server]]\n");
     let _ = writeln!(t, "label = \"{}\"", point.server);
@@ -405,13 +457,16 @@ mod tests {
     #[test]
     fn overhead_is_split_around_the_steps_and_merged_with_cpu() {
         let p = point(ServerKind::Threads, 1, "cpu=50us,sleep=10ms");
-        let s = steps(&p, Duration::from_micros(20));
+        let s: Vec<(bool, Duration, bool)> = steps(&p, Duration::from_micros(20))
+            .into_iter()
+            .map(|s| (s.cpu, s.duration, s.walks))
+            .collect();
         assert_eq!(
             s,
             vec![
-                (true, Duration::from_micros(60)),
-                (false, Duration::from_millis(10)),
-                (true, Duration::from_micros(10)),
+                (true, Duration::from_micros(60), true),
+                (false, Duration::from_millis(10), false),
+                (true, Duration::from_micros(10), false),
             ]
         );
     }
@@ -425,6 +480,50 @@ mod tests {
         assert!(rps > 4500.0 && rps <= 5000.0, "{rps}");
         let cpu = f.cpu_ms_per_request.unwrap();
         assert!((cpu - 0.2).abs() < 0.02, "{cpu}");
+    }
+
+    #[test]
+    fn the_working_set_rides_on_the_handlers_cpu_steps_only() {
+        let mut p = point(ServerKind::Threads, 10, "cpu=200us,sleep=5ms");
+        p.workload.working_set = 1 << 20;
+        let text = scenario_toml(&p, &costs(), Duration::from_micros(40));
+        let walking: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("working_set = \"1048576B\""))
+            .collect();
+        // The step with the handler's 200 us (and the overhead's first half), not the last half.
+        assert_eq!(
+            walking,
+            vec!["  { cpu = \"220000ns\", working_set = \"1048576B\" },"]
+        );
+        assert!(text.contains("  { cpu = \"20000ns\" },"), "{text}");
+        let f = predict(&p, &costs(), Duration::from_micros(40)).unwrap();
+        assert!(f.rps.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn the_idle_wakeup_in_the_overhead_is_charged_once_by_sim() {
+        let with_idle = Costs {
+            source: "test".into(),
+            toml: "[costs]\nidle_wakeup_cpu = \"15us\"\n".into(),
+        };
+        let overhead = Duration::from_micros(40);
+        assert_eq!(
+            steady_overhead(overhead, &with_idle),
+            Duration::from_micros(25)
+        );
+        assert_eq!(steady_overhead(overhead, &costs()), overhead);
+        assert_eq!(
+            steady_overhead(Duration::from_micros(10), &with_idle),
+            Duration::ZERO
+        );
+        let text = scenario_toml(
+            &point(ServerKind::Tokio1, 10, "cpu=100us"),
+            &with_idle,
+            overhead,
+        );
+        // 25 us around the step, all of it merged with the step's 100 us into one burst.
+        assert!(text.contains("{ cpu = \"125000ns\" }"), "{text}");
     }
 
     #[test]
