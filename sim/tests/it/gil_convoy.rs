@@ -149,26 +149,19 @@ fn check(interval: u64) {
     );
 }
 
-// Both fail honestly since the kernel layer runs EEVDF with wake-up preemption. Reference
-// (2026-11-30, loaded 2-vCPU Xeon VM) against the simulation:
-// - 5 ms interval: measured p50 10.12 ms; simulated 8.02 ms (-20.7 %, passed) under the old
-//   CFS-like kernel without wake-up preemption, 5.20 ms (-48.6 %) under EEVDF.
-// - 1 ms interval: measured p50 3.78 ms; simulated 6.02 ms (+59.4 %) under the old kernel,
-//   1.20 ms (-68.1 %) under EEVDF.
-// Under EEVDF each woken thread preempts the CPU-bound one at once, so an operation costs about
-// one interval. The measured figures are about an interval plus a few milliseconds, as if each
-// wake-up waited for the CPU thread's next 4 ms tick: the same gap as the kernel layer's
-// sleeper-lateness checks (`kernel/fidelity.rs`, measured p50 1.94 ms beside one hog, simulated
-// 4.4 us). The reference was taken while other work shared the core, which may be part of it;
-// a quiet-machine reference decides (issue 13).
+// On the quiet reference (2026-12-01, nothing else running) both pass: measured p50 5.30 ms
+// and 1.28 ms, simulated 5.22 ms (-1.5 %) and 1.22 ms (-4.7 %). Under EEVDF the thread woken
+// from its sleep takes the GIL back after one switch interval and preempts the CPU-bound
+// thread at once, as the machine does when nothing else shares the core.
+// They failed against the loaded reference of 2026-11-30 (measured 10.12 ms and 3.78 ms:
+// -48.6 % and -68.1 %), where other processes also took the core between the wake-up and the
+// run; under the old CFS-like kernel without wake-up preemption they read 8.02 ms and 6.02 ms.
 #[test]
-#[ignore = "fails against the loaded reference under EEVDF: -48.6 % (see comment)"]
 fn the_gil_convoy_matches_the_reference_at_the_default_switch_interval() {
     check(5 * MS);
 }
 
 #[test]
-#[ignore = "fails against the loaded reference under EEVDF: -68.1 % (see comment)"]
 fn the_gil_convoy_matches_the_reference_at_a_1ms_switch_interval() {
     check(MS);
 }
