@@ -52,7 +52,12 @@ fn every_flag_with_bad_values() {
     for &(flag, companion) in CASES {
         for &value in BAD {
             for quick in [&[][..], &["--quick"][..]] {
-                cases.push(case(&["--quiet"], flag, value, &[companion, quick].concat()));
+                cases.push(case(
+                    &["--quiet"],
+                    flag,
+                    value,
+                    &[companion, quick].concat(),
+                ));
             }
         }
     }

@@ -55,7 +55,10 @@ mod tests {
         assert_eq!(config.cores, 1);
         assert_eq!(config.costs.thread_switch, 1_500);
         assert!(
-            matches!(config.load.arrivals, Arrivals::Closed { concurrency: 8, .. }),
+            matches!(
+                config.load.arrivals,
+                Arrivals::Closed { concurrency: 8, .. }
+            ),
             "{:?}",
             config.load.arrivals
         );

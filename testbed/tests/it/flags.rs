@@ -153,7 +153,11 @@ fn every_flag_with_bad_values() {
         for &value in BAD {
             cases.push(if flag == "--url-as-value" {
                 // The URL itself, a positional argument.
-                [command, &[value], companion].concat().iter().map(|s| s.to_string()).collect()
+                [command, &[value], companion]
+                    .concat()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
             } else {
                 case(command, flag, value, companion)
             });
