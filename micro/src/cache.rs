@@ -219,6 +219,21 @@ impl Buffer {
     }
 }
 
+#[cfg(test)]
+impl CacheSizes {
+    /// The caches of the 2-vCPU Xeon VM the committed reference
+    /// (`micro/reference/2026-11-30-xeon-2core-cache.json`) was measured on: the unit tests'
+    /// machine, so they never depend on the host's sysfs.
+    pub(crate) fn this_vm() -> CacheSizes {
+        CacheSizes {
+            l1d: Some(48 << 10),
+            l2: Some(2 << 20),
+            l3: Some(260 << 20),
+            l3_shared_by: Some(2),
+        }
+    }
+}
+
 /// SplitMix64: a few lines of well-mixed pseudo-random numbers, enough to shuffle lines (the
 /// order only has to defeat the prefetcher, not an adversary).
 #[derive(Debug, Clone)]

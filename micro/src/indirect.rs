@@ -272,18 +272,9 @@ pub fn from_criterion(dir: &std::path::Path) -> Result<IndirectCosts, Error> {
 mod tests {
     use super::*;
 
-    fn this_vm() -> CacheSizes {
-        CacheSizes {
-            l1d: Some(48 << 10),
-            l2: Some(2 << 20),
-            l3: Some(260 << 20),
-            l3_shared_by: Some(2),
-        }
-    }
-
     #[test]
     fn the_grid_covers_each_level_and_four_times_the_last() {
-        let sizes = this_vm();
+        let sizes = CacheSizes::this_vm();
         let points = grid(&sizes, 4 * (260 << 20));
         assert_eq!(points[0], 0);
         assert!(points.windows(2).all(|w| w[0] < w[1]), "{points:?}");
@@ -311,7 +302,7 @@ mod tests {
     #[test]
     fn the_json_shapes_are_lists_of_arrays() {
         let costs = IndirectCosts {
-            cache_bytes: this_vm(),
+            cache_bytes: CacheSizes::this_vm(),
             l3_shared_by: Some(2),
             switch_working_set_ns: Some(vec![(0, 1_800.0), (4_096, 1_900.0)]),
             switch_background: Some(vec![(1, 9_000.0, 4e6, 2_500.0)]),
@@ -337,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_tiny_plan_measures_something_of_every_curve() {
-        let sizes = this_vm();
+        let sizes = CacheSizes::this_vm();
         let mut plan = Plan::quick(&sizes, Duration::from_millis(600));
         plan.max_bytes = 64 << 10;
         plan.threads = vec![2, 4];

@@ -21,6 +21,7 @@
 //!             --pricing)                          └▶ pricing ([pricing] rows)
 //!                          source (spans → file:line:column) is used by all of them
 //! overrides: a checked Scenario + command-line changes → Deployments
+//! ring: calibrate's switch benchmarks written as scenario text, parsed like a file
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ mod lookup;
 mod overrides;
 mod pricing;
 mod request;
+mod ring;
 mod scan;
 mod server;
 mod source;
@@ -47,6 +49,7 @@ mod trace;
 pub use crate::cost::CostOverrides;
 pub use catalogue::{Builtin, builtin, builtins};
 pub use overrides::Overrides;
+pub use ring::ring;
 pub(crate) use source::Source;
 use spec::FileSpec;
 

@@ -57,18 +57,9 @@ pub fn refill_rates(sizes: &CacheSizes, latency: &[(u64, f64)]) -> [Result<f64, 
 mod tests {
     use super::*;
 
-    fn this_vm() -> CacheSizes {
-        CacheSizes {
-            l1d: Some(48 << 10),
-            l2: Some(2 << 20),
-            l3: Some(260 << 20),
-            l3_shared_by: Some(2),
-        }
-    }
-
     #[test]
     fn refill_rates_are_level_latencies_minus_l1() {
-        let sizes = this_vm();
+        let sizes = CacheSizes::this_vm();
         let latency = [
             (16 << 10, 2.0),
             (24 << 10, 2.1),

@@ -7,9 +7,8 @@
 //! milliseconds instead of a 30 s calibration.
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::limited::run_limited;
+use crate::flag_fuzz::{ARGUMENT_CHECK_TIME, case, fuzz, refused};
 
 /// Values that no flag should choke on.
 const BAD: &[&str] = &[
@@ -36,12 +35,8 @@ const BAD: &[&str] = &[
     ".",
 ];
 
+/// The flags of `calibrate` that take a value.
 const FLAGS: &[&str] = &["--budget", "--out", "--from-criterion"];
-
-/// Wall time one run may take: argument checks only.
-const TIME: Duration = Duration::from_secs(10);
-/// Resident memory one run may reach.
-const RSS: u64 = 512 << 20;
 
 #[test]
 fn every_flag_with_bad_values() {
@@ -49,40 +44,24 @@ fn every_flag_with_bad_values() {
     // Runs happen here, so `--out abc` writes nothing into the source tree.
     let dir = scratch.path();
     std::fs::create_dir(dir.join("empty")).unwrap();
-    let program = Path::new(env!("CARGO_BIN_EXE_calibrate"));
-    let mut failures = Vec::new();
-    let mut runs = 0;
-    let mut codes = [0u32; 3];
+    let mut cases = Vec::new();
     for &flag in FLAGS {
+        let empty: &[&str] = match flag {
+            "--from-criterion" => &[],
+            _ => &["--from-criterion=empty"],
+        };
         for &value in BAD {
             for extra in [&[][..], &["--json"][..], &["--quick", "--quiet"][..]] {
-                // `--flag=value`, so a value starting with '-' is a value, not a flag.
-                let mut args = vec![format!("{flag}={value}")];
-                if flag != "--from-criterion" {
-                    args.push("--from-criterion=empty".into());
-                }
-                args.extend(extra.iter().map(|s| s.to_string()));
-                let outcome = run_limited(program, &args, dir, TIME * 2);
-                runs += 1;
-                if let Some(c) = outcome.code.filter(|c| (0..=2).contains(c)) {
-                    codes[c as usize] += 1;
-                }
-                let mut problems = outcome.problems(TIME, RSS);
-                // Every run here has something to fix; exit 0 would mean it measured.
-                if outcome.code == Some(0) {
-                    problems.push("exit 0 (it measured instead of refusing)".into());
-                }
-                if !problems.is_empty() {
-                    failures.push(format!(
-                        "calibrate {}: {}\n  {}",
-                        args.join(" "),
-                        problems.join("; "),
-                        outcome.describe()
-                    ));
-                }
+                cases.push(case(&[], flag, value, &[empty, extra].concat()));
             }
         }
     }
-    eprintln!("calibrate flags: {runs} runs, exit 0/1/2: {codes:?}");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    fuzz(
+        "calibrate",
+        Path::new(env!("CARGO_BIN_EXE_calibrate")),
+        dir,
+        ARGUMENT_CHECK_TIME * 2,
+        cases,
+        |outcome| refused(outcome, "it measured"),
+    );
 }

@@ -10,3 +10,7 @@ mod kernel_figures;
 #[allow(dead_code)]
 #[path = "../../../sim/tests/robust/limited.rs"]
 mod limited;
+
+/// The flag fuzzers' loop of sim's robustness tests, shared like [`limited`].
+#[path = "../../../sim/tests/robust/flag_fuzz.rs"]
+mod flag_fuzz;

@@ -99,29 +99,11 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
             costs.push_str(&format!("{key} = \"{ns}ns\"\n"));
         }
     }
-    // Round robin with a 1 s slice, as in sim's cache_reference test: under EEVDF the next
-    // wake-up would cut a long refill short, and the per-switch figure is what this draws.
+    // The ring runs round robin with a 1 s slice (see `sim::scenario::ring`): under EEVDF the
+    // next wake-up would cut a long refill short, and the per-switch figure is what this draws.
     let run = |threads: u64, w: u64| -> Result<f64, String> {
-        let requests = (40 * threads).max(20_000);
-        let working_set = if w > 0 {
-            format!("working_set = \"{w}B\"\n")
-        } else {
-            String::new()
-        };
-        let text = format!(
-            "name = \"switch-ring\"\n[machine]\ncores = 1\n[costs]\n{costs}\
-             [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {}\n\
-             [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
-             [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\nquantum = \"1s\"\n",
-            requests / 4
-        );
-        let scenario = sim::scenario::Scenario::parse(&text, std::path::Path::new("switch-ring"))
+        let config = sim::scenario::ring(&costs, threads, w)
             .map_err(|e| format!("the ring scenario does not parse: {e}"))?;
-        let config = scenario
-            .servers()
-            .next()
-            .map(|d| d.config.clone())
-            .ok_or("the ring scenario has no server")?;
         let r = sim::simulate(&config).map_err(|e| format!("the ring did not run: {e}"))?;
         let core_ns = r.simulated_seconds * 1e9 * r.cores as f64;
         Ok((r.cpu.switching + r.cpu.refill) * core_ns / r.context_switches.max(1) as f64)

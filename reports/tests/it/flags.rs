@@ -7,9 +7,8 @@
 //! allows, so an accepted value costs milliseconds instead of a full report.
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::limited::run_limited;
+use crate::flag_fuzz::{ARGUMENT_CHECK_TIME, case, fuzz, refused};
 
 /// Values that no path flag should choke on (relative paths: a run may create directories).
 const BAD: &[&str] = &[
@@ -31,10 +30,17 @@ const BAD: &[&str] = &[
     "costs.toml",
 ];
 
-/// Wall time one run may take: argument checks only.
-const TIME: Duration = Duration::from_secs(10);
-/// Resident memory one run may reach.
-const RSS: u64 = 512 << 20;
+/// Each flag with the companion that stops the run before any work.
+const CASES: &[(&str, &[&str])] = &[
+    ("--costs", &["--out=file/out"]),
+    (
+        "--out",
+        &["--costs=costs.toml", "--gallery", "--gallery-dir=file/g"],
+    ),
+    ("--gallery-dir", &["--gallery", "--costs=missing.toml"]),
+    ("--from-criterion", &["--costs=missing.toml"]),
+    ("--testbed-results", &["--costs=missing.toml"]),
+];
 
 #[test]
 fn every_flag_with_bad_values() {
@@ -42,49 +48,25 @@ fn every_flag_with_bad_values() {
     let dir = scratch.path();
     std::fs::write(dir.join("file"), "").unwrap();
     std::fs::write(dir.join("costs.toml"), "[costs]\nthread_switch = \"2us\"\n").unwrap();
-    let program = Path::new(env!("CARGO_BIN_EXE_reports"));
-    // Each flag with the companion that stops the run before any work.
-    let cases: &[(&str, &[&str])] = &[
-        ("--costs", &["--out=file/out"]),
-        (
-            "--out",
-            &["--costs=costs.toml", "--gallery", "--gallery-dir=file/g"],
-        ),
-        ("--gallery-dir", &["--gallery", "--costs=missing.toml"]),
-        ("--from-criterion", &["--costs=missing.toml"]),
-        ("--testbed-results", &["--costs=missing.toml"]),
-    ];
-    let mut failures = Vec::new();
-    let mut runs = 0;
-    let mut codes = [0u32; 3];
-    for &(flag, companion) in cases {
+    let mut cases = Vec::new();
+    for &(flag, companion) in CASES {
         for &value in BAD {
-            for quick in [false, true] {
-                let mut args = vec!["--quiet".to_string(), format!("{flag}={value}")];
-                args.extend(companion.iter().map(|s| s.to_string()));
-                if quick {
-                    args.push("--quick".into());
-                }
-                let outcome = run_limited(program, &args, dir, TIME * 2);
-                runs += 1;
-                if let Some(c) = outcome.code.filter(|c| (0..=2).contains(c)) {
-                    codes[c as usize] += 1;
-                }
-                let mut problems = outcome.problems(TIME, RSS);
-                if outcome.code == Some(0) {
-                    problems.push("exit 0 (it made a report instead of refusing)".into());
-                }
-                if !problems.is_empty() {
-                    failures.push(format!(
-                        "reports {}: {}\n  {}",
-                        args.join(" "),
-                        problems.join("; "),
-                        outcome.describe()
-                    ));
-                }
+            for quick in [&[][..], &["--quick"][..]] {
+                cases.push(case(
+                    &["--quiet"],
+                    flag,
+                    value,
+                    &[companion, quick].concat(),
+                ));
             }
         }
     }
-    eprintln!("reports flags: {runs} runs, exit 0/1/2: {codes:?}");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    fuzz(
+        "reports",
+        Path::new(env!("CARGO_BIN_EXE_reports")),
+        dir,
+        ARGUMENT_CHECK_TIME * 2,
+        cases,
+        |outcome| refused(outcome, "it made a report"),
+    );
 }

@@ -13,3 +13,7 @@ mod sample;
 #[allow(dead_code)]
 #[path = "../../../sim/tests/robust/limited.rs"]
 mod limited;
+
+/// The flag fuzzers' loop of sim's robustness tests, shared like [`limited`].
+#[path = "../../../sim/tests/robust/flag_fuzz.rs"]
+mod flag_fuzz;

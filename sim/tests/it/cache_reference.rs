@@ -55,7 +55,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sim::Report;
 use sim::config::RunConfig;
-use sim::scenario::Scenario;
 
 const KIB: u64 = 1024;
 
@@ -144,23 +143,7 @@ impl Reference {
 
 /// [`Reference::ring`] with the `[costs]` lines given.
 fn ring(costs: &str, threads: u64, w: u64) -> RunConfig {
-    let requests = (40 * threads).max(20_000);
-    let working_set = if w > 0 {
-        format!("working_set = \"{w}B\"\n")
-    } else {
-        String::new()
-    };
-    let text = format!(
-        "name = \"cache-reference\"\n\
-         [machine]\ncores = 1\n\
-         [costs]\n{costs}\n\
-         [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {warmup}\n\
-         [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
-         [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\nquantum = \"1s\"\n",
-        warmup = requests / 4,
-    );
-    let scenario = Scenario::parse(&text, Path::new("cache-reference.toml")).unwrap();
-    scenario.servers().next().unwrap().config.clone()
+    sim::scenario::ring(costs, threads, w).unwrap()
 }
 
 /// Switching plus refill core time per context switch, ns.

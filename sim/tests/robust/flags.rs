@@ -2,10 +2,11 @@
 //! malformed values, each run as a process under RLIMIT_AS and a timeout: it must end with
 //! 0, 1 (with a cause) or 2, never a panic, abort or hang.
 
+use std::path::Path;
 use std::time::Duration;
 
+use crate::flag_fuzz::{case, fuzz};
 use crate::process::problems;
-use crate::run_sim;
 
 /// Values that no numeric, list or path flag should choke on.
 const BAD: &[&str] = &[
@@ -53,39 +54,26 @@ const FLAGS: &[(&str, &str)] = &[
 fn every_flag_with_bad_values() {
     // Runs happen in a scratch directory: `--out abc` must not write into the corpus.
     let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path();
     let base = crate::corpus::dir().join("base.toml").display().to_string();
-    let mut failures = Vec::new();
-    let mut runs = 0;
+    let mut cases = Vec::new();
     for &(command, flag) in FLAGS {
+        let requests: &[&str] = match flag {
+            "--requests" => &[],
+            _ => &["--requests=200"],
+        };
         for &value in BAD {
-            // `--flag=value`, so a value starting with '-' is a value, not a flag.
-            let mut args: Vec<String> = vec![command.into(), base.clone(), "-q".into()];
-            args.push(format!("{flag}={value}"));
-            if flag != "--requests" {
-                args.push("--requests=200".into());
-            }
-            let outcome = run_sim(&args, dir, Duration::from_secs(20));
-            runs += 1;
-            let problems = problems(&outcome);
-            if !problems.is_empty() {
-                failures.push(format!(
-                    "sim {}: {}\n  {}",
-                    args.join(" "),
-                    problems.join("; "),
-                    outcome.describe()
-                ));
-            }
+            cases.push(case(&[command, &base, "-q"], flag, value, requests));
         }
     }
     for file in ["/dev/zero", "/nonexistent/x", ".", "", "-"] {
-        let outcome = run_sim(&["check".into(), file.into()], dir, Duration::from_secs(20));
-        runs += 1;
-        let problems = problems(&outcome);
-        if !problems.is_empty() {
-            failures.push(format!("sim check {file:?}: {}", problems.join("; ")));
-        }
+        cases.push(vec!["check".into(), file.into()]);
     }
-    eprintln!("flags: {runs} runs, {} with problems", failures.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    fuzz(
+        "sim",
+        Path::new(env!("CARGO_BIN_EXE_sim")),
+        scratch.path(),
+        Duration::from_secs(20),
+        cases,
+        problems,
+    );
 }

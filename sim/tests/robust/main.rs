@@ -8,6 +8,10 @@
 mod bounds;
 mod clock;
 mod corpus;
+// Its argument-check bounds and `refused` judge serve the other binaries' flag tests; sim's
+// flags are judged by `process::problems`.
+#[allow(dead_code)]
+mod flag_fuzz;
 mod flags;
 mod fuzz;
 mod limited;

@@ -24,7 +24,9 @@ impl Arrivals {
     pub(crate) fn new(origin: Instant, rate: f64, seed: u64) -> Arrivals {
         // Rate is validated by the caller (LoadSpec::validate); fall back to 1/s rather than
         // panic if a library user passes nonsense.
-        let gap = Exp::new(rate * 1e-9).unwrap_or_else(|_| Exp::new(1e-9).expect("1/s is valid"));
+        let gap = Exp::new(rate * 1e-9).unwrap_or_else(|_| {
+            Exp::new(1e-9).expect("Exp takes any positive finite rate, and 1e-9 per ns is one")
+        });
         let mut arrivals = Arrivals {
             origin,
             next_ns: 0,

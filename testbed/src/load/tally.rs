@@ -46,8 +46,10 @@ pub(crate) struct Tally {
 }
 
 fn histogram() -> Histogram<u64> {
-    // Bounds are constants that hdrhistogram accepts; a failure here is a programming error.
-    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid HDR histogram bounds")
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect(
+        "hdrhistogram takes a low bound of at least 1, a high bound of at least twice the low \
+         one and 0 to 5 significant figures: 1, MAX_LATENCY_NS and 3 are constants within those",
+    )
 }
 
 impl Tally {

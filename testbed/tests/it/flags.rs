@@ -9,9 +9,8 @@
 //! listens on (the probe's refused connect fails the run at once, exit 1).
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::limited::run_limited;
+use crate::flag_fuzz::{ARGUMENT_CHECK_TIME, case, fuzz, refused};
 
 /// Values that no flag should choke on (relative paths: a run may create files).
 const BAD: &[&str] = &[
@@ -147,48 +146,30 @@ const CASES: &[(&[&str], &str, &[&str])] = &[
     (&["grid", "--repredict"], "--out", &[]),
 ];
 
-/// Wall time one run may take: argument checks only.
-const TIME: Duration = Duration::from_secs(10);
-/// Resident memory one run may reach.
-const RSS: u64 = 512 << 20;
-
 #[test]
 fn every_flag_with_bad_values() {
     let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path();
-    let program = Path::new(env!("CARGO_BIN_EXE_testbed"));
-    let mut failures = Vec::new();
-    let mut runs = 0;
-    let mut codes = [0u32; 3];
+    let mut cases = Vec::new();
     for &(command, flag, companion) in CASES {
         for &value in BAD {
-            let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-            if flag == "--url-as-value" {
-                args.push(value.to_string());
+            cases.push(if flag == "--url-as-value" {
+                // The URL itself, a positional argument.
+                [command, &[value], companion]
+                    .concat()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
             } else {
-                // `--flag=value`, so a value starting with '-' is a value, not a flag.
-                args.push(format!("{flag}={value}"));
-            }
-            args.extend(companion.iter().map(|s| s.to_string()));
-            let outcome = run_limited(program, &args, dir, TIME * 2);
-            runs += 1;
-            if let Some(c) = outcome.code.filter(|c| (0..=2).contains(c)) {
-                codes[c as usize] += 1;
-            }
-            let mut problems = outcome.problems(TIME, RSS);
-            if outcome.code == Some(0) {
-                problems.push("exit 0 (it did the work instead of refusing)".into());
-            }
-            if !problems.is_empty() {
-                failures.push(format!(
-                    "testbed {}: {}\n  {}",
-                    args.join(" "),
-                    problems.join("; "),
-                    outcome.describe()
-                ));
-            }
+                case(command, flag, value, companion)
+            });
         }
     }
-    eprintln!("testbed flags: {runs} runs, exit 0/1/2: {codes:?}");
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    fuzz(
+        "testbed",
+        Path::new(env!("CARGO_BIN_EXE_testbed")),
+        scratch.path(),
+        ARGUMENT_CHECK_TIME * 2,
+        cases,
+        |outcome| refused(outcome, "it did the work"),
+    );
 }
