@@ -6,8 +6,11 @@
 # alike); the table shows medians and each tool's difference from testbed.
 #
 # Servers: Debian's nginx (one worker, a private config in a temp dir, a 1 KiB file), with
-# keep-alive and with a connection per request; and any in-tree server kinds given in KINDS
-# (e.g. KINDS="tokio:1 threads"), started with `testbed serve` (or SERVE_BIN's).
+# keep-alive and with a connection per request; and any server kinds given in KINDS, started with
+# `testbed serve` (or SERVE_BIN's): in-tree kinds run SERVE_ARGS' handler and are asked for `/`,
+# Apache serves its 1 KiB `/index.html`, uvicorn W2's `/sleep/0.1`. Every kind, as the README's
+# table was made:
+#   KINDS="tokio:1 threads pool:8 may apache-prefork apache-event uvicorn-async uvicorn-def"
 #
 #   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3 KINDS="tokio:1 threads"
 #   C=100 SECS=4 REPS=3 KINDS="" bash testbed/crosscheck.sh   # nginx only
@@ -97,9 +100,26 @@ EOF
     wait_port "$port"
 }
 
+# The handler arguments a kind takes (third-party servers have their own fixed page).
+kind_args() {
+    case $1 in
+    apache-* | uvicorn-*) echo "" ;;
+    *) echo "$SERVE_ARGS" ;;
+    esac
+}
+# The path a kind serves.
+kind_path() {
+    case $1 in
+    apache-*) echo /index.html ;;
+    uvicorn-*) echo /sleep/0.1 ;;
+    *) echo / ;;
+    esac
+}
+
 start_kind() {
     local kind=$1 port=$2
-    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 $SERVE_ARGS >"$tmp/serve.log" 2>&1 &
+    # shellcheck disable=SC2046 # the handler arguments are words
+    taskset -c "$SERVER_CORE" "$SERVE_BIN" serve --server "$kind" --port "$port" --cores 1 $(kind_args "$kind") >"$tmp/serve.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
 }
@@ -200,7 +220,7 @@ stop_server
 for kind in $KINDS; do
     port=$(free_port)
     start_kind "$kind" "$port"
-    point "$kind $SERVE_ARGS, keep-alive, c=$C" "http://127.0.0.1:$port/" 1
+    point "$kind $(kind_args "$kind"), keep-alive, c=$C" "http://127.0.0.1:$port$(kind_path "$kind")" 1
     stop_server
 done
 

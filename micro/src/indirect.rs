@@ -41,6 +41,10 @@ pub struct IndirectCosts {
     /// `[bytes, ns]`: extra cost per switch of two same-core threads that each walk a private
     /// buffer of `bytes` in random order between hand-offs.
     pub switch_working_set_ns: Option<Vec<(u64, f64)>>,
+    /// `[bytes, switches]`: context switches getrusage counted per hand-off at each point of
+    /// `switch_working_set_ns`. A point measures one switch only where this is about 1
+    /// (`calibrate` warns beyond ±0.25): elsewhere the time includes slices of other threads.
+    pub switch_working_set_switches: Option<Vec<(u64, f64)>>,
     /// `[bytes, ns]`: the same with the buffers walked in address order (prefetched).
     pub switch_working_set_seq_ns: Option<Vec<(u64, f64)>>,
     /// `[threads, ns]`: extra cost per switch in a ring of that many same-core threads, W = 0.
@@ -62,10 +66,11 @@ pub struct IndirectCosts {
 }
 
 /// The JSON keys [`IndirectCosts`] adds to the calibration.
-pub const JSON_KEYS: [&str; 11] = [
+pub const JSON_KEYS: [&str; 12] = [
     "cache_bytes",
     "l3_shared_by",
     "switch_working_set_ns",
+    "switch_working_set_switches",
     "switch_working_set_seq_ns",
     "switch_runnable_ns",
     "switch_runnable_64kib_ns",
@@ -207,8 +212,9 @@ pub fn measure(
     let share = |part: f64| plan.time.mul_f64(part);
     let points = grid(sizes, plan.max_bytes);
 
-    let (random, latency) = working_set_curve(Order::Random, &points, share(0.35), notes, progress);
-    let (sequential, _) =
+    let (random, latency, switches) =
+        working_set_curve(Order::Random, &points, share(0.35), notes, progress);
+    let (sequential, _, _) =
         working_set_curve(Order::Sequential, &points, share(0.15), notes, progress);
     let [l2, l3, memory] = refill_rates(sizes, &latency);
     let mut keep = |name: &str, rate: Result<f64, String>| {
@@ -219,6 +225,7 @@ pub fn measure(
     costs.refill_l3_ns_per_line = keep("refill_l3_ns_per_line", l3);
     costs.refill_memory_ns_per_line = keep("refill_memory_ns_per_line", memory);
     costs.switch_working_set_ns = (!random.is_empty()).then_some(random);
+    costs.switch_working_set_switches = (!switches.is_empty()).then_some(switches);
     costs.switch_working_set_seq_ns = (!sequential.is_empty()).then_some(sequential);
     costs.line_latency_ns = (!latency.is_empty()).then_some(latency);
 

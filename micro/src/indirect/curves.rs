@@ -67,20 +67,21 @@ fn round_estimate(threads: usize, bytes: u64, line_ns: f64) -> Duration {
 }
 
 /// The working-set curve in `order` within `time`: points in ascending size until the next
-/// would not fit. Returns the curve and the baseline line latencies.
+/// would not fit. Returns the curve, the baseline line latencies and the switches getrusage
+/// counted per hand-off at each point of the curve.
 pub(super) fn working_set_curve(
     order: Order,
     points: &[u64],
     time: Duration,
     notes: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
-) -> (Curve, Curve) {
+) -> (Curve, Curve, Curve) {
     let name = match order {
         Order::Random => "switch_working_set",
         Order::Sequential => "switch_working_set_seq",
     };
     let start = Instant::now();
-    let (mut curve, mut latency) = (Vec::new(), Vec::new());
+    let (mut curve, mut latency, mut switches) = (Vec::new(), Vec::new(), Vec::new());
     // A guess until the first walk is timed; each point then predicts the next from its own
     // line time, doubled because a larger set may come from a slower level.
     let mut line_ns = 2.0;
@@ -120,7 +121,17 @@ pub(super) fn working_set_curve(
                     point.took.as_secs_f64()
                 ));
                 check_switches(name, bytes, point.switches_per_pass, 2, notes);
-                curve.push((bytes, point.per_switch_ns));
+                if point.per_switch_ns < 0.0 {
+                    // The switching run beat the same walks without switching: the two were
+                    // timed under different preemption, so the difference measures the load.
+                    notes.push(format!(
+                        "{name}/{bytes} left out: the run with switches took {} less per switch than the same walks without them (preemption differed between the two); rerun on a quieter machine",
+                        unit::format_duration(-point.per_switch_ns)
+                    ));
+                } else {
+                    curve.push((bytes, point.per_switch_ns));
+                    switches.push((bytes, point.switches_per_pass));
+                }
                 if bytes > 0 {
                     last = Some((bytes, point.per_round));
                 }
@@ -142,7 +153,7 @@ pub(super) fn working_set_curve(
             }
         }
     }
-    (curve, latency)
+    (curve, latency, switches)
 }
 
 /// Warns when a ring switched more or less often than its hand-offs explain.
