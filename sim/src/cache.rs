@@ -45,9 +45,12 @@
 //!   refill = W / 64 × (lat(W + B) − lat(W))          ns, 64-byte lines
 //! ```
 //!
-//! with `lat` interpolated linearly in log2(bytes) between the measured points, clamped at the
-//! curve's ends, and never falling with distance (a dip in a measured curve is noise: by
-//! inclusion a longer distance never hits more). The levels are the curve's own steps: while
+//! with `lat` interpolated linearly in log2(bytes) between the measured points and clamped at
+//! the curve's ends. The curve is used as measured: by inclusion the true curve never falls
+//! with distance, but smoothing a measured dip away would raise every later point to a noisy
+//! one (the quiet reference's first point, 4.7 ns at 4 KiB against 2.1 at 24 KiB, would erase
+//! L1); where a dip makes the rise negative a return costs 0. The levels are the curve's own
+//! steps: while
 //! `W + B` fits a level, `lat` stays flat and nothing is charged (LRU keeps a set whole until the
 //! distance passes the level's size, which the level formula's linear share does not); a set
 //! that overflows a level alone has `lat(W)` past that step already.
@@ -275,6 +278,7 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
     let split = params.l2_bytes as f64;
     let private_rise = lat(distance(private).min(split)) - lat(w.min(split));
     let shared_rise = lat(distance(shared).max(split)) - lat(w.max(split));
+    // A dip in the measured curve can make the rise negative; a return never saves time.
     let ns = w / LINE_BYTES as f64 * (private_rise + shared_rise);
     Refill {
         missed_lines: [0.0; 3],

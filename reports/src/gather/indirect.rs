@@ -9,8 +9,8 @@ use crate::gather::Measured;
 
 /// The committed calibration that has the curves: the fallback when this run's figures lack
 /// them (Criterion results from before issue 12, or a pass that ran out of time).
-pub const REFERENCE_NAME: &str = "micro/reference/2026-11-30-xeon-2core-cache.json";
-const REFERENCE: &str = include_str!("../../../micro/reference/2026-11-30-xeon-2core-cache.json");
+pub const REFERENCE_NAME: &str = "micro/reference/2026-12-01-xeon-2core-quiet.json";
+const REFERENCE: &str = include_str!("../../../micro/reference/2026-12-01-xeon-2core-quiet.json");
 
 /// The curves of `m`, or of the committed reference when `m` has no working-set curve.
 /// `budget` is the one `m`'s calibrate pass ran with (`None` for Criterion's results).
@@ -35,7 +35,7 @@ pub fn curves(m: &Measured, budget: Option<&Budget>) -> Result<Indirect, String>
     let reference: Calibration = serde_json::from_str(REFERENCE)
         .map_err(|e| format!("the committed reference {REFERENCE_NAME} does not parse: {e}"))?;
     let source = format!(
-        "the committed reference {REFERENCE_NAME} ({}, taken under load), because this run's figures lack the curve",
+        "the committed reference {REFERENCE_NAME} ({}, taken quiet), because this run's figures lack the curve",
         reference.cpu_model
     );
     Ok(from(&reference.indirect, None, source))
@@ -51,6 +51,13 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
         model_random,
         model_runnable_64kib,
         model_missing,
+        preempted: c
+            .switch_working_set_switches
+            .iter()
+            .flatten()
+            .filter(|&&(_, switches)| (switches - 1.0).abs() > 0.25)
+            .map(|&(bytes, _)| bytes)
+            .collect(),
         random: list(&c.switch_working_set_ns),
         sequential: list(&c.switch_working_set_seq_ns),
         runnable: list(&c.switch_runnable_ns),

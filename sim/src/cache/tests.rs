@@ -251,7 +251,7 @@ fn the_curve_charges_nothing_while_the_distance_fits_a_level() {
     // 2,048 lines × 1.33 ns are charged.
     let p = curve_params();
     let pair = refill(&p, 128 * KIB, Since::Others(128 * KIB), Since::Others(128 * KIB));
-    assert_eq!(pair.ns, (2_048.0 * (6.0 - (2.0 + 4.0 * 2.0 / 3.0))).round() as u64);
+    assert_eq!(pair.ns, (2_048.0_f64 * (6.0 - (2.0 + 4.0 * 2.0 / 3.0))).round() as u64);
     // 256 KiB + 256 KiB and 256 KiB + 768 KiB stay on the flat part up to 1 MiB: free.
     for others in [256 * KIB, 768 * KIB] {
         let r = refill(&p, 256 * KIB, Since::Others(others), Since::Others(others));
@@ -269,7 +269,7 @@ fn the_curve_formula_is_the_rise_of_the_curve_over_the_reuse_distance() {
     // MiB), lat(64 KiB) = 2 + 4 × 1/3.
     let p = curve_params();
     let r = round_robin_with(&p, 64 * KIB, 32);
-    let lat_2m = 6.0 + 34.0 / 5.0;
+    let lat_2m: f64 = 6.0 + 34.0 / 5.0;
     let lat_64k = 2.0 + 4.0 / 3.0;
     assert_eq!(r.ns, (1_024.0 * (lat_2m - lat_64k)).round() as u64);
     assert_eq!(r.missed_lines, [0.0; 3]);
