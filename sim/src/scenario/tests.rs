@@ -592,7 +592,7 @@ fn a_line_latency_curve_is_read_and_bad_ones_are_located() {
         ("\"1.7ns\"", "list of [bytes, ns] points"),
     ] {
         let (line, _, message) = error_at(&with(curve));
-        assert_eq!(line, 15, "{curve}: {message}");
+        assert_eq!(line, 11, "{curve}: {message}");
         assert!(message.contains(says), "{curve}: {message}");
         assert!(message.contains("line_latency = [["), "{curve}: {message}");
     }
