@@ -15,7 +15,67 @@
 //! with the reason). `cargo test -p sim --release --test it -- --ignored --nocapture
 //! cache_reference` prints every point with its error.
 //!
-//! TABLE
+//! On the committed quiet reference (`2026-12-01-xeon-2core-quiet.json`: L1d 48 KiB, L2 2 MiB,
+//! L3 260 MiB; direct switch 1,377 ns, the pair's W = 0 point; `refill_l2` 7.2 ns, `refill_l3`
+//! 149.7 ns a line, memory not measured; `line_latency_ns` 4 KiB to 16 MiB), ns per switch,
+//! measured → simulated (error); `ok` is within the tolerance:
+//!
+//! ```text
+//! pair, W       measured   curve formula           level formula
+//!   0              1,377   1,377                   1,377
+//!   4 KiB          1,399   1,377 (−2 %, ok)        1,432 (+2 %, ok)
+//!   16 KiB         2,032   1,500 (−26 %, ok <1µs)  2,260 (+11 %, ok)
+//!   24 KiB         2,870   2,492 (−13 %, ok)       3,365 (+17 %, ok <1µs)
+//!   48 KiB         2,552   2,487 (−3 %, ok)        3,951 (+55 %)
+//!   64 KiB         2,817   1,377 (−51 %)           5,953 (+111 %)
+//!   96 KiB         2,070   1,704 (−18 %, ok <1µs)  11,672 (+464 %)
+//!   256 KiB        2,526   6,569 (+160 %)          74,588 (+2,853 %)
+//!   1 MiB        364,934   477,507 (+31 %)         1,172,755 (+221 %)
+//!   2, 4 MiB     left out: 1.43 and 3.72 switches per hand-off (preemption)
+//!   passes: curve 6 of 9, levels 4 of 9
+//!
+//! ring of n × 64 KiB
+//!   2              2,701   1,377 (−49 %)           5,953 (+120 %)
+//!   4              4,006   1,582 (−61 %)           15,104 (+277 %)
+//!   8              3,165   2,879 (−9 %, ok)        33,407 (+956 %)
+//!   16             9,668   4,177 (−57 %)           70,012 (+624 %)
+//!   32            21,138   33,935 (+61 %)          143,223 (+578 %)
+//!   64            22,992   35,288 (+53 %)          143,223 (+523 %)
+//!   128          110,755   92,696 (−16 %, ok)      143,223 (+29 %)
+//!   256          107,481   150,103 (+40 %)         143,223 (+33 %)
+//!   512           82,519   150,103 (+82 %)         143,224 (+74 %)
+//!   1,024        122,634   150,108 (+22 %, ok)     143,228 (+17 %, ok)
+//!   passes: curve 3 of 10, levels 1 of 10
+//! ```
+//!
+//! Why the curve formula misses, from the data:
+//! - The 64 KiB pair (−51 %): both sets (128 KiB) fit L2, the curve is flat there (6.4–6.7 ns a
+//!   line from 64 to 256 KiB), so the model charges the direct switch. This run measured 1.4 µs
+//!   more; the two quiet runs before it measured 1,190 and 1,217 ns (the reference's `.md`), which
+//!   pass. The point's spread between quiet runs minutes apart is larger than the tolerance.
+//! - The 256 KiB pair (+4.0 µs): the curve has no point between 256 KiB and 1 MiB, and
+//!   interpolating in log2 charges lat(512 KiB) = 7.97 ns against lat(256 KiB) = 6.70, 1.27 ns
+//!   for each of 4,096 lines (5.2 µs); the pair measured 0.28 ns a line: 512 KiB fits the 2 MiB
+//!   L2 whole, and the curve's rise toward 1 MiB is not there yet.
+//! - The 1 MiB pair (+31 %): the 2 MiB point of this run's curve is 38.3 ns a line, against
+//!   18.2 in the run before (a walk of exactly L2's size sits on the knee); the pair's own
+//!   figure moved as much (175, 409 and 365 µs in the three quiet runs).
+//! - Rings of 2, 4 and 16 (−49 to −61 %): the scenario charges the pair's direct switch
+//!   (1,377 ns), but a ring's own W = 0 curve (`switch_runnable_ns`) costs 2,076 and 2,367 ns
+//!   at 4 and 16 threads (a woken thread preempts its waker: 1.3–1.5 switches per hand-off, see
+//!   `micro/README.md`), and the 2- and 16-thread 64 KiB rings measured 1,425 and 3,529 ns in
+//!   the run before. Below 32 threads the rings fit L2 and the curve charges almost nothing.
+//! - Rings of 32 to 512 (+40 to +82 %, 128 passes): a lone walk of 2 MiB to 16 MiB costs 38 to
+//!   152 ns a line, every line paying the L2 miss and, past the TLB's reach, a page walk; a
+//!   returning 64 KiB set (16 pages) pays 18 (32 threads) to 101 ns (256) a line over the W = 0
+//!   ring, and the curve's end (152 ns, 16 MiB) caps the model at 145 ns a line from 256 threads
+//!   on.
+//!
+//! The level formula misses by more: its linear share evicts part of a set even when `W + B`
+//! fits L2 (every pair from 48 to 256 KiB, rings up to 64 threads), and its L3 step uses
+//! `refill_l3` = 149.7 ns a line, which this reference's `calibrate` read at its largest walk
+//! inside L3 (16 MiB, TLB-bound); `calibrate` now takes the smallest (4 MiB: 37.6 ns), see
+//! `micro/src/indirect/refill.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -381,7 +441,7 @@ fn the_reference_agrees_with_itself_within_both_tolerances() {
 /// Consistency for the curve formula, the issue's tolerance (15 % or 1 µs at every W measured
 /// with one switch per hand-off). See the module docs for the table.
 #[test]
-#[ignore = "IGNORE_CURVE_PAIR"]
+#[ignore = "fails on the quiet reference at 64 KiB (−51 %: this run measured 1.4 µs over the direct switch where the runs before measured none), 256 KiB (+4.0 µs: no curve point between 256 KiB and 1 MiB, the interpolation charges 1.27 ns a line that a 512 KiB pair fitting L2 does not pay) and 1 MiB (+31 %: the curve's noisy 2 MiB point); see the module docs"]
 fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
     let misses = Reference::load().misses_pair(Formula::Curve);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
@@ -389,7 +449,7 @@ fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
 
 /// Out of sample for the curve formula, the issue's tolerance (25 %).
 #[test]
-#[ignore = "IGNORE_CURVE_RING"]
+#[ignore = "fails on the quiet reference at 2, 4, 16 threads (−49 to −61 %: a ring's direct switch costs more than the pair's the scenario charges) and 32 to 512 (+40 to +82 %: a lone walk of 2-16 MiB pays a page walk per line, a returning 64 KiB set does not); see the module docs"]
 fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
     let misses = Reference::load().misses_ring(Formula::Curve);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
@@ -397,7 +457,7 @@ fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
 
 /// Consistency for the level formula (15 % or 1 µs).
 #[test]
-#[ignore = "IGNORE_LEVELS_PAIR"]
+#[ignore = "fails on the quiet reference from 48 KiB to 1 MiB (+55 % to +2,853 %: the linear share evicts sets that fit L2, and refill_l3 is the TLB-bound 16 MiB walk's); see the module docs"]
 fn the_level_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
     let misses = Reference::load().misses_pair(Formula::Levels);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
@@ -405,7 +465,7 @@ fn the_level_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
 
 /// Out of sample for the level formula (25 %).
 #[test]
-#[ignore = "IGNORE_LEVELS_RING"]
+#[ignore = "fails on the quiet reference at 9 of 10 points (+29 % to +956 %: the linear share evicts sets that fit L2, and refill_l3 is the TLB-bound 16 MiB walk's); see the module docs"]
 fn the_level_formula_predicts_switch_runnable_64kib_within_25_percent() {
     let misses = Reference::load().misses_ring(Formula::Levels);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
