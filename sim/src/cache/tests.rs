@@ -250,15 +250,28 @@ fn the_curve_charges_nothing_while_the_distance_fits_a_level() {
     // 128 KiB (2/3 of the way from 32 to 256 KiB in log2): the curve still rises there, so
     // 2,048 lines × 1.33 ns are charged.
     let p = curve_params();
-    let pair = refill(&p, 128 * KIB, Since::Others(128 * KIB), Since::Others(128 * KIB));
-    assert_eq!(pair.ns, (2_048.0_f64 * (6.0 - (2.0 + 4.0 * 2.0 / 3.0))).round() as u64);
+    let pair = refill(
+        &p,
+        128 * KIB,
+        Since::Others(128 * KIB),
+        Since::Others(128 * KIB),
+    );
+    assert_eq!(
+        pair.ns,
+        (2_048.0_f64 * (6.0 - (2.0 + 4.0 * 2.0 / 3.0))).round() as u64
+    );
     // 256 KiB + 256 KiB and 256 KiB + 768 KiB stay on the flat part up to 1 MiB: free.
     for others in [256 * KIB, 768 * KIB] {
         let r = refill(&p, 256 * KIB, Since::Others(others), Since::Others(others));
         assert_eq!(r.ns, 0, "{others}");
     }
     // The level formula charges the second a share of L2 anyway: 256 KiB × 768 KiB / 1 MiB.
-    let levels = refill(&params(), 256 * KIB, Since::Others(768 * KIB), Since::Others(768 * KIB));
+    let levels = refill(
+        &params(),
+        256 * KIB,
+        Since::Others(768 * KIB),
+        Since::Others(768 * KIB),
+    );
     assert_eq!(levels.missed_lines[1], 3_072.0);
 }
 
@@ -285,7 +298,10 @@ fn the_curve_splits_at_l2_into_this_cores_part_and_the_domains() {
     assert_eq!(shared_only.ns, expected.round() as u64);
     // Migrated within the domain: the private part in full (up to lat(L2)), L3 kept.
     let migrated = refill(&p, 64 * KIB, Since::Gone, Since::Others(0));
-    assert_eq!(migrated.ns, (1_024.0 * (lat(MIB) - lat(64 * KIB))).round() as u64);
+    assert_eq!(
+        migrated.ns,
+        (1_024.0 * (lat(MIB) - lat(64 * KIB))).round() as u64
+    );
     // To another domain: everything from the curve's end.
     let away = refill(&p, 64 * KIB, Since::Gone, Since::Gone);
     assert_eq!(away.ns, (1_024.0 * (100.0 - lat(64 * KIB))).round() as u64);

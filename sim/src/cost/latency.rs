@@ -38,7 +38,9 @@ impl LineLatency {
         for (i, &(bytes, ns)) in points.iter().enumerate() {
             let n = i + 1;
             if bytes == 0 {
-                return Err(format!("point {n} has 0 bytes; a working set is at least 1 byte"));
+                return Err(format!(
+                    "point {n} has 0 bytes; a working set is at least 1 byte"
+                ));
             }
             if !(ns.is_finite() && ns >= 0.0) {
                 return Err(format!(
@@ -77,7 +79,10 @@ impl LineLatency {
             match (bytes, ns) {
                 (Some(bytes), Some(ns)) if bytes >= 0 => points.push((bytes as u64, ns)),
                 (Some(bytes), Some(_)) => {
-                    return Err(format!("point {} has {bytes} bytes; give a size in bytes", i + 1));
+                    return Err(format!(
+                        "point {} has {bytes} bytes; give a size in bytes",
+                        i + 1
+                    ));
                 }
                 _ => {
                     return Err(format!(
@@ -189,8 +194,14 @@ mod tests {
     #[test]
     fn a_file_value_reads_back_from_its_own_text() {
         let c = parse("[[4096, 1.7329999], [16384, 2], [2097152, 18.2148]]").unwrap();
-        assert_eq!(c.points(), &[(4096, 1.7329999), (16384, 2.0), (2097152, 18.2148)]);
-        assert_eq!(c.to_toml(), "[[4096, 1.733], [16384, 2.000], [2097152, 18.215]]");
+        assert_eq!(
+            c.points(),
+            &[(4096, 1.7329999), (16384, 2.0), (2097152, 18.2148)]
+        );
+        assert_eq!(
+            c.to_toml(),
+            "[[4096, 1.733], [16384, 2.000], [2097152, 18.215]]"
+        );
         assert_eq!(parse(&c.to_toml()).unwrap().to_toml(), c.to_toml());
     }
 
@@ -199,7 +210,10 @@ mod tests {
         for (text, says) in [
             ("[]", "at least one"),
             ("\"4KiB\"", "not string"),
-            ("[[4096, 2.0], [4096, 3.0]]", "point 2 (4096 bytes) does not come after"),
+            (
+                "[[4096, 2.0], [4096, 3.0]]",
+                "point 2 (4096 bytes) does not come after",
+            ),
             ("[[16384, 2.0], [4096, 3.0]]", "growing working set"),
             ("[[4096, -1.0]]", "at least 0"),
             ("[[4096, nan]]", "finite"),

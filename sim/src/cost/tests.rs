@@ -31,7 +31,10 @@ fn every_field_of_costs_has_exactly_one_row() {
     let curve = LineLatency::new(&[(4096, 1.5), (1 << 20, 9.0)]).unwrap();
     key.put(&mut costs, CostValue::Curve(curve));
     assert_eq!(key.curve(&costs), curve);
-    assert_eq!(serde_json::to_value(costs).unwrap()["line_latency"][1][1], 9.0);
+    assert_eq!(
+        serde_json::to_value(costs).unwrap()["line_latency"][1][1],
+        9.0
+    );
 }
 
 #[test]
@@ -53,7 +56,10 @@ fn a_key_reads_its_own_kind_of_value() {
     for bad in ["a", "c", "d"] {
         let message = curve.read(&table[bad]).unwrap_err();
         assert!(message.starts_with("line_latency: "), "{message}");
-        assert!(message.contains("write e.g. line_latency = [["), "{message}");
+        assert!(
+            message.contains("write e.g. line_latency = [["),
+            "{message}"
+        );
     }
     let mut o = CostOverrides::default();
     o.put(curve, read);
@@ -80,7 +86,10 @@ fn calibrate_json_gives_each_key_its_text() {
         curve.measured_text(&json, format).as_deref(),
         Some("[[4096, 1.733], [65536, 6.280]]")
     );
-    assert_eq!(key("task_switch").unwrap().measured_text(&json, format), None);
+    assert_eq!(
+        key("task_switch").unwrap().measured_text(&json, format),
+        None
+    );
     let nothing = serde_json::json!({ "line_latency_ns": null });
     assert_eq!(curve.measured_text(&nothing, format), None);
 }

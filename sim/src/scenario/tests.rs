@@ -582,7 +582,15 @@ fn a_line_latency_curve_is_read_and_bad_ones_are_located() {
         &[(4096, 1.7), (65536, 6.3), (16777216, 167.5)]
     );
     assert!(
-        parse(EXAMPLE).unwrap().servers().next().unwrap().config.costs.line_latency.is_empty(),
+        parse(EXAMPLE)
+            .unwrap()
+            .servers()
+            .next()
+            .unwrap()
+            .config
+            .costs
+            .line_latency
+            .is_empty(),
         "no curve unless given: the level formula"
     );
     for (curve, says) in [
