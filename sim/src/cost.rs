@@ -115,6 +115,9 @@ enum Field {
 }
 
 /// One key's value as a file gives it.
+// A curve is kept inline (520 bytes) so that cost overrides stay `Copy` like every other cost
+// value; they are copied a few times per scenario, never per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CostValue {
     /// ns or bytes.

@@ -73,7 +73,7 @@ fn a_key_reads_its_own_kind_of_value() {
 fn calibrate_json_gives_each_key_its_text() {
     let json = serde_json::json!({
         "thread_switch_same_core_ns": 1400.0,
-        "line_latency_ns": [[4096, 1.7329999], [65536, 6.28]],
+        "line_latency_ns": [[4096, 1.7329999], [65536, 6.3]],
     });
     let format = |_: Unit, v: f64| format!("{v}ns");
     let switch = key("thread_switch").unwrap();
@@ -84,7 +84,7 @@ fn calibrate_json_gives_each_key_its_text() {
     let curve = key("line_latency").unwrap();
     assert_eq!(
         curve.measured_text(&json, format).as_deref(),
-        Some("[[4096, 1.733], [65536, 6.280]]")
+        Some("[[4096, 1.733], [65536, 6.300]]")
     );
     assert_eq!(
         key("task_switch").unwrap().measured_text(&json, format),
