@@ -75,8 +75,8 @@
 //! nothing fitted. Its known error: a lone walk of `d` bytes spans `d / 4096` pages, so past the
 //! TLB's reach (a few MiB) it pays a page walk on nearly every line, while a returning working
 //! set of 64 KiB pays one per page (16 for 1,024 lines). The curve therefore overprices a small
-//! set's refill from far levels: on the reference machine, rings of 64 to 1,024 threads of 64
-//! KiB by 1.5 to 3× (`sim/tests/it/cache_reference.rs`).
+//! set's refill from far levels: on the quiet reference, rings of 32 to 512 threads of 64 KiB
+//! by 40 to 82 % (`sim/tests/it/cache_reference.rs`).
 //!
 //! # The level formula (no `line_latency`)
 //!
@@ -103,9 +103,8 @@
 //! argument of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987): lines placed at
 //! random sets overwrite about `D / S` of a cache while `D` is well below `S`, saturating at 1.
 //! It errs high below a level's size (a real L2, near-LRU, keeps a working set whole until
-//! `W + B` nears its size) and low just past it: on the reference machine's quiet measurement
-//! it charges the 256 KiB pair 89 µs per switch where the pair measured 1.4 µs (both sets fit
-//! the 2 MiB L2).
+//! `W + B` nears its size) and low just past it: on the quiet reference it charges the 256 KiB
+//! pair 74.6 µs per switch where the pair measured 2.5 µs (both sets fit the 2 MiB L2).
 //!
 //! # Sources and limits
 //!
