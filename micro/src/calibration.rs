@@ -419,16 +419,13 @@ impl Calibration {
             let Some(measurement) = key.measured_by else {
                 continue;
             };
-            let value = measured
-                .pointer(measurement.json_pointer)
-                .and_then(serde_json::Value::as_f64)
-                .map(|v| match key.unit {
-                    sim::cost::Unit::Duration => unit::format_duration(v),
-                    sim::cost::Unit::Size => unit::format_size(v),
-                });
+            let value = key.measured_text(&measured, |kind, v| match kind {
+                sim::cost::Unit::Size => unit::format_size(v),
+                _ => unit::format_duration(v),
+            });
             let (name, what) = (key.name, measurement.what);
             match value {
-                Some(value) => text.push_str(&format!("{name} = \"{value}\"  # {what}\n")),
+                Some(value) => text.push_str(&format!("{name} = {value}  # {what}\n")),
                 None => text.push_str(&format!("# {name}: not measured here ({what})\n")),
             }
         }

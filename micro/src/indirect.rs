@@ -9,10 +9,12 @@
 //! one thread walking its own buffer again and again with nothing else on the core, so its time
 //! per line is the latency of a line from the level that holds a working set of that size (a
 //! dependent chain, so no two misses overlap). The curve's point at or below half of L1d stands
-//! for L1, at or below half of L2 (and above L1d) for L2, between 2 × L2 and half of L3 for L3,
-//! and at or above 2 × L3 for memory. A refill rate is that level's latency minus L1's: the
-//! time a line costs over a hit because a switch sent it further out. A line that moved from
-//! level a to level b costs `refill_b - refill_a`.
+//! for L1, at or below half of L2 (and above L1d) for L2, the smallest from 2 × L2 to half of L3
+//! for L3 (the least TLB-bound: see `refill.rs`), and at or above 2 × L3 for memory. A refill
+//! rate is that level's latency minus L1's: the time a line costs over a hit because a switch
+//! sent it further out. A line that moved from level a to level b costs `refill_b - refill_a`.
+//! The whole baseline curve is also kept (`line_latency_ns`): the simulator's curve formula
+//! reads a line's cost off it at the line's reuse distance instead of using these rates.
 
 mod curves;
 mod refill;

@@ -237,6 +237,10 @@ impl Sim {
                 let text = match key.unit {
                     sim::cost::Unit::Duration => crate::number::duration_ns(value),
                     sim::cost::Unit::Size => crate::number::bytes(value),
+                    sim::cost::Unit::Curve => match key.curve(&c) {
+                        curve if curve.is_empty() => "none".to_string(),
+                        curve => curve.to_toml(),
+                    },
                 };
                 (key.name.to_string(), text)
             })

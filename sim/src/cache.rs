@@ -8,7 +8,13 @@
 //!   L3 domain (cores 0..l3_shared_by): the same count over all its cores (L3)
 //! ```
 //!
-//! # The formula
+//! Two formulas price a return. Both count the same histories (below) and differ in what a
+//! line lost to the others costs: the *curve* formula reads it off a measured latency curve
+//! (`[costs] line_latency`, which `calibrate --out` writes), the *level* formula from cache sizes
+//! and one rate per level (`cache_*`, `refill_*_per_line`). A scenario without `line_latency`
+//! uses the level formula, so every file written before the curve existed keeps its results.
+//!
+//! # Reuse distance
 //!
 //! An *owner* is a piece of data (a thread's stack, a connection's or a request's data), not
 //! who runs it, so the thread and async models pay alike for the same data. When owner A with
@@ -17,6 +23,63 @@
 //!
 //! A line of A is reused after A's own `W` bytes (it walks its data once per run) plus what
 //! the others touched in between: its reuse distance is `W` alone and `W + B` after a switch.
+//! Mattson, Gecsei, Slutz & Traiger, "Evaluation techniques for storage hierarchies" (IBM
+//! Systems Journal, 1970): an LRU cache of size S hits a reuse exactly when fewer than S
+//! distinct bytes were touched since (the stack distance), and whatever hits in a cache of size
+//! S hits in every larger one (inclusion). Here the distance is counted per working set, not per
+//! line (`cache/recency.rs`).
+//!
+//! Only the *difference* between the two distances is a switch's cost: what A pays at distance
+//! `W` alone is part of its work, already in the scenario's measured CPU demand, as it is in
+//! `micro`'s baseline (one thread walking the same buffer without a switch, subtracted from
+//! `switch_working_set`).
+//!
+//! # The curve formula (`line_latency` given)
+//!
+//! `lat(d)` is the measured time per line of one thread walking a working set of `d` bytes
+//! alone in random order (`calibrate`'s `line_latency_ns`): a line at reuse distance `d`,
+//! whichever level of this machine holds it. A line whose reuse distance is `d` is taken to cost
+//! what that lone walk costs per line, so
+//!
+//! ```text
+//!   refill = W / 64 × (lat(W + B) − lat(W))          ns, 64-byte lines
+//! ```
+//!
+//! with `lat` interpolated linearly in log2(bytes) between the measured points and clamped at
+//! the curve's ends. The curve is used as measured: by inclusion the true curve never falls
+//! with distance, but smoothing a measured dip away would raise every later point to a noisy
+//! one (the quiet reference's first point, 4.7 ns at 4 KiB against 2.1 at 24 KiB, would erase
+//! L1); where a dip makes the rise negative a return costs 0. The levels are the curve's own
+//! steps: while
+//! `W + B` fits a level, `lat` stays flat and nothing is charged (LRU keeps a set whole until the
+//! distance passes the level's size, which the level formula's linear share does not); a set
+//! that overflows a level alone has `lat(W)` past that step already.
+//!
+//! Private and shared levels: the curve is split at the largest private level's size
+//! `S_2 = cache_l2`. Its rise up to `S_2` is the private levels' and counts this core's
+//! history `B_p`; its rise past `S_2` is the shared L3's and memory's and counts the domain's
+//! `B_s`:
+//!
+//! ```text
+//!   refill = W / 64 × ( lat(min(W + B_p, S_2)) − lat(min(W, S_2))
+//!                     + lat(max(W + B_s, S_2)) − lat(max(W, S_2)) )
+//! ```
+//!
+//! which is the one-line form when `B_p = B_s` (one core per L3, or nothing else ran on the
+//! domain's other cores). An owner whose copies are gone from a scope (below) has distance
+//! infinity there, `lat` at the curve's end.
+//!
+//! Why a lone walk's latency: it is the only measurement of "a line at distance `d`" that
+//! includes everything this machine does for one (hardware prefetch that cannot follow a random
+//! order, replacement that is not exactly LRU, a virtual machine's second-level page walks), with
+//! nothing fitted. Its known error: a lone walk of `d` bytes spans `d / 4096` pages, so past the
+//! TLB's reach (a few MiB) it pays a page walk on nearly every line, while a returning working
+//! set of 64 KiB pays one per page (16 for 1,024 lines). The curve therefore overprices a small
+//! set's refill from far levels: on the quiet reference, rings of 32 to 512 threads of 64 KiB
+//! by 40 to 82 % (`sim/tests/it/cache_reference.rs`).
+//!
+//! # The level formula (no `line_latency`)
+//!
 //! For level `i` of size `S_i`, the share of A's lines that reuse distance `D` no longer finds
 //! there is taken as
 //!
@@ -28,9 +91,6 @@
 //! ```
 //! (a rate below the level above's is raised to it: a line from further away never costs less).
 //!
-//! Only the *difference* is a switch's cost: the misses A has alone (`f_i(W)`) are part of its
-//! work, already in the scenario's measured CPU demand, as they are in `micro`'s baseline (one
-//! thread walking the same buffer without a switch, subtracted from `switch_working_set`).
 //! While `W + B ≤ S_i` this is `W × B / S_i`: a tenth of the cache overwritten by the others
 //! costs a tenth of A's lines there. Once `W + B` passes `S_i` it is `W × (1 − W / S_i)`, and a
 //! working set that overflows a level alone (`W ≥ S_i`) loses nothing more there by a switch:
@@ -39,34 +99,36 @@
 //! memory instead of L1 (`micro`'s `refill_*_ns_per_line`). Private levels (L1, L2) count only
 //! this core's history; the shared L3 counts every core of its domain.
 //!
-//! Sources: the LRU stack distance of Mattson, Gecsei, Slutz & Traiger, "Evaluation techniques
-//! for storage hierarchies" (IBM Systems Journal, 1970): a reuse hits in a cache of size S when
-//! fewer than S distinct bytes were touched since; here the distance is counted per working set,
-//! not per line (`cache/recency.rs`). LRU makes `f` a step at `D = S`; `f` above is its linear
-//! form, the first-order footprint argument of Thiébaut & Stone, "Footprints in the cache" (ACM
-//! TOCS, 1987): lines placed at random sets overwrite about `D / S` of a cache while `D` is well
-//! below `S`, saturating at 1. Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS
-//! 2007), and lmbench's `lat_ctx -s` measure the same quantity as `micro`'s
-//! `switch_working_set` curve: the extra time per switch when each thread walks its own array,
-//! against the array size, over the same walks done without a switch.
+//! LRU makes `f` a step at `D = S`; `f` above is its linear form, the first-order footprint
+//! argument of Thiébaut & Stone, "Footprints in the cache" (ACM TOCS, 1987): lines placed at
+//! random sets overwrite about `D / S` of a cache while `D` is well below `S`, saturating at 1.
+//! It errs high below a level's size (a real L2, near-LRU, keeps a working set whole until
+//! `W + B` nears its size) and low just past it: on the quiet reference it charges the 256 KiB
+//! pair 74.6 µs per switch where the pair measured 2.5 µs (both sets fit the 2 MiB L2).
 //!
-//! # Limits
-//! - The rates are a dependent walk's (each line's address known only once the previous one
-//!   arrived): the worst case. Data read in address order is prefetched; `micro`'s sequential
-//!   curve is 10–20× lower past L2 on the reference machine, and the model has no access-pattern
-//!   parameter. A hand check with 1 MiB per connection walked in 100 µs (6 ns a line, so not a
-//!   dependent walk) rose from 0.2 to 0.4 ms of CPU per request at 10 connections; the model
-//!   with the reference's dependent-walk rates (L2 → L3 step 278 ns a line) gives 0.1 → 2.4 ms.
-//! - `f` is linear where a real L2 (near-LRU) keeps a working set whole until `W + B` nears its
-//!   size, so it errs high below a level's size and low just past it.
+//! # Sources and limits
+//!
+//! Li, Ding & Shen, "Quantifying the cost of context switch" (ExpCS 2007), and lmbench's
+//! `lat_ctx -s` measure the same quantity as `micro`'s `switch_working_set` curve: the extra
+//! time per switch when each thread walks its own array, against the array size, over the same
+//! walks done without a switch.
+//!
+//! - Both formulas price a dependent walk (each line's address known only once the previous
+//!   one arrived): the worst case. Data read in address order is prefetched; `micro`'s
+//!   sequential curve is 10–20× lower past L2 on the reference machine, and the model has no
+//!   access-pattern parameter. A hand check with 1 MiB per connection walked in 100 µs (6 ns a
+//!   line, so not a dependent walk) rose from 0.2 to 0.4 ms of CPU per request at 10
+//!   connections; the level formula with the loaded reference's dependent-walk rates (L2 → L3
+//!   step 278 ns a line) gave 0.1 → 2.4 ms.
 //!
 //! # Rules
 //! - An owner's first run pays nothing: its compulsory misses are part of its work, which the
 //!   scenario's measured CPU demand already includes. Only a *return* pays.
 //! - A core keeps an owner's lines only if it was the last core to run it: the walks write
 //!   their data, so running elsewhere invalidates the old copies. A migrated owner refills its
-//!   private levels as if the others had touched everything (`f_1 = f_2 = 1` after) and finds
-//!   in L3 what its domain kept (`f_3 = 1` after, in another domain).
+//!   private levels as if the others had touched everything (reuse distance infinite there:
+//!   `f_1 = f_2 = 1` after, or the curve's private rise up to `lat(S_2)`) and finds in L3 what
+//!   its domain kept (in another domain, infinite too: `f_3 = 1`, or the curve's end).
 //! - When the working set changes between runs, the data it can find again is at most the
 //!   smaller of the two (`W = min(W_then, W_now)`).
 //! - A working set of 0 costs 0 and records nothing, so with no `working_set` anywhere every
@@ -79,6 +141,7 @@ mod recency;
 use std::collections::HashMap;
 
 use crate::config::RunConfig;
+use crate::cost::LineLatency;
 use recency::Recency;
 
 /// Bytes per cache line.
@@ -101,6 +164,10 @@ pub(crate) struct CacheParams {
     pub(crate) refill_memory_per_line: f64,
     /// Cores per L3 domain (`[machine] l3_shared_by`); cores `k·n .. (k+1)·n` share one.
     pub(crate) l3_shared_by: usize,
+    /// ns per line of a lone random walk against its working set (`line_latency`); when not
+    /// empty, the curve formula prices a line instead of the sizes and rates above (but L2's
+    /// size, where the curve splits into private and shared).
+    pub(crate) line_latency: LineLatency,
 }
 
 impl CacheParams {
@@ -118,6 +185,7 @@ impl CacheParams {
                 .l3_shared_by
                 .map_or(config.cores, |n| n.min(config.cores))
                 .max(1) as usize,
+            line_latency: c.line_latency,
         }
     }
 
@@ -171,7 +239,8 @@ pub(crate) struct Touch {
 /// What one return cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Refill {
-    /// Extra misses at L1, L2 and L3, in lines (`m_1`, `m_2`, `m_3`; fractional: expectations).
+    /// The level formula's extra misses at L1, L2 and L3, in lines (`m_1`, `m_2`, `m_3`;
+    /// fractional: expectations). The curve formula counts time, not lines: zeros.
     pub(crate) missed_lines: [f64; 3],
     /// The time they cost, ns, rounded.
     pub(crate) ns: u64,
@@ -186,9 +255,39 @@ pub(crate) enum Since {
     Gone,
 }
 
-/// The formula: the refill of a working set of `w` bytes after `private` on this core and
-/// `shared` in its L3 domain.
+/// The refill of a working set of `w` bytes after `private` on this core and `shared` in its
+/// L3 domain: the curve formula when `params` has a curve, else the level formula.
 pub(crate) fn refill(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
+    if params.line_latency.is_empty() {
+        by_levels(params, w, private, shared)
+    } else {
+        by_curve(params, w, private, shared)
+    }
+}
+
+/// The curve formula (module docs): the rise of `line_latency` between the reuse distance
+/// alone and after the others, split at L2's size into the private and the shared part.
+fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
+    let lat = |d: f64| params.line_latency.at(d);
+    let w = w as f64;
+    let distance = |since: Since| match since {
+        Since::Others(bytes) => w + bytes as f64,
+        Since::Gone => f64::INFINITY,
+    };
+    let split = params.l2_bytes as f64;
+    let private_rise = lat(distance(private).min(split)) - lat(w.min(split));
+    let shared_rise = lat(distance(shared).max(split)) - lat(w.max(split));
+    // A dip in the measured curve can make the rise negative; a return never saves time.
+    let ns = w / LINE_BYTES as f64 * (private_rise + shared_rise);
+    Refill {
+        missed_lines: [0.0; 3],
+        ns: ns.max(0.0).round() as u64,
+    }
+}
+
+/// The level formula (module docs): per level, the linear miss share's rise times the step
+/// to the next level down.
+fn by_levels(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
     let missed = |size: u64, since: Since| -> f64 {
         if size == 0 {
             // No such level: every line comes from below, switch or not.

@@ -15,6 +15,10 @@
 //! `micro`. A new key is one row here and one field of [`Costs`]; the parser, `calibrate`,
 //! the docs test and `reports` pick it up from the row.
 
+mod latency;
+
+pub use latency::LineLatency;
+
 use crate::unit::{format_duration, format_size, parse_duration, parse_size};
 
 /// How a key's value is written in a file and what it counts.
@@ -24,6 +28,9 @@ pub enum Unit {
     Duration,
     /// Bytes, written as a string with a size unit (`"20KiB"`).
     Size,
+    /// A curve of `[bytes, ns]` points, written as an array of two-number arrays
+    /// (`[[4096, 1.7], [1048576, 8.7]]`): [`LineLatency`].
+    Curve,
 }
 
 impl Unit {
@@ -32,22 +39,29 @@ impl Unit {
         match self {
             Unit::Duration => "duration",
             Unit::Size => "size",
+            Unit::Curve => "curve",
         }
     }
 
-    /// Reads a value written with this unit; the error says what to write instead.
+    /// Reads a number written with this unit; the error says what to write instead (a curve
+    /// is not a string: see [`CostKey::read`]).
     pub fn parse(self, text: &str) -> Result<u64, String> {
         match self {
             Unit::Duration => parse_duration(text).map_err(|e| e.to_string()),
             Unit::Size => parse_size(text).map_err(|e| e.to_string()),
+            Unit::Curve => Err(format!(
+                "a curve is a list of [bytes, ns] points, not a string; write e.g. {}",
+                latency::EXAMPLE
+            )),
         }
     }
 
-    /// Writes a value the way [`Unit::parse`] reads it back.
+    /// Writes a number the way [`Unit::parse`] reads it back (a curve has no number: `-`).
     pub fn format(self, value: u64) -> String {
         match self {
             Unit::Duration => format_duration(value),
             Unit::Size => format_size(value),
+            Unit::Curve => "-".to_string(),
         }
     }
 
@@ -56,6 +70,7 @@ impl Unit {
         match self {
             Unit::Duration => "\"1.5us\"",
             Unit::Size => "\"20KiB\"",
+            Unit::Curve => latency::EXAMPLE,
         }
     }
 }
@@ -80,7 +95,8 @@ pub struct CostKey {
     pub unit: Unit,
     /// What it means, one line (SCENARIOS.md, `reports`).
     pub meaning: &'static str,
-    /// The reference value (published figures, not this machine), ns or bytes.
+    /// The reference value (published figures, not this machine), ns or bytes; a curve's
+    /// reference is no curve (0 here).
     pub default: u64,
     /// The `calibrate` measurement that fills it; `None`: nothing here measures it.
     pub measured_by: Option<Measurement>,
@@ -88,7 +104,26 @@ pub struct CostKey {
     /// machine).
     pub per_server: bool,
     /// Its field in [`Costs`].
-    field: fn(&mut Costs) -> &mut u64,
+    field: Field,
+}
+
+/// Where a key's value lives in [`Costs`]: a number (ns or bytes) or a curve.
+#[derive(Clone, Copy)]
+enum Field {
+    Number(fn(&mut Costs) -> &mut u64),
+    Curve(fn(&mut Costs) -> &mut LineLatency),
+}
+
+/// One key's value as a file gives it.
+// A curve is kept inline (520 bytes) so that cost overrides stay `Copy` like every other cost
+// value; they are copied a few times per scenario, never per event.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CostValue {
+    /// ns or bytes.
+    Number(u64),
+    /// A curve of `[bytes, ns]` points.
+    Curve(LineLatency),
 }
 
 impl std::fmt::Debug for CostKey {
@@ -98,15 +133,80 @@ impl std::fmt::Debug for CostKey {
 }
 
 impl CostKey {
-    /// This key's value in `costs`.
+    /// This number key's value in `costs` (0 for a curve key: see [`CostKey::curve`]).
     pub fn get(&self, costs: &Costs) -> u64 {
         let mut copy = *costs;
-        *(self.field)(&mut copy)
+        match self.field {
+            Field::Number(field) => *field(&mut copy),
+            Field::Curve(_) => 0,
+        }
     }
 
-    /// Sets this key's value in `costs`.
+    /// This curve key's value in `costs` (empty for a number key).
+    pub fn curve(&self, costs: &Costs) -> LineLatency {
+        let mut copy = *costs;
+        match self.field {
+            Field::Number(_) => LineLatency::EMPTY,
+            Field::Curve(field) => *field(&mut copy),
+        }
+    }
+
+    /// Sets this number key's value in `costs` (a curve key is left as it is).
     pub fn set(&self, costs: &mut Costs, value: u64) {
-        *(self.field)(costs) = value;
+        if let Field::Number(field) = self.field {
+            *field(costs) = value;
+        }
+    }
+
+    /// Sets this key's value in `costs`; a value of the other kind (a number for a curve key
+    /// or the reverse) is ignored, as [`CostKey::read`] never makes one.
+    pub fn put(&self, costs: &mut Costs, value: CostValue) {
+        match (self.field, value) {
+            (Field::Number(field), CostValue::Number(v)) => *field(costs) = v,
+            (Field::Curve(field), CostValue::Curve(c)) => *field(costs) = c,
+            _ => {}
+        }
+    }
+
+    /// Reads this key's value as a file writes it: a string with a unit for a number, an
+    /// array of `[bytes, ns]` points for a curve. The error says what to write instead.
+    pub fn read(&self, value: &toml::Value) -> Result<CostValue, String> {
+        let name = self.name;
+        match (self.unit, value) {
+            (Unit::Curve, value) => LineLatency::from_toml(value)
+                .map(CostValue::Curve)
+                .map_err(|e| format!("{name}: {e}; write e.g. {name} = {}", latency::EXAMPLE)),
+            (unit, toml::Value::String(text)) => unit.parse(text).map(CostValue::Number),
+            (unit, other) => Err(format!(
+                "{name} is a {unit}, a string with a unit, not {kind}; write e.g. {name} = {example}",
+                unit = unit.name(),
+                kind = other.type_str(),
+                example = unit.example()
+            )),
+        }
+    }
+
+    /// This key's value in a `calibrate --json` object (`measured`), as a file writes it
+    /// (`"1.4us"` with its quotes, or a curve's array); `None` when it was not measured.
+    /// `format` writes a measured number in the key's unit.
+    pub fn measured_text(
+        &self,
+        measured: &serde_json::Value,
+        format: impl Fn(Unit, f64) -> String,
+    ) -> Option<String> {
+        let value = measured.pointer(self.measured_by?.json_pointer)?;
+        match self.unit {
+            Unit::Curve => LineLatency::from_json(value).map(|c| c.to_toml()),
+            unit => value.as_f64().map(|v| format!("\"{}\"", format(unit, v))),
+        }
+    }
+
+    /// The reference value as SCENARIOS.md shows it.
+    pub fn default_text(&self) -> String {
+        match self.unit {
+            Unit::Curve => "none".to_string(),
+            unit => unit.format(self.default),
+        }
     }
 }
 
@@ -123,7 +223,7 @@ pub const KEYS: &[CostKey] = &[
         default: 1_500,
         measured_by: measured("/thread_switch_same_core_ns", "same-core thread switch"),
         per_server: true,
-        field: |c| &mut c.thread_switch,
+        field: Field::Number(|c| &mut c.thread_switch),
     },
     CostKey {
         name: "thread_wakeup",
@@ -132,7 +232,7 @@ pub const KEYS: &[CostKey] = &[
         default: 5_000,
         measured_by: measured("/thread_wakeup_cross_core_ns", "cross-core wake-up latency"),
         per_server: true,
-        field: |c| &mut c.thread_wakeup,
+        field: Field::Number(|c| &mut c.thread_wakeup),
     },
     CostKey {
         name: "task_switch",
@@ -141,7 +241,7 @@ pub const KEYS: &[CostKey] = &[
         default: 200,
         measured_by: measured("/task_switch_tokio_ns", "tokio task switch"),
         per_server: true,
-        field: |c| &mut c.task_switch,
+        field: Field::Number(|c| &mut c.task_switch),
     },
     CostKey {
         name: "coroutine_switch",
@@ -150,7 +250,7 @@ pub const KEYS: &[CostKey] = &[
         default: 200,
         measured_by: measured("/task_switch_may_ns", "may coroutine switch"),
         per_server: true,
-        field: |c| &mut c.coroutine_switch,
+        field: Field::Number(|c| &mut c.coroutine_switch),
     },
     CostKey {
         name: "thread_spawn",
@@ -159,7 +259,7 @@ pub const KEYS: &[CostKey] = &[
         default: 17_000,
         measured_by: measured("/spawn_thread_ns", "spawn + join a thread"),
         per_server: true,
-        field: |c| &mut c.thread_spawn,
+        field: Field::Number(|c| &mut c.thread_spawn),
     },
     CostKey {
         name: "task_spawn",
@@ -168,7 +268,7 @@ pub const KEYS: &[CostKey] = &[
         default: 300,
         measured_by: measured("/spawn_tokio_ns", "spawn + await a tokio task"),
         per_server: true,
-        field: |c| &mut c.task_spawn,
+        field: Field::Number(|c| &mut c.task_spawn),
     },
     CostKey {
         name: "thread_memory",
@@ -181,7 +281,7 @@ pub const KEYS: &[CostKey] = &[
             "resident + kernel stack per idle thread",
         ),
         per_server: true,
-        field: |c| &mut c.thread_memory,
+        field: Field::Number(|c| &mut c.thread_memory),
     },
     CostKey {
         name: "task_memory",
@@ -193,7 +293,7 @@ pub const KEYS: &[CostKey] = &[
             "resident bytes per waiting tokio task",
         ),
         per_server: true,
-        field: |c| &mut c.task_memory,
+        field: Field::Number(|c| &mut c.task_memory),
     },
     CostKey {
         name: "process_memory",
@@ -202,7 +302,7 @@ pub const KEYS: &[CostKey] = &[
         default: 0,
         measured_by: None,
         per_server: true,
-        field: |c| &mut c.process_memory,
+        field: Field::Number(|c| &mut c.process_memory),
     },
     CostKey {
         name: "spawn_thread_cpu",
@@ -215,7 +315,7 @@ pub const KEYS: &[CostKey] = &[
             "CPU of thread::spawn, spawner + child start",
         ),
         per_server: true,
-        field: |c| &mut c.spawn_thread_cpu,
+        field: Field::Number(|c| &mut c.spawn_thread_cpu),
     },
     CostKey {
         name: "idle_wakeup_cpu",
@@ -228,7 +328,7 @@ pub const KEYS: &[CostKey] = &[
             "core CPU per request for idling between requests",
         ),
         per_server: false,
-        field: |c| &mut c.idle_wakeup_cpu,
+        field: Field::Number(|c| &mut c.idle_wakeup_cpu),
     },
     CostKey {
         name: "idle_exit_latency",
@@ -240,7 +340,7 @@ pub const KEYS: &[CostKey] = &[
             "extra lateness of a timer wake-up from idle",
         ),
         per_server: false,
-        field: |c| &mut c.idle_exit_latency,
+        field: Field::Number(|c| &mut c.idle_exit_latency),
     },
     CostKey {
         name: "cache_l1d",
@@ -250,7 +350,7 @@ pub const KEYS: &[CostKey] = &[
         default: 48 * 1024,
         measured_by: measured("/cache_bytes/l1d", "L1 data cache per core (sysfs)"),
         per_server: false,
-        field: |c| &mut c.cache_l1d,
+        field: Field::Number(|c| &mut c.cache_l1d),
     },
     CostKey {
         name: "cache_l2",
@@ -259,7 +359,7 @@ pub const KEYS: &[CostKey] = &[
         default: 2 * 1024 * 1024,
         measured_by: measured("/cache_bytes/l2", "L2 cache per core (sysfs)"),
         per_server: false,
-        field: |c| &mut c.cache_l2,
+        field: Field::Number(|c| &mut c.cache_l2),
     },
     CostKey {
         name: "cache_l3",
@@ -271,7 +371,7 @@ pub const KEYS: &[CostKey] = &[
             "L3 cache (sysfs; a VM may report the host's)",
         ),
         per_server: false,
-        field: |c| &mut c.cache_l3,
+        field: Field::Number(|c| &mut c.cache_l3),
     },
     CostKey {
         name: "refill_l2_per_line",
@@ -283,7 +383,7 @@ pub const KEYS: &[CostKey] = &[
             "a line from L2 instead of L1 (random walk)",
         ),
         per_server: false,
-        field: |c| &mut c.refill_l2_per_line,
+        field: Field::Number(|c| &mut c.refill_l2_per_line),
     },
     CostKey {
         name: "refill_l3_per_line",
@@ -295,7 +395,7 @@ pub const KEYS: &[CostKey] = &[
             "a line from L3 instead of L1 (random walk)",
         ),
         per_server: false,
-        field: |c| &mut c.refill_l3_per_line,
+        field: Field::Number(|c| &mut c.refill_l3_per_line),
     },
     CostKey {
         name: "refill_memory_per_line",
@@ -307,7 +407,20 @@ pub const KEYS: &[CostKey] = &[
             "a line from memory instead of L1 (random walk)",
         ),
         per_server: false,
-        field: |c| &mut c.refill_memory_per_line,
+        field: Field::Number(|c| &mut c.refill_memory_per_line),
+    },
+    CostKey {
+        name: "line_latency",
+        unit: Unit::Curve,
+        meaning: "ns per 64-byte line of one thread walking a working set alone in random order, as [bytes, ns] points; when given, a refill costs the difference of this curve at the line's reuse distance with and without the others' bytes (the refill_* rates and cache_l1d, cache_l3 are then unused)",
+        // None: without a measured curve the level formula with the rates above is used.
+        default: 0,
+        measured_by: measured(
+            "/line_latency_ns",
+            "ns per line of a lone random walk, per working set",
+        ),
+        per_server: false,
+        field: Field::Curve(|c| &mut c.line_latency),
     },
     CostKey {
         name: "stack_working_set",
@@ -316,7 +429,7 @@ pub const KEYS: &[CostKey] = &[
         default: 0,
         measured_by: None,
         per_server: true,
-        field: |c| &mut c.stack_working_set,
+        field: Field::Number(|c| &mut c.stack_working_set),
     },
 ];
 
@@ -333,7 +446,7 @@ pub fn known_names() -> String {
 /// What the machine's primitives cost: one field per row of [`KEYS`]. Defaults are the
 /// reference calibration (published figures listed in the README); `calibrate --out
 /// costs.toml` measures this machine's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Costs {
     /// Direct cost (core time) of switching a core from one OS thread to another, ns.
     pub thread_switch: u64,
@@ -372,6 +485,9 @@ pub struct Costs {
     pub refill_l3_per_line: u64,
     /// Extra ns to refill one 64-byte line from memory.
     pub refill_memory_per_line: u64,
+    /// ns per line of a lone random walk against its working set; empty: the cache model
+    /// uses the level formula with the `refill_*` rates.
+    pub line_latency: LineLatency,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
     pub stack_working_set: u64,
 }
@@ -398,6 +514,7 @@ impl Costs {
             refill_l2_per_line: 0,
             refill_l3_per_line: 0,
             refill_memory_per_line: 0,
+            line_latency: LineLatency::EMPTY,
             stack_working_set: 0,
         }
     }
@@ -415,10 +532,10 @@ impl Default for Costs {
 }
 
 /// Some cost values, each optional: a `[costs]` table, a server's cost keys, a `--costs` file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CostOverrides {
     /// One slot per row of [`KEYS`], in its order.
-    values: [Option<u64>; KEYS.len()],
+    values: [Option<CostValue>; KEYS.len()],
     /// The kernel keys of a `--costs` file's `[machine]` table (`calibrate --out` writes them
     /// beside the costs they were measured with).
     pub kernel: crate::machine::KernelOverrides,
@@ -435,14 +552,27 @@ impl Default for CostOverrides {
 }
 
 impl CostOverrides {
-    /// The value given for `name`, if any (`None` also for an unknown name).
+    /// The number given for `name`, if any (`None` also for an unknown name or a curve).
     pub fn get(&self, name: &str) -> Option<u64> {
+        match self.value(name)? {
+            CostValue::Number(v) => Some(v),
+            CostValue::Curve(_) => None,
+        }
+    }
+
+    /// The value given for `name`, if any (`None` also for an unknown name).
+    pub fn value(&self, name: &str) -> Option<CostValue> {
         let index = KEYS.iter().position(|k| k.name == name)?;
         self.values[index]
     }
 
-    /// Sets the value of `key` (a row of [`KEYS`]).
+    /// Sets the number of `key` (a row of [`KEYS`]).
     pub fn set(&mut self, key: &CostKey, value: u64) {
+        self.put(key, CostValue::Number(value));
+    }
+
+    /// Sets the value of `key` (a row of [`KEYS`]), as [`CostKey::read`] gives it.
+    pub fn put(&mut self, key: &CostKey, value: CostValue) {
         if let Some(index) = KEYS.iter().position(|k| k.name == key.name) {
             self.values[index] = Some(value);
         }
@@ -459,7 +589,7 @@ impl CostOverrides {
     pub fn apply(&self, mut costs: Costs) -> Costs {
         for (key, value) in KEYS.iter().zip(self.values) {
             if let Some(value) = value {
-                key.set(&mut costs, value);
+                key.put(&mut costs, value);
             }
         }
         costs
@@ -488,7 +618,7 @@ pub fn markdown_table() -> String {
             "| `{}` | {} | {} | {} | {} |\n",
             k.name,
             k.unit.name(),
-            k.unit.format(k.default),
+            k.default_text(),
             measured,
             k.meaning
         ));
@@ -497,76 +627,4 @@ pub fn markdown_table() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_field_of_costs_has_exactly_one_row() {
-        let json = serde_json::to_value(Costs::default()).unwrap();
-        let mut fields: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
-        fields.sort_unstable();
-        names.sort_unstable();
-        assert_eq!(fields, names);
-        // Each row reaches its own field: give every key a distinct value and read them back
-        // through the serialized names.
-        let mut costs = Costs::default();
-        for (i, k) in KEYS.iter().enumerate() {
-            k.set(&mut costs, 1_000 + i as u64);
-        }
-        let json = serde_json::to_value(costs).unwrap();
-        for (i, k) in KEYS.iter().enumerate() {
-            assert_eq!(json[k.name], 1_000 + i as u64, "{}", k.name);
-        }
-    }
-
-    #[test]
-    fn the_reference_values_are_the_published_calibration() {
-        let c = Costs::default();
-        assert_eq!(c.thread_switch, 1_500);
-        assert_eq!(c.thread_wakeup, 5_000);
-        assert_eq!(c.thread_memory, 19_968);
-        assert_eq!(c.process_memory, 0);
-    }
-
-    #[test]
-    fn every_default_survives_its_own_format() {
-        for k in KEYS {
-            assert_eq!(
-                k.unit.parse(&k.unit.format(k.default)),
-                Ok(k.default),
-                "{k:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn an_unknown_key_is_refused_with_the_known_ones() {
-        let mut o = CostOverrides::default();
-        let message = o.set_named("proces_memory", 1).unwrap_err();
-        assert!(message.contains("\"proces_memory\""), "{message}");
-        for k in KEYS {
-            assert!(message.contains(k.name), "{message}");
-        }
-        assert_eq!(o, CostOverrides::default());
-        o.set_named("task_memory", 7).unwrap();
-        assert_eq!(o.get("task_memory"), Some(7));
-        assert_eq!(o.apply(Costs::default()).task_memory, 7);
-        assert_eq!(o.apply(Costs::default()).process_memory, 0);
-    }
-
-    #[test]
-    fn scenarios_md_shows_the_table() {
-        let doc = include_str!("../SCENARIOS.md");
-        let table = markdown_table();
-        assert!(
-            doc.contains(&table),
-            "sim/SCENARIOS.md's [costs] table differs from cost::KEYS; replace it with:\n{table}"
-        );
-    }
-}
+mod tests;

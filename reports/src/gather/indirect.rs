@@ -9,8 +9,8 @@ use crate::gather::Measured;
 
 /// The committed calibration that has the curves: the fallback when this run's figures lack
 /// them (Criterion results from before issue 12, or a pass that ran out of time).
-pub const REFERENCE_NAME: &str = "micro/reference/2026-11-30-xeon-2core-cache.json";
-const REFERENCE: &str = include_str!("../../../micro/reference/2026-11-30-xeon-2core-cache.json");
+pub const REFERENCE_NAME: &str = "micro/reference/2026-12-01-xeon-2core-quiet.json";
+const REFERENCE: &str = include_str!("../../../micro/reference/2026-12-01-xeon-2core-quiet.json");
 
 /// The curves of `m`, or of the committed reference when `m` has no working-set curve.
 /// `budget` is the one `m`'s calibrate pass ran with (`None` for Criterion's results).
@@ -35,7 +35,7 @@ pub fn curves(m: &Measured, budget: Option<&Budget>) -> Result<Indirect, String>
     let reference: Calibration = serde_json::from_str(REFERENCE)
         .map_err(|e| format!("the committed reference {REFERENCE_NAME} does not parse: {e}"))?;
     let source = format!(
-        "the committed reference {REFERENCE_NAME} ({}, taken under load), because this run's figures lack the curve",
+        "the committed reference {REFERENCE_NAME} ({}, taken quiet), because this run's figures lack the curve",
         reference.cpu_model
     );
     Ok(from(&reference.indirect, None, source))
@@ -51,6 +51,13 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
         model_random,
         model_runnable_64kib,
         model_missing,
+        preempted: c
+            .switch_working_set_switches
+            .iter()
+            .flatten()
+            .filter(|&&(_, switches)| (switches - 1.0).abs() > 0.25)
+            .map(|&(bytes, _)| bytes)
+            .collect(),
         random: list(&c.switch_working_set_ns),
         sequential: list(&c.switch_working_set_seq_ns),
         runnable: list(&c.switch_runnable_ns),
@@ -65,8 +72,9 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
 /// The simulator's figure for every measured point of the random-order working-set curve and
 /// of the 64 KiB ring: each benchmark written as a scenario (a ring of closed-loop clients, one
 /// thread each, on one core) and run by `sim`, whose cache model is given only what `c`
-/// measured: the cache sizes, the refill rates and the curve's W = 0 point as the direct
-/// switch. Nothing is fitted to the curves.
+/// measured: the cache sizes, the lone walk's line-latency curve (so `sim` uses its curve
+/// formula; without the curve, the level formula with the refill rates) and the curve's W = 0
+/// point as the direct switch. Nothing is fitted to the curves.
 fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     let curve = c.switch_working_set_ns.as_deref().unwrap_or_default();
     let direct = match curve.first() {
@@ -77,10 +85,17 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     let (Some(l1d), Some(l2), Some(l3)) = (sizes.l1d, sizes.l2, sizes.l3) else {
         return Err("the cache sizes are not known".into());
     };
-    if c.refill_l2_ns_per_line.is_none() && c.refill_l3_ns_per_line.is_none() {
+    let line_latency = c
+        .line_latency_ns
+        .as_deref()
+        .and_then(|points| sim::cost::LineLatency::new(points).ok());
+    if line_latency.is_none()
+        && c.refill_l2_ns_per_line.is_none()
+        && c.refill_l3_ns_per_line.is_none()
+    {
         // Criterion's results carry no baselines, so no rates: a model line drawn with the
         // reference's rates would not be this machine's model.
-        return Err("the refill rates were not measured (Criterion's results carry no walk baselines; calibrate measures them)".into());
+        return Err("neither the line-latency curve nor the refill rates were measured (Criterion's results carry no walk baselines; calibrate measures them)".into());
     }
     let mut costs = format!(
         "thread_switch = \"{}ns\"\nthread_wakeup = \"0ns\"\nthread_spawn = \"0ns\"\n\
@@ -98,6 +113,9 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
         if let Some(ns) = rate.filter(|ns| ns.is_finite() && *ns >= 0.0) {
             costs.push_str(&format!("{key} = \"{ns}ns\"\n"));
         }
+    }
+    if let Some(curve) = line_latency {
+        costs.push_str(&format!("line_latency = {}\n", curve.to_toml()));
     }
     // The ring runs round robin with a 1 s slice (see `sim::scenario::ring`): under EEVDF the
     // next wake-up would cut a long refill short, and the per-switch figure is what this draws.

@@ -192,6 +192,13 @@ fn slowdown_renders_every_measured_point_and_the_simulated_throughput() {
         w.title
     );
     assert!(w.caption.contains("cache model"), "caption: {}", w.caption);
+    // The sample's 4 MiB point counted more than one switch per hand-off: out of the fit.
+    assert!(
+        w.caption.contains("of 5 working-set points")
+            && w.caption.contains("1 working-set point left out"),
+        "caption: {}",
+        w.caption
+    );
 }
 
 #[test]

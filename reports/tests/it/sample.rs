@@ -80,6 +80,7 @@ pub fn indirect() -> Indirect {
         ],
         model_runnable_64kib: vec![(2, 10_000.0), (8, 63_000.0), (64, 277_000.0)],
         model_missing: None,
+        preempted: vec![4 << 20],
         source: "sample data".into(),
     }
 }

@@ -16,6 +16,23 @@ fn params() -> CacheParams {
         refill_l3_per_line: 40.0,
         refill_memory_per_line: 100.0,
         l3_shared_by: 2,
+        line_latency: LineLatency::EMPTY,
+    }
+}
+
+/// [`params`] with a measured-looking curve: 2 ns a line up to 32 KiB (L1), 6 ns at 256 KiB
+/// and 1 MiB (L2), 40 ns at 32 MiB (L3), 100 ns at 256 MiB (memory).
+fn curve_params() -> CacheParams {
+    let curve = [
+        (32 * KIB, 2.0),
+        (256 * KIB, 6.0),
+        (MIB, 6.0),
+        (32 * MIB, 40.0),
+        (256 * MIB, 100.0),
+    ];
+    CacheParams {
+        line_latency: LineLatency::new(&curve).unwrap(),
+        ..params()
     }
 }
 
@@ -227,6 +244,89 @@ fn a_memory_rate_below_l3_counts_as_l3() {
     assert_eq!(from_other_l3.ns, 960 * 36);
 }
 
+#[test]
+fn the_curve_charges_nothing_while_the_distance_fits_a_level() {
+    // Two 128 KiB sets: a distance of 256 KiB, where the curve reads 6 ns against 4.67 ns at
+    // 128 KiB (2/3 of the way from 32 to 256 KiB in log2): the curve still rises there, so
+    // 2,048 lines × 1.33 ns are charged.
+    let p = curve_params();
+    let pair = refill(
+        &p,
+        128 * KIB,
+        Since::Others(128 * KIB),
+        Since::Others(128 * KIB),
+    );
+    assert_eq!(
+        pair.ns,
+        (2_048.0_f64 * (6.0 - (2.0 + 4.0 * 2.0 / 3.0))).round() as u64
+    );
+    // 256 KiB + 256 KiB and 256 KiB + 768 KiB stay on the flat part up to 1 MiB: free.
+    for others in [256 * KIB, 768 * KIB] {
+        let r = refill(&p, 256 * KIB, Since::Others(others), Since::Others(others));
+        assert_eq!(r.ns, 0, "{others}");
+    }
+    // The level formula charges the second a share of L2 anyway: 256 KiB × 768 KiB / 1 MiB.
+    let levels = refill(
+        &params(),
+        256 * KIB,
+        Since::Others(768 * KIB),
+        Since::Others(768 * KIB),
+    );
+    assert_eq!(levels.missed_lines[1], 3_072.0);
+}
+
+#[test]
+fn the_curve_formula_is_the_rise_of_the_curve_over_the_reuse_distance() {
+    // W = 64 KiB after 31 × 64 KiB = 1,984 KiB on this core and its domain: lat(2 MiB) −
+    // lat(64 KiB), per line. lat(2 MiB) = 6 + 34 × 1/5 (1 of the 5 doublings from 1 to 32
+    // MiB), lat(64 KiB) = 2 + 4 × 1/3.
+    let p = curve_params();
+    let r = round_robin_with(&p, 64 * KIB, 32);
+    let lat_2m: f64 = 6.0 + 34.0 / 5.0;
+    let lat_64k = 2.0 + 4.0 / 3.0;
+    assert_eq!(r.ns, (1_024.0 * (lat_2m - lat_64k)).round() as u64);
+    assert_eq!(r.missed_lines, [0.0; 3]);
+}
+
+#[test]
+fn the_curve_splits_at_l2_into_this_cores_part_and_the_domains() {
+    let p = curve_params();
+    // Nothing else on this core, 32 MiB on the domain's other core: only the rise past L2.
+    let shared_only = refill(&p, 64 * KIB, Since::Others(0), Since::Others(32 * MIB));
+    let lat = |d: u64| p.line_latency.at(d as f64);
+    let expected = 1_024.0 * (lat(32 * MIB + 64 * KIB) - lat(MIB));
+    assert_eq!(shared_only.ns, expected.round() as u64);
+    // Migrated within the domain: the private part in full (up to lat(L2)), L3 kept.
+    let migrated = refill(&p, 64 * KIB, Since::Gone, Since::Others(0));
+    assert_eq!(
+        migrated.ns,
+        (1_024.0 * (lat(MIB) - lat(64 * KIB))).round() as u64
+    );
+    // To another domain: everything from the curve's end.
+    let away = refill(&p, 64 * KIB, Since::Gone, Since::Gone);
+    assert_eq!(away.ns, (1_024.0 * (100.0 - lat(64 * KIB))).round() as u64);
+    // And through the histories: a thread moved to core 1 (same domain as core 0).
+    let mut caches = Caches::new(p, 4);
+    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    assert_eq!(caches.run(Owner::Stack(0), 1, 64 * KIB), migrated);
+    assert_eq!(caches.run(Owner::Stack(0), 2, 64 * KIB), away);
+}
+
+/// [`round_robin`] on other parameters.
+fn round_robin_with(params: &CacheParams, w: u64, owners: u32) -> Refill {
+    let mut caches = Caches::new(*params, 1);
+    let mut last = Refill::default();
+    for round in 0..4 {
+        for t in 0..owners {
+            let cost = caches.run(Owner::Stack(t), 0, w);
+            if round == 3 && t == 0 {
+                last = cost;
+            }
+        }
+    }
+    last
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -259,6 +359,25 @@ proptest! {
         if w >= p.l3_bytes {
             prop_assert_eq!(r.ns, 0);
         }
+    }
+
+    /// The curve formula: monotone in the others' bytes, bounded by the curve's end.
+    #[test]
+    fn the_curve_refill_is_bounded_by_losing_everything(
+        w in 1u64..256 * MIB,
+        private in 0u64..256 * MIB,
+        more in 0u64..256 * MIB,
+        extra in 0u64..256 * MIB,
+    ) {
+        let p = curve_params();
+        let shared = private + extra;
+        let seen = refill(&p, w, Since::Others(private), Since::Others(shared));
+        let later = refill(&p, w, Since::Others(private + more), Since::Others(shared + more));
+        let gone = refill(&p, w, Since::Gone, Since::Gone);
+        prop_assert!(seen.ns <= later.ns);
+        prop_assert!(later.ns <= gone.ns);
+        let all_from_memory = (w as f64 / 64.0 * 100.0).round() as u64;
+        prop_assert!(gone.ns <= all_from_memory);
     }
 
     /// The formula: monotone in the others' bytes, bounded by a full refill from memory.

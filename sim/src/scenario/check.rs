@@ -31,17 +31,10 @@ pub(super) fn check_costs(
     for (name, value) in table {
         let key = cost::key(name)
             .ok_or_else(|| source.at_key(value.span(), name, &cost::unknown_key_message(name)))?;
-        let parsed = match value.get_ref() {
-            toml::Value::String(text) => key.unit.parse(text),
-            other => Err(format!(
-                "{name} is a {unit}, a string with a unit, not {kind}; write e.g. {name} = {example}",
-                unit = key.unit.name(),
-                kind = other.type_str(),
-                example = key.unit.example()
-            )),
-        }
-        .map_err(|message| source.at(value.span(), &message))?;
-        costs.set(key, parsed);
+        let parsed = key
+            .read(value.get_ref())
+            .map_err(|message| source.at(value.span(), &message))?;
+        costs.put(key, parsed);
     }
     Ok(costs)
 }

@@ -32,17 +32,8 @@ pub(super) fn read_server(
                 "{name} describes the machine, not a server; move it to [costs]"
             )));
         }
-        let parsed = match value {
-            toml::Value::String(text) => key.unit.parse(text),
-            other => Err(format!(
-                "{name} is a {unit}, a string with a unit, not {kind}; write e.g. {name} = {example}",
-                unit = key.unit.name(),
-                kind = other.type_str(),
-                example = key.unit.example()
-            )),
-        }
-        .map_err(|message| at(&message))?;
-        costs.set(key, parsed);
+        let parsed = key.read(value).map_err(|message| at(&message))?;
+        costs.put(key, parsed);
     }
     let spec = ServerSpec::deserialize(toml::Value::Table(rest)).map_err(|e| {
         let message = e.message().trim().to_string();

@@ -564,3 +564,50 @@ fn the_lifo_slot_is_on_for_shared_loops_and_an_error_with_affinity() {
         error_at(&EXAMPLE.replace("threads = 40 ", "threads = 40\nlifo_slot = true\n"));
     assert!(message.contains("lifo_slot"), "{message}");
 }
+
+/// `line_latency` is a curve in `[costs]`: read as points, and every bad curve (unsorted,
+/// negative, empty, a string) is an error at its line that says what to write.
+#[test]
+fn a_line_latency_curve_is_read_and_bad_ones_are_located() {
+    let with = |curve: &str| {
+        EXAMPLE.replace(
+            "task_switch = \"50ns\"",
+            &format!("task_switch = \"50ns\"\nline_latency = {curve}"),
+        )
+    };
+    let scenario = parse(&with("[[4096, 1.7], [65536, 6.3], [16777216, 167.5]]")).unwrap();
+    let config = &scenario.servers().next().unwrap().config;
+    assert_eq!(
+        config.costs.line_latency.points(),
+        &[(4096, 1.7), (65536, 6.3), (16777216, 167.5)]
+    );
+    assert!(
+        parse(EXAMPLE)
+            .unwrap()
+            .servers()
+            .next()
+            .unwrap()
+            .config
+            .costs
+            .line_latency
+            .is_empty(),
+        "no curve unless given: the level formula"
+    );
+    for (curve, says) in [
+        ("[[65536, 6.3], [4096, 1.7]]", "growing working set"),
+        ("[[4096, -1.7]]", "at least 0"),
+        ("[]", "at least one"),
+        ("\"1.7ns\"", "list of [bytes, ns] points"),
+    ] {
+        let (line, _, message) = error_at(&with(curve));
+        assert_eq!(line, 11, "{curve}: {message}");
+        assert!(message.contains(says), "{curve}: {message}");
+        assert!(message.contains("line_latency = [["), "{curve}: {message}");
+    }
+    let in_server = EXAMPLE.replace(
+        "label = \"event loop\"\n",
+        "label = \"event loop\"\nline_latency = [[4096, 1.7]]\n",
+    );
+    let (_, _, message) = error_at(&in_server);
+    assert!(message.contains("describes the machine"), "{message}");
+}

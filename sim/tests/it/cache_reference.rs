@@ -1,54 +1,81 @@
 //! The cache model against a committed measurement (issue 12): fed the same-core ping-pong of
 //! `switch_working_set` as a scenario, does the simulator reproduce the measured extra cost per
 //! switch at every working set (consistency), and fed a ring of n threads of 64 KiB each, does it
-//! predict the measured `switch_runnable_64kib` curve (out of sample)?
+//! predict the measured `switch_runnable_64kib` curve (out of sample)? Each question is asked of
+//! both formulas of `sim/src/cache.rs`: the curve formula (`line_latency`) and the level formula
+//! (cache sizes and `refill_*` rates).
 //!
 //! The scenario takes only what the two-thread measurement gives: the direct switch is the curve's
-//! W = 0 point, the cache sizes and refill rates are `calibrate`'s own (`cache_bytes`,
-//! `refill_*_ns_per_line`); nothing is fitted to the ring. The reference is the newest file in
-//! `micro/reference/` with these curves, else the labelled stand-in in `fixtures/` (see its
-//! README). Tests never read the live machine.
+//! W = 0 point, the cache sizes, refill rates and line-latency curve are `calibrate`'s own
+//! (`cache_bytes`, `refill_*_ns_per_line`, `line_latency_ns`); nothing is fitted to either curve.
+//! The reference is the newest file in `micro/reference/` with these curves, else the labelled
+//! stand-in in `fixtures/` (see its README). Tests never read the live machine. Points where
+//! `calibrate` counted more or fewer than one context switch per hand-off (by more than 0.25,
+//! `switch_working_set_switches`) measured preemption, not one switch, and are left out (printed
+//! with the reason). `cargo test -p sim --release --test it -- --ignored --nocapture
+//! cache_reference` prints every point with its error.
 //!
-//! The two comparisons are `#[ignore]`d: on the committed reference (a 2-vCPU VM at load 10) they
-//! fail, and the tolerance is the issue's, not one chosen to pass; the reference's two
-//! measurements of the same 64 KiB pair are 7× apart, which no model can meet (a test below
-//! keeps that fact checked). `cargo test -p sim --test it --
-//! --ignored --nocapture cache_reference` prints every point with its error.
-//!
-//! What the model gives on the committed reference (`2026-11-30-xeon-2core-cache.json`: L1d 48
-//! KiB, L2 2 MiB, L3 260 MiB; `refill_l2` 27.2 ns, `refill_l3` 304.9 ns per line, memory not
-//! measured; direct switch 1,183 ns), ns per switch, measured → simulated (error):
+//! On the committed quiet reference (`2026-12-01-xeon-2core-quiet.json`: L1d 48 KiB, L2 2 MiB,
+//! L3 260 MiB; direct switch 1,377 ns, the pair's W = 0 point; `refill_l2` 7.2 ns, `refill_l3`
+//! 149.7 ns a line, memory not measured; `line_latency_ns` 4 KiB to 16 MiB), ns per switch,
+//! measured → simulated (error); `ok` is within the tolerance:
 //!
 //! ```text
-//! two threads, W:  0: 1,183 → 1,183   4 KiB: 955 → 1,362 (ok, < 1 µs)
-//!   16 KiB: 1,380 → 4,043 (+193 %)    24 KiB: 3,159 → 7,617 (+141 %)
-//!   48 KiB: 11,049 → 6,187 (−44 %)    64 KiB: 15,824 → 10,078 (−36 %)
-//!   96 KiB: 22,098 → 21,198 (−4 %, ok)   256 KiB: 39,871 → 143,509 (+260 %)
-//!   1 MiB: 1,205,243 → 2,278,407 (+89 %)   2, 4, 16 MiB: 12.4, 5.1, 5.9 ms → 1,183 (−100 %)
-//! ring of n × 64 KiB:  2: 2,219 → 10,078 (+354 %)   4: 22,445 → 27,869 (+24 %, ok)
-//!   8: 28,533 → 63,451 (+122 %)   16: 34,882 → 134,614 (+286 %)   32: 77,839 → 276,941 (+256 %)
-//!   64: 243,139 → 276,941 (+14 %, ok)   128: 253,532 → 276,941 (+9 %, ok)
-//!   256: 413,922 → 276,941 (−33 %)   512: 345,803 → 276,941 (−20 %, ok)
-//!   1,024: 584,185 → 276,950 (−53 %)
-//! ```
-//! Why the misses, by range:
-//! - W ≤ L1 / 2 (16, 24 KiB) and rings of 8–32: too high. The L1 → L2 step costs `refill_l2`
-//!   = 27.2 ns a line, which `calibrate` read at its 1 MiB walk (29.1 ns a line); the same
-//!   file's walks at 64–256 KiB, inside L2, take 6.3–6.4 ns a line, 4.4 ns over L1. Likewise
-//!   the L2 → L3 step (278 ns a line) comes from the 16 MiB walk, which on this KVM guest pays
-//!   page walks too; the 256 KiB pair's measured extra is 9.4 ns a line. And the linear share
-//!   errs high below a level's size (an LRU-like L2 keeps 8 × 64 KiB whole).
-//! - The 48 and 64 KiB pairs: too low; but the same 64 KiB pair measured 2.2 µs in the ring
-//!   curve (7× less): other processes ran between the hand-offs while this curve was taken.
-//! - W ≥ L2 (2–16 MiB): the model adds nothing over the direct switch (the data overflows L2
-//!   alone and fits the 260 MiB L3; memory not measured), while `calibrate` counted 3–22
-//!   switches per hand-off there: preemption by the load, upper bounds, not one switch.
-//! - Rings of 256 and 1,024: too low. From 32 threads on the others overwrite the whole L2 and
-//!   the model has nothing further to lose (L3 holds 64 MiB of rings); the measurement keeps
-//!   rising (n kernel stacks and task structures, an L3 shared with the load and other guests).
+//! pair, W       measured   curve formula           level formula
+//!   0              1,377   1,377                   1,377
+//!   4 KiB          1,399   1,377 (−2 %, ok)        1,432 (+2 %, ok)
+//!   16 KiB         2,032   1,500 (−26 %, ok <1µs)  2,260 (+11 %, ok)
+//!   24 KiB         2,870   2,492 (−13 %, ok)       3,365 (+17 %, ok <1µs)
+//!   48 KiB         2,552   2,487 (−3 %, ok)        3,951 (+55 %)
+//!   64 KiB         2,817   1,377 (−51 %)           5,953 (+111 %)
+//!   96 KiB         2,070   1,704 (−18 %, ok <1µs)  11,672 (+464 %)
+//!   256 KiB        2,526   6,569 (+160 %)          74,588 (+2,853 %)
+//!   1 MiB        364,934   477,507 (+31 %)         1,172,755 (+221 %)
+//!   2, 4 MiB     left out: 1.43 and 3.72 switches per hand-off (preemption)
+//!   passes: curve 6 of 9, levels 4 of 9
 //!
-//! Before the model took the working set's own misses out (`f(W)` in `cache.rs`), 2 of 12 and
-//! 2 of 10 points passed (the 64 KiB pair at +96 %, the 256 KiB pair at +312 %).
+//! ring of n × 64 KiB
+//!   2              2,701   1,377 (−49 %)           5,953 (+120 %)
+//!   4              4,006   1,582 (−61 %)           15,104 (+277 %)
+//!   8              3,165   2,879 (−9 %, ok)        33,407 (+956 %)
+//!   16             9,668   4,177 (−57 %)           70,012 (+624 %)
+//!   32            21,138   33,935 (+61 %)          143,223 (+578 %)
+//!   64            22,992   35,288 (+53 %)          143,223 (+523 %)
+//!   128          110,755   92,696 (−16 %, ok)      143,223 (+29 %)
+//!   256          107,481   150,103 (+40 %)         143,223 (+33 %)
+//!   512           82,519   150,103 (+82 %)         143,224 (+74 %)
+//!   1,024        122,634   150,108 (+22 %, ok)     143,228 (+17 %, ok)
+//!   passes: curve 3 of 10, levels 1 of 10
+//! ```
+//!
+//! Why the curve formula misses, from the data:
+//! - The 64 KiB pair (−51 %): both sets (128 KiB) fit L2, the curve is flat there (6.4–6.7 ns a
+//!   line from 64 to 256 KiB), so the model charges the direct switch. This run measured 1.4 µs
+//!   more; the two quiet runs before it measured 1,190 and 1,217 ns (the reference's `.md`), which
+//!   pass. The point's spread between quiet runs minutes apart is larger than the tolerance.
+//! - The 256 KiB pair (+4.0 µs): the curve has no point between 256 KiB and 1 MiB, and
+//!   interpolating in log2 charges lat(512 KiB) = 7.97 ns against lat(256 KiB) = 6.70, 1.27 ns
+//!   for each of 4,096 lines (5.2 µs); the pair measured 0.28 ns a line: 512 KiB fits the 2 MiB
+//!   L2 whole, and the curve's rise toward 1 MiB is not there yet.
+//! - The 1 MiB pair (+31 %): the 2 MiB point of this run's curve is 38.3 ns a line, against
+//!   18.2 in the run before (a walk of exactly L2's size sits on the knee); the pair's own
+//!   figure moved as much (175, 409 and 365 µs in the three quiet runs).
+//! - Rings of 2, 4 and 16 (−49 to −61 %): the scenario charges the pair's direct switch
+//!   (1,377 ns), but a ring's own W = 0 curve (`switch_runnable_ns`) costs 2,076 and 2,367 ns
+//!   at 4 and 16 threads (a woken thread preempts its waker: 1.3–1.5 switches per hand-off, see
+//!   `micro/README.md`), and the 2- and 16-thread 64 KiB rings measured 1,425 and 3,529 ns in
+//!   the run before. Below 32 threads the rings fit L2 and the curve charges almost nothing.
+//! - Rings of 32 to 512 (+40 to +82 %, 128 passes): a lone walk of 2 MiB to 16 MiB costs 38 to
+//!   152 ns a line, every line paying the L2 miss and, past the TLB's reach, a page walk; a
+//!   returning 64 KiB set (16 pages) pays 18 (32 threads) to 101 ns (256) a line over the W = 0
+//!   ring, and the curve's end (152 ns, 16 MiB) caps the model at 145 ns a line from 256 threads
+//!   on.
+//!
+//! The level formula misses by more: its linear share evicts part of a set even when `W + B`
+//! fits L2 (every pair from 48 to 256 KiB, rings up to 64 threads), and its L3 step uses
+//! `refill_l3` = 149.7 ns a line, which this reference's `calibrate` read at its largest walk
+//! inside L3 (16 MiB, TLB-bound); `calibrate` now takes the smallest (4 MiB: 37.6 ns), see
+//! `micro/src/indirect/refill.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +84,18 @@ use sim::Report;
 use sim::config::RunConfig;
 
 const KIB: u64 = 1024;
+
+/// How far from one context switch per hand-off a point may be and still measure one switch.
+const SWITCHES_OFF_ONE: f64 = 0.25;
+
+/// Which of the cache model's formulas a scenario asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Formula {
+    /// `line_latency` given: a line costs the rise of the lone walk's curve.
+    Curve,
+    /// No curve: cache sizes and one rate per level, the reference's `refill_*` as written.
+    Levels,
+}
 
 /// What the scenario needs from a `calibrate --json` file.
 struct Reference {
@@ -97,10 +136,38 @@ impl Reference {
             .collect()
     }
 
+    /// The working-set points that measured one switch per hand-off; the others are printed
+    /// with their switch count. A reference without the counts keeps every point.
+    fn one_switch_points(&self) -> Vec<(u64, f64)> {
+        let points = self.curve("switch_working_set_ns");
+        if !self.json["switch_working_set_switches"].is_array() {
+            println!("no switch_working_set_switches in the reference: every point kept");
+            return points;
+        }
+        let counts = self.curve("switch_working_set_switches");
+        points
+            .into_iter()
+            .filter(|&(bytes, ns)| {
+                let Some(&(_, switches)) = counts.iter().find(|c| c.0 == bytes) else {
+                    return true;
+                };
+                let one = (switches - 1.0).abs() <= SWITCHES_OFF_ONE;
+                if !one {
+                    println!(
+                        "  left out: W = {bytes} B ({ns:.0} ns): {switches:.2} context switches per \
+                         hand-off, not 1 ± {SWITCHES_OFF_ONE}: it measured preemption, not one switch"
+                    );
+                }
+                one
+            })
+            .collect()
+    }
+
     /// The `[costs]` lines: the direct switch from the two-thread curve's W = 0 point, and
-    /// calibrate's cache figures. An unmeasured memory rate is left to the reference value (the
-    /// model raises it to L3's when lower: see `cache.rs`).
-    fn costs(&self) -> String {
+    /// calibrate's cache figures; with [`Formula::Curve`] also its line-latency curve. An
+    /// unmeasured memory rate is left to the reference value (the level formula raises it to
+    /// L3's when lower: see `cache.rs`).
+    fn costs(&self, formula: Formula) -> String {
         let direct = self.curve("switch_working_set_ns")[0];
         assert_eq!(direct.0, 0, "the curve starts at W = 0");
         let mut lines = vec![
@@ -127,17 +194,48 @@ impl Reference {
                 lines.push(format!("{key} = \"{ns}ns\""));
             }
         }
+        if formula == Formula::Curve {
+            let points: Vec<String> = self
+                .curve("line_latency_ns")
+                .iter()
+                .map(|(bytes, ns)| format!("[{bytes}, {ns}]"))
+                .collect();
+            lines.push(format!("line_latency = [{}]", points.join(", ")));
+        }
         lines.join("\n")
     }
 
     /// `threads` threads on one core, each with its own connection and `w` bytes of data, each
     /// answering and waking the next (a closed loop with no think time and no network: the
-    /// run queue is the ring), requests of 1 us touching `w` bytes. The kernel runs round robin with a 1 s slice (`quantum`): a refill of a 1 MiB working set
-    /// takes 2.3 ms, longer than EEVDF's protected slice, so under EEVDF the next client's
-    /// wake-up would preempt a request in the middle of its refill, and a refill is priced once
-    /// per burst (`kernel/refill.rs`): the per-switch figure would no longer be the formula.
-    fn ring(&self, threads: u64, w: u64) -> RunConfig {
-        ring(&self.costs(), threads, w)
+    /// run queue is the ring), requests of 1 us touching `w` bytes. The kernel runs round robin
+    /// with a 1 s slice (`quantum`): a refill of a 1 MiB working set takes milliseconds, longer
+    /// than EEVDF's protected slice, so under EEVDF the next client's wake-up would preempt a
+    /// request in the middle of its refill, and a refill is priced once per burst
+    /// (`kernel/refill.rs`): the per-switch figure would no longer be the formula.
+    fn ring(&self, formula: Formula, threads: u64, w: u64) -> RunConfig {
+        ring(&self.costs(formula), threads, w)
+    }
+
+    /// The ping-pong's points (one switch per hand-off) outside 15 % and 1 µs.
+    fn misses_pair(&self, formula: Formula) -> Vec<String> {
+        println!("{formula:?} formula");
+        compare(
+            "switch_working_set (two threads, one core)",
+            &self.one_switch_points(),
+            |w| self.ring(formula, 2, w),
+            |simulated, measured| (simulated - measured).abs() <= (0.15 * measured).max(1_000.0),
+        )
+    }
+
+    /// The 64 KiB ring's points outside 25 %.
+    fn misses_ring(&self, formula: Formula) -> Vec<String> {
+        println!("{formula:?} formula");
+        compare(
+            "switch_runnable_64kib (n threads, one core)",
+            &self.curve("switch_runnable_64kib_ns"),
+            |n| self.ring(formula, n, 64 * KIB),
+            |simulated, measured| (simulated - measured).abs() <= 0.25 * measured,
+        )
     }
 }
 
@@ -152,8 +250,8 @@ fn per_switch_ns(r: &Report) -> f64 {
     (r.cpu.switching + r.cpu.refill) * core_ns / r.context_switches as f64
 }
 
-/// The model's refill for one return, written out from the formula in `cache.rs`.
-fn formula_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
+/// The level formula's refill for one return on one core, written out from `cache.rs`.
+fn levels_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
     let c = &config.costs;
     let l2 = c.refill_l2_per_line as f64;
     let l3 = (c.refill_l3_per_line as f64).max(l2);
@@ -169,6 +267,28 @@ fn formula_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
         w as f64 * (share(w + others) - share(w)) / 64.0 * step
     })
     .sum()
+}
+
+/// The curve formula's refill for one return on one core (this core's history is its L3
+/// domain's: the one-line form), written out from `cache.rs`: the rise of the curve,
+/// interpolated linearly in log2(bytes) and clamped at its ends, at least 0.
+fn curve_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
+    let points = config.costs.line_latency.points();
+    let lat = |d: u64| {
+        let x = (d as f64).log2();
+        if x <= (points[0].0 as f64).log2() {
+            return points[0].1;
+        }
+        for pair in points.windows(2) {
+            let ((b0, y0), (b1, y1)) = (pair[0], pair[1]);
+            let (x0, x1) = ((b0 as f64).log2(), (b1 as f64).log2());
+            if x <= x1 {
+                return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+            }
+        }
+        points[points.len() - 1].1
+    };
+    (w as f64 / 64.0 * (lat(w + others) - lat(w))).max(0.0)
 }
 
 /// Runs every point, prints the table and returns the points outside the tolerance.
@@ -203,28 +323,34 @@ fn each_switch_of_a_ring_pays_the_formula_once() {
     // Wiring, on the reference's figures: a ping-pong (2 threads) and rings pay per switch the
     // direct cost plus the formula with the others' (n − 1) × W distinct bytes, no more, no less.
     let reference = Reference::load();
-    for (threads, w) in [
-        (2, 64 * KIB),
-        (2, 1024 * KIB),
-        (8, 64 * KIB),
-        (64, 64 * KIB),
-    ] {
-        let config = reference.ring(threads, w);
-        let report = sim::simulate(&config).unwrap();
-        let expected =
-            config.costs.thread_switch as f64 + formula_ns(&config, w, (threads - 1) * w);
-        let got = per_switch_ns(&report);
-        assert!(
-            (got - expected).abs() <= expected * 0.005,
-            "{threads} threads of {w} B: {got:.0} ns per switch, formula {expected:.0}"
-        );
-        assert!(
-            (report.context_switches_per_request - 1.0).abs() < 0.01,
-            "one switch per hand-off: {}",
-            report.context_switches_per_request
-        );
-        let split = report.cpu.useful + report.cpu.switching + report.cpu.refill + report.cpu.idle;
-        assert!((split - 1.0).abs() < 1e-9, "the split sums to {split}");
+    for formula in [Formula::Levels, Formula::Curve] {
+        for (threads, w) in [
+            (2, 64 * KIB),
+            (2, 1024 * KIB),
+            (8, 64 * KIB),
+            (64, 64 * KIB),
+        ] {
+            let config = reference.ring(formula, threads, w);
+            let report = sim::simulate(&config).unwrap();
+            let refill = match formula {
+                Formula::Levels => levels_ns(&config, w, (threads - 1) * w),
+                Formula::Curve => curve_ns(&config, w, (threads - 1) * w),
+            };
+            let expected = config.costs.thread_switch as f64 + refill;
+            let got = per_switch_ns(&report);
+            assert!(
+                (got - expected).abs() <= expected * 0.005,
+                "{formula:?}, {threads} threads of {w} B: {got:.0} ns per switch, formula {expected:.0}"
+            );
+            assert!(
+                (report.context_switches_per_request - 1.0).abs() < 0.01,
+                "one switch per hand-off: {}",
+                report.context_switches_per_request
+            );
+            let split =
+                report.cpu.useful + report.cpu.switching + report.cpu.refill + report.cpu.idle;
+            assert!((split - 1.0).abs() < 1e-9, "the split sums to {split}");
+        }
     }
 }
 
@@ -246,70 +372,84 @@ fn a_refill_longer_than_a_slice_still_finishes() {
     assert!(report.cpu.refill > 0.9, "{:?}", report.cpu);
 }
 
-/// Two points of the reference measure the same thing: two threads of 64 KiB on one core,
-/// random order (`switch_working_set_ns` at 65,536 B and `switch_runnable_64kib_ns` at 2
-/// threads). On the committed reference, taken at load average 10 on 2 vCPUs, they are 7×
-/// apart (15.8 µs and 2.2 µs), so no model can meet both tolerances; this is why the two
-/// comparisons below are ignored. A reference whose twin points agree makes this test fail:
-/// then run the ignored ones and un-ignore what passes.
+/// Two pairs of points of the reference measure the same thing: two threads on one core passing
+/// a token, once in the working-set curve and once as a ring of 2. At W = 0
+/// (`switch_working_set_ns` and `switch_runnable_ns`) and at 64 KiB walked in random order
+/// (`switch_working_set_ns` and `switch_runnable_64kib_ns`). A model can meet both tolerances
+/// only if some figure passes both, i.e. the reference agrees with itself: the pair's band (15 %
+/// or 1 µs) and the ring's (25 %; the W = 0 ring is held to the pair's band, being the same
+/// direct switch) overlap. The loaded reference of 2026-11-30 failed this (its 64 KiB twins were
+/// 15.8 and 2.2 µs, 7× apart); a reference taken with other processes running may fail it again,
+/// and then the comparisons below measure the load, not the model.
 #[test]
-fn the_reference_disagrees_with_itself_beyond_both_tolerances() {
+fn the_reference_agrees_with_itself_within_both_tolerances() {
     let reference = Reference::load();
-    let pair = reference
-        .curve("switch_working_set_ns")
-        .into_iter()
-        .find(|p| p.0 == 64 * KIB)
-        .map(|p| p.1);
-    let ring = reference
-        .curve("switch_runnable_64kib_ns")
-        .into_iter()
-        .find(|p| p.0 == 2)
-        .map(|p| p.1);
-    let (Some(pair), Some(ring)) = (pair, ring) else {
-        panic!("the reference lacks a twin point (64 KiB pair, 2-thread 64 KiB ring)");
+    let at = |key: &str, x: u64| {
+        reference
+            .curve(key)
+            .into_iter()
+            .find(|p| p.0 == x)
+            .map(|p| p.1)
+            .unwrap_or_else(|| panic!("the reference has no {key} point at {x}"))
     };
-    // A simulated v passes the pair's point for v in [0.85 a, 1.15 a] (or within 1 µs) and the
-    // ring's for v in [0.75 b, 1.25 b]: the intervals must not overlap.
-    let pair_band = (
-        (0.85 * pair).min(pair - 1_000.0),
-        (1.15 * pair).max(pair + 1_000.0),
-    );
-    let ring_band = (0.75 * ring, 1.25 * ring);
-    println!("64 KiB pair: {pair:.0} ns, 2-thread 64 KiB ring: {ring:.0} ns");
-    assert!(
-        pair_band.1 < ring_band.0 || ring_band.1 < pair_band.0,
-        "the twin points agree ({pair:.0} and {ring:.0} ns): run the ignored comparisons"
-    );
+    let pair_band = |v: f64| ((0.85 * v).min(v - 1_000.0), (1.15 * v).max(v + 1_000.0));
+    for (what, pair, ring, ring_band) in [
+        (
+            "W = 0",
+            at("switch_working_set_ns", 0),
+            at("switch_runnable_ns", 2),
+            pair_band(at("switch_runnable_ns", 2)),
+        ),
+        (
+            "64 KiB",
+            at("switch_working_set_ns", 64 * KIB),
+            at("switch_runnable_64kib_ns", 2),
+            (
+                0.75 * at("switch_runnable_64kib_ns", 2),
+                1.25 * at("switch_runnable_64kib_ns", 2),
+            ),
+        ),
+    ] {
+        let pair_band = pair_band(pair);
+        println!("{what}: pair {pair:.0} ns, 2-thread ring {ring:.0} ns");
+        assert!(
+            pair_band.0 <= ring_band.1 && ring_band.0 <= pair_band.1,
+            "{what}: the pair ({pair:.0} ns) and the 2-thread ring ({ring:.0} ns) measure the \
+             same switch, yet no figure is within both tolerances: the reference disagrees with \
+             itself (taken under load?)"
+        );
+    }
 }
 
-/// Consistency, the issue's tolerance (15 % or 1 µs at every W). On the committed reference 3
-/// of 12 points pass (W = 0, 4 KiB, 96 KiB): see the module docs for the table and the reasons.
+/// Consistency for the curve formula, the issue's tolerance (15 % or 1 µs at every W measured
+/// with one switch per hand-off). See the module docs for the table.
 #[test]
-#[ignore = "fails on the committed reference (taken at load 10 on 2 vCPUs; it disagrees with itself: see the test above)"]
-fn the_ping_pong_reproduces_switch_working_set_within_15_percent_or_1us() {
-    let reference = Reference::load();
-    let points = reference.curve("switch_working_set_ns");
-    let misses = compare(
-        "switch_working_set (two threads, one core)",
-        &points,
-        |w| reference.ring(2, w),
-        |simulated, measured| (simulated - measured).abs() <= (0.15 * measured).max(1_000.0),
-    );
+#[ignore = "fails on the quiet reference at 64 KiB (−51 %: this run measured 1.4 µs over the direct switch where the runs before measured none), 256 KiB (+4.0 µs: no curve point between 256 KiB and 1 MiB, the interpolation charges 1.27 ns a line that a 512 KiB pair fitting L2 does not pay) and 1 MiB (+31 %: the curve's noisy 2 MiB point); see the module docs"]
+fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
+    let misses = Reference::load().misses_pair(Formula::Curve);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
 }
 
-/// Out of sample, the issue's tolerance (25 %). On the committed reference 4 of 10 points
-/// pass (4, 64, 128, 512 threads).
+/// Out of sample for the curve formula, the issue's tolerance (25 %).
 #[test]
-#[ignore = "fails on the committed reference (taken at load 10 on 2 vCPUs; it disagrees with itself: see the test above)"]
-fn a_ring_of_64_kib_threads_predicts_switch_runnable_within_25_percent() {
-    let reference = Reference::load();
-    let points = reference.curve("switch_runnable_64kib_ns");
-    let misses = compare(
-        "switch_runnable_64kib (n threads, one core)",
-        &points,
-        |n| reference.ring(n, 64 * KIB),
-        |simulated, measured| (simulated - measured).abs() <= 0.25 * measured,
-    );
+#[ignore = "fails on the quiet reference at 2, 4, 16 threads (−49 to −61 %: a ring's direct switch costs more than the pair's the scenario charges) and 32 to 512 (+40 to +82 %: a lone walk of 2-16 MiB pays a page walk per line, a returning 64 KiB set does not); see the module docs"]
+fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
+    let misses = Reference::load().misses_ring(Formula::Curve);
+    assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
+}
+
+/// Consistency for the level formula (15 % or 1 µs).
+#[test]
+#[ignore = "fails on the quiet reference from 48 KiB to 1 MiB (+55 % to +2,853 %: the linear share evicts sets that fit L2, and refill_l3 is the TLB-bound 16 MiB walk's); see the module docs"]
+fn the_level_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
+    let misses = Reference::load().misses_pair(Formula::Levels);
+    assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
+}
+
+/// Out of sample for the level formula (25 %).
+#[test]
+#[ignore = "fails on the quiet reference at 9 of 10 points (+29 % to +956 %: the linear share evicts sets that fit L2, and refill_l3 is the TLB-bound 16 MiB walk's); see the module docs"]
+fn the_level_formula_predicts_switch_runnable_64kib_within_25_percent() {
+    let misses = Reference::load().misses_ring(Formula::Levels);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
 }
