@@ -60,7 +60,7 @@ pub(crate) use record::CoreRecord;
 
 use queue::Queues;
 
-use crate::cache::{Caches, Owner, Touch};
+use crate::cache::{Caches, Owner};
 use crate::event::{CoreId, Event, NONE, ThreadId};
 use crate::metrics::Level;
 use crate::queue::EventQueue;
