@@ -9,6 +9,7 @@ pub use criterion::{CriterionEstimate, criterion_estimate, criterion_ids, from_c
 
 use std::time::Duration;
 
+use crate::error::Error;
 use crate::estimate::{self, Estimate};
 use crate::rusage;
 use crate::switch::{self, Placement};
@@ -473,38 +474,5 @@ mod tests {
         let quick = Budget::quick();
         assert!(quick.threads < Budget::standard().threads && quick.threads >= 60);
         assert_eq!(Budget::new(Duration::from_secs(120)).threads, 10_000);
-    }
-
-    #[test]
-    fn criterion_estimates_are_read_with_their_interval() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(from_criterion(dir.path()).unwrap().is_none());
-        let bench = dir.path().join("thread_switch/same_core/new");
-        std::fs::create_dir_all(&bench).unwrap();
-        std::fs::write(
-            bench.join("estimates.json"),
-            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1300.0,"upper_bound":1500.0},"point_estimate":1400.0,"standard_error":50.0},
-                "median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1}}"#,
-        )
-        .unwrap();
-        let calibration = from_criterion(dir.path()).unwrap().unwrap();
-        assert_eq!(calibration.thread_switch_same_core_ns, Some(1400.0));
-        assert_eq!(calibration.add_ns, None);
-        let estimate = criterion_estimate(dir.path(), "thread_switch/same_core")
-            .unwrap()
-            .unwrap();
-        assert_eq!((estimate.lower_ns, estimate.upper_ns), (1300.0, 1500.0));
-        for (id, _) in CRITERION_IDS {
-            assert!(
-                criterion_ids().contains(id),
-                "{id} missing from the listing"
-            );
-        }
-
-        std::fs::write(bench.join("estimates.json"), "{}").unwrap();
-        assert!(matches!(
-            from_criterion(dir.path()),
-            Err(Error::Malformed { .. })
-        ));
     }
 }

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use micro::calibration::{Budget, Calibration, calibrate, from_criterion};
 use sim::metric::Metric;
 use sim::pricing::PriceTable;
 use sim::scenario::{CostOverrides, Overrides, Scenario};
@@ -17,7 +16,6 @@ use sim::sweep::{Grid, SweepOptions, SweepRow, sweep};
 
 use crate::chart::connections::{ConnPoint, Connections};
 use crate::chart::cores::{Cores, CoresPoint};
-use crate::chart::costs::{CostKind, CostRow, Costs};
 use crate::chart::cpu::{Cpu, CpuPoint};
 use crate::chart::fastapi::{Curve, FastApi, PublishedP95};
 use crate::chart::pricing::{PerMillion, Price, Pricing};
@@ -429,6 +427,8 @@ pub fn cpu(sim: &Sim, progress: &Progress) -> Result<Cpu, String> {
 
 #[cfg(test)]
 mod tests {
+    use micro::calibration::Calibration;
+
     use super::*;
 
     #[test]

@@ -136,3 +136,41 @@ pub fn from_criterion(dir: &Path) -> Result<Option<Calibration>, Error> {
     found |= calibration.indirect.switch_working_set_ns.is_some();
     Ok(found.then_some(calibration))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criterion_estimates_are_read_with_their_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(from_criterion(dir.path()).unwrap().is_none());
+        let bench = dir.path().join("thread_switch/same_core/new");
+        std::fs::create_dir_all(&bench).unwrap();
+        std::fs::write(
+            bench.join("estimates.json"),
+            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1300.0,"upper_bound":1500.0},"point_estimate":1400.0,"standard_error":50.0},
+                "median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1}}"#,
+        )
+        .unwrap();
+        let calibration = from_criterion(dir.path()).unwrap().unwrap();
+        assert_eq!(calibration.thread_switch_same_core_ns, Some(1400.0));
+        assert_eq!(calibration.add_ns, None);
+        let estimate = criterion_estimate(dir.path(), "thread_switch/same_core")
+            .unwrap()
+            .unwrap();
+        assert_eq!((estimate.lower_ns, estimate.upper_ns), (1300.0, 1500.0));
+        for (id, _) in CRITERION_IDS {
+            assert!(
+                criterion_ids().contains(id),
+                "{id} missing from the listing"
+            );
+        }
+
+        std::fs::write(bench.join("estimates.json"), "{}").unwrap();
+        assert!(matches!(
+            from_criterion(dir.path()),
+            Err(Error::Malformed { .. })
+        ));
+    }
+}
