@@ -188,6 +188,10 @@ pub struct GridArgs {
     /// Only these server kinds (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<ServerKind>,
+    /// Only the points at these concurrencies (comma-separated, from 1, 10, 100, 1000, 10000):
+    /// to measure again a few points into a new --out.
+    #[arg(long, value_delimiter = ',')]
+    pub concurrency: Vec<u32>,
     /// Cores for the servers; the load generator runs on the others.
     #[arg(long, default_value_t = 1)]
     pub cores: usize,

@@ -334,6 +334,8 @@ pub struct Options {
     pub costs: Option<PathBuf>,
     /// Server kinds (empty: the default list).
     pub servers: Vec<ServerKind>,
+    /// Only these concurrencies (empty: all).
+    pub concurrency: Vec<u32>,
     /// Server cores.
     pub cores: usize,
     /// The FastAPI venv.
@@ -349,7 +351,16 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
     } else {
         options.servers.clone()
     };
-    let points = points(&servers, options.cores, options.quick);
+    let mut points = points(&servers, options.cores, options.quick);
+    if !options.concurrency.is_empty() {
+        points.retain(|p| options.concurrency.contains(&p.concurrency));
+        if points.is_empty() {
+            return Err(usage(format!(
+                "--concurrency {:?}: no point of this grid has that concurrency (the grid uses 1, 10, 100, 1000 and 10000; --quick only 10)",
+                options.concurrency
+            )));
+        }
+    }
     crate::output::check_writable("--out", &options.out)?;
     let previous = if options.resume && options.out.is_file() {
         Some(Results::read(&options.out).map_err(|e| usage(format!("--resume: {e:#}")))?)
@@ -487,6 +498,7 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
         resume: args.resume,
         costs: args.costs.clone(),
         servers: args.servers.clone(),
+        concurrency: args.concurrency.clone(),
         cores: args.cores,
         venv: foreign::venv(args.venv.as_deref()),
         quiet: args.quiet,
@@ -532,6 +544,24 @@ mod tests {
         }));
         let keys: std::collections::BTreeSet<String> = p.iter().map(Point::key).collect();
         assert_eq!(keys.len(), p.len(), "keys must tell points apart");
+    }
+
+    #[test]
+    fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
+        let options = Options {
+            quick: false,
+            out: std::env::temp_dir().join("testbed-grid-never-written.json"),
+            resume: false,
+            costs: None,
+            servers: vec![ServerKind::Threads],
+            concurrency: vec![7],
+            cores: 1,
+            venv: PathBuf::from("/nonexistent"),
+            quiet: true,
+        };
+        let error = run(&options).unwrap_err().to_string();
+        assert!(error.contains("--concurrency [7]"), "{error}");
+        assert!(!options.out.exists());
     }
 
     #[test]

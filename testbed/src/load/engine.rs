@@ -290,7 +290,11 @@ impl Engine {
                     measured: self.measuring(intended),
                 }
             } else {
-                if !self.generating(now) {
+                // Kept-alive slots send nothing until every connection is open: a closed loop
+                // with zero think time keeps a thread-per-connection server's core busy, and
+                // its accept thread, one runnable thread among the connected ones, then takes
+                // connections at about 100 a second (10,000 never open within the run).
+                if !self.generating(now) || (self.plan.keepalive && !self.ramp_done) {
                     return;
                 }
                 let measured = self.measuring(now);

@@ -141,6 +141,7 @@ const CASES: &[(&[&str], &str, &[&str])] = &[
     (&["grid"], "--out", &["--costs=missing.toml"]),
     (&["grid"], "--cores", &["--costs=missing.toml"]),
     (&["grid"], "--servers", &["--costs=missing.toml"]),
+    (&["grid"], "--concurrency", &["--costs=missing.toml"]),
     (&["grid"], "--venv", &["--costs=missing.toml"]),
     (&["grid"], "--costs", &[]),
     (&["grid", "--repredict"], "--out", &[]),

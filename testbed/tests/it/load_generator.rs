@@ -82,6 +82,47 @@ fn closed_loop_keepalive_completes_exactly_the_requests_asked_on_few_connections
 }
 
 #[test]
+fn kept_alive_connections_send_nothing_until_every_one_is_open() {
+    // Against a thread-per-connection server, requests sent while the ramp goes on keep its
+    // core busy and starve its accept thread (10,000 connections never opened on this
+    // machine). No request may arrive while 10 or more of the 40 connections are still to
+    // open (50 ms of ramp at 200 a second); the last few may still sit in the accept queue
+    // when the client, whose handshakes are done, starts sending.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicU64::new(0));
+    let early = Arc::new(AtomicU64::new(0));
+    {
+        let (accepted, early) = (Arc::clone(&accepted), Arc::clone(&early));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                let (accepted, early) = (Arc::clone(&accepted), Arc::clone(&early));
+                std::thread::spawn(move || {
+                    // The first byte of each connection's first request.
+                    let mut byte = [0u8; 1];
+                    if stream.peek(&mut byte).is_ok_and(|n| n == 1)
+                        && accepted.load(Ordering::Relaxed) < 31
+                    {
+                        early.fetch_add(1, Ordering::Relaxed);
+                    }
+                    serve(stream, Duration::ZERO);
+                });
+            }
+        });
+    }
+    let mut spec = spec(&url, 40, 400);
+    spec.connect_rate = 200.0;
+    let report = run(&spec, &mut |_| {}).unwrap();
+    assert_eq!(report.completed, 400);
+    assert_eq!(
+        early.load(Ordering::Relaxed),
+        0,
+        "requests arrived while the ramp still had 10 connections to open"
+    );
+}
+
+#[test]
 fn closed_loop_without_keepalive_opens_a_connection_per_request() {
     let (url, accepted) = server(Duration::ZERO);
     let mut spec = spec(&url, 3, 120);
