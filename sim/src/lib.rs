@@ -17,7 +17,8 @@
 //! run has one seeded RNG, so a seed always gives the same bytes (except `wall_seconds`).
 //!
 //! Layout (see `sim/ARCHITECTURE.md`): `engine` runs the event loop over the world of a run
-//! and drives a model through the `Scheduler` hooks; `kernel` shares cores among OS threads
+//! and drives a model through the `Scheduler` hooks (the model acts on the run only through
+//! a `Ctx`); `kernel` shares cores among OS threads
 //! under a slice `Policy`, told who woke each thread (`Waker`); `model` picks and holds the
 //! scheduling model; each run ends in a raw `RunTally`, replications merge into a `Tally`, and
 //! `Tally::report` is the one derivation of every [`Report`] figure. The module graph is

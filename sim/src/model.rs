@@ -2,7 +2,7 @@
 //! the engine's [`Scheduler`](crate::engine::Scheduler) event hooks: thread-per-request with its own type, preemptive and
 //! cooperative as one task runtime with different parameters (switch cost, quantum, balance,
 //! offload). The engine owns time, the kernel, the requests and the statistics, and calls the
-//! hooks; this module picks the model a config names and hands it to the engine.
+//! hooks, which act on the run only through the [`Ctx`](crate::engine::Ctx) they are handed; this module picks the model a config names and hands it to the engine.
 
 pub(crate) mod cooperative;
 pub(crate) mod preemptive;

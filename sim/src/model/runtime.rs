@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::{Carry, Scheduler, Sim, StepStart};
+use crate::engine::{Carry, Ctx, Scheduler, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
 use crate::kernel::{Burst, Next, Waker};
 
@@ -148,10 +148,10 @@ impl Runtime {
     }
 
     /// The task can run: queue it and wake (`by` the caller) a worker that would take it.
-    fn make_ready(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
-        self.push_ready(sim, req);
+    fn make_ready(&mut self, ctx: &mut Ctx, req: ReqId, by: Waker) {
+        self.push_ready(ctx, req);
         let w = if self.params.affinity {
-            let w = sim.req(req).owner;
+            let w = ctx.owner(req);
             if !self.workers[w as usize].idle {
                 return;
             }
@@ -165,52 +165,52 @@ impl Runtime {
         let worker = &mut self.workers[w as usize];
         worker.idle = false;
         let thread = worker.thread;
-        sim.wake(thread, Burst::ZERO, by);
+        ctx.wake(thread, Burst::ZERO, by);
     }
 
     /// Queues a task at the tail of its ready queue.
-    fn push_ready(&mut self, sim: &mut Sim, req: ReqId) {
+    fn push_ready(&mut self, ctx: &mut Ctx, req: ReqId) {
         if self.params.affinity {
-            let w = sim.req(req).owner;
+            let w = ctx.owner(req);
             self.workers[w as usize].ready.push_back(req);
         } else {
             self.shared.push_back(req);
         }
         self.ready += 1;
-        sim.queue_len(self.ready_level, self.ready);
+        ctx.queue_len(self.ready_level, self.ready);
     }
 
     /// The task `w`'s running task woke: into `w`'s LIFO slot (a task it displaces goes to
     /// the queue, and may wake an idle worker).
-    fn make_ready_lifo(&mut self, sim: &mut Sim, req: ReqId, w: u32, by: Waker) {
+    fn make_ready_lifo(&mut self, ctx: &mut Ctx, req: ReqId, w: u32, by: Waker) {
         let prev = std::mem::replace(&mut self.workers[w as usize].lifo, req);
         self.ready += 1;
-        sim.queue_len(self.ready_level, self.ready);
+        ctx.queue_len(self.ready_level, self.ready);
         if prev != NONE {
             self.ready -= 1;
-            self.make_ready(sim, prev, by);
+            self.make_ready(ctx, prev, by);
         }
     }
 
     /// The next task for worker `w`: its LIFO slot's (unless it ran too many in a row), else
     /// the queue's.
-    fn next_task(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
+    fn next_task(&mut self, ctx: &mut Ctx, w: u32) -> Option<ReqId> {
         let worker = &mut self.workers[w as usize];
         let slot = std::mem::replace(&mut worker.lifo, NONE);
         if slot != NONE {
             self.ready -= 1;
             if worker.lifo_runs < MAX_LIFO_RUNS {
                 worker.lifo_runs += 1;
-                sim.queue_len(self.ready_level, self.ready);
+                ctx.queue_len(self.ready_level, self.ready);
                 return Some(slot);
             }
-            self.push_ready(sim, slot);
+            self.push_ready(ctx, slot);
         }
         self.workers[w as usize].lifo_runs = 0;
-        self.pop_ready(sim, w)
+        self.pop_ready(ctx, w)
     }
 
-    fn pop_ready(&mut self, sim: &mut Sim, w: u32) -> Option<ReqId> {
+    fn pop_ready(&mut self, ctx: &mut Ctx, w: u32) -> Option<ReqId> {
         let req = if self.params.affinity {
             self.workers[w as usize].ready.pop_front()
         } else {
@@ -218,7 +218,7 @@ impl Runtime {
         };
         if req.is_some() {
             self.ready -= 1;
-            sim.queue_len(self.ready_level, self.ready);
+            ctx.queue_len(self.ready_level, self.ready);
         }
         req
     }
@@ -243,20 +243,20 @@ impl Runtime {
 
     /// Worker `w` is on its core with `overhead` of switching not yet paid: run tasks until one
     /// needs the core for a while, blocks the thread, or none is ready.
-    fn schedule(&mut self, sim: &mut Sim, w: u32, mut overhead: u64, by: Waker) -> Next {
+    fn schedule(&mut self, ctx: &mut Ctx, w: u32, mut overhead: u64, by: Waker) -> Next {
         // Spawn costs of tasks that started and went on waiting: useful work still to pay.
         let mut work = 0;
         loop {
             let mut req = self.workers[w as usize].current;
             if req == NONE {
-                match self.next_task(sim, w) {
+                match self.next_task(ctx, w) {
                     Some(next) => {
                         req = next;
                         self.workers[w as usize].current = req;
-                        sim.task_switches += 1;
+                        ctx.count_task_switch();
                         overhead += self.params.switch;
                         if !self.params.affinity {
-                            sim.req_mut(req).owner = w;
+                            ctx.set_owner(req, w);
                         }
                     }
                     None => {
@@ -277,15 +277,15 @@ impl Runtime {
                 }
             }
             // A task's spawn cost waits in its carry until its first step.
-            let spawn = if sim.in_step(req) {
+            let spawn = if ctx.in_step(req) {
                 0
             } else {
-                sim.req_mut(req).take_spawn()
+                ctx.take_spawn(req)
             };
             // Any other decision (start a wait, queue for a pool, answer) is taken by the task
             // on the core, so the switch to it and its creation are paid first; the worker
             // comes back here with `current` still set once that burst is done.
-            if !sim.in_step(req) && overhead + work + spawn > 0 && !sim.next_step_is_ready_cpu(req)
+            if !ctx.in_step(req) && overhead + work + spawn > 0 && !ctx.next_step_is_ready_cpu(req)
             {
                 self.workers[w as usize].chunk = 0;
                 return Next::Run(Burst {
@@ -294,21 +294,21 @@ impl Runtime {
                     ..Burst::ZERO
                 });
             }
-            let start = if sim.in_step(req) {
+            let start = if ctx.in_step(req) {
                 // Resuming a CPU step cut by the quantum.
-                StepStart::Cpu(sim.req(req).cpu_left())
+                StepStart::Cpu(ctx.cpu_left(req))
             } else {
-                sim.begin_step(req)
+                ctx.begin_step(req)
             };
             match start {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).carry = Carry::Cpu(cpu);
+                    ctx.set_carry(req, Carry::Cpu(cpu));
                     let chunk = self.chunk(cpu);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
                         overhead,
                         work: work + spawn + chunk,
-                        touch: sim.touch(req, self.params.stack),
+                        touch: ctx.touch(req, self.params.stack),
                         ..Burst::ZERO
                     });
                 }
@@ -320,9 +320,9 @@ impl Runtime {
                     work += spawn;
                     if !self.offload.is_empty() {
                         self.workers[w as usize].current = NONE;
-                        self.offload_call(sim, req, wait, by);
+                        self.offload_call(ctx, req, wait, by);
                     } else {
-                        sim.req_mut(req).carry = Carry::Call(wait);
+                        ctx.set_carry(req, Carry::Call(wait));
                         if overhead + work > 0 {
                             let worker = &mut self.workers[w as usize];
                             worker.block_after = true;
@@ -333,72 +333,72 @@ impl Runtime {
                                 ..Burst::ZERO
                             });
                         }
-                        self.block_worker(sim, req);
+                        self.block_worker(ctx, req);
                         return Next::Block;
                     }
                 }
                 StepStart::Done => {
                     work += spawn;
                     self.workers[w as usize].current = NONE;
-                    if !sim.connections {
-                        sim.tasks_changed(-1);
+                    if !ctx.connections() {
+                        ctx.tasks_changed(-1);
                     }
-                    sim.finish(req, by);
+                    ctx.finish(req, by);
                 }
             }
         }
     }
 
     /// Starts the blocking call the request carries (the caller's thread blocks).
-    fn block_worker(&mut self, sim: &mut Sim, req: ReqId) {
-        let wait = sim.req_mut(req).take_call();
-        sim.start_wait(req, wait);
+    fn block_worker(&mut self, ctx: &mut Ctx, req: ReqId) {
+        let wait = ctx.take_call(req);
+        ctx.start_wait(req, wait);
     }
 
-    fn offload_call(&mut self, sim: &mut Sim, req: ReqId, wait: u64, by: Waker) {
+    fn offload_call(&mut self, ctx: &mut Ctx, req: ReqId, wait: u64, by: Waker) {
         let i = req as usize;
         if i >= self.offloaded.len() {
             self.offloaded.resize(i + 1, NONE);
         }
-        sim.req_mut(req).carry = Carry::Call(wait);
+        ctx.set_carry(req, Carry::Call(wait));
         match self.free_offload.pop() {
-            Some(o) => self.hand_to(sim, o, req, by),
+            Some(o) => self.hand_to(ctx, o, req, by),
             None => {
                 self.offload_queue.push_back(req);
-                sim.queue_len(self.offload_level, self.offload_queue.len());
+                ctx.queue_len(self.offload_level, self.offload_queue.len());
             }
         }
     }
 
-    fn hand_to(&mut self, sim: &mut Sim, o: u32, req: ReqId, by: Waker) {
+    fn hand_to(&mut self, ctx: &mut Ctx, o: u32, req: ReqId, by: Waker) {
         self.offloaded[req as usize] = o;
         let t = &mut self.offload[o as usize];
         t.req = req;
         t.phase = OffloadPhase::Starting;
         let thread = t.thread;
-        sim.wake(thread, Burst::ZERO, by);
+        ctx.wake(thread, Burst::ZERO, by);
     }
 
-    fn offload_burst_done(&mut self, sim: &mut Sim, o: u32, by: Waker) -> Next {
+    fn offload_burst_done(&mut self, ctx: &mut Ctx, o: u32, by: Waker) -> Next {
         let t = self.offload[o as usize];
         match t.phase {
             OffloadPhase::Starting => {
                 self.offload[o as usize].phase = OffloadPhase::Waiting;
-                self.block_worker(sim, t.req);
+                self.block_worker(ctx, t.req);
                 Next::Block
             }
             _ => {
                 // Returning: the task goes back to its loop; the thread takes the next call.
                 self.offloaded[t.req as usize] = NONE;
-                self.make_ready(sim, t.req, by);
+                self.make_ready(ctx, t.req, by);
                 match self.offload_queue.pop_front() {
                     Some(next) => {
-                        sim.queue_len(self.offload_level, self.offload_queue.len());
+                        ctx.queue_len(self.offload_level, self.offload_queue.len());
                         self.offloaded[next as usize] = o;
                         let slot = &mut self.offload[o as usize];
                         slot.req = next;
                         slot.phase = OffloadPhase::Waiting;
-                        self.block_worker(sim, next);
+                        self.block_worker(ctx, next);
                         Next::Block
                     }
                     None => {
@@ -415,11 +415,11 @@ impl Runtime {
 }
 
 impl Scheduler for Runtime {
-    fn start(&mut self, sim: &mut Sim) {
-        self.ready_level = sim.add_queue("ready");
-        sim.set_processes(self.params.processes);
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.ready_level = ctx.add_queue("ready");
+        ctx.set_processes(self.params.processes);
         for w in 0..self.params.workers as u32 {
-            let thread = sim.spawn_thread();
+            let thread = ctx.spawn_thread();
             self.set_role(thread, Role::Worker(w));
             self.workers.push(Worker {
                 thread,
@@ -437,9 +437,9 @@ impl Scheduler for Runtime {
             self.idle_workers = (0..self.params.workers as u32).rev().collect();
         }
         if let Some(n) = self.params.offload {
-            self.offload_level = sim.add_queue("offload");
+            self.offload_level = ctx.add_queue("offload");
             for i in 0..n as u32 {
-                let thread = sim.spawn_thread();
+                let thread = ctx.spawn_thread();
                 self.set_role(thread, Role::Offload(i));
                 self.offload.push(OffloadThread {
                     thread,
@@ -451,109 +451,109 @@ impl Scheduler for Runtime {
         }
     }
 
-    fn on_connect(&mut self, sim: &mut Sim, client: u32) {
-        sim.tasks_changed(1);
+    fn on_connect(&mut self, ctx: &mut Ctx, client: u32) {
+        ctx.tasks_changed(1);
         if self.params.affinity {
-            sim.clients[client as usize].bind = self.pick_worker();
+            ctx.bind(client, self.pick_worker());
         }
     }
 
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
-        if !sim.connections {
-            sim.tasks_changed(1);
+    fn on_arrival(&mut self, ctx: &mut Ctx, req: ReqId, by: Waker) {
+        if !ctx.connections() {
+            ctx.tasks_changed(1);
             // `task_spawn` is measured as spawn + await of an empty task, which includes
             // switching to it; the worker charges that switch when it first runs the task, so
             // the creation is the rest (one task switch per spawn, not two). Creating the
             // task is useful work, paid when it first runs.
             let creation = self.params.spawn.saturating_sub(self.params.switch);
-            sim.req_mut(req).carry = Carry::Spawn(creation);
+            ctx.set_carry(req, Carry::Spawn(creation));
         }
         if self.params.affinity {
-            let client = sim.req(req).client;
+            let client = ctx.client_of(req);
             let w = if client == NONE {
                 self.pick_worker()
             } else {
-                let bound = sim.clients[client as usize].bind;
+                let bound = ctx.bound(client);
                 if bound == NONE {
                     let w = self.pick_worker();
-                    sim.clients[client as usize].bind = w;
+                    ctx.bind(client, w);
                     w
                 } else {
                     bound
                 }
             };
-            sim.req_mut(req).owner = w;
+            ctx.set_owner(req, w);
         }
-        self.make_ready(sim, req, by);
+        self.make_ready(ctx, req, by);
     }
 
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
+    fn on_burst_done(&mut self, ctx: &mut Ctx, thread: ThreadId, core: CoreId) -> Next {
         let by = Waker::Core(core);
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
-            Role::Offload(o) => return self.offload_burst_done(sim, o, by),
+            Role::Offload(o) => return self.offload_burst_done(ctx, o, by),
         };
         let worker = &mut self.workers[w as usize];
         let req = worker.current;
         if worker.block_after {
             worker.block_after = false;
-            self.block_worker(sim, req);
+            self.block_worker(ctx, req);
             return Next::Block;
         }
-        if req != NONE && sim.in_step(req) {
+        if req != NONE && ctx.in_step(req) {
             let chunk = std::mem::take(&mut self.workers[w as usize].chunk);
-            let left = sim.req_mut(req).ran(chunk);
+            let left = ctx.ran(req, chunk);
             if left > 0 {
                 // The slice is over: yield to a ready task, or keep going.
                 if self.has_ready(w) {
                     self.workers[w as usize].current = NONE;
-                    self.push_ready(sim, req);
+                    self.push_ready(ctx, req);
                 } else {
                     let chunk = self.chunk(left);
                     self.workers[w as usize].chunk = chunk;
                     return Next::Run(Burst {
                         work: chunk,
-                        touch: sim.touch(req, self.params.stack),
+                        touch: ctx.touch(req, self.params.stack),
                         ..Burst::ZERO
                     });
                 }
-            } else if let Some(granted) = sim.end_step(req)
+            } else if let Some(granted) = ctx.end_step(req)
                 && self.params.lifo_slot
             {
                 // The releasing task wakes the waiter from this worker, as tokio's semaphore
                 // does inside the task's poll: it runs next here.
                 self.lifo_grants.push(granted);
-                self.make_ready_lifo(sim, granted, w, by);
+                self.make_ready_lifo(ctx, granted, w, by);
             }
         }
-        self.schedule(sim, w, 0, by)
+        self.schedule(ctx, w, 0, by)
     }
 
-    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
-        sim.end_step(req);
+    fn on_io_done(&mut self, ctx: &mut Ctx, req: ReqId) {
+        ctx.end_step(req);
         if let Some(&o) = self.offloaded.get(req as usize)
             && o != NONE
         {
             self.offload[o as usize].phase = OffloadPhase::Returning;
             let thread = self.offload[o as usize].thread;
-            sim.wake(thread, Burst::ZERO, Waker::Outside);
+            ctx.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
         // A blocking call ends: its worker (still holding the task) resumes it, no task switch.
-        let w = sim.req(req).owner;
+        let w = ctx.owner(req);
         if w != NONE && self.workers[w as usize].current == req {
             let thread = self.workers[w as usize].thread;
-            sim.wake(thread, Burst::ZERO, Waker::Outside);
+            ctx.wake(thread, Burst::ZERO, Waker::Outside);
             return;
         }
-        self.make_ready(sim, req, Waker::Outside);
+        self.make_ready(ctx, req, Waker::Outside);
     }
 
-    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
+    fn on_pool_granted(&mut self, ctx: &mut Ctx, req: ReqId) {
         if let Some(i) = self.lifo_grants.iter().position(|&r| r == req) {
             self.lifo_grants.swap_remove(i);
             return;
         }
-        self.make_ready(sim, req, Waker::Outside);
+        self.make_ready(ctx, req, Waker::Outside);
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 
 use crate::config::{Arrivals, Model, RunConfig, Threads};
-use crate::engine::{Carry, Scheduler, Sim, StepStart};
+use crate::engine::{Carry, Ctx, Scheduler, StepStart};
 use crate::event::{CoreId, NONE, ReqId, ThreadId};
 use crate::gil::{Attempt, Gil, Take};
 use crate::kernel::{Burst, Next, Waker};
@@ -137,8 +137,8 @@ impl ThreadPerRequest {
     /// new thread's first burst carries both), and the kernel's wake-up of the new thread.
     /// `thread_spawn`, the wall-clock figure, is not charged: its rest is that wake-up and
     /// the join.
-    fn spawn(&mut self, sim: &mut Sim, req: ReqId, client: u32, by: Waker) -> ThreadId {
-        let thread = sim.spawn_thread();
+    fn spawn(&mut self, ctx: &mut Ctx, req: ReqId, client: u32, by: Waker) -> ThreadId {
+        let thread = ctx.spawn_thread();
         let process = self.next_process;
         self.next_process = (self.next_process + 1) % self.processes as u32;
         self.set_info(
@@ -154,26 +154,26 @@ impl ThreadPerRequest {
                 timer: 0,
             },
         );
-        sim.wake(thread, Burst::work(self.spawn_cpu), by);
+        ctx.wake(thread, Burst::work(self.spawn_cpu), by);
         thread
     }
 
     /// Hands `req` to an idle (blocked) thread and wakes it.
-    fn assign(&mut self, sim: &mut Sim, thread: ThreadId, req: ReqId, by: Waker) {
-        self.bind(sim, thread, req);
-        sim.wake(thread, Burst::ZERO, by);
+    fn assign(&mut self, ctx: &mut Ctx, thread: ThreadId, req: ReqId, by: Waker) {
+        self.bind(ctx, thread, req);
+        ctx.wake(thread, Burst::ZERO, by);
     }
 
-    fn bind(&mut self, sim: &mut Sim, thread: ThreadId, req: ReqId) {
-        let client = sim.req(req).client;
+    fn bind(&mut self, ctx: &mut Ctx, thread: ThreadId, req: ReqId) {
+        let client = ctx.client_of(req);
         let info = &mut self.info[thread as usize];
         info.req = req;
         if self.keepalive && client != NONE && info.client != client {
             info.client = client;
             info.served = 0;
-            sim.clients[client as usize].bind = thread;
+            ctx.bind(client, thread);
         }
-        sim.req_mut(req).owner = thread;
+        ctx.set_owner(req, thread);
     }
 
     fn gil_of(&mut self, thread: ThreadId) -> &mut Gil {
@@ -182,24 +182,24 @@ impl ThreadPerRequest {
     }
 
     /// `take_gil` by `thread`, on a core in a CPU step: run the step, or block in the wait.
-    fn take_gil(&mut self, sim: &mut Sim, thread: ThreadId, attempt: Attempt, by: Waker) -> Next {
-        let now = sim.now;
+    fn take_gil(&mut self, ctx: &mut Ctx, thread: ThreadId, attempt: Attempt, by: Waker) -> Next {
+        let now = ctx.now();
         match self.gil_of(thread).take(thread, now, attempt) {
             Take::Got { released } => {
                 if let Some(dropper) = released {
-                    self.switched(sim, dropper, by);
+                    self.switched(ctx, dropper, by);
                 }
-                Next::Run(self.start_chunk(sim, thread))
+                Next::Run(self.start_chunk(ctx, thread))
             }
             Take::Wait { until, requested } => {
                 let info = &mut self.info[thread as usize];
                 info.gil = GilWait::Waiting;
                 info.timer = info.timer.wrapping_add(1);
-                sim.set_timer(until - now, thread, info.timer);
+                ctx.set_timer(until - now, thread, info.timer);
                 if requested && let Some(holder) = self.gil_of(thread).holder() {
                     // The holder sees the request at its next eval-breaker check, a few
                     // bytecodes on: its burst ends now, or as soon as it is on a core again.
-                    let left = sim.interrupt(holder);
+                    let left = ctx.interrupt(holder);
                     let chunk = &mut self.info[holder as usize].chunk;
                     *chunk -= left.min(*chunk);
                 }
@@ -209,28 +209,28 @@ impl ThreadPerRequest {
     }
 
     /// `drop_gil` for I/O, a pool or the end of the request (no-op without the lock).
-    fn release_gil(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) {
+    fn release_gil(&mut self, ctx: &mut Ctx, thread: ThreadId, by: Waker) {
         if !self.gil || self.gil_of(thread).holder() != Some(thread) {
             return;
         }
         // A requested switch is not waited for here (see the module docs).
         let signal = self.gil_of(thread).drop(thread).signal;
-        self.signal(sim, signal, by);
+        self.signal(ctx, signal, by);
     }
 
     /// The holder drops the lock because a waiter asked, and waits for the switch.
-    fn drop_on_request(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Next {
+    fn drop_on_request(&mut self, ctx: &mut Ctx, thread: ThreadId, by: Waker) -> Next {
         let dropped = self.gil_of(thread).drop(thread);
-        self.signal(sim, dropped.signal, by);
+        self.signal(ctx, dropped.signal, by);
         if dropped.wait_for_switch {
             self.info[thread as usize].gil = GilWait::SwitchWait;
             return Next::Block;
         }
-        self.take_gil(sim, thread, Attempt::Fresh, by)
+        self.take_gil(ctx, thread, Attempt::Fresh, by)
     }
 
     /// A dropper signals a waiter: it retries `take_gil` when it gets a core.
-    fn signal(&mut self, sim: &mut Sim, waiter: Option<ThreadId>, by: Waker) {
+    fn signal(&mut self, ctx: &mut Ctx, waiter: Option<ThreadId>, by: Waker) {
         let Some(w) = waiter else {
             return;
         };
@@ -239,7 +239,7 @@ impl ThreadPerRequest {
             GilWait::Waiting => {
                 info.timer = info.timer.wrapping_add(1);
                 info.gil = GilWait::Pending(Attempt::Signalled);
-                sim.wake(w, Burst::ZERO, by);
+                ctx.wake(w, Burst::ZERO, by);
             }
             // Its timer already woke it: it retries anyway.
             GilWait::Pending(_) => info.gil = GilWait::Pending(Attempt::Signalled),
@@ -248,74 +248,74 @@ impl ThreadPerRequest {
     }
 
     /// Another thread took the lock that `dropper` dropped on request: it asks again.
-    fn switched(&mut self, sim: &mut Sim, dropper: ThreadId, by: Waker) {
+    fn switched(&mut self, ctx: &mut Ctx, dropper: ThreadId, by: Waker) {
         let info = &mut self.info[dropper as usize];
         if info.gil == GilWait::SwitchWait {
             info.gil = GilWait::Pending(Attempt::Fresh);
-            sim.wake(dropper, Burst::ZERO, by);
+            ctx.wake(dropper, Burst::ZERO, by);
         }
     }
 
     /// The rest of the thread's CPU step, as one burst (a drop request may cut it short).
-    fn start_chunk(&mut self, sim: &Sim, thread: ThreadId) -> Burst {
+    fn start_chunk(&mut self, ctx: &Ctx, thread: ThreadId) -> Burst {
         let info = &mut self.info[thread as usize];
-        info.chunk = sim.req(info.req).cpu_left();
+        info.chunk = ctx.cpu_left(info.req);
         Burst {
             work: info.chunk,
-            touch: sim.touch(info.req, 0),
+            touch: ctx.touch(info.req, 0),
             ..Burst::ZERO
         }
     }
 
     /// A piece of a CPU step ran. `None` when the step is done; otherwise (a drop request cut
     /// it) the holder drops the lock and waits for the switch.
-    fn after_chunk(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Option<Next> {
+    fn after_chunk(&mut self, ctx: &mut Ctx, thread: ThreadId, by: Waker) -> Option<Next> {
         let info = self.info[thread as usize];
-        if sim.req_mut(info.req).ran(info.chunk) == 0 {
+        if ctx.ran(info.req, info.chunk) == 0 {
             return None;
         }
         if self.gil && self.gil_of(thread).drop_requested() {
-            return Some(self.drop_on_request(sim, thread, by));
+            return Some(self.drop_on_request(ctx, thread, by));
         }
-        Some(Next::Run(self.start_chunk(sim, thread)))
+        Some(Next::Run(self.start_chunk(ctx, thread)))
     }
 
     /// The thread is on a core and its request between steps: start the next one.
-    fn advance(&mut self, sim: &mut Sim, thread: ThreadId, by: Waker) -> Next {
+    fn advance(&mut self, ctx: &mut Ctx, thread: ThreadId, by: Waker) -> Next {
         loop {
             let req = self.info[thread as usize].req;
             if req == NONE {
                 return Next::Block;
             }
-            match sim.begin_step(req) {
+            match ctx.begin_step(req) {
                 StepStart::Cpu(cpu) => {
-                    sim.req_mut(req).carry = Carry::Cpu(cpu);
+                    ctx.set_carry(req, Carry::Cpu(cpu));
                     if !self.gil {
-                        return Next::Run(self.start_chunk(sim, thread));
+                        return Next::Run(self.start_chunk(ctx, thread));
                     }
                     if self.gil_of(thread).holder() != Some(thread) {
-                        return self.take_gil(sim, thread, Attempt::Fresh, by);
+                        return self.take_gil(ctx, thread, Attempt::Fresh, by);
                     }
                     // Still holding it from the previous step: the next check is now.
                     if self.gil_of(thread).drop_requested() {
-                        return self.drop_on_request(sim, thread, by);
+                        return self.drop_on_request(ctx, thread, by);
                     }
-                    return Next::Run(self.start_chunk(sim, thread));
+                    return Next::Run(self.start_chunk(ctx, thread));
                 }
                 StepStart::Io(_) | StepStart::PoolWait => {
-                    self.release_gil(sim, thread, by);
+                    self.release_gil(ctx, thread, by);
                     return Next::Block;
                 }
                 StepStart::Blocking(wait) => {
-                    self.release_gil(sim, thread, by);
-                    sim.start_wait(req, wait);
+                    self.release_gil(ctx, thread, by);
+                    ctx.start_wait(req, wait);
                     return Next::Block;
                 }
                 StepStart::Done => {
-                    self.release_gil(sim, thread, by);
-                    sim.finish(req, by);
+                    self.release_gil(ctx, thread, by);
+                    ctx.finish(req, by);
                     self.info[thread as usize].req = NONE;
-                    if let Some(next) = self.after_request(sim, thread) {
+                    if let Some(next) = self.after_request(ctx, thread) {
                         return next;
                     }
                 }
@@ -325,7 +325,7 @@ impl ThreadPerRequest {
 
     /// The thread's request is done: exit, stay with its connection, take the next queued
     /// request (`None`: go on with it) or become free.
-    fn after_request(&mut self, sim: &mut Sim, thread: ThreadId) -> Option<Next> {
+    fn after_request(&mut self, ctx: &mut Ctx, thread: ThreadId) -> Option<Next> {
         let info = &mut self.info[thread as usize];
         if self.keepalive && info.client != NONE {
             info.served += 1;
@@ -334,7 +334,7 @@ impl ThreadPerRequest {
                     // The server closes the connection (MaxKeepAliveRequests): the client
                     // reconnects and queues for a thread like any new connection, which is
                     // what lets connections beyond the pool size get served at all.
-                    sim.clients[info.client as usize].bind = NONE;
+                    ctx.bind(info.client, NONE);
                     info.client = NONE;
                     info.served = 0;
                 }
@@ -342,8 +342,8 @@ impl ThreadPerRequest {
             }
         }
         if let Some(req) = self.accept.pop_front() {
-            sim.queue_len(self.accept_level, self.accept.len());
-            self.bind(sim, thread, req);
+            ctx.queue_len(self.accept_level, self.accept.len());
+            self.bind(ctx, thread, req);
             return None;
         }
         if self.fixed.is_none() {
@@ -355,13 +355,13 @@ impl ThreadPerRequest {
 }
 
 impl Scheduler for ThreadPerRequest {
-    fn start(&mut self, sim: &mut Sim) {
-        self.accept_level = sim.add_queue("accept");
-        sim.set_processes(self.processes);
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.accept_level = ctx.add_queue("accept");
+        ctx.set_processes(self.processes);
         if let Some(n) = self.fixed {
             for p in 0..self.processes {
                 for _ in 0..n {
-                    let thread = sim.spawn_thread();
+                    let thread = ctx.spawn_thread();
                     self.set_info(
                         thread,
                         ThreadInfo {
@@ -383,20 +383,20 @@ impl Scheduler for ThreadPerRequest {
         }
     }
 
-    fn on_connect(&mut self, sim: &mut Sim, client: u32) {
+    fn on_connect(&mut self, ctx: &mut Ctx, client: u32) {
         let thread = match self.fixed {
             Some(_) => match self.free.pop() {
                 Some(t) => t,
                 None => return,
             },
-            None => self.spawn(sim, NONE, client, Waker::Outside),
+            None => self.spawn(ctx, NONE, client, Waker::Outside),
         };
         self.info[thread as usize].client = client;
-        sim.clients[client as usize].bind = thread;
+        ctx.bind(client, thread);
     }
 
-    fn on_arrival(&mut self, sim: &mut Sim, req: ReqId, by: Waker) {
-        let client = sim.req(req).client;
+    fn on_arrival(&mut self, ctx: &mut Ctx, req: ReqId, by: Waker) {
+        let client = ctx.client_of(req);
         // A request from the network reaches a free or new thread through the acceptor, a
         // hand-off between threads; a keep-alive thread reads its own connection.
         let handoff = match by {
@@ -404,66 +404,66 @@ impl Scheduler for ThreadPerRequest {
             by => by,
         };
         if self.keepalive && client != NONE {
-            let bound = sim.clients[client as usize].bind;
+            let bound = ctx.bound(client);
             if bound != NONE && self.info[bound as usize].req == NONE {
                 if self.info[bound as usize].starting {
-                    self.bind(sim, bound, req);
+                    self.bind(ctx, bound, req);
                 } else {
-                    self.assign(sim, bound, req, by);
+                    self.assign(ctx, bound, req, by);
                 }
                 return;
             }
         }
         if let Some(thread) = self.free.pop() {
-            self.assign(sim, thread, req, handoff);
+            self.assign(ctx, thread, req, handoff);
             return;
         }
         if self.fixed.is_none() {
-            let thread = self.spawn(sim, NONE, NONE, handoff);
-            self.bind(sim, thread, req);
+            let thread = self.spawn(ctx, NONE, NONE, handoff);
+            self.bind(ctx, thread, req);
             return;
         }
         if self.backlog.is_some_and(|b| self.accept.len() as u64 >= b) {
-            sim.drop_request(req);
+            ctx.drop_request(req);
             return;
         }
         self.accept.push_back(req);
-        sim.queue_len(self.accept_level, self.accept.len());
+        ctx.queue_len(self.accept_level, self.accept.len());
     }
 
-    fn on_burst_done(&mut self, sim: &mut Sim, thread: ThreadId, core: CoreId) -> Next {
+    fn on_burst_done(&mut self, ctx: &mut Ctx, thread: ThreadId, core: CoreId) -> Next {
         let by = Waker::Core(core);
         self.info[thread as usize].starting = false;
         if let GilWait::Pending(attempt) = self.info[thread as usize].gil {
             self.info[thread as usize].gil = GilWait::No;
-            return self.take_gil(sim, thread, attempt, by);
+            return self.take_gil(ctx, thread, attempt, by);
         }
         let req = self.info[thread as usize].req;
-        if req != NONE && sim.in_step(req) {
-            if let Some(next) = self.after_chunk(sim, thread, by) {
+        if req != NONE && ctx.in_step(req) {
+            if let Some(next) = self.after_chunk(ctx, thread, by) {
                 return next;
             }
-            sim.end_step(req);
+            ctx.end_step(req);
         }
-        self.advance(sim, thread, by)
+        self.advance(ctx, thread, by)
     }
 
-    fn on_io_done(&mut self, sim: &mut Sim, req: ReqId) {
-        sim.end_step(req);
-        let thread = sim.req(req).owner;
-        sim.wake(thread, Burst::ZERO, Waker::Outside);
+    fn on_io_done(&mut self, ctx: &mut Ctx, req: ReqId) {
+        ctx.end_step(req);
+        let thread = ctx.owner(req);
+        ctx.wake(thread, Burst::ZERO, Waker::Outside);
     }
 
-    fn on_pool_granted(&mut self, sim: &mut Sim, req: ReqId) {
-        let thread = sim.req(req).owner;
-        sim.wake(thread, Burst::ZERO, Waker::Outside);
+    fn on_pool_granted(&mut self, ctx: &mut Ctx, req: ReqId) {
+        let thread = ctx.owner(req);
+        ctx.wake(thread, Burst::ZERO, Waker::Outside);
     }
 
-    fn on_timer(&mut self, sim: &mut Sim, thread: ThreadId, generation: u32) {
+    fn on_timer(&mut self, ctx: &mut Ctx, thread: ThreadId, generation: u32) {
         let info = &mut self.info[thread as usize];
         if info.gil == GilWait::Waiting && info.timer == generation {
             info.gil = GilWait::Pending(Attempt::TimedOut);
-            sim.wake(thread, Burst::ZERO, Waker::Outside);
+            ctx.wake(thread, Burst::ZERO, Waker::Outside);
         }
     }
 }
