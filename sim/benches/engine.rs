@@ -391,7 +391,9 @@ fn main() {
         json["threads_1000_sliced"] = threads(smoke);
         json["sweep"] = sweep::speedup(smoke);
         json["load_average"] = serde_json::json!(
-            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
         );
         // CARGO_TARGET_TMPDIR is target/tmp; the ratio goes beside it.
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../engine-ratio.json");

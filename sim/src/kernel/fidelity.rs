@@ -203,4 +203,3 @@ fn a_sleeper_beside_hogs_is_as_late_as_measured() {
         );
     }
 }
-
