@@ -203,3 +203,4 @@ fn a_sleeper_beside_hogs_is_as_late_as_measured() {
         );
     }
 }
+
