@@ -10,7 +10,10 @@
 //! rate as a ratio of the limit, a hand-specialised M/M/4 loop (`engine/limit.rs`) run in the
 //! same process, alternating, at least five times each, each side timed by this thread's CPU
 //! time; absolute rates on a shared VM move by tens of percent between runs, the ratio less. It writes `target/engine-ratio.json`.
-//! Both sides' mean response is checked against Erlang C, so neither can cheat.
+//! Both sides' mean response is checked against Erlang C, so neither can cheat. Then the issue's
+//! other cases, written to the same file: `threads_1000_sliced` under the default scheduler and
+//! under a 1 ms round robin (requests per CPU-second), and the 64-point sweep's speed-up from 1
+//! to 2 rayon threads (`engine/sweep.rs`, two child processes).
 //!
 //! Criterion's throughput is in elements (= simulated requests) per second. The `_cpu`
 //! variants time the same runs by the benchmark thread's own CPU time instead of wall time, so
@@ -20,6 +23,8 @@
 // Not `benches/limit.rs`: cargo would take that for a bench target of its own.
 #[path = "engine/limit.rs"]
 mod limit;
+#[path = "engine/sweep.rs"]
+mod sweep;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -110,24 +115,7 @@ fn engine(c: &mut Criterion) {
     });
 
     let requests = 100_000;
-    let sliced = config(
-        Arrivals::Closed {
-            concurrency: 1_000,
-            think: Dist::Const(0),
-        },
-        requests,
-        Model::ThreadPerRequest {
-            threads: Threads::Unbounded,
-            quantum: Some(1_000_000),
-            backlog: None,
-            processes: 1,
-            gil: false,
-            gil_switch_interval: 5_000_000,
-            keepalive: false,
-            keepalive_requests: None,
-        },
-        Dist::Const(5_000_000),
-    );
+    let sliced = threads_config(requests, Some(1_000_000));
     group.throughput(Throughput::Elements(requests));
     group.bench_function("threads_1000_sliced", |b| {
         b.iter(|| sim::simulate(&sliced).expect("valid bench config"))
@@ -173,9 +161,9 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// Alternates the limit and the engine, prints both rates and the median ratio, writes
-/// `target/engine-ratio.json`.
-fn ratio(smoke: bool) -> (f64, f64) {
+/// Alternates the limit and the engine, prints both rates and the median ratio; returns the
+/// medians and the JSON for `target/engine-ratio.json`.
+fn ratio(smoke: bool) -> (f64, f64, serde_json::Value) {
     let (customers, rounds) = if smoke { (20_000, 1) } else { (2_000_000, 5) };
     let scenario =
         sim::scenario::Scenario::parse(&mm4_scenario(customers), std::path::Path::new("mm4.toml"))
@@ -242,8 +230,6 @@ fn ratio(smoke: bool) -> (f64, f64) {
         limit_rate / 1e6,
         sim_rate / 1e6
     );
-    // CARGO_TARGET_TMPDIR is target/tmp; the ratio goes beside it.
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../engine-ratio.json");
     let json = serde_json::json!({
         "model": "M/M/4 at load 0.9, cooperative shared queue",
         "customers": customers,
@@ -254,10 +240,60 @@ fn ratio(smoke: bool) -> (f64, f64) {
         "ratios": ratios,
         "erlang_c_mean_response_ns": expected,
     });
-    if let Err(e) = std::fs::write(&out, format!("{json:#}\n")) {
-        eprintln!("engine/ratio: could not write {}: {e}", out.display());
+    (sim_rate, limit_rate, json)
+}
+
+/// The issue's second case: 1,000 unbounded-pool threads, a closed loop of 1,000 clients that
+/// never think, each request 5 ms of CPU, on 4 cores, so every core time-slices a long run
+/// queue. Under the default scheduler (EEVDF, HZ 250: slices end on the 4 ms tick) and under
+/// round robin with a 1 ms quantum (the Criterion case). Requests per second of this thread's
+/// CPU time, the median of three runs.
+fn threads(smoke: bool) -> serde_json::Value {
+    let (requests, runs) = if smoke { (2_000, 1) } else { (100_000, 3) };
+    let mut out = serde_json::Map::new();
+    for (name, quantum) in [("eevdf", None), ("rr_1ms", Some(1_000_000))] {
+        let config = threads_config(requests, quantum);
+        let mut rates: Vec<f64> = (0..runs)
+            .map(|_| {
+                let start = thread_cpu_time();
+                let report = sim::simulate(&config).expect("valid bench config");
+                assert!(report.completed > 0, "the threads case completed nothing");
+                requests as f64 / (thread_cpu_time() - start).as_secs_f64()
+            })
+            .collect();
+        let rate = median(&mut rates);
+        println!(
+            "engine/threads_1000_sliced ({name}): {requests} requests, {:.2} M requests per \
+             CPU-second (median of {runs}; target 5 M)",
+            rate / 1e6
+        );
+        out.insert(
+            name.into(),
+            serde_json::json!({ "requests": requests, "requests_per_cpu_s": rate, "runs": rates }),
+        );
     }
-    (sim_rate, limit_rate)
+    serde_json::Value::Object(out)
+}
+
+fn threads_config(requests: u64, quantum: Option<u64>) -> RunConfig {
+    config(
+        Arrivals::Closed {
+            concurrency: 1_000,
+            think: Dist::Const(0),
+        },
+        requests,
+        Model::ThreadPerRequest {
+            threads: Threads::Unbounded,
+            quantum,
+            backlog: None,
+            processes: 1,
+            gil: false,
+            gil_switch_interval: 5_000_000,
+            keepalive: false,
+            keepalive_requests: None,
+        },
+        Dist::Const(5_000_000),
+    )
 }
 
 /// The same M/M/4 model in SimPy and Ciw (`benches/peers/mm4.py`), 200,000 customers each, in
@@ -337,12 +373,33 @@ fn peers(sim_rate: f64, limit_rate: f64) {
 }
 
 fn main() {
+    // A child of the sweep case (`engine/sweep.rs`) runs one sweep and nothing else.
+    if let Some(requests) = std::env::var_os(sweep::CHILD) {
+        let requests = requests
+            .to_str()
+            .and_then(|s| s.parse().ok())
+            .expect("the sweep child is told its request count");
+        sweep::child(requests);
+        return;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--test");
     // A name filter that does not ask for the ratio (e.g. `-- engine/mm4`) skips it.
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     if filters.is_empty() || filters.iter().any(|f| "engine/ratio".contains(f.as_str())) {
-        let (sim_rate, limit_rate) = ratio(smoke);
+        let (sim_rate, limit_rate, mut json) = ratio(smoke);
+        json["threads_1000_sliced"] = threads(smoke);
+        json["sweep"] = sweep::speedup(smoke);
+        json["load_average"] = serde_json::json!(
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
+        // CARGO_TARGET_TMPDIR is target/tmp; the ratio goes beside it.
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../engine-ratio.json");
+        if let Err(e) = std::fs::write(&out, format!("{json:#}\n")) {
+            eprintln!("engine/ratio: could not write {}: {e}", out.display());
+        }
         if !smoke {
             peers(sim_rate, limit_rate);
         }

@@ -171,6 +171,7 @@ impl Dist {
     }
 
     /// Draws one duration in nanoseconds.
+    #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> u64 {
         match self {
             Dist::Const(ns) => *ns,

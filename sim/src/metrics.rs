@@ -50,6 +50,7 @@ impl Latencies {
         }
     }
 
+    #[inline]
     pub(crate) fn record(&mut self, ns: u64) {
         self.histogram.saturating_record(ns);
         self.count += 1;
@@ -203,6 +204,7 @@ pub(crate) struct Level {
 }
 
 impl Level {
+    #[inline]
     pub(crate) fn set(&mut self, now: SimTime, value: u64) {
         self.area += (now - self.since) as u128 * self.value as u128;
         self.since = now;
