@@ -270,24 +270,10 @@ fn levels_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
 }
 
 /// The curve formula's refill for one return on one core (this core's history is its L3
-/// domain's: the one-line form), written out from `cache.rs`: the rise of the curve,
-/// interpolated linearly in log2(bytes) and clamped at its ends, at least 0.
+/// domain's: the one-line form), written out from `cache.rs`: the rise of the curve
+/// (`LineLatency::at`, tested on its own), at least 0.
 fn curve_ns(config: &RunConfig, w: u64, others: u64) -> f64 {
-    let points = config.costs.line_latency.points();
-    let lat = |d: u64| {
-        let x = (d as f64).log2();
-        if x <= (points[0].0 as f64).log2() {
-            return points[0].1;
-        }
-        for pair in points.windows(2) {
-            let ((b0, y0), (b1, y1)) = (pair[0], pair[1]);
-            let (x0, x1) = ((b0 as f64).log2(), (b1 as f64).log2());
-            if x <= x1 {
-                return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
-            }
-        }
-        points[points.len() - 1].1
-    };
+    let lat = |d: u64| config.costs.line_latency.at(d as f64);
     (w as f64 / 64.0 * (lat(w + others) - lat(w))).max(0.0)
 }
 
