@@ -14,6 +14,7 @@
 #
 #   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3 KINDS="tokio:1 threads"
 #   C=100 SECS=4 REPS=3 KINDS="" bash testbed/crosscheck.sh   # nginx only
+#   NGINX=0 KINDS="apache-event" bash testbed/crosscheck.sh    # without the nginx points
 #
 # Pass: throughput within 10 % and p50 within 15 % of testbed's, for both ab and wrk.
 # Bounded: every run is SECS long (ab also stops after its -n), servers are stopped by pid.
@@ -211,11 +212,13 @@ point() { # label url keepalive
     done
 }
 
-port=$(free_port)
-start_nginx "$port"
-point "nginx, keep-alive, c=$C" "http://127.0.0.1:$port/index.html" 1
-point "nginx, a connection per request, c=$C" "http://127.0.0.1:$port/index.html" 0
-stop_server
+if [[ ${NGINX:-1} == 1 ]]; then
+    port=$(free_port)
+    start_nginx "$port"
+    point "nginx, keep-alive, c=$C" "http://127.0.0.1:$port/index.html" 1
+    point "nginx, a connection per request, c=$C" "http://127.0.0.1:$port/index.html" 0
+    stop_server
+fi
 
 for kind in $KINDS; do
     port=$(free_port)
