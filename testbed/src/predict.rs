@@ -274,6 +274,19 @@ pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
     overhead.saturating_sub(idle)
 }
 
+/// What a request spends on the load generator's side, outside the server: the load
+/// generator's core goes idle while it waits for answers (it is at most a third busy at every
+/// grid point but nginx's), so each answer finds it halted and waits for its exit from idle,
+/// the same `idle_exit_latency` the simulator charges a server core. Its own CPU per request
+/// (a few µs) is left out: it is measured per point, and the prediction takes no per-point
+/// figure.
+pub fn client_wakeup(costs: &Costs) -> Duration {
+    costs
+        .get("idle_exit_latency")
+        .and_then(|text| sim::unit::parse_duration(&text).ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 /// Requests the simulation leaves out at the start: every client through at least twice, and
 /// a tenth of the run, so the queues are in their steady state as in the measured window.
 fn warmup_requests(point: &Point) -> u64 {
@@ -326,8 +339,13 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     }
     let _ = writeln!(t, "requests = {}", point.requests + warmup);
     let _ = writeln!(t, "warmup = {warmup}");
-    // Loopback's own time is part of the measured overhead, not a network round trip.
-    let _ = writeln!(t, "rtt = \"0ms\"\n");
+    let _ = writeln!(
+        t,
+        "# The load generator's side: its core, idle between answers, wakes for each one \
+         (calibrate's idle_exit_latency, as sim charges the server's core). Loopback's own \
+         time is in the measured overhead."
+    );
+    let _ = writeln!(t, "rtt = \"{}ns\"\n", client_wakeup(costs).as_nanos());
     t.push_str("[request]\nsteps = [\n");
     let working_set = point.workload.working_set;
     for step in steps(point, charged) {
@@ -499,6 +517,23 @@ mod tests {
         assert!(text.contains("  { cpu = \"20000ns\" },"), "{text}");
         let f = predict(&p, &costs(), Duration::from_micros(40)).unwrap();
         assert!(f.rps.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn the_load_generators_wakeup_is_the_scenarios_round_trip() {
+        let with_exit = Costs {
+            source: "test".into(),
+            toml: "[costs]\nidle_exit_latency = \"25.3us\"\n".into(),
+        };
+        let one = point(ServerKind::Threads, 1, "cpu=50us");
+        assert!(scenario_toml(&one, &with_exit, Duration::ZERO).contains("rtt = \"25300ns\""));
+        assert!(scenario_toml(&one, &costs(), Duration::ZERO).contains("rtt = \"0ns\""));
+        // At one connection the round trip is outside the server: it lowers throughput by
+        // what it adds to each cycle.
+        let with = predict(&one, &with_exit, Duration::ZERO).unwrap();
+        let without = predict(&one, &costs(), Duration::ZERO).unwrap();
+        let (a, b) = (with.rps.unwrap(), without.rps.unwrap());
+        assert!(a < b * 0.8, "{a} vs {b}");
     }
 
     #[test]
