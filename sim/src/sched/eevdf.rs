@@ -467,6 +467,41 @@ mod tests {
         assert_eq!(q.pick(SimTime(4_000_000)), Some(2));
     }
 
+    /// The 2-hog sleeper's long waits: a wake-up finds the running hog past its protected span,
+    /// so `update_curr` reschedules it, but `__pick_eevdf` hands the core to the *other* hog
+    /// (eligible, earlier deadline than the sleeper's fresh request); that hog is protected up
+    /// to its deadline, and without HRTICK nobody looks again before the tick.
+    #[test]
+    fn a_woken_sleeper_can_lose_the_core_to_a_waiting_hog_until_the_tick() {
+        let p = params(false);
+        let mut q = queue_with_hog(&p);
+        q.enqueue(2, Sleeper::NEW, SimTime::ZERO, Enqueue::New);
+        // At 1 ms hog 1 has run 1 ms (v = 1 ms, past its 0.375 ms first deadline); hog 2 waits
+        // at v = 0 with deadline 0.375 ms; V = 0.5 ms. The sleeper joins with no lag: v = V,
+        // deadline V + 0.75 ms = 1.25 ms.
+        let now = SimTime(1_000_000);
+        let lagless = Sleeper {
+            vlag: 0,
+            ..Sleeper::NEW
+        };
+        q.enqueue(3, lagless, now, Enqueue::Wakeup);
+        assert!(
+            q.wakeup_preempts(3, now),
+            "hog 1 is past its protected span"
+        );
+        assert_eq!(
+            q.pick(now),
+            Some(2),
+            "the earliest eligible deadline is hog 2's"
+        );
+        // Hog 2 reaches its deadline 0.375 ms later; the resched waits for the 4 ms tick.
+        assert_eq!(q.slice_end(now), Some(SimTime(4_000_000)));
+        assert!(q.tick(SimTime(4_000_000)));
+        // Then V = (1 + 3 + 0.5) / 3 = 1.5 ms: hog 1 (deadline 1.75 ms) and the sleeper
+        // (1.25 ms) are eligible, and the sleeper's deadline is the earlier.
+        assert_eq!(q.pick(SimTime(4_000_000)), Some(3));
+    }
+
     #[test]
     fn with_hrtick_the_slice_ends_at_the_deadline() {
         let p = params(true);
