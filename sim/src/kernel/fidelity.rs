@@ -201,10 +201,11 @@ fn measured_lateness(hogs: usize) -> (f64, f64) {
 ///   0.1–1 ms, each starting late in a tick period and ending at the tick. A look at this VM
 ///   (shared and loaded, so only the shape counts) with the same loop in C, 8 s per case,
 ///   found two families with 2 hogs: 1.2–1.3 % of wake-ups 0.5–1 ms late and 0.6–0.75 %
-///   5–8 ms late (0.04–0.07 % with 1 hog). The simulation shows the second family (0.4–0.8 %)
-///   only when each wake-up is delayed by a 25–35 µs timer path, which moves the sleeper's
-///   phase against the tick. The measured p99 falls between the two families, so it is
-///   fragile as well as unmodelled.
+///   5–8 ms late, one every 100–130 wake-ups (0.04–0.07 % with 1 hog). The simulation shows
+///   the second family (0.4–0.8 %, about 6 ms, one every ~120 wake-ups; the unit test
+///   `a_woken_sleeper_can_wait_behind_both_hogs`) only when each wake-up is delayed by a
+///   25–35 µs timer path, which moves the sleeper's phase against the tick. The measured p99
+///   falls between the two families, so it is fragile as well as unmodelled.
 /// - **1 hog, p99**: simulated 0.94 µs, measured 88 µs: the timer path's spread again.
 #[test]
 #[ignore = "fails honestly on the quiet reference: p50 0.94 us simulated vs 26.7 us (1 hog) and \
