@@ -188,8 +188,10 @@ fn measured_lateness(hogs: usize) -> (f64, f64) {
 ///   29.0 µs. The machine's gap is the guest's timer path (the hrtimer interrupt through the
 ///   hypervisor, then the wake-up), which `sim` does not model. The nearest independent
 ///   figure, the idle measurement's busy-core lateness (`idle_wakeup_detail.busy.lateness`:
-///   p50 35.9 µs, p99 392 µs), would put the p50 at +35 % (1 hog) and +24 % (2 hogs) and the
-///   1-hog p99 far above 88 µs, so it is not taken as a cost.
+///   p50 35.9 µs, p99 392 µs), does not fit: taken as a fixed delay before each wake-up
+///   (35.0 µs, less the switch) it puts the p50 at +35 % (1 hog) and +24 % (2 hogs) and the
+///   1-hog p99 at 35.9 µs (−59 %), and its own spread (p99 392 µs) is far wider than the
+///   1-hog p99 (88 µs). So it is not taken as a cost.
 /// - **2 hogs, p99**: simulated 0.81 ms, measured 2.41 ms (2.24–2.56 ms in three quiet runs).
 ///   The model's rules were checked against Linux 6.18's `kernel/sched/fair.c`
 ///   (`update_curr`'s `resched || !protect_slice(curr)`, `set_protect_slice` with
