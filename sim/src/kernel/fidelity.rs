@@ -74,11 +74,26 @@ fn two_hogs(seconds: u64) -> (f64, f64) {
     (SECOND as f64 / per_s, per_s)
 }
 
+/// The CPU a timer sleep costs the sleeping thread on a busy core, ns: the reference's idle
+/// measurement (`idle_wakeup_detail.busy`, a worker sleeping 2 ms beside a SCHED_IDLE spinner),
+/// its thread CPU per request minus the request's own work. On this KVM guest that is the
+/// `clock_nanosleep` call, arming the timer and the switches: 25.9 µs. The measured sleeper
+/// (`micro/src/wakeup.rs`) runs the same call and two clock reads, so this is its run.
+fn sleep_cpu(reference: &serde_json::Value) -> u64 {
+    let detail = &reference["idle_wakeup_detail"];
+    let thread_cpu = detail["busy"]["thread_cpu_ns"].as_f64().unwrap();
+    let work = detail["work_ns"].as_f64().unwrap();
+    assert!(
+        thread_cpu > work,
+        "{thread_cpu} ns of thread CPU, {work} ns of work"
+    );
+    (thread_cpu - work).round() as u64
+}
+
 /// A thread sleeping 1 ms (a timer: woken from outside) and computing `work` ns between
 /// sleeps, beside `hogs` hogs on its core, for `seconds`: how late each run starts after its
 /// wake-up, ns, sorted.
-fn sleeper_lateness(hogs: usize, seconds: u64) -> Vec<u64> {
-    const WORK: u64 = 5_000;
+fn sleeper_lateness(hogs: usize, work: u64, seconds: u64) -> Vec<u64> {
     let mut k = pinned_kernel(&reference());
     let mut q = EventQueue::default();
     for _ in 0..hogs {
@@ -103,14 +118,14 @@ fn sleeper_lateness(hogs: usize, seconds: u64) -> Vec<u64> {
         match event {
             Event::Arrival => {
                 woke = now;
-                k.wake(now, &mut q, sleeper, Burst::work(WORK), Waker::Outside);
+                k.wake(now, &mut q, sleeper, Burst::work(work), Waker::Outside);
             }
             Event::CoreDone { core, generation } => {
                 if let Some(t) = k.core_done(now, &mut q, core, generation) {
                     assert_eq!(t, sleeper);
                     // Its run began this long after the wake-up (its own switch-in included,
                     // as the measured thread's clock reading includes it).
-                    late.push(now - woke - WORK);
+                    late.push(now - woke - work);
                     k.resume(now, &mut q, core, Next::Block);
                     q.push(now + 1_000_000, Event::Arrival);
                 }
@@ -166,21 +181,43 @@ fn measured_lateness(hogs: usize) -> (f64, f64) {
     (row[1].as_f64().unwrap(), row[2].as_f64().unwrap())
 }
 
-/// On the quiet reference the simulated sleeper is woken at once, as the machine does at the
-/// median: 1 hog p50 0.94 µs simulated (one switch) against 26.7 µs measured, 2 hogs 0.94 µs
-/// against 29.0 µs. The median gap is the virtual machine's timer path (the hrtimer interrupt,
-/// the exit to the hypervisor and back, the wake-up), which `sim` does not model: the same runs
-/// measured 28–37 µs of lateness beside a SCHED_IDLE spinner that every wake-up preempts at
-/// once (`idle_wakeup_detail.busy`). The tails differ too: with 2 hogs 1.7 % of the simulated
-/// wake-ups wait for a hog's protected span (`RUN_TO_PARITY`) and the p99 is 0.65 ms, against
-/// 2.2–2.6 ms measured; with 1 hog the simulated p99 is one switch, the measured 88–123 µs.
+/// The sleeper runs [`sleep_cpu`] (25.9 µs) per wake-up. On the quiet reference this fails on
+/// three counts; the scheduling rules are not the cause.
+///
+/// - **Median**: simulated 0.94 µs (one switch) for 1 and 2 hogs, measured 26.7 µs and
+///   29.0 µs. The machine's gap is the guest's timer path (the hrtimer interrupt through the
+///   hypervisor, then the wake-up), which `sim` does not model. The nearest independent
+///   figure, the idle measurement's busy-core lateness (`idle_wakeup_detail.busy.lateness`:
+///   p50 35.9 µs, p99 392 µs), does not fit: taken as a fixed delay before each wake-up
+///   (35.0 µs, less the switch) it puts the p50 at +35 % (1 hog) and +24 % (2 hogs) and the
+///   1-hog p99 at 35.9 µs (−59 %), and its own spread (p99 392 µs) is far wider than the
+///   1-hog p99 (88 µs). So it is not taken as a cost.
+/// - **2 hogs, p99**: simulated 0.81 ms, measured 2.41 ms (2.24–2.56 ms in three quiet runs).
+///   The model's rules were checked against Linux 6.18's `kernel/sched/fair.c`
+///   (`update_curr`'s `resched || !protect_slice(curr)`, `set_protect_slice` with
+///   `cfs_rq_min_slice` (all slices equal: `vprot` is the deadline), `__pick_eevdf`,
+///   `check_preempt_wakeup_fair`, `place_entity`, `update_entity_lag`, `dequeue_entity` with
+///   `DELAY_DEQUEUE`, `requeue_delayed_entity` with `DELAY_ZERO`, `update_deadline`,
+///   `entity_tick`) and match. The simulated waits are those of the EEVDF unit test
+///   `a_woken_sleeper_can_lose_the_core_to_a_waiting_hog_until_the_tick`: 8 % of wake-ups wait
+///   0.1–1 ms, each starting late in a tick period and ending at the tick. A look at this VM
+///   (shared and loaded, so only the shape counts) with the same loop in C, 8 s per case,
+///   found two families with 2 hogs: 1.2–1.3 % of wake-ups 0.5–1 ms late and 0.6–0.75 %
+///   5–8 ms late, one every 100–130 wake-ups (0.04–0.07 % with 1 hog). The simulation shows
+///   the second family (0.4–0.8 %, about 6 ms, one every ~120 wake-ups; the unit test
+///   `a_woken_sleeper_can_wait_behind_both_hogs`) only when each wake-up is delayed by a
+///   25–35 µs timer path, which moves the sleeper's phase against the tick. The measured p99
+///   (2.41 ms) lies in the sparse gap between the two families, so it moves with their
+///   shares: fragile as well as unmodelled.
+/// - **1 hog, p99**: simulated 0.94 µs, measured 88 µs: the timer path's spread again.
 #[test]
 #[ignore = "fails honestly on the quiet reference: p50 0.94 us simulated vs 26.7 us (1 hog) and \
             29.0 us (2 hogs) measured (the VM's timer path, not modelled); p99 0.94 us vs 88 us \
-            (1 hog) and 0.65 ms vs 2.41 ms (2 hogs)"]
+            (1 hog) and 0.81 ms vs 2.41 ms (2 hogs; same EEVDF rules as Linux 6.18, see the doc)"]
 fn a_sleeper_beside_hogs_is_as_late_as_measured() {
+    let work = sleep_cpu(&reference());
     for hogs in [1, 2] {
-        let late = sleeper_lateness(hogs, 20);
+        let late = sleeper_lateness(hogs, work, 20);
         let (p50, p99) = measured_lateness(hogs);
         eprintln!(
             "{hogs} hog(s): {} wake-ups, p50 {:.0}, p99 {:.0}",
