@@ -22,8 +22,9 @@
 //! `(vruntime, seq)` in a B-tree (the red-black tree's order, ties to the entity queued
 //! first), so the leftmost entity is found without a scan.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use super::index::{IdMap, id_map};
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
 
@@ -46,7 +47,7 @@ pub(crate) struct Cfs {
     /// Every runnable entity, the running one included.
     entities: Vec<Entity>,
     /// Where each entity is in `entities`.
-    index: HashMap<Id, usize>,
+    index: IdMap<usize>,
     /// Every entity by `(vruntime, seq)`.
     order: BTreeSet<(i64, u64, Id)>,
     running: Option<usize>,
@@ -68,7 +69,7 @@ impl Cfs {
             min_granularity: params.cfs_min_granularity(),
             wakeup_granularity: params.cfs_wakeup_granularity(),
             entities: Vec::new(),
-            index: HashMap::new(),
+            index: id_map(),
             order: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,

@@ -43,8 +43,9 @@
 //! sleepers are queued (100,000 idle connections). Ties in deadline go to the entity queued
 //! first (the red-black tree's order for equal keys).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use super::index::{IdMap, id_map};
 use super::tree::Tree;
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
@@ -73,7 +74,7 @@ pub(crate) struct Eevdf {
     /// Every entity on the queue: queued, running and delayed.
     entities: Vec<Entity>,
     /// Where each entity is in `entities`.
-    index: HashMap<Id, usize>,
+    index: IdMap<usize>,
     /// The entities not running, by vruntime: what `pick_eevdf` searches.
     tree: Tree,
     /// The entities neither running nor delayed, by `(deadline, seq)`: what could be stolen.
@@ -100,7 +101,7 @@ impl Eevdf {
             clock: params.clock(),
             base_slice: params.base_slice(),
             entities: Vec::new(),
-            index: HashMap::new(),
+            index: id_map(),
             tree: Tree::new(),
             ready: BTreeSet::new(),
             running: None,
