@@ -41,9 +41,8 @@
 //! [`Tree`] by vruntime that knows each subtree's earliest deadline, as Linux's augmented
 //! red-black tree does, so a pick costs a walk from the root even when thousands of delayed
 //! sleepers are queued (100,000 idle connections). Ties in deadline go to the entity queued
-//! first (the red-black tree's order for equal keys).
-
-use std::collections::BTreeSet;
+//! first (the red-black tree's order for equal keys). The same tree knows each subtree's latest
+//! deadline among entities not delayed, which is what an idle core steals.
 
 use super::index::{IdMap, id_map};
 use super::tree::Tree;
@@ -75,10 +74,9 @@ pub(crate) struct Eevdf {
     entities: Vec<Entity>,
     /// Where each entity is in `entities`.
     index: IdMap<usize>,
-    /// The entities not running, by vruntime: what `pick_eevdf` searches.
+    /// The entities not running, by vruntime: what `pick_eevdf` searches, and, among those
+    /// not delayed, the latest deadline: what could be stolen.
     tree: Tree,
-    /// The entities neither running nor delayed, by `(deadline, seq)`: what could be stolen.
-    ready: BTreeSet<(i64, u64, Id)>,
     /// Index in `entities` of the running entity, if it is still on the queue.
     running: Option<usize>,
     /// When the running entity was last credited.
@@ -103,7 +101,6 @@ impl Eevdf {
             entities: Vec::new(),
             index: id_map(),
             tree: Tree::new(),
-            ready: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,
             picked_at: SimTime::ZERO,
@@ -148,23 +145,18 @@ impl Eevdf {
         self.park(self.entities.len() - 1);
     }
 
-    /// Entity `i` is not running (any more): into the tree, and, unless delayed, `ready`.
+    /// Entity `i` is not running (any more): into the tree, ready to be stolen unless
+    /// delayed.
     fn park(&mut self, i: usize) {
         let e = &self.entities[i];
         self.tree
-            .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id));
-        if !e.delayed {
-            self.ready.insert((e.deadline, e.seq, e.id));
-        }
+            .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id), !e.delayed);
     }
 
-    /// Entity `i`, parked, leaves the tree and `ready` (to run or to go).
+    /// Entity `i`, parked, leaves the tree (to run or to go).
     fn unpark(&mut self, i: usize) {
         let e = &self.entities[i];
         self.tree.remove((e.vruntime, e.seq));
-        if !e.delayed {
-            self.ready.remove(&(e.deadline, e.seq, e.id));
-        }
     }
 
     /// Removes entity `i`, keeping `running` pointing at the same entity.
@@ -353,7 +345,7 @@ impl RunQueue for Eevdf {
             // Still owes service: it stays where it is, deadline included.
             self.entities[i].delayed = false;
             let e = &self.entities[i];
-            self.ready.insert((e.deadline, e.seq, e.id));
+            self.tree.set_ready((e.vruntime, e.seq));
             return Ok(());
         }
         // Paid back and more: no credit for sleeping (DELAY_ZERO), a fresh request at V.
@@ -422,11 +414,11 @@ impl RunQueue for Eevdf {
     }
 
     fn waiting(&self) -> usize {
-        self.ready.len()
+        self.tree.ready()
     }
 
     fn steal_candidate(&self) -> Option<Id> {
-        self.ready.last().map(|&(_, _, id)| id)
+        self.tree.latest_ready()
     }
 }
 
