@@ -41,8 +41,9 @@ struct Node {
     /// `(deadline, seq)`, packed.
     value: u128,
     id: Id,
-    /// Heap order of the treap (larger above); a hash of the key, so the shape is
-    /// reproducible.
+    /// Heap order of the treap (larger above): a hash of `seq`, so the shape is reproducible.
+    /// An entity keeps it when it comes back with another vruntime; that is still a random
+    /// treap, since no key ever depends on the shape (no answer does).
     priority: u64,
     left: u32,
     right: u32,
@@ -117,6 +118,13 @@ impl Tree {
     /// children's.
     #[inline]
     fn pull(&mut self, n: u32) {
+        self.pull_min(n);
+        self.pull_last(n);
+    }
+
+    /// Recomputes `n`'s subtree minimum alone.
+    #[inline]
+    fn pull_min(&mut self, n: u32) {
         let node = &self.nodes[n as usize];
         let (left, right) = (
             &self.nodes[node.left as usize],
@@ -129,6 +137,19 @@ impl Tree {
         if right.min < min {
             (min, min_id) = (right.min, right.min_id);
         }
+        let node = &mut self.nodes[n as usize];
+        node.min = min;
+        node.min_id = min_id;
+    }
+
+    /// Recomputes `n`'s latest ready deadline alone.
+    #[inline]
+    fn pull_last(&mut self, n: u32) {
+        let node = &self.nodes[n as usize];
+        let (left, right) = (
+            &self.nodes[node.left as usize],
+            &self.nodes[node.right as usize],
+        );
         let (mut last, mut last_id) = if node.ready {
             (node.value, node.id)
         } else {
@@ -141,8 +162,6 @@ impl Tree {
             (last, last_id) = (right.last, right.last_id);
         }
         let node = &mut self.nodes[n as usize];
-        node.min = min;
-        node.min_id = min_id;
         node.last = last;
         node.last_id = last_id;
     }
@@ -203,7 +222,7 @@ impl Tree {
     pub(crate) fn insert(&mut self, key: Key, value: Deadline, ready: bool) {
         let (packed, deadline, id) = (pack(key.0, key.1), pack(value.0, value.1), value.2);
         debug_assert!(deadline != NONE && deadline != NONE_READY);
-        let priority = mix(key.1 ^ mix(key.0 as u64));
+        let priority = mix(key.1);
         self.ready += usize::from(ready);
         // Down to the first node the new one outranks; those passed keep it in their subtree,
         // so their minimum can only fall to its deadline, and their latest rise to it.
@@ -280,10 +299,16 @@ impl Tree {
         // kept both of its own, all did.
         while let Some(p) = self.path.pop() {
             let node = &self.nodes[p as usize];
-            if node.min != gone.value && node.last != gone.value {
+            let (min, last) = (node.min == gone.value, node.last == gone.value);
+            if min {
+                self.pull_min(p);
+            }
+            if last {
+                self.pull_last(p);
+            }
+            if !min && !last {
                 break;
             }
-            self.pull(p);
         }
     }
 
