@@ -243,7 +243,11 @@ impl Tree {
             n = if left { node.left } else { node.right };
         }
         // The new node takes `n`'s place, with `n`'s subtree split around it as children.
-        let (low, high) = self.split(n, packed);
+        let (low, high) = if n == NIL {
+            (NIL, NIL)
+        } else {
+            self.split(n, packed)
+        };
         let node = Node {
             key: packed,
             value: deadline,
@@ -254,8 +258,8 @@ impl Tree {
             ready,
             min: deadline,
             min_id: id,
-            last: NONE_READY,
-            last_id: 0,
+            last: if ready { deadline } else { NONE_READY },
+            last_id: id,
         };
         let x = match self.free.pop() {
             Some(x) => {
@@ -267,7 +271,10 @@ impl Tree {
                 (self.nodes.len() - 1) as u32
             }
         };
-        self.pull(x);
+        // With no children (a new leaf) the node already knows its subtree.
+        if low != NIL || high != NIL {
+            self.pull(x);
+        }
         self.link(parent, left, x);
     }
 
