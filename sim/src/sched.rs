@@ -31,6 +31,7 @@ pub(crate) mod cfs;
 pub(crate) mod eevdf;
 #[cfg(test)]
 mod harness;
+mod index;
 pub(crate) mod rr;
 mod tree;
 

@@ -18,12 +18,14 @@
 //! Latency, minimum granularity and wake-up granularity are 6, 0.75 and 1 ms × the capped
 //! factor ([`KernelParams`]).
 //!
-//! The entities live in a vector, found by id through a map, and are ordered by
-//! `(vruntime, seq)` in a B-tree (the red-black tree's order, ties to the entity queued
-//! first), so the leftmost entity is found without a scan.
+//! The entities live in a vector, found by id through a map, and those not running are
+//! ordered by `(vruntime, seq)` in a B-tree (the red-black tree's order, ties to the entity
+//! queued first), so the leftmost entity is found without a scan. As in Linux, the running
+//! entity is out of the tree, so crediting it (on every tick and wake-up) moves nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use super::index::{IdMap, id_map};
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
 
@@ -46,8 +48,8 @@ pub(crate) struct Cfs {
     /// Every runnable entity, the running one included.
     entities: Vec<Entity>,
     /// Where each entity is in `entities`.
-    index: HashMap<Id, usize>,
-    /// Every entity by `(vruntime, seq)`.
+    index: IdMap<usize>,
+    /// Every entity but the running one, by `(vruntime, seq)`.
     order: BTreeSet<(i64, u64, Id)>,
     running: Option<usize>,
     exec_start: SimTime,
@@ -68,7 +70,7 @@ impl Cfs {
             min_granularity: params.cfs_min_granularity(),
             wakeup_granularity: params.cfs_wakeup_granularity(),
             entities: Vec::new(),
-            index: HashMap::new(),
+            index: id_map(),
             order: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,
@@ -97,8 +99,16 @@ impl Cfs {
         (u128::from(self.period(n)) * u128::from(weight) / u128::from(load.max(1))) as u64
     }
 
+    /// Raises `min_vruntime` to the smallest vruntime on the queue, the running entity's
+    /// included.
     fn update_min_vruntime(&mut self) {
-        if let Some(&(v, _, _)) = self.order.first() {
+        let running = self.running.map(|r| self.entities[r].vruntime);
+        let queued = self.order.first().map(|&(v, _, _)| v);
+        let smallest = match (running, queued) {
+            (Some(r), Some(q)) => Some(r.min(q)),
+            (one, other) => one.or(other),
+        };
+        if let Some(v) = smallest {
             self.min_vruntime = self.min_vruntime.max(v);
         }
     }
@@ -110,22 +120,13 @@ impl Cfs {
         let ran = now.since(self.exec_start);
         self.exec_start = self.exec_start.max(now);
         let e = &mut self.entities[r];
-        let old = (e.vruntime, e.seq, e.id);
         e.vruntime += to_virtual(ran, e.weight);
-        let new = (e.vruntime, e.seq, e.id);
-        if new != old {
-            self.order.remove(&old);
-            self.order.insert(new);
-        }
         self.update_min_vruntime();
     }
 
     /// The queued entity with the smallest vruntime, the running one excluded.
     fn leftmost(&self) -> Option<usize> {
-        self.order
-            .iter()
-            .map(|&(_, _, id)| self.index[&id])
-            .find(|&i| Some(i) != self.running)
+        self.order.first().map(|&(_, _, id)| self.index[&id])
     }
 
     fn position(&self, id: Id) -> Option<usize> {
@@ -136,7 +137,9 @@ impl Cfs {
         let e = self.entities.swap_remove(i);
         self.load -= e.weight;
         self.index.remove(&e.id);
-        self.order.remove(&(e.vruntime, e.seq, e.id));
+        if self.running != Some(i) {
+            self.order.remove(&(e.vruntime, e.seq, e.id));
+        }
         let moved = self.entities.len();
         if let Some(m) = self.entities.get(i) {
             self.index.insert(m.id, i);
@@ -192,6 +195,15 @@ impl RunQueue for Cfs {
             (Some(r), None) => r,
             (None, None) => return None,
         };
+        if self.running != Some(chosen) {
+            // The one that ran goes back into the tree; the chosen one leaves it.
+            if let Some(r) = self.running {
+                let e = &self.entities[r];
+                self.order.insert((e.vruntime, e.seq, e.id));
+            }
+            let e = &self.entities[chosen];
+            self.order.remove(&(e.vruntime, e.seq, e.id));
+        }
         self.running = Some(chosen);
         self.picked_at = now;
         self.exec_start = now;
@@ -280,11 +292,7 @@ impl RunQueue for Cfs {
     }
 
     fn steal_candidate(&self) -> Option<Id> {
-        self.order
-            .iter()
-            .rev()
-            .map(|&(_, _, id)| id)
-            .find(|&id| Some(self.index[&id]) != self.running)
+        self.order.last().map(|&(_, _, id)| id)
     }
 }
 

@@ -41,13 +41,38 @@
 //! [`Tree`] by vruntime that knows each subtree's earliest deadline, as Linux's augmented
 //! red-black tree does, so a pick costs a walk from the root even when thousands of delayed
 //! sleepers are queued (100,000 idle connections). Ties in deadline go to the entity queued
-//! first (the red-black tree's order for equal keys).
+//! first (the red-black tree's order for equal keys). The same tree knows each subtree's latest
+//! deadline among entities not delayed, which is what an idle core steals.
 
-use std::collections::{BTreeSet, HashMap};
-
+use super::index::{IdMap, id_map};
 use super::tree::Tree;
 use super::{Blocked, Clock, Enqueue, Id, KernelParams, RunQueue, Sleeper, to_real, to_virtual};
 use crate::time::SimTime;
+
+/// How [`divide`] rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    Down,
+    TowardZero,
+}
+
+/// `n / d`. The sums here are 128-bit so that nothing overflows, but they nearly always fit in
+/// 64 bits, where the division is several times cheaper (a 128-bit one is a library call) and
+/// gives the same quotient.
+#[inline]
+fn divide(n: i128, d: u64, round: Round) -> i128 {
+    if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d)) {
+        return i128::from(match round {
+            Round::Down => n.div_euclid(d),
+            Round::TowardZero => n / d,
+        });
+    }
+    let d = i128::from(d);
+    match round {
+        Round::Down => n.div_euclid(d),
+        Round::TowardZero => n / d,
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Entity {
@@ -73,11 +98,10 @@ pub(crate) struct Eevdf {
     /// Every entity on the queue: queued, running and delayed.
     entities: Vec<Entity>,
     /// Where each entity is in `entities`.
-    index: HashMap<Id, usize>,
-    /// The entities not running, by vruntime: what `pick_eevdf` searches.
+    index: IdMap<usize>,
+    /// The entities not running, by vruntime: what `pick_eevdf` searches, and, among those
+    /// not delayed, the latest deadline: what could be stolen.
     tree: Tree,
-    /// The entities neither running nor delayed, by `(deadline, seq)`: what could be stolen.
-    ready: BTreeSet<(i64, u64, Id)>,
     /// Index in `entities` of the running entity, if it is still on the queue.
     running: Option<usize>,
     /// When the running entity was last credited.
@@ -100,9 +124,8 @@ impl Eevdf {
             clock: params.clock(),
             base_slice: params.base_slice(),
             entities: Vec::new(),
-            index: HashMap::new(),
+            index: id_map(),
             tree: Tree::new(),
-            ready: BTreeSet::new(),
             running: None,
             exec_start: SimTime::ZERO,
             picked_at: SimTime::ZERO,
@@ -118,7 +141,7 @@ impl Eevdf {
         if self.load == 0 {
             return 0;
         }
-        self.weighted.div_euclid(i128::from(self.load)) as i64
+        divide(self.weighted, self.load, Round::Down) as i64
     }
 
     fn eligible(&self, vruntime: i64) -> bool {
@@ -147,23 +170,18 @@ impl Eevdf {
         self.park(self.entities.len() - 1);
     }
 
-    /// Entity `i` is not running (any more): into the tree, and, unless delayed, `ready`.
+    /// Entity `i` is not running (any more): into the tree, ready to be stolen unless
+    /// delayed.
     fn park(&mut self, i: usize) {
         let e = &self.entities[i];
         self.tree
-            .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id));
-        if !e.delayed {
-            self.ready.insert((e.deadline, e.seq, e.id));
-        }
+            .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id), !e.delayed);
     }
 
-    /// Entity `i`, parked, leaves the tree and `ready` (to run or to go).
+    /// Entity `i`, parked, leaves the tree (to run or to go).
     fn unpark(&mut self, i: usize) {
         let e = &self.entities[i];
         self.tree.remove((e.vruntime, e.seq));
-        if !e.delayed {
-            self.ready.remove(&(e.deadline, e.seq, e.id));
-        }
     }
 
     /// Removes entity `i`, keeping `running` pointing at the same entity.
@@ -263,7 +281,11 @@ impl RunQueue for Eevdf {
         let weight = carried.weight.max(1);
         let lag = if self.load > 0 {
             // Joining moves V by w·lag/(W + w); inflate the lag so that it is what remains.
-            i128::from(carried.vlag) * i128::from(self.load + weight) / i128::from(self.load)
+            divide(
+                i128::from(carried.vlag) * i128::from(self.load + weight),
+                self.load,
+                Round::TowardZero,
+            )
         } else {
             0
         };
@@ -352,7 +374,7 @@ impl RunQueue for Eevdf {
             // Still owes service: it stays where it is, deadline included.
             self.entities[i].delayed = false;
             let e = &self.entities[i];
-            self.ready.insert((e.deadline, e.seq, e.id));
+            self.tree.set_ready((e.vruntime, e.seq));
             return Ok(());
         }
         // Paid back and more: no credit for sleeping (DELAY_ZERO), a fresh request at V.
@@ -421,11 +443,11 @@ impl RunQueue for Eevdf {
     }
 
     fn waiting(&self) -> usize {
-        self.ready.len()
+        self.tree.ready()
     }
 
     fn steal_candidate(&self) -> Option<Id> {
-        self.ready.last().map(|&(_, _, id)| id)
+        self.tree.latest_ready()
     }
 }
 

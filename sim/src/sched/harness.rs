@@ -309,6 +309,97 @@ mod tests {
         assert!(rr_latency[rr_latency.len() / 2] >= 1_000_000);
     }
 
+    /// Where a thread is, as the queue's answers told the test.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Seen {
+        Away(Sleeper),
+        Queued,
+        Running,
+        Delayed,
+    }
+
+    /// Random enqueues, picks, blocks, ticks, wake-ups of delayed sleepers and steals: after
+    /// each, `waiting` counts the queued threads (neither running nor delayed) and the steal
+    /// candidate is one of them, which `detach` hands over.
+    #[test]
+    fn waiting_and_the_steal_candidate_follow_the_queue() {
+        for p in [
+            eevdf(4, false),
+            eevdf(4, true),
+            KernelParams {
+                scheduler: Policy::Cfs,
+                ..eevdf(4, false)
+            },
+        ] {
+            let mut rq = p.run_queue(0);
+            let mut seen = vec![Seen::Away(Sleeper::NEW); 40];
+            let (mut now, mut state) = (SimTime::ZERO, 0x2545_f491_4f6c_dd1d_u64);
+            let mut steals = 0;
+            for _ in 0..20_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                now = now + state % 3_000_000;
+                let id = (state >> 32) as usize % seen.len();
+                let running = seen.iter().position(|s| *s == Seen::Running);
+                match (state >> 8) % 6 {
+                    0 | 1 => {
+                        if let Seen::Away(carried) = seen[id] {
+                            let how = if carried == Sleeper::NEW {
+                                Enqueue::New
+                            } else {
+                                Enqueue::Wakeup
+                            };
+                            rq.enqueue(id as Id, carried, now, how);
+                            seen[id] = Seen::Queued;
+                        }
+                    }
+                    2 => {
+                        if running.is_some() && !rq.tick(now) {
+                            continue;
+                        }
+                        let picked = rq.pick(now);
+                        if let Some(r) = running {
+                            seen[r] = Seen::Queued;
+                        }
+                        if let Some(n) = picked {
+                            assert_ne!(seen[n as usize], Seen::Delayed);
+                            seen[n as usize] = Seen::Running;
+                        }
+                    }
+                    3 => {
+                        if let Some(r) = running {
+                            seen[r] = match rq.block(now) {
+                                Blocked::Left(s) => Seen::Away(s),
+                                Blocked::Delayed => Seen::Delayed,
+                            };
+                        }
+                    }
+                    4 => {
+                        if seen[id] == Seen::Delayed {
+                            seen[id] = match rq.requeue(id as Id, now) {
+                                Ok(()) => Seen::Queued,
+                                Err(s) => Seen::Away(s),
+                            };
+                        }
+                    }
+                    _ => {
+                        if let Some(c) = rq.steal_candidate() {
+                            assert_eq!(seen[c as usize], Seen::Queued);
+                            let s = rq.detach(c, now).expect("a queued thread detaches");
+                            seen[c as usize] = Seen::Away(s);
+                            steals += 1;
+                        }
+                    }
+                }
+                let queued = seen.iter().filter(|s| **s == Seen::Queued).count();
+                assert_eq!(rq.waiting(), queued, "{p:?}");
+                assert_eq!(rq.steal_candidate().is_some(), queued > 0);
+            }
+            assert!(steals > 100, "{steals} steals");
+        }
+    }
+
     fn policy() -> impl Strategy<Value = KernelParams> {
         (0..4u8, 1..=16u64, 1..=4u64).prop_map(|(kind, cores, quantum_ms)| {
             let base = eevdf(cores, false);

@@ -2,7 +2,19 @@
 //! knowing the earliest `(deadline, seq)` below it (Linux's augmented red-black tree, here a
 //! treap). The eligible entities are a prefix of that order (`v ≤ V`), so the earliest
 //! eligible deadline is found on one walk from the root, however many ineligible or delayed
-//! entities the queue holds.
+//! entities the queue holds. Each node also knows the latest deadline below it among the
+//! entities that are *ready* (not delayed sleepers): the one an idle core steals, so that
+//! parking and unparking touch one structure.
+//!
+//! Every wake-up, block and pick inserts or removes here, so the operations are the cheap
+//! kind: an insert walks down to where the new node's priority puts it and splits only the
+//! subtree below (on average about two nodes), lowering the minima it passes; a remove merges
+//! the node's two children (as short) and repairs only the ancestors whose minimum it was.
+//! Keys and deadlines are packed into `u128`s whose integer order is the tuples' order, and
+//! slot 0 is a sentinel with no minimum, so comparisons are single integer compares. The
+//! answers depend only on the set of entities, never on the shape.
+
+use std::cmp::Ordering;
 
 use super::Id;
 
@@ -12,27 +24,48 @@ pub(crate) type Key = (i64, u64);
 /// What a pick compares: `(deadline, seq, id)`.
 pub(crate) type Deadline = (i64, u64, Id);
 
-const NIL: u32 = u32::MAX;
+/// The sentinel's slot: "no child" and "no tree".
+const NIL: u32 = 0;
+
+/// A packed `(deadline, seq)` that no entity has: the empty subtree's minimum.
+const NONE: u128 = u128::MAX;
+
+/// A packed `(deadline, seq)` below every entity's (EEVDF's `seq` starts at 1): the latest
+/// ready deadline of a subtree with none ready.
+const NONE_READY: u128 = 0;
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    key: Key,
-    value: Deadline,
-    /// Heap order of the treap; a hash of the key, so the shape is reproducible.
+    /// `(vruntime, seq)`, packed.
+    key: u128,
+    /// `(deadline, seq)`, packed.
+    value: u128,
+    id: Id,
+    /// Heap order of the treap (larger above): a hash of `seq`, so the shape is reproducible.
+    /// An entity keeps it when it comes back with another vruntime; that is still a random
+    /// treap, since no key ever depends on the shape (no answer does).
     priority: u64,
     left: u32,
     right: u32,
-    /// The smallest `value` in this subtree.
-    min: Deadline,
+    /// Not a delayed sleeper: may be stolen.
+    ready: bool,
+    /// The smallest `value` in this subtree, and whose it is.
+    min: u128,
+    min_id: Id,
+    /// The largest `value` of a ready node in this subtree, and whose it is.
+    last: u128,
+    last_id: Id,
 }
 
-/// The earlier of two optional deadlines.
-fn earlier(a: Option<Deadline>, b: Option<Deadline>) -> Option<Deadline> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
+/// `(high, low)` as one integer with the same order: the sign bit flipped puts negative
+/// `high`s first.
+fn pack(high: i64, low: u64) -> u128 {
+    (u128::from((high as u64) ^ (1 << 63)) << 64) | u128::from(low)
+}
+
+/// The `high` half of [`pack`] back.
+fn unpack_high(packed: u128) -> i64 {
+    (((packed >> 64) as u64) ^ (1 << 63)) as i64
 }
 
 /// SplitMix64: a well-spread priority from a key.
@@ -44,32 +77,105 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// Entities by `(vruntime, seq)`, augmented with each subtree's earliest deadline.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tree {
+    /// Slot 0 is the sentinel; the others are nodes or free.
     nodes: Vec<Node>,
     free: Vec<u32>,
     root: u32,
+    /// The ancestors of the node being removed (a field, so that its allocation is reused).
+    path: Vec<u32>,
+    /// Ready nodes.
+    ready: usize,
 }
 
 impl Tree {
     /// An empty tree.
     pub(crate) fn new() -> Self {
+        let sentinel = Node {
+            key: 0,
+            value: NONE,
+            id: 0,
+            priority: 0,
+            left: NIL,
+            right: NIL,
+            ready: false,
+            min: NONE,
+            min_id: 0,
+            last: NONE_READY,
+            last_id: 0,
+        };
         Tree {
-            nodes: Vec::new(),
+            nodes: vec![sentinel],
             free: Vec::new(),
             root: NIL,
+            path: Vec::new(),
+            ready: 0,
         }
     }
 
-    fn min_of(&self, n: u32) -> Option<Deadline> {
-        (n != NIL).then(|| self.nodes[n as usize].min)
+    /// Recomputes `n`'s subtree minimum and latest ready deadline from its own value and its
+    /// children's.
+    #[inline]
+    fn pull(&mut self, n: u32) {
+        self.pull_min(n);
+        self.pull_last(n);
     }
 
-    /// Recomputes `n`'s subtree minimum from its children.
-    fn pull(&mut self, n: u32) {
-        let node = self.nodes[n as usize];
-        let below = earlier(self.min_of(node.left), self.min_of(node.right));
-        self.nodes[n as usize].min = earlier(Some(node.value), below).unwrap_or(node.value);
+    /// Recomputes `n`'s subtree minimum alone.
+    #[inline]
+    fn pull_min(&mut self, n: u32) {
+        let node = &self.nodes[n as usize];
+        let (left, right) = (
+            &self.nodes[node.left as usize],
+            &self.nodes[node.right as usize],
+        );
+        let (mut min, mut min_id) = (node.value, node.id);
+        if left.min < min {
+            (min, min_id) = (left.min, left.min_id);
+        }
+        if right.min < min {
+            (min, min_id) = (right.min, right.min_id);
+        }
+        let node = &mut self.nodes[n as usize];
+        node.min = min;
+        node.min_id = min_id;
+    }
+
+    /// Recomputes `n`'s latest ready deadline alone.
+    #[inline]
+    fn pull_last(&mut self, n: u32) {
+        let node = &self.nodes[n as usize];
+        let (left, right) = (
+            &self.nodes[node.left as usize],
+            &self.nodes[node.right as usize],
+        );
+        let (mut last, mut last_id) = if node.ready {
+            (node.value, node.id)
+        } else {
+            (NONE_READY, 0)
+        };
+        if left.last > last {
+            (last, last_id) = (left.last, left.last_id);
+        }
+        if right.last > last {
+            (last, last_id) = (right.last, right.last_id);
+        }
+        let node = &mut self.nodes[n as usize];
+        node.last = last;
+        node.last_id = last_id;
+    }
+
+    /// Makes `child` the left (or right) child of `parent`, or the root when `parent` is NIL.
+    #[inline]
+    fn link(&mut self, parent: u32, left: bool, child: u32) {
+        if parent == NIL {
+            self.root = child;
+        } else if left {
+            self.nodes[parent as usize].left = child;
+        } else {
+            self.nodes[parent as usize].right = child;
+        }
     }
 
     /// Joins two treaps, every key of `a` below every key of `b`.
@@ -93,8 +199,8 @@ impl Tree {
         }
     }
 
-    /// Splits `n` into keys below `key` and keys at or above it.
-    fn split(&mut self, n: u32, key: Key) -> (u32, u32) {
+    /// Splits `n` into keys below `key` and keys above it (`key` itself is not in `n`).
+    fn split(&mut self, n: u32, key: u128) -> (u32, u32) {
         if n == NIL {
             return (NIL, NIL);
         }
@@ -111,76 +217,181 @@ impl Tree {
         }
     }
 
-    /// Adds an entity at `key` (keys are unique: `seq` is).
-    pub(crate) fn insert(&mut self, key: Key, value: Deadline) {
-        let node = Node {
-            key,
-            value,
-            priority: mix(key.1 ^ mix(key.0 as u64)),
-            left: NIL,
-            right: NIL,
-            min: value,
+    /// Adds an entity at `key` (keys are unique: `seq` is), `ready` unless it is a delayed
+    /// sleeper.
+    pub(crate) fn insert(&mut self, key: Key, value: Deadline, ready: bool) {
+        let (packed, deadline, id) = (pack(key.0, key.1), pack(value.0, value.1), value.2);
+        debug_assert!(deadline != NONE && deadline != NONE_READY);
+        let priority = mix(key.1);
+        self.ready += usize::from(ready);
+        // Down to the first node the new one outranks; those passed keep it in their subtree,
+        // so their minimum can only fall to its deadline, and their latest rise to it.
+        let (mut parent, mut left) = (NIL, false);
+        let mut n = self.root;
+        while n != NIL && self.nodes[n as usize].priority > priority {
+            let node = &mut self.nodes[n as usize];
+            if deadline < node.min {
+                node.min = deadline;
+                node.min_id = id;
+            }
+            if ready && deadline > node.last {
+                node.last = deadline;
+                node.last_id = id;
+            }
+            parent = n;
+            left = packed < node.key;
+            n = if left { node.left } else { node.right };
+        }
+        // The new node takes `n`'s place, with `n`'s subtree split around it as children.
+        let (low, high) = if n == NIL {
+            (NIL, NIL)
+        } else {
+            self.split(n, packed)
         };
-        let n = match self.free.pop() {
-            Some(n) => {
-                self.nodes[n as usize] = node;
-                n
+        let node = Node {
+            key: packed,
+            value: deadline,
+            id,
+            priority,
+            left: low,
+            right: high,
+            ready,
+            min: deadline,
+            min_id: id,
+            last: if ready { deadline } else { NONE_READY },
+            last_id: id,
+        };
+        let x = match self.free.pop() {
+            Some(x) => {
+                self.nodes[x as usize] = node;
+                x
             }
             None => {
                 self.nodes.push(node);
                 (self.nodes.len() - 1) as u32
             }
         };
-        let (low, high) = self.split(self.root, key);
-        let low = self.merge(low, n);
-        self.root = self.merge(low, high);
-    }
-
-    fn remove_below(&mut self, n: u32, key: Key) -> u32 {
-        if n == NIL {
-            debug_assert!(false, "removing a key the tree does not hold");
-            return NIL;
+        // With no children (a new leaf) the node already knows its subtree.
+        if low != NIL || high != NIL {
+            self.pull(x);
         }
-        let node = self.nodes[n as usize];
-        match key.cmp(&node.key) {
-            std::cmp::Ordering::Equal => {
-                self.free.push(n);
-                self.merge(node.left, node.right)
-            }
-            std::cmp::Ordering::Less => {
-                let left = self.remove_below(node.left, key);
-                self.nodes[n as usize].left = left;
-                self.pull(n);
-                n
-            }
-            std::cmp::Ordering::Greater => {
-                let right = self.remove_below(node.right, key);
-                self.nodes[n as usize].right = right;
-                self.pull(n);
-                n
-            }
-        }
+        self.link(parent, left, x);
     }
 
     /// Removes the entity at `key`.
     pub(crate) fn remove(&mut self, key: Key) {
-        self.root = self.remove_below(self.root, key);
+        let key = pack(key.0, key.1);
+        self.path.clear();
+        let (mut parent, mut n) = (NIL, self.root);
+        let gone = loop {
+            if n == NIL {
+                debug_assert!(false, "removing a key the tree does not hold");
+                return;
+            }
+            let node = &self.nodes[n as usize];
+            let next = match key.cmp(&node.key) {
+                Ordering::Equal => break *node,
+                Ordering::Less => node.left,
+                Ordering::Greater => node.right,
+            };
+            self.path.push(n);
+            (parent, n) = (n, next);
+        };
+        let merged = self.merge(gone.left, gone.right);
+        self.link(parent, key < self.nodes[parent as usize].key, merged);
+        self.free.push(n);
+        self.ready -= usize::from(gone.ready);
+        // Only the ancestors whose minimum or latest was the removed deadline change; minima
+        // only fall and latests only rise towards the root, so above the first ancestor that
+        // kept both of its own, all did.
+        while let Some(p) = self.path.pop() {
+            let node = &self.nodes[p as usize];
+            let (min, last) = (node.min == gone.value, node.last == gone.value);
+            if min {
+                self.pull_min(p);
+            }
+            if last {
+                self.pull_last(p);
+            }
+            if !min && !last {
+                break;
+            }
+        }
+    }
+
+    /// Marks the (delayed) entity at `key` ready again, in place.
+    pub(crate) fn set_ready(&mut self, key: Key) {
+        let key = pack(key.0, key.1);
+        let mut n = self.root;
+        // Its deadline joins the latests of the nodes from the root down to it.
+        let (value, id) = loop {
+            if n == NIL {
+                debug_assert!(false, "readying a key the tree does not hold");
+                return;
+            }
+            let node = &self.nodes[n as usize];
+            match key.cmp(&node.key) {
+                Ordering::Equal => break (node.value, node.id),
+                Ordering::Less => n = node.left,
+                Ordering::Greater => n = node.right,
+            }
+        };
+        if self.nodes[n as usize].ready {
+            return;
+        }
+        self.nodes[n as usize].ready = true;
+        self.ready += 1;
+        let mut m = self.root;
+        loop {
+            let node = &mut self.nodes[m as usize];
+            if value > node.last {
+                node.last = value;
+                node.last_id = id;
+            }
+            if m == n {
+                break;
+            }
+            m = if key < node.key {
+                node.left
+            } else {
+                node.right
+            };
+        }
+    }
+
+    /// How many entities are ready.
+    pub(crate) fn ready(&self) -> usize {
+        self.ready
+    }
+
+    /// The ready entity with the latest `(deadline, seq)`: the one that would run last.
+    pub(crate) fn latest_ready(&self) -> Option<Id> {
+        let root = &self.nodes[self.root as usize];
+        (root.last != NONE_READY).then_some(root.last_id)
     }
 
     /// The earliest `(deadline, seq, id)` among entities with vruntime at most `v`.
     pub(crate) fn earliest_up_to(&self, v: i64) -> Option<Deadline> {
-        let mut best = None;
+        // Every key with vruntime `v` is at most `(v, u64::MAX)`.
+        let bound = pack(v, u64::MAX);
+        let (mut best, mut best_id) = (NONE, 0);
         let mut n = self.root;
         while n != NIL {
             let node = &self.nodes[n as usize];
-            if node.key.0 <= v {
-                best = earlier(best, earlier(Some(node.value), self.min_of(node.left)));
+            if node.key <= bound {
+                if node.value < best {
+                    (best, best_id) = (node.value, node.id);
+                }
+                let left = &self.nodes[node.left as usize];
+                if left.min < best {
+                    (best, best_id) = (left.min, left.min_id);
+                }
                 n = node.right;
             } else {
                 n = node.left;
             }
         }
-        best
+        (best != NONE).then(|| (unpack_high(best), best as u64, best_id))
     }
 }
 
@@ -189,30 +400,72 @@ mod tests {
     use super::*;
 
     #[test]
+    fn packing_keeps_the_tuples_order() {
+        let values = [i64::MIN, -5, -1, 0, 1, 7, i64::MAX];
+        let lows = [0, 1, u64::MAX];
+        for &a in &values {
+            for &b in &values {
+                for &x in &lows {
+                    for &y in &lows {
+                        assert_eq!(pack(a, x).cmp(&pack(b, y)), (a, x).cmp(&(b, y)));
+                    }
+                }
+                assert_eq!(unpack_high(pack(a, 3)), a);
+            }
+        }
+    }
+
+    /// What the tree holds, scanned: `(key, deadline, ready)`.
+    fn check(tree: &Tree, all: &[(Key, Deadline, bool)]) {
+        for bound in [-600, -100, 0, 250, 600] {
+            let scan = all
+                .iter()
+                .filter(|(k, _, _)| k.0 <= bound)
+                .map(|&(_, d, _)| d)
+                .min();
+            assert_eq!(tree.earliest_up_to(bound), scan);
+        }
+        let ready = all.iter().filter(|(_, _, r)| *r);
+        assert_eq!(tree.ready(), ready.clone().count());
+        assert_eq!(
+            tree.latest_ready(),
+            ready.map(|&(_, d, _)| d).max().map(|d| d.2)
+        );
+    }
+
+    #[test]
     fn agrees_with_a_scan() {
         let mut tree = Tree::new();
-        let mut all: Vec<(Key, Deadline)> = Vec::new();
+        let mut all: Vec<(Key, Deadline, bool)> = Vec::new();
         let mut state = 7_u64;
-        for seq in 0..2_000_u64 {
+        // Narrow ranges, so that vruntimes and deadlines tie (`seq` breaks the ties).
+        for seq in 1..3_000_u64 {
             state = mix(state);
             let v = (state % 1_000) as i64 - 500;
             let d = v + (mix(state) % 300) as i64;
-            let id = seq as Id;
-            tree.insert((v, seq), (d, seq, id));
-            all.push(((v, seq), (d, seq, id)));
+            let ready = !state.is_multiple_of(4);
+            let id = (seq * 7) as Id;
+            tree.insert((v, seq), (d, seq, id), ready);
+            all.push(((v, seq), (d, seq, id), ready));
             if seq % 3 == 0 {
                 let k = (mix(seq) % all.len() as u64) as usize;
-                let (key, _) = all.swap_remove(k);
+                let (key, _, _) = all.swap_remove(k);
                 tree.remove(key);
             }
-            for bound in [-600, -100, 0, 250, 600] {
-                let scan = all
-                    .iter()
-                    .filter(|(k, _)| k.0 <= bound)
-                    .map(|&(_, d)| d)
-                    .min();
-                assert_eq!(tree.earliest_up_to(bound), scan);
+            if seq % 5 == 0 {
+                let k = (mix(seq + 1) % all.len() as u64) as usize;
+                tree.set_ready(all[k].0);
+                all[k].2 = true;
             }
+            check(&tree, &all);
         }
+        // Emptied from the front and from the middle: nothing left over.
+        while !all.is_empty() {
+            let k = (mix(all.len() as u64) % all.len() as u64) as usize;
+            let (key, _, _) = all.remove(k);
+            tree.remove(key);
+            check(&tree, &all);
+        }
+        assert_eq!(tree.root, NIL);
     }
 }

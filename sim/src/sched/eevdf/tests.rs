@@ -20,6 +20,30 @@ fn queue_with_hog(p: &KernelParams) -> Eevdf {
 }
 
 #[test]
+fn the_64_bit_division_gives_the_128_bit_quotient() {
+    let big = i128::from(i64::MAX);
+    for n in [
+        -7,
+        -1,
+        0,
+        6,
+        7,
+        -big - 1,
+        big,
+        big + 1,
+        -big - 2,
+        -(1 << 100),
+        1 << 100,
+    ] {
+        for d in [1, 3, 1024, 250 * 1024 + 1, u64::MAX] {
+            let wide = i128::from(d);
+            assert_eq!(divide(n, d, Round::Down), n.div_euclid(wide), "{n} / {d}");
+            assert_eq!(divide(n, d, Round::TowardZero), n / wide, "{n} / {d}");
+        }
+    }
+}
+
+#[test]
 fn a_lone_thread_has_no_slice_end() {
     let q = queue_with_hog(&params(false));
     assert_eq!(q.slice_end(SimTime(1_000)), None);
