@@ -126,7 +126,11 @@ impl EventQueue {
                 self.len -= 1;
                 return Some((SimTime(entry.time), entry.event));
             }
-            self.refill(i);
+            // The earliest of the bucket comes out at once; entries at its time follow in
+            // bucket 0.
+            let entry = self.refill(i)?;
+            self.len -= 1;
+            return Some((SimTime(entry.time), entry.event));
         }
         let entry = *self.current.get(self.head)?;
         self.head += 1;
@@ -139,23 +143,28 @@ impl EventQueue {
     }
 
     /// Empties bucket `i + 1`, the lowest non-empty one while bucket 0 is empty, into the
-    /// buckets below it: its minimum becomes `last`. Out of line so that `pop`'s common paths
-    /// stay small enough to inline into the engine's loop.
+    /// buckets below it, and returns its earliest entry: its time becomes `last`, the later
+    /// entries at that time go to bucket 0. Out of line so that `pop`'s common paths stay small
+    /// enough to inline into the engine's loop.
     #[inline(never)]
-    fn refill(&mut self, i: usize) {
+    fn refill(&mut self, i: usize) -> Option<Entry> {
         // Every entry falls into bucket 0 or a bucket below `i + 1`, all empty now, so they
-        // keep their order; the bucket keeps its allocation.
+        // keep their order (the first at the minimum is the oldest); the bucket keeps its
+        // allocation.
         let (lower, rest) = self.buckets.split_at_mut(i);
-        let Some(bucket) = rest.first_mut() else {
-            return;
-        };
+        let bucket = rest.first_mut()?;
         self.nonempty &= !(1 << i);
-        let last = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
+        let last = bucket.iter().map(|e| e.time).min()?;
         self.last = last;
+        let mut earliest = None;
         for entry in bucket.iter() {
             let differ = entry.time ^ last;
             if differ == 0 {
-                self.current.push(*entry);
+                if earliest.is_none() {
+                    earliest = Some(*entry);
+                } else {
+                    self.current.push(*entry);
+                }
             } else {
                 let j = (63 - differ.leading_zeros()) as usize;
                 lower[j].push(*entry);
@@ -163,6 +172,7 @@ impl EventQueue {
             }
         }
         bucket.clear();
+        earliest
     }
 
     /// Number of pending events.
