@@ -110,32 +110,27 @@ impl EventQueue {
     }
 
     /// Removes and returns the earliest event.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<(SimTime, Event)> {
         if self.head == self.current.len() {
             if self.nonempty == 0 {
                 return None;
             }
             let i = self.nonempty.trailing_zeros() as usize;
-            let bucket = &mut self.buckets[i];
-            if bucket.len() == 1 {
+            if self.buckets[i].len() == 1 {
                 // A lone entry is the minimum: no need to pass it through bucket 0 (the
                 // common case when only a few events are pending, as in an M/M/c run).
-                let entry = bucket.pop()?;
+                let entry = self.buckets[i].pop()?;
                 self.nonempty &= !(1 << i);
                 self.last = entry.time;
                 self.len -= 1;
                 return Some((SimTime(entry.time), entry.event));
             }
-            // Keep the bucket's allocation: take its entries out, then put the empty vector
-            // back (none of its entries can land in it again: they all fall lower). Bucket 0
-            // and every bucket below this one are empty, so the entries keep their order.
-            let mut entries = std::mem::take(bucket);
-            self.nonempty &= !(1 << i);
-            self.last = entries.iter().map(|e| e.time).min().unwrap_or(self.last);
-            for entry in entries.drain(..) {
-                self.put(entry);
-            }
-            std::mem::swap(&mut self.buckets[i], &mut entries);
+            // The earliest of the bucket comes out at once; entries at its time follow in
+            // bucket 0.
+            let entry = self.refill(i)?;
+            self.len -= 1;
+            return Some((SimTime(entry.time), entry.event));
         }
         let entry = *self.current.get(self.head)?;
         self.head += 1;
@@ -145,6 +140,39 @@ impl EventQueue {
         }
         self.len -= 1;
         Some((SimTime(entry.time), entry.event))
+    }
+
+    /// Empties bucket `i + 1`, the lowest non-empty one while bucket 0 is empty, into the
+    /// buckets below it, and returns its earliest entry: its time becomes `last`, the later
+    /// entries at that time go to bucket 0. Out of line so that `pop`'s common paths stay small
+    /// enough to inline into the engine's loop.
+    #[inline(never)]
+    fn refill(&mut self, i: usize) -> Option<Entry> {
+        // Every entry falls into bucket 0 or a bucket below `i + 1`, all empty now, so they
+        // keep their order (the first at the minimum is the oldest); the bucket keeps its
+        // allocation.
+        let (lower, rest) = self.buckets.split_at_mut(i);
+        let bucket = rest.first_mut()?;
+        self.nonempty &= !(1 << i);
+        let last = bucket.iter().map(|e| e.time).min()?;
+        self.last = last;
+        let mut earliest = None;
+        for entry in bucket.iter() {
+            let differ = entry.time ^ last;
+            if differ == 0 {
+                if earliest.is_none() {
+                    earliest = Some(*entry);
+                } else {
+                    self.current.push(*entry);
+                }
+            } else {
+                let j = (63 - differ.leading_zeros()) as usize;
+                lower[j].push(*entry);
+                self.nonempty |= 1 << j;
+            }
+        }
+        bucket.clear();
+        earliest
     }
 
     /// Number of pending events.

@@ -211,7 +211,10 @@ impl<'a> World<'a> {
     /// Tasks (coroutines, green threads) created (+) or ended (-).
     pub(super) fn tasks_changed(&mut self, delta: i64) {
         self.live_tasks = self.live_tasks.saturating_add_signed(delta);
-        self.memory_changed();
+        // The thread count did not change: setting a level to its value adds nothing to its
+        // integral (the two pieces sum to the same product), so its level is left alone.
+        self.memory.set(self.now, self.memory_bytes());
+        self.tasks_level.set(self.now, self.live_tasks);
     }
 
     /// Server processes (for the per-process memory base).
@@ -221,15 +224,19 @@ impl<'a> World<'a> {
     }
 
     pub(super) fn memory_changed(&mut self) {
+        let bytes = self.memory_bytes();
+        self.memory.set(self.now, bytes);
+        self.threads_level.set(self.now, self.kernel.live_threads);
+        self.tasks_level.set(self.now, self.live_tasks);
+    }
+
+    /// The server's memory now: processes (and the proxy), threads and tasks.
+    fn memory_bytes(&self) -> u64 {
         let c = &self.cfg.costs;
         let proxies = self.proxy.is_some() as u64;
-        let threads = self.kernel.live_threads;
-        let bytes = (self.processes + proxies) * c.process_memory
-            + threads * c.thread_memory
-            + self.live_tasks * c.task_memory;
-        self.memory.set(self.now, bytes);
-        self.threads_level.set(self.now, threads);
-        self.tasks_level.set(self.now, self.live_tasks);
+        (self.processes + proxies) * c.process_memory
+            + self.kernel.live_threads * c.thread_memory
+            + self.live_tasks * c.task_memory
     }
 
     /// Registers a model's queue for the report; returns its index for
