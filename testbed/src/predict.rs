@@ -101,6 +101,14 @@ impl Costs {
             .as_str()
             .map(ToString::to_string)
     }
+
+    /// One duration cost of the table; zero when the table does not set it (as `sim` reads an
+    /// unset cost).
+    fn duration(&self, key: &str) -> Duration {
+        self.get(key)
+            .and_then(|text| sim::unit::parse_duration(&text).ok())
+            .map_or(Duration::ZERO, Duration::from_nanos)
+    }
 }
 
 /// The `[costs]` table of a costs file, re-serialised alone.
@@ -267,11 +275,7 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// (`cpu.idle_wakeup`), and counting it in the overhead too would charge it at every request
 /// of a busy server, where the core never idles.
 pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
-    let idle = costs
-        .get("idle_wakeup_cpu")
-        .and_then(|text| sim::unit::parse_duration(&text).ok())
-        .map_or(Duration::ZERO, Duration::from_nanos);
-    overhead.saturating_sub(idle)
+    overhead.saturating_sub(costs.duration("idle_wakeup_cpu"))
 }
 
 /// What a request spends on the load generator's side, outside the server: the load
@@ -281,10 +285,7 @@ pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
 /// (a few µs) is left out: it is measured per point, and the prediction takes no per-point
 /// figure.
 pub fn client_wakeup(costs: &Costs) -> Duration {
-    costs
-        .get("idle_exit_latency")
-        .and_then(|text| sim::unit::parse_duration(&text).ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
+    costs.duration("idle_exit_latency")
 }
 
 /// Requests the simulation leaves out at the start: every client through at least twice, and
