@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::tally::{Tally, percentiles};
+use super::tally::{Percentiles, Tally, percentiles, wrk_corrected};
 use super::{LoadSpec, Target};
 use crate::cli::LoadArgs;
 use crate::error::usage;
@@ -70,6 +70,11 @@ pub struct LoadReport {
     /// Open loop: the 99th percentile of how late requests were sent after their intended
     /// time, ms (included in the latencies: a late send is the generator's own queue).
     pub send_lag_p99_ms: Option<f64>,
+    /// Closed loop only: the same latencies after wrk 4.x's coordinated-omission correction
+    /// (each sample of at least two cycles `C / rps` adds copies one cycle apart down to one
+    /// cycle; see the README's cross-check), to compare with what `wrk --latency` prints.
+    /// `null` for an open loop, without answers, or when the tail is too many cycles long.
+    pub wrk_corrected: Option<Percentiles>,
     /// The server's /proc totals over the window (`--server-pid`).
     pub server: Option<ServerUsage>,
     /// Connections the kernel dropped from a full accept queue during the run (machine-wide
@@ -130,6 +135,19 @@ impl LoadReport {
                 .rate
                 .and_then(|_| percentiles(&tally.send_lag))
                 .map(|p| p.p99_ms),
+            wrk_corrected: spec
+                .rate
+                .is_none()
+                .then(|| {
+                    // wrk's cycle: the window over the answers per connection, in whole µs as
+                    // wrk computes it.
+                    let per_connection = tally.completed / u64::from(spec.concurrency.max(1));
+                    let window_us = window.as_micros() as u64;
+                    (per_connection > 0).then(|| window_us / per_connection * 1_000)
+                })
+                .flatten()
+                .and_then(|interval_ns| wrk_corrected(&tally.latency, interval_ns))
+                .and_then(|h| percentiles(&h)),
             server,
             listen_overflows: None,
         }
@@ -170,6 +188,13 @@ impl LoadReport {
             ms(self.max_ms),
             ms(self.mean_ms)
         );
+        if let Some(w) = self.wrk_corrected {
+            let _ = writeln!(
+                out,
+                "  as wrk      p50 {:.3}  p90 {:.3}  p99 {:.3}  mean {:.3} (after wrk's correction)",
+                w.p50_ms, w.p90_ms, w.p99_ms, w.mean_ms
+            );
+        }
         if let Some(lag) = self.send_lag_p99_ms {
             let _ = writeln!(out, "  send lag    p99 {lag:.3} ms after the intended time");
         }
