@@ -15,6 +15,7 @@
 #   bash testbed/crosscheck.sh            # defaults: C=50 SECS=5 REPS=3 KINDS="tokio:1 threads"
 #   C=100 SECS=4 REPS=3 KINDS="" bash testbed/crosscheck.sh   # nginx only
 #   NGINX=0 KINDS="apache-event" bash testbed/crosscheck.sh    # without the nginx points
+#   TB_ARGS="--spin 20us" KINDS="" bash testbed/crosscheck.sh  # testbed's client spinning
 #
 # Pass: throughput within 10 % and p50 within 15 % of testbed's, for both ab and wrk. wrk 4.x
 # prints its latencies after a coordinated-omission correction (`stats_correct`: each sample
@@ -33,6 +34,8 @@ C=${C:-50}
 SECS=${SECS:-5}
 REPS=${REPS:-3}
 KINDS=${KINDS-tokio:1 threads}
+# Extra flags for `testbed load`, e.g. TB_ARGS="--spin 20us".
+TB_ARGS=${TB_ARGS:-}
 SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 
@@ -164,7 +167,8 @@ measured() {
 run_testbed() { # url keepalive(0/1)
     local ka=()
     [[ $2 == 1 ]] && ka=(--keepalive)
-    "$TB" load "$1" --concurrency "$C" --duration "${SECS}s" "${ka[@]}" --cores "$LOAD_CORE" --json \
+    # shellcheck disable=SC2086 # TB_ARGS are words
+    "$TB" load "$1" --concurrency "$C" --duration "${SECS}s" "${ka[@]}" --cores "$LOAD_CORE" $TB_ARGS --json \
         | jq -r '"\(.rps) \(.p50_ms) \(.errors_total + .timeouts_total) \(.load_bound) \(.mean_ms) \(.wrk_corrected.p50_ms)"'
 }
 run_ab() {
@@ -266,7 +270,7 @@ for kind in $KINDS; do
 done
 
 echo
-echo "Closed loop, server on core $SERVER_CORE, load on core $LOAD_CORE, ${SECS}s per run, median of $REPS interleaved runs ($(nproc) cores, $(uname -r), load average at the end $(cut -d" " -f1-3 /proc/loadavg))"
+echo "Closed loop, server on core $SERVER_CORE, load on core $LOAD_CORE, ${SECS}s per run, median of $REPS interleaved runs${TB_ARGS:+, testbed load $TB_ARGS} ($(nproc) cores, $(uname -r), load average at the end $(cut -d" " -f1-3 /proc/loadavg))"
 echo
 echo "wrk's p50 is compared with testbed's samples after wrk's coordinated-omission correction (\"as wrk\"); ab's with testbed's as measured."
 echo

@@ -107,6 +107,12 @@ pub struct LoadArgs {
     /// server's accept queue).
     #[arg(long, default_value_t = 5_000.0)]
     pub connect_rate: f64,
+    /// Before blocking for the next answer, poll without blocking for up to this long (e.g.
+    /// 20us, at most 1ms). In a VM the server pays to wake a client whose core went idle; a
+    /// client that spins while answers come faster than this never sleeps. The spin is not
+    /// counted in the client's CPU. ab and wrk do not spin.
+    #[arg(long, default_value = "0s")]
+    pub spin: String,
     /// Cores for the load generator, one engine thread each (default: every core but 0).
     #[arg(long, value_delimiter = ',')]
     pub cores: Vec<usize>,

@@ -39,6 +39,8 @@ use crate::proc::{ServerUsage, ServerWatch};
 
 /// The measured window without `--requests` or `--duration`.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+/// The longest `--spin`.
+pub const MAX_SPIN: Duration = Duration::from_millis(1);
 /// The measured window's cap when only `--requests` is given: a stalled server cannot hold a
 /// run (or a grid) forever.
 pub const MAX_DURATION: Duration = Duration::from_secs(120);
@@ -66,6 +68,11 @@ pub struct LoadSpec {
     pub timeout: Duration,
     /// Connections opened per second while ramping up.
     pub connect_rate: f64,
+    /// Before blocking for the next event, poll without blocking for up to this long. In a VM
+    /// the server pays to wake a client whose core went idle (an IPI to a halted vCPU); a
+    /// client that spins while answers come faster than this never sleeps, so the server does
+    /// not pay it. The spinning is not counted in the client's CPU. At most [`MAX_SPIN`].
+    pub spin: Duration,
     /// Cores for the generator, one engine thread each; `None`: every core but core 0 (or
     /// core 0 on a single-core machine).
     pub cores: Option<Vec<usize>>,
@@ -88,6 +95,7 @@ impl LoadSpec {
             keepalive: true,
             timeout: Duration::from_secs(10),
             connect_rate: 5_000.0,
+            spin: Duration::ZERO,
             cores: None,
             server_pids: Vec::new(),
             seed: 1,
@@ -127,6 +135,13 @@ impl LoadSpec {
         }
         if self.timeout.is_zero() {
             return Err(usage("--timeout 0: give a positive timeout, e.g. 10s"));
+        }
+        if self.spin > MAX_SPIN {
+            return Err(usage(format!(
+                "--spin {:?}: at most {MAX_SPIN:?} (a longer spin only burns the client's core; \
+                 the answers that take longer are waited for by blocking anyway)",
+                self.spin
+            )));
         }
         if !(self.connect_rate.is_finite() && self.connect_rate >= 1.0) {
             return Err(usage(format!(
@@ -222,6 +237,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
             measure_start,
             measure_end,
             warmup: spec.warmup,
+            spin: spec.spin,
             timeout: spec.timeout,
             seed: spec.seed.wrapping_add(e as u64),
             core: Some(core),

@@ -93,6 +93,8 @@ struct Engine {
     waiting: VecDeque<Instant>,
     tally: Tally,
     cpu_at_start: Option<Duration>,
+    /// Idle time spent spinning (`plan.spin`) since `cpu_at_start`.
+    spun: Duration,
     buf: Vec<u8>,
 }
 
@@ -135,6 +137,7 @@ impl Engine {
             waiting: VecDeque::new(),
             tally: Tally::new(),
             cpu_at_start: None,
+            spun: Duration::ZERO,
             buf: vec![0; 64 * 1024],
             plan,
         })
@@ -191,10 +194,7 @@ impl Engine {
             if self.cpu_at_start.is_none() {
                 wait = wait.min(self.measure_start.saturating_duration_since(now));
             }
-            match self.poll.poll(&mut events, Some(wait)) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                other => other?,
-            }
+            self.poll_events(&mut events, wait)?;
             for event in events.iter() {
                 match event.token() {
                     TIMER => self.timer.drain(),
@@ -203,8 +203,35 @@ impl Engine {
             }
         }
         let start_cpu = self.cpu_at_start.unwrap_or_else(thread_cpu);
-        self.tally.cpu = thread_cpu().saturating_sub(start_cpu);
+        self.tally.cpu = thread_cpu()
+            .saturating_sub(start_cpu)
+            .saturating_sub(self.spun);
         Ok(self.tally)
+    }
+
+    /// Waits up to `wait` for events: first polling without blocking for up to `plan.spin`,
+    /// then blocking. A spin that found nothing was idle time, and is kept out of the client's
+    /// CPU once the window has begun.
+    fn poll_events(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
+        let spin_start = Instant::now();
+        let spin_end = spin_start + self.plan.spin.min(wait);
+        loop {
+            let spinning = !self.plan.spin.is_zero() && Instant::now() < spin_end;
+            let timeout = if spinning { Duration::ZERO } else { wait };
+            match self.poll.poll(events, Some(timeout)) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => other?,
+            }
+            if !events.is_empty() || !spinning {
+                break;
+            }
+        }
+        if !self.plan.spin.is_zero() && self.cpu_at_start.is_some() {
+            // What the spin took until the wait that found the events (or the blocking wait
+            // began): idle time spent on the CPU.
+            self.spun += spin_start.elapsed().min(self.plan.spin);
+        }
+        Ok(())
     }
 
     fn next_arrival(&self) -> Option<Instant> {

@@ -27,6 +27,8 @@ pub(crate) struct Plan {
     pub(crate) measure_end: Instant,
     pub(crate) warmup: Duration,
     pub(crate) timeout: Duration,
+    /// Poll without blocking this long before blocking (see `LoadSpec::spin`).
+    pub(crate) spin: Duration,
     pub(crate) seed: u64,
     pub(crate) core: Option<usize>,
     /// Measured answers so far, for the progress callback.

@@ -53,6 +53,9 @@ pub struct LoadReport {
     pub rate: Option<f64>,
     /// Whether connections were reused.
     pub keepalive: bool,
+    /// `--spin`: how long the generator polled without blocking before it blocked, µs (0: it
+    /// always blocked, as ab and wrk do).
+    pub spin_us: f64,
     /// The measured requests asked for (`null`: bounded by time only).
     pub requests: Option<u64>,
     /// The measured window's time bound, s.
@@ -125,6 +128,7 @@ impl LoadReport {
             concurrency: spec.concurrency,
             rate: spec.rate,
             keepalive: spec.keepalive,
+            spin_us: spec.spin.as_secs_f64() * 1e6,
             requests: spec.requests,
             time_bound_s: spec.time_bound().as_secs_f64(),
             warmup_s: spec.warmup.as_secs_f64(),
@@ -165,9 +169,14 @@ impl LoadReport {
         } else {
             "a connection per request"
         };
+        let spin = if self.spin_us > 0.0 {
+            format!(", spinning {:.0} µs before blocking", self.spin_us)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{}: {mode} {} connections, {ka}",
+            "{}: {mode} {} connections, {ka}{spin}",
             self.url, self.concurrency
         );
         let rps = self.figures.rps.map_or("-".into(), |r| format!("{r:.1}"));
@@ -273,6 +282,7 @@ pub fn command(args: &LoadArgs) -> anyhow::Result<()> {
     spec.timeout = duration("--timeout", &args.timeout)?;
     spec.keepalive = args.keepalive;
     spec.connect_rate = args.connect_rate;
+    spec.spin = duration("--spin", &args.spin)?;
     spec.cores = (!args.cores.is_empty()).then(|| args.cores.clone());
     spec.server_pids = args.server_pid.clone();
     let report = super::run(&spec, &mut |_| {})?;

@@ -77,6 +77,7 @@ const CASES: &[(&[&str], &str, &[&str])] = &[
     (&["load", "http://127.0.0.1:1/"], "--warmup", &[]),
     (&["load", "http://127.0.0.1:1/"], "--timeout", &[]),
     (&["load", "http://127.0.0.1:1/"], "--connect-rate", &[]),
+    (&["load", "http://127.0.0.1:1/"], "--spin", &[]),
     (&["load", "http://127.0.0.1:1/"], "--cores", &[]),
     (&["load", "http://127.0.0.1:1/"], "--server-pid", &[]),
     (&["load"], "--url-as-value", &[]),

@@ -259,6 +259,26 @@ fn cli_refused_connection_fails_the_run_with_exit_1() {
 }
 
 #[test]
+fn a_spinning_client_keeps_its_spin_out_of_its_cpu() {
+    // Answers after 2 ms, one connection: a client that spins 1 ms before blocking spends
+    // about half of each cycle polling. None of it is work, so its CPU stays far below a half
+    // (the blocking client's is a few per cent here).
+    let (url, _) = server(Duration::from_millis(2));
+    let mut spinning = spec(&url, 1, 200);
+    spinning.spin = Duration::from_millis(1);
+    let report = run(&spinning, &mut |_| {}).unwrap();
+    assert_eq!(report.completed, 200);
+    assert_eq!(report.spin_us, 1_000.0);
+    assert!(
+        report.client_cpu_fraction < 0.25,
+        "client CPU {} with the spin counted out",
+        report.client_cpu_fraction
+    );
+    spinning.spin = Duration::from_millis(2);
+    assert!(run(&spinning, &mut |_| {}).is_err(), "at most 1 ms");
+}
+
+#[test]
 fn cli_usage_errors_exit_2() {
     testbed()
         .args(["load", "http://127.0.0.1:1/", "--concurrency", "0"])
@@ -275,4 +295,9 @@ fn cli_usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(contains("--duration"));
+    testbed()
+        .args(["load", "http://127.0.0.1:1/", "--spin", "5ms"])
+        .assert()
+        .code(2)
+        .stderr(contains("--spin"));
 }
