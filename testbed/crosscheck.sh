@@ -24,8 +24,9 @@
 # corrected the same way (`wrk_corrected` in `testbed load --json`). Where nothing is two
 # cycles long the two are the same.
 # The table also has each tool's mean latency beside the closed loop's C / throughput (Little's
-# law): a client that measures what it sends must agree with it whatever the distribution's
-# shape. When ab's and wrk's own p50s are more than 1.15 / 0.85 = 1.35x apart, no figure can be
+# law: each cycle is one latency plus the client's turn-around, so no client that measures its
+# requests can read a mean above it, whatever the distribution's shape; ab's "mean" is
+# C × run time / requests by definition and checks nothing). When ab's and wrk's own p50s are more than 1.15 / 0.85 = 1.35x apart, no figure can be
 # within 15 % of both; the script says so under the table.
 # Bounded: every run is SECS long (ab also stops after its -n), servers are stopped by pid.
 set -euo pipefail
