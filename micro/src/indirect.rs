@@ -166,14 +166,27 @@ impl IndirectCosts {
     }
 }
 
-/// Working sets to measure up to `max`: 0, every power of 4 from 4 KiB, and half, once and
-/// twice each cache level (and 4 × the last level), sorted.
+/// Working sets to measure up to `max`: 0, every power of 4 from 4 KiB, every power of 2 from
+/// half the L1d to twice the L2, and half, once and twice each cache level (and 4 × the last
+/// level), sorted.
+///
+/// The powers of 2 are there because the simulator's curve formula interpolates the lone
+/// walk's line latency between points: with powers of 4 only, nothing lay between 256 KiB and
+/// 1 MiB, and a 256 KiB pair (512 KiB in all, inside a 2 MiB L2) was charged the rise toward
+/// 1 MiB's latency that it does not pay (`sim/tests/it/cache_reference.rs`).
 pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
     let mut points = vec![0];
     let mut power = 4 << 10;
     while power <= max {
         points.push(power);
         power *= 4;
+    }
+    if let (Some(l1d), Some(l2)) = (sizes.l1d, sizes.l2) {
+        let mut power = (l1d / 2).next_power_of_two();
+        while power <= 2 * l2 {
+            points.push(power);
+            power *= 2;
+        }
     }
     for level in [sizes.l1d, sizes.l2, sizes.l3].into_iter().flatten() {
         points.extend([level / 2, level, 2 * level]);
@@ -285,6 +298,8 @@ mod tests {
             24 << 10,
             48 << 10,
             96 << 10,
+            128 << 10,
+            512 << 10,
             1 << 20,
             2 << 20,
             4 << 20,
