@@ -128,8 +128,9 @@ fn indirect_config(group: &mut criterion::BenchmarkGroup<'_, criterion::measurem
 }
 
 /// The working sets the benches measure: 0, half of each cache level (inside it) and twice it
-/// (just past it), and the limit. `calibrate` measures the full grid (every power of 4 and
-/// each level's half, size and double, up to 4 × L3); the benches keep one point on each side
+/// (just past it), and the limit. `calibrate` measures the full grid (every power of 4, every
+/// power of 2 from half the L1d to twice the L2, and each level's half, size and double, up to
+/// 4 × L3); the benches keep one point on each side
 /// of every level so the suite stays under 4 minutes (issue 12's budget).
 fn bench_points(sizes: &micro::cache::CacheSizes, max: u64) -> Vec<u64> {
     let mut points = vec![0, max];
