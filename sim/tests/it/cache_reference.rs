@@ -63,16 +63,14 @@
 //! Why the curve formula misses, from the data:
 //! - The 512 KiB pair (+6.3 µs): the formula charges each returning line the lone walk's rise
 //!   from 512 KiB to 1 MiB, 5.3 → 6.3 ns, for 8,192 lines; the pair, whose 1 MiB fits the 2 MiB
-//!   L2, pays 0.2 ns a line. The lone walk's rise is not eviction but the TLB: in a C walk on the
-//!   same host, the same lines visited page by page cost 4.38 ns at 256 KiB and 4.42 at 1 MiB,
-//!   against 4.44 and 5.84 in one random cycle (`micro/reference/2026-12-02-xeon-2core-quiet.md`).
-//!   A random cycle over all lines pays a TLB miss on almost every line once the pages outgrow
-//!   the first-level TLB; a returning set of a few pages pays one per page. The curve mixes the
-//!   two, and charges the mixture as refill.
+//!   L2, pays 0.2 ns a line. Not the TLB: a C walk on the same host costs the same on 2 MiB
+//!   pages. Visiting each page's lines together instead of in one cycle over all pages costs
+//!   4.42 ns at 1 MiB against 5.84 (`micro/reference/2026-12-02-xeon-2core-quiet.md`): the
+//!   prefetchers work within a page, and a lone cycle over many pages defeats them.
 //! - Rings of 32 to 1,024 (+30 to +305 %): the same, larger. The others' 2 to 64 MiB push the
-//!   lone walk's curve to 19.7–177 ns a line, every line a TLB miss and, past 2 MiB, an L2 miss;
-//!   a returning 64 KiB set (16 pages) measured 11 to 70 ns a line over the W = 0 ring. By the
-//!   page-by-page walk, L3 without the TLB costs about 18.5 ns a line up to 16 MiB here.
+//!   lone walk's curve to 19.7–177 ns a line; a returning 64 KiB set (16 pages) measured 11 to
+//!   70 ns a line over the W = 0 ring. A walk page by page costs 17–19 ns a line from 4 to
+//!   16 MiB and 65 ns at 64 MiB on this host, which is closer to what the ring pays.
 //! - Rings of 4 and 8 (−55 %, −29 %): the scenario charges the pair's direct switch (633 ns),
 //!   but the ring's own W = 0 curve (`switch_runnable_ns`) costs 963 and 1,151 ns there (a woken
 //!   thread preempts its waker: more than one switch per hand-off, see `micro/README.md`);
@@ -415,7 +413,7 @@ fn the_reference_agrees_with_itself_within_both_tolerances() {
 /// Consistency for the curve formula, the tolerance (15 % or 1 µs at every W measured
 /// with one switch per hand-off). See the module docs for the table.
 #[test]
-#[ignore = "fails on the 2026-12-02 reference at 512 KiB only (+283 %: the lone walk's rise from 512 KiB to 1 MiB is TLB misses a returning set does not pay); 11 of 12 points pass; see the module docs"]
+#[ignore = "fails on the 2026-12-02 reference at 512 KiB only (+283 %: a returning 512 KiB set does not pay the lone walk's rise from 512 KiB to 1 MiB); 11 of 12 points pass; see the module docs"]
 fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
     let misses = Reference::load().misses_pair(Formula::Curve);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
@@ -423,7 +421,7 @@ fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
 
 /// Out of sample for the curve formula, the tolerance (25 %).
 #[test]
-#[ignore = "fails on the 2026-12-02 reference at 4 and 8 threads (−55 %, −29 %: a ring's direct switch costs more than the pair's the scenario charges) and 32 to 1,024 (+30 to +305 %: a lone walk of 2-64 MiB pays a TLB miss per line, a returning 64 KiB set one per page); see the module docs"]
+#[ignore = "fails on the 2026-12-02 reference at 4 and 8 threads (−55 %, −29 %: a ring's direct switch costs more than the pair's the scenario charges) and 32 to 1,024 (+30 to +305 %: a returning 64 KiB set refills for less per line than a lone random walk of 2-64 MiB costs); see the module docs"]
 fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
     let misses = Reference::load().misses_ring(Formula::Curve);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
