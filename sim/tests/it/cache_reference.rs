@@ -65,8 +65,8 @@
 //!   from 512 KiB to 1 MiB, 5.3 → 6.3 ns, for 8,192 lines; the pair, whose 1 MiB fits the 2 MiB
 //!   L2, pays 0.2 ns a line. Not the TLB: a C walk on the same host costs the same on 2 MiB
 //!   pages. Visiting each page's lines together instead of in one cycle over all pages costs
-//!   4.42 ns at 1 MiB against 5.84 (`micro/reference/2026-12-02-xeon-2core-quiet.md`): the
-//!   prefetchers work within a page, and a lone cycle over many pages defeats them.
+//!   4.42 ns at 1 MiB against 5.84 (`micro/reference/2026-12-02-xeon-2core-quiet.md`); the
+//!   likely reason is the prefetchers, which work within a page.
 //! - Rings of 32 to 1,024 (+30 to +305 %): the same, larger. The others' 2 to 64 MiB push the
 //!   lone walk's curve to 19.7–177 ns a line; a returning 64 KiB set (16 pages) measured 11 to
 //!   70 ns a line over the W = 0 ring. A walk page by page costs 17–19 ns a line from 4 to
