@@ -1,6 +1,7 @@
 //! The whole job, end to end on `--quick`: every chart is made from real measurements and
-//! simulations, and the page references each of them. One test, so that only one calibrate
-//! pass runs at a time in this binary (two at once disturb each other's memory fits).
+//! simulations, and the page references each of them. One test runs the job, so that only one
+//! calibrate pass runs at a time in this binary (two at once disturb each other's memory fits);
+//! what a chart's values must show is checked on committed costs, not on the live pass.
 
 use clap::Parser;
 use reports::cli::Args;
@@ -77,10 +78,9 @@ fn quick_run_makes_every_chart_and_a_page_that_references_them() {
         .find(|c| c.stem == "02-switches")
         .unwrap();
     let per_request = crate::render::csv_column(&switches.csv, "context_switches_per_request");
-    // W1: about two switches per request on one core, almost none on two.
+    // The values depend on this run's live costs (a loaded machine moves them); their shape on
+    // committed costs is `w1_switches_twice_per_request_on_one_core_almost_never_on_two`.
     assert_eq!(per_request.len(), 2);
-    assert!((per_request[0] - 2.0).abs() < 0.2, "{per_request:?}");
-    assert!(per_request[1] < 0.2, "{per_request:?}");
     let table = switches
         .table
         .column("context_switches_per_request")
@@ -89,4 +89,28 @@ fn quick_run_makes_every_chart_and_a_page_that_references_them() {
         table.iter().filter_map(|c| c.num()).collect::<Vec<_>>(),
         per_request
     );
+}
+
+/// Chart 2's data on committed costs (the testbed grid's `calibrate` table of 2026-12-01), so
+/// that the shape does not depend on what the live machine measures: W1 switches about twice
+/// per request on one core and almost never on two.
+#[test]
+fn w1_switches_twice_per_request_on_one_core_almost_never_on_two() {
+    let costs_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testbed/results/2026-12-01-xeon-2c.costs.toml");
+    let sim = reports::gather::Sim {
+        costs: sim::scenario::CostOverrides::read_file(&costs_file).unwrap(),
+        costs_file,
+        quick: true,
+    };
+    let switches =
+        reports::gather::switches(&sim, &reports::progress::Progress::new(0, true)).unwrap();
+    let per_request: Vec<f64> = switches
+        .rows
+        .iter()
+        .map(|r| r.switches_per_request)
+        .collect();
+    assert_eq!(per_request.len(), 2);
+    assert!((per_request[0] - 2.0).abs() < 0.2, "{per_request:?}");
+    assert!(per_request[1] < 0.2, "{per_request:?}");
 }
