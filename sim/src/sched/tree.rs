@@ -364,8 +364,13 @@ impl Tree {
         let bound = pack(v, u64::MAX);
         let (mut best, mut best_id) = (NONE, 0);
         let mut n = self.root;
-        while n != NIL {
+        loop {
             let node = &self.nodes[n as usize];
+            // Nothing below beats the best so far: done (deadlines are unique, so `>=` is
+            // `>`). The sentinel's minimum is NONE, so this also ends the walk at a leaf.
+            if node.min >= best {
+                break;
+            }
             if node.key <= bound {
                 if node.value < best {
                     (best, best_id) = (node.value, node.id);
