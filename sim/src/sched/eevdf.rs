@@ -87,6 +87,9 @@ struct Entity {
     delayed: bool,
     /// Enqueue order, for ties.
     seq: u64,
+    /// Its slot in the tree while parked (not running): what removes or readies it there
+    /// without a search.
+    slot: u32,
 }
 
 /// One core's EEVDF run queue.
@@ -173,15 +176,15 @@ impl Eevdf {
     /// Entity `i` is not running (any more): into the tree, ready to be stolen unless
     /// delayed.
     fn park(&mut self, i: usize) {
-        let e = &self.entities[i];
-        self.tree
+        let e = &mut self.entities[i];
+        e.slot = self
+            .tree
             .insert((e.vruntime, e.seq), (e.deadline, e.seq, e.id), !e.delayed);
     }
 
     /// Entity `i`, parked, leaves the tree (to run or to go).
     fn unpark(&mut self, i: usize) {
-        let e = &self.entities[i];
-        self.tree.remove((e.vruntime, e.seq));
+        self.tree.remove(self.entities[i].slot);
     }
 
     /// Removes entity `i`, keeping `running` pointing at the same entity.
@@ -303,6 +306,7 @@ impl RunQueue for Eevdf {
             vprot: vruntime,
             delayed: false,
             seq: self.seq,
+            slot: 0,
         });
     }
 
@@ -373,8 +377,7 @@ impl RunQueue for Eevdf {
         if self.lag_of(&self.entities[i]) <= 0 {
             // Still owes service: it stays where it is, deadline included.
             self.entities[i].delayed = false;
-            let e = &self.entities[i];
-            self.tree.set_ready((e.vruntime, e.seq));
+            self.tree.set_ready(self.entities[i].slot);
             return Ok(());
         }
         // Paid back and more: no credit for sleeping (DELAY_ZERO), a fresh request at V.

@@ -10,11 +10,11 @@
 //! kind: an insert walks down to where the new node's priority puts it and splits only the
 //! subtree below (on average about two nodes), lowering the minima it passes; a remove merges
 //! the node's two children (as short) and repairs only the ancestors whose minimum it was.
+//! An insert hands back the node's slot, and each node knows its parent, so a remove or a
+//! readying starts at the node and climbs: no search from the root, no path kept.
 //! Keys and deadlines are packed into `u128`s whose integer order is the tuples' order, and
 //! slot 0 is a sentinel with no minimum, so comparisons are single integer compares. The
 //! answers depend only on the set of entities, never on the shape.
-
-use std::cmp::Ordering;
 
 use super::Id;
 
@@ -47,6 +47,8 @@ struct Node {
     priority: u64,
     left: u32,
     right: u32,
+    /// NIL for the root. The sentinel's is written to and never read.
+    parent: u32,
     /// Not a delayed sleeper: may be stolen.
     ready: bool,
     /// The smallest `value` in this subtree, and whose it is.
@@ -83,8 +85,6 @@ pub(crate) struct Tree {
     nodes: Vec<Node>,
     free: Vec<u32>,
     root: u32,
-    /// The ancestors of the node being removed (a field, so that its allocation is reused).
-    path: Vec<u32>,
     /// Ready nodes.
     ready: usize,
 }
@@ -99,6 +99,7 @@ impl Tree {
             priority: 0,
             left: NIL,
             right: NIL,
+            parent: NIL,
             ready: false,
             min: NONE,
             min_id: 0,
@@ -109,7 +110,6 @@ impl Tree {
             nodes: vec![sentinel],
             free: Vec::new(),
             root: NIL,
-            path: Vec::new(),
             ready: 0,
         }
     }
@@ -169,6 +169,7 @@ impl Tree {
     /// Makes `child` the left (or right) child of `parent`, or the root when `parent` is NIL.
     #[inline]
     fn link(&mut self, parent: u32, left: bool, child: u32) {
+        self.nodes[child as usize].parent = parent;
         if parent == NIL {
             self.root = child;
         } else if left {
@@ -189,11 +190,13 @@ impl Tree {
         if self.nodes[a as usize].priority > self.nodes[b as usize].priority {
             let right = self.merge(self.nodes[a as usize].right, b);
             self.nodes[a as usize].right = right;
+            self.nodes[right as usize].parent = a;
             self.pull(a);
             a
         } else {
             let left = self.merge(a, self.nodes[b as usize].left);
             self.nodes[b as usize].left = left;
+            self.nodes[left as usize].parent = b;
             self.pull(b);
             b
         }
@@ -207,19 +210,22 @@ impl Tree {
         if self.nodes[n as usize].key < key {
             let (low, high) = self.split(self.nodes[n as usize].right, key);
             self.nodes[n as usize].right = low;
+            self.nodes[low as usize].parent = n;
             self.pull(n);
             (n, high)
         } else {
             let (low, high) = self.split(self.nodes[n as usize].left, key);
             self.nodes[n as usize].left = high;
+            self.nodes[high as usize].parent = n;
             self.pull(n);
             (low, n)
         }
     }
 
     /// Adds an entity at `key` (keys are unique: `seq` is), `ready` unless it is a delayed
-    /// sleeper.
-    pub(crate) fn insert(&mut self, key: Key, value: Deadline, ready: bool) {
+    /// sleeper, and returns its slot, which names it to [`Tree::remove`] and
+    /// [`Tree::set_ready`] until it is removed.
+    pub(crate) fn insert(&mut self, key: Key, value: Deadline, ready: bool) -> u32 {
         let (packed, deadline, id) = (pack(key.0, key.1), pack(value.0, value.1), value.2);
         debug_assert!(deadline != NONE && deadline != NONE_READY);
         let priority = mix(key.1);
@@ -255,6 +261,7 @@ impl Tree {
             priority,
             left: low,
             right: high,
+            parent,
             ready,
             min: deadline,
             min_id: id,
@@ -273,40 +280,36 @@ impl Tree {
         };
         // With no children (a new leaf) the node already knows its subtree.
         if low != NIL || high != NIL {
+            self.nodes[low as usize].parent = x;
+            self.nodes[high as usize].parent = x;
             self.pull(x);
         }
         self.link(parent, left, x);
+        x
     }
 
-    /// Removes the entity at `key`.
-    pub(crate) fn remove(&mut self, key: Key) {
-        let key = pack(key.0, key.1);
-        self.path.clear();
-        let (mut parent, mut n) = (NIL, self.root);
-        let gone = loop {
-            if n == NIL {
-                debug_assert!(false, "removing a key the tree does not hold");
-                return;
-            }
-            let node = &self.nodes[n as usize];
-            let next = match key.cmp(&node.key) {
-                Ordering::Equal => break *node,
-                Ordering::Less => node.left,
-                Ordering::Greater => node.right,
-            };
-            self.path.push(n);
-            (parent, n) = (n, next);
-        };
+    /// Removes the entity in `slot` (what its insert returned).
+    pub(crate) fn remove(&mut self, slot: u32) {
+        let n = slot;
+        let gone = self.nodes[n as usize];
+        debug_assert!(
+            n != NIL && gone.min != NONE,
+            "removing a slot the tree does not hold"
+        );
+        let parent = gone.parent;
         let merged = self.merge(gone.left, gone.right);
-        self.link(parent, key < self.nodes[parent as usize].key, merged);
+        let left = self.nodes[parent as usize].left == n;
+        self.link(parent, left, merged);
         self.free.push(n);
         self.ready -= usize::from(gone.ready);
         // Only the ancestors whose minimum or latest was the removed deadline change; minima
         // only fall and latests only rise towards the root, so above the first ancestor that
         // kept both of its own, all did.
-        while let Some(p) = self.path.pop() {
+        let mut p = parent;
+        while p != NIL {
             let node = &self.nodes[p as usize];
             let (min, last) = (node.min == gone.value, node.last == gone.value);
+            let up = node.parent;
             if min {
                 self.pull_min(p);
             }
@@ -316,46 +319,31 @@ impl Tree {
             if !min && !last {
                 break;
             }
+            p = up;
         }
     }
 
-    /// Marks the (delayed) entity at `key` ready again, in place.
-    pub(crate) fn set_ready(&mut self, key: Key) {
-        let key = pack(key.0, key.1);
-        let mut n = self.root;
-        // Its deadline joins the latests of the nodes from the root down to it.
-        let (value, id) = loop {
-            if n == NIL {
-                debug_assert!(false, "readying a key the tree does not hold");
-                return;
-            }
-            let node = &self.nodes[n as usize];
-            match key.cmp(&node.key) {
-                Ordering::Equal => break (node.value, node.id),
-                Ordering::Less => n = node.left,
-                Ordering::Greater => n = node.right,
-            }
-        };
-        if self.nodes[n as usize].ready {
+    /// Marks the (delayed) entity in `slot` ready again, in place.
+    pub(crate) fn set_ready(&mut self, slot: u32) {
+        let n = slot;
+        let node = &mut self.nodes[n as usize];
+        if node.ready {
             return;
         }
-        self.nodes[n as usize].ready = true;
+        node.ready = true;
+        let (value, id) = (node.value, node.id);
         self.ready += 1;
-        let mut m = self.root;
-        loop {
+        // Its deadline joins the latests of the nodes from it up to the root; latests only
+        // rise towards the root, so above the first that is already later, all are.
+        let mut m = n;
+        while m != NIL {
             let node = &mut self.nodes[m as usize];
-            if value > node.last {
-                node.last = value;
-                node.last_id = id;
-            }
-            if m == n {
+            if value <= node.last {
                 break;
             }
-            m = if key < node.key {
-                node.left
-            } else {
-                node.right
-            };
+            node.last = value;
+            node.last_id = id;
+            m = node.parent;
         }
     }
 
@@ -376,8 +364,13 @@ impl Tree {
         let bound = pack(v, u64::MAX);
         let (mut best, mut best_id) = (NONE, 0);
         let mut n = self.root;
-        while n != NIL {
+        loop {
             let node = &self.nodes[n as usize];
+            // Nothing below beats the best so far: done (deadlines are unique, so `>=` is
+            // `>`). The sentinel's minimum is NONE, so this also ends the walk at a leaf.
+            if node.min >= best {
+                break;
+            }
             if node.key <= bound {
                 if node.value < best {
                     (best, best_id) = (node.value, node.id);
@@ -415,8 +408,19 @@ mod tests {
         }
     }
 
+    /// Every node below `n` names its parent, and there are `count` of them.
+    fn parents(tree: &Tree, n: u32, parent: u32) -> usize {
+        if n == NIL {
+            return 0;
+        }
+        let node = &tree.nodes[n as usize];
+        assert_eq!(node.parent, parent);
+        1 + parents(tree, node.left, n) + parents(tree, node.right, n)
+    }
+
     /// What the tree holds, scanned: `(key, deadline, ready)`.
     fn check(tree: &Tree, all: &[(Key, Deadline, bool)]) {
+        assert_eq!(parents(tree, tree.root, NIL), all.len());
         for bound in [-600, -100, 0, 250, 600] {
             let scan = all
                 .iter()
@@ -437,6 +441,8 @@ mod tests {
     fn agrees_with_a_scan() {
         let mut tree = Tree::new();
         let mut all: Vec<(Key, Deadline, bool)> = Vec::new();
+        // Each entity's slot, in the same order as `all`.
+        let mut slots: Vec<u32> = Vec::new();
         let mut state = 7_u64;
         // Narrow ranges, so that vruntimes and deadlines tie (`seq` breaks the ties).
         for seq in 1..3_000_u64 {
@@ -445,16 +451,16 @@ mod tests {
             let d = v + (mix(state) % 300) as i64;
             let ready = !state.is_multiple_of(4);
             let id = (seq * 7) as Id;
-            tree.insert((v, seq), (d, seq, id), ready);
+            slots.push(tree.insert((v, seq), (d, seq, id), ready));
             all.push(((v, seq), (d, seq, id), ready));
             if seq % 3 == 0 {
                 let k = (mix(seq) % all.len() as u64) as usize;
-                let (key, _, _) = all.swap_remove(k);
-                tree.remove(key);
+                all.swap_remove(k);
+                tree.remove(slots.swap_remove(k));
             }
             if seq % 5 == 0 {
                 let k = (mix(seq + 1) % all.len() as u64) as usize;
-                tree.set_ready(all[k].0);
+                tree.set_ready(slots[k]);
                 all[k].2 = true;
             }
             check(&tree, &all);
@@ -462,8 +468,8 @@ mod tests {
         // Emptied from the front and from the middle: nothing left over.
         while !all.is_empty() {
             let k = (mix(all.len() as u64) % all.len() as u64) as usize;
-            let (key, _, _) = all.remove(k);
-            tree.remove(key);
+            all.remove(k);
+            tree.remove(slots.remove(k));
             check(&tree, &all);
         }
         assert_eq!(tree.root, NIL);
