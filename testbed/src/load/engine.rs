@@ -213,10 +213,18 @@ impl Engine {
     /// then blocking. A spin that found nothing was idle time, and is kept out of the client's
     /// CPU once the window has begun.
     fn poll_events(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
+        if self.plan.spin.is_zero() {
+            loop {
+                match self.poll.poll(events, Some(wait)) {
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    other => return other,
+                }
+            }
+        }
         let spin_start = Instant::now();
         let spin_end = spin_start + self.plan.spin.min(wait);
         loop {
-            let spinning = !self.plan.spin.is_zero() && Instant::now() < spin_end;
+            let spinning = Instant::now() < spin_end;
             let timeout = if spinning { Duration::ZERO } else { wait };
             match self.poll.poll(events, Some(timeout)) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -226,7 +234,7 @@ impl Engine {
                 break;
             }
         }
-        if !self.plan.spin.is_zero() && self.cpu_at_start.is_some() {
+        if self.cpu_at_start.is_some() {
             // What the spin took until the wait that found the events (or the blocking wait
             // began): idle time spent on the CPU.
             self.spun += spin_start.elapsed().min(self.plan.spin);

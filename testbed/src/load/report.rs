@@ -97,6 +97,7 @@ impl LoadReport {
         server: Option<ServerUsage>,
     ) -> LoadReport {
         let latency = percentiles(&tally.latency);
+        let per_connection = tally.completed / u64::from(spec.concurrency.max(1));
         let per_request =
             |total: f64| (tally.completed > 0).then(|| total / tally.completed as f64);
         let figures = Figures {
@@ -139,17 +140,10 @@ impl LoadReport {
                 .rate
                 .and_then(|_| percentiles(&tally.send_lag))
                 .map(|p| p.p99_ms),
-            wrk_corrected: spec
-                .rate
-                .is_none()
-                .then(|| {
-                    // wrk's cycle: the window over the answers per connection, in whole µs as
-                    // wrk computes it.
-                    let per_connection = tally.completed / u64::from(spec.concurrency.max(1));
-                    let window_us = window.as_micros() as u64;
-                    (per_connection > 0).then(|| window_us / per_connection * 1_000)
-                })
-                .flatten()
+            wrk_corrected: (spec.rate.is_none() && per_connection > 0)
+                // wrk's cycle: the window over the answers per connection, in whole µs as wrk
+                // computes it.
+                .then(|| window.as_micros() as u64 / per_connection * 1_000)
                 .and_then(|interval_ns| wrk_corrected(&tally.latency, interval_ns))
                 .and_then(|h| percentiles(&h)),
             server,

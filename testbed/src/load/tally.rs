@@ -211,9 +211,10 @@ mod tests {
         assert_eq!(a.timeouts["response"], 1);
         assert!(percentiles(&a.latency).unwrap().max_ms >= 99.9);
     }
+
     #[test]
     fn wrks_correction_copies_each_long_sample_down_to_one_cycle() {
-        // Nine fast answers and one ten cycles long, in units small enough for the histogram
+        // Nine fast answers and one five cycles long, in units small enough for the histogram
         // to hold exactly (below 2,048 at 3 significant digits): with a cycle of 200, wrk adds
         // copies at 800, 600 and 400 (200 is not above one cycle), 13 samples in all.
         let mut h = histogram();
