@@ -432,7 +432,13 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Always-runnable threads of equal weight get equal CPU, whatever else shares the
-        /// core: over 2 s their shares differ by at most what one of them can run in one go.
+        /// core: at the end of 2 s their shares differ by at most twice what one of them can
+        /// run in one go. The bound is EEVDF's: each thread's lag stays within one request or
+        /// one tick either way (Stoica et al., "A proportional share resource allocation
+        /// algorithm for real-time, time-shared systems", RTSS 1996), so two lags differ by up
+        /// to two. One run was too tight: a snapshot taken as one hog ends its run while
+        /// another is owed one (EEVDF, 3 hogs and a sleeper, `proptest-regressions`) differed
+        /// by 4.65 ms with runs of 4.56 ms, and the same case ran for 20 s ends within one.
         #[test]
         fn hogs_share_the_core_fairly(
             p in policy(),
@@ -445,7 +451,10 @@ mod tests {
             let cpu = &out.cpu[..hogs];
             let spread = cpu.iter().max().unwrap() - cpu.iter().min().unwrap();
             let longest = out.runs[..hogs].iter().flatten().max().copied().unwrap_or(0);
-            prop_assert!(spread <= longest, "spread {spread} longest run {longest} cpu {cpu:?}");
+            prop_assert!(
+                spread <= 2 * longest,
+                "spread {spread} longest run {longest} cpu {cpu:?}"
+            );
         }
     }
 }
