@@ -18,6 +18,7 @@
 
 mod curves;
 mod refill;
+mod retention;
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use crate::error::Error;
 use crate::unit;
 use curves::{background_curve, runnable_curve, working_set_curve};
 pub use refill::refill_rates;
+pub use retention::{Retention, idle_curve};
 
 /// Bytes each ring thread walks in the `switch_runnable` variant with a working set.
 pub const RUNNABLE_BYTES: usize = 64 << 10;
@@ -63,10 +65,18 @@ pub struct IndirectCosts {
     pub refill_l3_ns_per_line: Option<f64>,
     /// A line from memory instead of L1, ns.
     pub refill_memory_ns_per_line: Option<f64>,
+    /// `[idle_ns, ns]`: ns per line of a 64 KiB set walked again after being pushed out of L2
+    /// and then left alone for `idle_ns` (`indirect/retention.rs`).
+    #[serde(default)]
+    pub l3_idle_ns_per_line: Option<Vec<(u64, f64)>>,
+    /// How long a set stays in L3 while nothing on this machine touches it, ns (`None` when
+    /// nothing was evicted within the longest idle time, or not measured).
+    #[serde(default)]
+    pub l3_lifetime_ns: Option<f64>,
 }
 
 /// The JSON keys [`IndirectCosts`] adds to the calibration.
-pub const JSON_KEYS: [&str; 12] = [
+pub const JSON_KEYS: [&str; 14] = [
     "cache_bytes",
     "l3_shared_by",
     "switch_working_set_ns",
@@ -79,6 +89,8 @@ pub const JSON_KEYS: [&str; 12] = [
     "refill_l2_ns_per_line",
     "refill_l3_ns_per_line",
     "refill_memory_ns_per_line",
+    "l3_idle_ns_per_line",
+    "l3_lifetime_ns",
 ];
 
 /// How far the curves go and how long they may take.
@@ -162,18 +174,27 @@ impl IndirectCosts {
                 duration(self.refill_memory_ns_per_line),
                 "a 64-byte line from memory instead of L1 (random walk)",
             ),
+            (
+                "l3_lifetime",
+                duration(self.l3_lifetime_ns),
+                "how long the shared L3 keeps a set nobody here touches (other tenants)",
+            ),
         ]
     }
 }
 
 /// Working sets to measure up to `max`: 0, every power of 4 from 4 KiB, every power of 2 from
-/// half the L1d to twice the L2, and half, once and twice each cache level (and 4 × the last
+/// half the L1d to 8 × the L2, and half, once and twice each cache level (and 4 × the last
 /// level), sorted.
 ///
 /// The powers of 2 are there because the simulator's curve formula interpolates the lone
 /// walk's line latency between points: with powers of 4 only, nothing lay between 256 KiB and
 /// 1 MiB, and a 256 KiB pair (512 KiB in all, inside a 2 MiB L2) was charged the rise toward
-/// 1 MiB's latency that it does not pay (`sim/tests/it/cache_reference.rs`).
+/// 1 MiB's latency that it does not pay (`sim/tests/it/cache_reference.rs`). They go on to
+/// 8 × L2 because a VM's share of a host's L3 can end there, far below the size the kernel
+/// reports: on the 2026-12-07 reference host (L2 1 MiB, L3 32 MiB) the lone walk costs 16 ns
+/// a line at 5 MiB and 120 ns at 6 MiB, and with powers of 4 the curve went from 4 to 16 MiB
+/// in one straight line.
 pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
     let mut points = vec![0];
     let mut power = 4 << 10;
@@ -183,7 +204,7 @@ pub fn grid(sizes: &CacheSizes, max: u64) -> Vec<u64> {
     }
     if let (Some(l1d), Some(l2)) = (sizes.l1d, sizes.l2) {
         let mut power = (l1d / 2).next_power_of_two();
-        while power <= 2 * l2 {
+        while power <= 8 * l2 {
             points.push(power);
             power *= 2;
         }
@@ -229,14 +250,13 @@ pub fn measure(
         working_set_curve(Order::Random, &points, share(0.35), notes, progress);
     let (sequential, _, _) =
         working_set_curve(Order::Sequential, &points, share(0.15), notes, progress);
-    let [l2, l3, memory] = refill_rates(sizes, &latency);
+    let [l2, l3, mut memory] = refill_rates(sizes, &latency);
     let mut keep = |name: &str, rate: Result<f64, String>| {
         rate.map_err(|reason| notes.push(format!("{name} not measured: {reason}")))
             .ok()
     };
     costs.refill_l2_ns_per_line = keep("refill_l2_ns_per_line", l2);
     costs.refill_l3_ns_per_line = keep("refill_l3_ns_per_line", l3);
-    costs.refill_memory_ns_per_line = keep("refill_memory_ns_per_line", memory);
     costs.switch_working_set_ns = (!random.is_empty()).then_some(random);
     costs.switch_working_set_switches = (!switches.is_empty()).then_some(switches);
     costs.switch_working_set_seq_ns = (!sequential.is_empty()).then_some(sequential);
@@ -245,8 +265,52 @@ pub fn measure(
     costs.switch_runnable_ns = runnable_curve(0, &plan.threads, share(0.1), notes, progress);
     costs.switch_runnable_64kib_ns =
         runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress);
-    costs.switch_background = background_curve(sizes, &plan.hogs, share(0.25), notes, progress);
+    costs.switch_background = background_curve(sizes, &plan.hogs, share(0.2), notes, progress);
+
+    progress("L3 retention: a 64 KiB set returned to after 0 to 16 ms alone");
+    match retention::idle_curve(sizes, share(0.05)) {
+        Ok(retention) => {
+            match retention.lifetime_ns() {
+                Ok(Some(ns)) => costs.l3_lifetime_ns = Some(ns),
+                Ok(None) => notes.push(
+                    "l3_lifetime_ns: nothing was evicted from L3 in 16 ms alone (no other tenant \
+                     seen); the simulator keeps sets there as long as capacity allows"
+                        .into(),
+                ),
+                Err(reason) => notes.push(format!("l3_lifetime_ns not measured: {reason}")),
+            }
+            // A set the tenants evicted comes back from memory: where the lone walk never
+            // reached past L3, its plateau stands for a line from memory.
+            let l1 = latency_l1(&costs);
+            memory = memory.or_else(|reason| match (retention.evicted_line_ns(), l1) {
+                (Some(evicted), Some(l1)) => {
+                    notes.push(format!(
+                        "refill_memory_ns_per_line: from the L3 retention walk's evicted set ({reason})"
+                    ));
+                    Ok((evicted - l1).max(0.0))
+                }
+                _ => Err(reason),
+            });
+            costs.l3_idle_ns_per_line = Some(retention.curve);
+        }
+        Err(reason) => notes.push(format!("l3_idle_ns_per_line not measured: {reason}")),
+    }
+    costs.refill_memory_ns_per_line = memory
+        .map_err(|reason| notes.push(format!("refill_memory_ns_per_line not measured: {reason}")))
+        .ok();
     costs
+}
+
+/// The lone walk's line latency at its largest working set within half the L1d (an L1 hit,
+/// as `refill_rates` reads it), if measured.
+fn latency_l1(costs: &IndirectCosts) -> Option<f64> {
+    let half_l1 = costs.cache_bytes.l1d? / 2;
+    costs
+        .line_latency_ns
+        .as_ref()?
+        .iter()
+        .rfind(|p| p.0 > 0 && p.0 <= half_l1)
+        .map(|p| p.1)
 }
 
 /// The curves an earlier `cargo bench -p micro` left under `dir` (Criterion's mean per
@@ -303,6 +367,8 @@ mod tests {
             1 << 20,
             2 << 20,
             4 << 20,
+            8 << 20,
+            16 << 20,
         ] {
             assert!(points.contains(&must), "{must} missing from {points:?}");
         }
