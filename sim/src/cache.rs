@@ -78,6 +78,35 @@
 //! set's refill from far levels: on the quiet reference, rings of 32 to 512 threads of 64 KiB
 //! by 40 to 82 % (`sim/tests/it/cache_reference.rs`).
 //!
+//! # Other tenants (`l3_lifetime`)
+//!
+//! On a VM the L3 is shared with whatever else runs on the host. `micro`'s retention walk
+//! (`micro/src/indirect/retention.rs`) pushes a 64 KiB set out of L2, leaves it alone and walks
+//! it again: on the 2026-12-07 reference host (AMD EPYC guest, L3 32 MiB) a line costs 12 ns
+//! after 0 ms, 17 after 1 ms and 114 after 2 ms, with no steal time. Nothing on the VM touched
+//! the L3 meanwhile; other tenants evicted it. So how much of a set survives depends on how long
+//! it was away, not only on how many bytes this machine touched.
+//!
+//! The model takes the measured step as it is: an owner whose last run started more than
+//! `l3_lifetime` ago finds nothing of its own in L3 (`Since::Evicted`), whatever the others
+//! touched. The private levels are not affected (the vCPU kept its core: no steal time). An
+//! evicted line comes from memory, with the page walks of its own reuse distance:
+//!
+//! ```text
+//!   curve formula:  shared line = max( lat(max(W + B_s, S_2)),  lat(S_1 / 2) + r_mem )
+//!   level formula:  f_3 = 1 (every line misses L3, costs r_mem)
+//! ```
+//!
+//! `lat(S_1 / 2) + r_mem` is a line from memory for a set whose pages the TLB still maps (the
+//! retention walk's evicted cost); `lat` at a large distance also pays the page walks of a set
+//! spread over many pages, which a ring of 1,024 threads does (175 ns a line there against
+//! 120). With `l3_lifetime` = 0 (the default) nothing is evicted by time.
+//!
+//! The step is a fact of one run, not of the host: a minute later it lies elsewhere (0.5 to
+//! 4 ms in eight quick runs), and so do the rings near it (32 threads of 64 KiB: 16 to 140 µs
+//! per switch). A ring whose period crosses the lifetime falls from L3 to memory, so its cost
+//! per switch is bistable near there.
+//!
 //! # The level formula (no `line_latency`)
 //!
 //! For level `i` of size `S_i`, the share of A's lines that reuse distance `D` no longer finds
@@ -133,6 +162,8 @@
 //!   smaller of the two (`W = min(W_then, W_now)`).
 //! - A working set of 0 costs 0 and records nothing, so with no `working_set` anywhere every
 //!   result is unchanged.
+//! - An owner's time away is counted from the start of its last run to the start of this one
+//!   (a line's reuse time, touch to touch, for a set walked once per run).
 //!
 //! Every run costs O(log n) in the owners alive on the core and in its L3 domain.
 
@@ -168,6 +199,8 @@ pub(crate) struct CacheParams {
     /// empty, the curve formula prices a line instead of the sizes and rates above (but L2's
     /// size, where the curve splits into private and shared).
     pub(crate) line_latency: LineLatency,
+    /// How long L3 keeps data nobody on the machine touches, ns (`l3_lifetime`; 0: for ever).
+    pub(crate) l3_lifetime: u64,
 }
 
 impl CacheParams {
@@ -186,6 +219,7 @@ impl CacheParams {
                 .map_or(config.cores, |n| n.min(config.cores))
                 .max(1) as usize,
             line_latency: c.line_latency,
+            l3_lifetime: c.l3_lifetime,
         }
     }
 
@@ -253,6 +287,9 @@ pub(crate) enum Since {
     Others(u64),
     /// Nothing of it is here (never ran here, or its copies were invalidated elsewhere).
     Gone,
+    /// The others touched this many distinct bytes since, and tenants outside the machine
+    /// evicted whatever was left of it in L3 (it was away longer than `l3_lifetime`).
+    Evicted(u64),
 }
 
 /// The refill of a working set of `w` bytes after `private` on this core and `shared` in its
@@ -271,12 +308,18 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
     let lat = |d: f64| params.line_latency.at(d);
     let w = w as f64;
     let distance = |since: Since| match since {
-        Since::Others(bytes) => w + bytes as f64,
+        Since::Others(bytes) | Since::Evicted(bytes) => w + bytes as f64,
         Since::Gone => f64::INFINITY,
     };
     let split = params.l2_bytes as f64;
     let private_rise = lat(distance(private).min(split)) - lat(w.min(split));
-    let shared_rise = lat(distance(shared).max(split)) - lat(w.max(split));
+    let mut shared_line = lat(distance(shared).max(split));
+    if let Since::Evicted(_) = shared {
+        // From memory, with the page walks of its own distance (module docs).
+        let memory = lat(params.l1d_bytes as f64 / 2.0) + params.refill_memory_per_line;
+        shared_line = shared_line.max(memory);
+    }
+    let shared_rise = shared_line - lat(w.max(split));
     // A dip in the measured curve can make the rise negative; a return never saves time.
     let ns = w / LINE_BYTES as f64 * (private_rise + shared_rise);
     Refill {
@@ -296,7 +339,7 @@ fn by_levels(params: &CacheParams, w: u64, private: Since, shared: Since) -> Ref
         let share = |distance: f64| (distance / size as f64).min(1.0);
         let alone = share(w as f64);
         let after = match since {
-            Since::Gone => 1.0,
+            Since::Gone | Since::Evicted(_) => 1.0,
             Since::Others(bytes) => share(w as f64 + bytes as f64),
         };
         w as f64 * (after - alone) / LINE_BYTES as f64
@@ -326,8 +369,8 @@ pub(crate) struct Caches {
     params: CacheParams,
     cores: Vec<Recency<Owner>>,
     domains: Vec<Recency<Owner>>,
-    /// Each owner's last core and the working set it left there.
-    last: HashMap<Owner, (usize, u64)>,
+    /// Each owner's last core, the working set it left there and when that run started, ns.
+    last: HashMap<Owner, (usize, u64, u64)>,
 }
 
 impl Caches {
@@ -353,9 +396,16 @@ impl Caches {
         }
     }
 
-    /// `owner` starts running on `core` and will touch `working_set` bytes: what its return
-    /// costs. Records the run. A core number past the machine is clamped to the last core.
-    pub(crate) fn run(&mut self, owner: Owner, core: usize, working_set: u64) -> Refill {
+    /// `owner` starts running on `core` at `now_ns` and will touch `working_set` bytes: what
+    /// its return costs. Records the run. A core number past the machine is clamped to the
+    /// last core.
+    pub(crate) fn run(
+        &mut self,
+        owner: Owner,
+        core: usize,
+        working_set: u64,
+        now_ns: u64,
+    ) -> Refill {
         if working_set == 0 || self.cores.is_empty() {
             return Refill::default();
         }
@@ -363,19 +413,27 @@ impl Caches {
         let domain = core / self.params.l3_shared_by.max(1);
         let cost = match self.last.get(&owner) {
             None => Refill::default(),
-            Some(&(last_core, then)) => {
+            Some(&(last_core, then, started)) => {
                 let private = if last_core == core {
                     seen(&self.cores[core], owner)
                 } else {
                     Since::Gone
                 };
-                let shared = seen(&self.domains[domain], owner);
+                let lifetime = self.params.l3_lifetime;
+                let shared = match seen(&self.domains[domain], owner) {
+                    Since::Others(bytes)
+                        if lifetime > 0 && now_ns.saturating_sub(started) > lifetime =>
+                    {
+                        Since::Evicted(bytes)
+                    }
+                    since => since,
+                };
                 refill(&self.params, then.min(working_set), private, shared)
             }
         };
         self.cores[core].run(owner, working_set);
         self.domains[domain].run(owner, working_set);
-        self.last.insert(owner, (core, working_set));
+        self.last.insert(owner, (core, working_set, now_ns));
         cost
     }
 

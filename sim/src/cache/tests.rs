@@ -17,6 +17,7 @@ fn params() -> CacheParams {
         refill_memory_per_line: 100.0,
         l3_shared_by: 2,
         line_latency: LineLatency::EMPTY,
+        l3_lifetime: 0,
     }
 }
 
@@ -43,7 +44,7 @@ fn round_robin(w: u64, owners: u32) -> Refill {
     let mut last = Refill::default();
     for round in 0..4 {
         for t in 0..owners {
-            let cost = caches.run(Owner::Stack(t), 0, w);
+            let cost = caches.run(Owner::Stack(t), 0, w, 0);
             if round == 3 && t == 0 {
                 last = cost;
             }
@@ -58,7 +59,7 @@ fn no_working_set_costs_nothing() {
     for round in 0..3 {
         for t in 0..5 {
             let core = (t + round) as usize % 4;
-            assert_eq!(caches.run(Owner::Stack(t), core, 0), Refill::default());
+            assert_eq!(caches.run(Owner::Stack(t), core, 0, 0), Refill::default());
         }
     }
     assert_eq!(round_robin(0, 100), Refill::default());
@@ -68,15 +69,15 @@ fn no_working_set_costs_nothing() {
 fn a_thread_alone_on_its_core_refills_nothing() {
     let mut caches = Caches::new(params(), 4);
     for _ in 0..10 {
-        assert_eq!(caches.run(Owner::Stack(7), 1, 4 * MIB).ns, 0);
+        assert_eq!(caches.run(Owner::Stack(7), 1, 4 * MIB, 0).ns, 0);
     }
 }
 
 #[test]
 fn the_first_run_is_the_work_own_misses_not_a_refill() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    assert_eq!(caches.run(Owner::Stack(1), 0, 64 * KIB).ns, 0);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    assert_eq!(caches.run(Owner::Stack(1), 0, 64 * KIB, 0).ns, 0);
 }
 
 #[test]
@@ -112,12 +113,12 @@ fn a_ring_counts_each_other_thread_once() {
 #[test]
 fn a_thread_that_runs_often_between_returns_counts_once() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
     for _ in 0..50 {
-        caches.run(Owner::Stack(1), 0, 64 * KIB);
+        caches.run(Owner::Stack(1), 0, 64 * KIB, 0);
     }
     assert_eq!(
-        caches.run(Owner::Stack(0), 0, 64 * KIB),
+        caches.run(Owner::Stack(0), 0, 64 * KIB, 0),
         round_robin(64 * KIB, 2)
     );
 }
@@ -125,12 +126,12 @@ fn a_thread_that_runs_often_between_returns_counts_once() {
 #[test]
 fn a_migrated_thread_refills_its_private_levels_in_full_and_hits_the_shared_l3() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    caches.run(Owner::Stack(1), 1, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    caches.run(Owner::Stack(1), 1, 64 * KIB, 0);
     // Core 1 shares core 0's L3: the lines L2 would have kept (all but the 1/16 that 64 KiB
     // misses alone in a 1 MiB L2) come from L3, except the 2 that thread 1's 64 KiB pushed out
     // of 32 MiB. L1 adds nothing: 64 KiB overflows it anyway.
-    let moved = caches.run(Owner::Stack(0), 1, 64 * KIB);
+    let moved = caches.run(Owner::Stack(0), 1, 64 * KIB, 0);
     assert_eq!(moved.missed_lines, [0.0, 960.0, 2.0]);
     assert_eq!(moved.ns, 960 * 36 + 2 * 60);
 }
@@ -138,8 +139,8 @@ fn a_migrated_thread_refills_its_private_levels_in_full_and_hits_the_shared_l3()
 #[test]
 fn a_thread_migrated_to_another_l3_comes_from_memory() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    let moved = caches.run(Owner::Stack(0), 2, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    let moved = caches.run(Owner::Stack(0), 2, 64 * KIB, 0);
     assert_eq!(moved.missed_lines, [0.0, 960.0, 1022.0]);
     assert_eq!(moved.ns, 960 * 36 + 1022 * 60);
 }
@@ -148,19 +149,19 @@ fn a_thread_migrated_to_another_l3_comes_from_memory() {
 fn a_thread_back_on_its_core_lost_its_lines_there_when_it_ran_elsewhere() {
     // It wrote its data on core 1, which invalidated core 0's copies.
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    caches.run(Owner::Stack(0), 1, 64 * KIB);
-    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    caches.run(Owner::Stack(0), 1, 64 * KIB, 0);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
     assert_eq!(back.missed_lines, [0.0, 960.0, 0.0]);
 }
 
 #[test]
 fn the_other_core_of_the_domain_only_touches_the_shared_level() {
     let mut caches = Caches::new(params(), 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    caches.run(Owner::Stack(1), 1, 64 * KIB);
-    caches.run(Owner::Stack(2), 2, 64 * KIB); // another domain: no effect on core 0
-    let back = caches.run(Owner::Stack(0), 0, 64 * KIB);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    caches.run(Owner::Stack(1), 1, 64 * KIB, 0);
+    caches.run(Owner::Stack(2), 2, 64 * KIB, 0); // another domain: no effect on core 0
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
     assert_eq!(back.missed_lines, [0.0, 0.0, 2.0]);
     assert_eq!(back.ns, 120);
 }
@@ -172,8 +173,8 @@ fn an_event_loop_pays_between_tasks_as_threads_do() {
     let mut caches = Caches::new(params(), 1);
     let mut last = Refill::default();
     for _ in 0..4 {
-        last = caches.run(Owner::Connection(10), 0, 64 * KIB);
-        caches.run(Owner::Connection(11), 0, 64 * KIB);
+        last = caches.run(Owner::Connection(10), 0, 64 * KIB, 0);
+        caches.run(Owner::Connection(11), 0, 64 * KIB, 0);
     }
     assert_eq!(last, round_robin(64 * KIB, 2));
 }
@@ -181,9 +182,9 @@ fn an_event_loop_pays_between_tasks_as_threads_do() {
 #[test]
 fn a_smaller_working_set_now_finds_at_most_what_it_left() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Request(1), 0, 8 * KIB);
-    caches.run(Owner::Request(2), 0, 64 * KIB);
-    let grown = caches.run(Owner::Request(1), 0, MIB);
+    caches.run(Owner::Request(1), 0, 8 * KIB, 0);
+    caches.run(Owner::Request(2), 0, 64 * KIB, 0);
+    let grown = caches.run(Owner::Request(1), 0, MIB, 0);
     let expected = refill(
         &params(),
         8 * KIB,
@@ -196,16 +197,16 @@ fn a_smaller_working_set_now_finds_at_most_what_it_left() {
 #[test]
 fn a_finished_owner_is_forgotten_but_its_data_still_evicts() {
     let mut caches = Caches::new(params(), 1);
-    caches.run(Owner::Request(1), 0, 64 * KIB);
-    caches.run(Owner::Request(2), 0, 64 * KIB);
+    caches.run(Owner::Request(1), 0, 64 * KIB, 0);
+    caches.run(Owner::Request(2), 0, 64 * KIB, 0);
     caches.forget(Owner::Request(2));
     // The number is reused for a new request: a first run, and new data.
     assert_eq!(
-        caches.run(Owner::Request(2), 0, 64 * KIB).ns,
+        caches.run(Owner::Request(2), 0, 64 * KIB, 0).ns,
         0,
         "a new owner"
     );
-    let back = caches.run(Owner::Request(1), 0, 64 * KIB);
+    let back = caches.run(Owner::Request(1), 0, 64 * KIB, 0);
     let both = Since::Others(128 * KIB);
     assert_eq!(back, refill(&params(), 64 * KIB, both, both));
 }
@@ -307,9 +308,78 @@ fn the_curve_splits_at_l2_into_this_cores_part_and_the_domains() {
     assert_eq!(away.ns, (1_024.0 * (100.0 - lat(64 * KIB))).round() as u64);
     // And through the histories: a thread moved to core 1 (same domain as core 0).
     let mut caches = Caches::new(p, 4);
-    caches.run(Owner::Stack(0), 0, 64 * KIB);
-    assert_eq!(caches.run(Owner::Stack(0), 1, 64 * KIB), migrated);
-    assert_eq!(caches.run(Owner::Stack(0), 2, 64 * KIB), away);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    assert_eq!(caches.run(Owner::Stack(0), 1, 64 * KIB, 0), migrated);
+    assert_eq!(caches.run(Owner::Stack(0), 2, 64 * KIB, 0), away);
+}
+
+#[test]
+fn a_set_away_longer_than_the_l3_lifetime_refills_its_l3_share_from_memory() {
+    // Tenants keep our data in L3 for 2 ms; a 64 KiB set alone on its core (nothing else ran)
+    // comes back after 1 ms for free and after 3 ms from memory: 2 ns (the curve at half the
+    // L1d) + 100 ns a line, against the 6 ns it pays alone (the curve at L2's size).
+    let p = CacheParams {
+        l3_lifetime: 2_000_000,
+        ..curve_params()
+    };
+    let mut caches = Caches::new(p, 1);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    assert_eq!(caches.run(Owner::Stack(0), 0, 64 * KIB, 1_000_000).ns, 0);
+    let late = caches.run(Owner::Stack(0), 0, 64 * KIB, 4_000_000);
+    assert_eq!(late.ns, (1_024.0 * (102.0 - 6.0)) as u64);
+    // The lifetime counts from the last run's start: the run at 4 ms reset it.
+    assert_eq!(caches.run(Owner::Stack(0), 0, 64 * KIB, 5_000_000).ns, 0);
+    // Without tenants, time alone costs nothing.
+    let mut alone = Caches::new(curve_params(), 1);
+    alone.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    assert_eq!(alone.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000).ns, 0);
+}
+
+#[test]
+fn an_evicted_line_costs_at_least_what_the_others_distance_costs() {
+    // 64 MiB touched by the others puts the set at the curve's far end (100 ns at 256 MiB,
+    // about 65 at 64 MiB), which the memory floor (102 ns) does not lower.
+    let p = CacheParams {
+        refill_memory_per_line: 10.0,
+        ..curve_params()
+    };
+    let lat = |d: u64| p.line_latency.at(d as f64);
+    let far = refill(
+        &p,
+        64 * KIB,
+        Since::Others(64 * MIB),
+        Since::Evicted(64 * MIB),
+    );
+    let kept = refill(
+        &p,
+        64 * KIB,
+        Since::Others(64 * MIB),
+        Since::Others(64 * MIB),
+    );
+    assert_eq!(far, kept);
+    assert_eq!(
+        far.ns,
+        (1_024.0 * (lat(64 * MIB + 64 * KIB) - lat(64 * KIB))).round() as u64
+    );
+}
+
+#[test]
+fn the_level_formula_misses_all_of_l3_for_an_evicted_set() {
+    let p = CacheParams {
+        l3_lifetime: 2_000_000,
+        ..params()
+    };
+    let mut caches = Caches::new(p, 1);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 16_000_000);
+    // Nothing else ran: L1 and L2 lose nothing, L3 all but what it lost alone (W / S_3).
+    assert_eq!(back.missed_lines[0], 0.0);
+    assert_eq!(back.missed_lines[1], 0.0);
+    assert!(
+        (back.missed_lines[2] - 1_024.0 * (1.0 - 1.0 / 512.0)).abs() < 1e-9,
+        "{back:?}"
+    );
+    assert_eq!(back.ns, (back.missed_lines[2] * 60.0).round() as u64);
 }
 
 /// [`round_robin`] on other parameters.
@@ -318,7 +388,7 @@ fn round_robin_with(params: &CacheParams, w: u64, owners: u32) -> Refill {
     let mut last = Refill::default();
     for round in 0..4 {
         for t in 0..owners {
-            let cost = caches.run(Owner::Stack(t), 0, w);
+            let cost = caches.run(Owner::Stack(t), 0, w, 0);
             if round == 3 && t == 0 {
                 last = cost;
             }

@@ -36,6 +36,7 @@ impl Kernel {
             return;
         };
         let thread = self.cores[core as usize].running;
+        let now = self.cores[core as usize].start.ns();
         let t = &mut self.threads[thread as usize];
         if t.priced {
             return;
@@ -44,11 +45,16 @@ impl Kernel {
         let mut ns = 0;
         if self.stack_working_set > 0 {
             ns += caches
-                .run(Owner::Stack(thread), core as usize, self.stack_working_set)
+                .run(
+                    Owner::Stack(thread),
+                    core as usize,
+                    self.stack_working_set,
+                    now,
+                )
                 .ns;
         }
         if let Some(touch) = t.burst.touch {
-            ns += caches.run(touch.owner, core as usize, touch.bytes).ns;
+            ns += caches.run(touch.owner, core as usize, touch.bytes, now).ns;
         }
         t.burst.refill += ns;
     }

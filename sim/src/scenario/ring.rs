@@ -8,8 +8,10 @@ use crate::config::RunConfig;
 
 /// A ring of `threads` threads on one core, each with its own connection and
 /// `working_set_bytes` of data (none when 0), each answering and waking the next: a closed
-/// loop with no think time and no network, so the run queue is the ring, and requests of 1 us
-/// that touch the working set. `costs` holds the `[costs]` lines (TOML keys such as
+/// loop with no think time and no network, so the run queue is the ring, and requests of
+/// `work_ns` (at least 1) that touch the working set. The benchmark's own work per hand-off is
+/// its baseline: one walk of the buffer alone plus a `write` and a `read`; it sets how long a
+/// thread is away, which matters once L3 forgets data with time (`l3_lifetime`). `costs` holds the `[costs]` lines (TOML keys such as
 /// `thread_switch = "1200ns"`); the run is `max(40 x threads, 20000)` requests after a quarter
 /// as many of warm-up.
 ///
@@ -20,7 +22,12 @@ use crate::config::RunConfig;
 /// model's figure for one return.
 ///
 /// Errors: a `[costs]` line that does not parse or check, as the scenario file's error.
-pub fn ring(costs: &str, threads: u64, working_set_bytes: u64) -> Result<RunConfig, ScenarioError> {
+pub fn ring(
+    costs: &str,
+    threads: u64,
+    working_set_bytes: u64,
+    work_ns: u64,
+) -> Result<RunConfig, ScenarioError> {
     let requests = (40 * threads).max(20_000);
     let working_set = if working_set_bytes > 0 {
         format!("working_set = \"{working_set_bytes}B\"\n")
@@ -32,9 +39,10 @@ pub fn ring(costs: &str, threads: u64, working_set_bytes: u64) -> Result<RunConf
          [machine]\ncores = 1\n\
          [costs]\n{costs}\n\
          [load]\nkind = \"closed\"\nconcurrency = {threads}\nrequests = {requests}\nwarmup = {warmup}\n\
-         [request]\n{working_set}steps = [{{ cpu = \"1us\" }}]\n\
+         [request]\n{working_set}steps = [{{ cpu = \"{work}ns\" }}]\n\
          [[server]]\nlabel = \"threads\"\nmodel = \"thread_per_request\"\nkeepalive = true\nquantum = \"1s\"\n",
         warmup = requests / 4,
+        work = work_ns.max(1),
     );
     let scenario = Scenario::parse(&text, Path::new("switch-ring"))?;
     let server = scenario.servers().next();
@@ -51,7 +59,7 @@ mod tests {
 
     #[test]
     fn a_ring_is_one_core_of_closed_loop_threads() {
-        let config = ring("thread_switch = \"1500ns\"", 8, 64 << 10).unwrap();
+        let config = ring("thread_switch = \"1500ns\"", 8, 64 << 10, 1_000).unwrap();
         assert_eq!(config.cores, 1);
         assert_eq!(config.costs.thread_switch, 1_500);
         assert!(
@@ -62,7 +70,7 @@ mod tests {
             "{:?}",
             config.load.arrivals
         );
-        let err = ring("thread_switch = \"fast\"", 2, 0).unwrap_err();
+        let err = ring("thread_switch = \"fast\"", 2, 0, 1_000).unwrap_err();
         assert!(err.to_string().contains("switch-ring"), "{err}");
     }
 }
