@@ -89,12 +89,13 @@
 //!
 //! The model takes the measured step as it is: an owner whose last run started more than
 //! `l3_lifetime` ago finds nothing of its own in L3 (`Since::Evicted`), whatever the others
-//! touched. The private levels are not affected (the vCPU kept its core: no steal time). An
-//! evicted line comes from memory, with the page walks of its own reuse distance:
+//! touched. The private levels are not affected (the vCPU kept its core: no steal time), so
+//! what is still in L2 stays a hit, and what left L2 comes from memory, with the page walks of
+//! its own reuse distance:
 //!
 //! ```text
-//!   curve formula:  shared line = max( lat(max(W + B_s, S_2)),  lat(S_1 / 2) + r_mem )
-//!   level formula:  f_3 = 1 (every line misses L3, costs r_mem)
+//!   curve formula:  when W + B_p > S_2:  shared line = max( lat(max(W + B_s, S_2)),  lat(S_1 / 2) + r_mem )
+//!   level formula:  f_3 after = f_2(W + B_p)   (every line that left L2 misses L3)
 //! ```
 //!
 //! `lat(S_1 / 2) + r_mem` is a line from memory for a set whose pages the TLB still maps (the
@@ -314,8 +315,9 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
     let split = params.l2_bytes as f64;
     let private_rise = lat(distance(private).min(split)) - lat(w.min(split));
     let mut shared_line = lat(distance(shared).max(split));
-    if let Since::Evicted(_) = shared {
-        // From memory, with the page walks of its own distance (module docs).
+    if matches!(shared, Since::Evicted(_)) && distance(private) > split {
+        // Out of L2 and emptied from L3 by tenants: from memory, with the page walks of its
+        // own distance (module docs). A set still inside L2 is not touched by them.
         let memory = lat(params.l1d_bytes as f64 / 2.0) + params.refill_memory_per_line;
         shared_line = shared_line.max(memory);
     }
@@ -331,18 +333,26 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
 /// The level formula (module docs): per level, the linear miss share's rise times the step
 /// to the next level down.
 fn by_levels(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
+    // The share of the set a level of `size` no longer holds at reuse distance `distance`.
+    let share = |size: u64, distance: f64| (distance / size as f64).min(1.0);
+    let after = |size: u64, since: Since| match since {
+        Since::Gone => 1.0,
+        Since::Others(bytes) => share(size, w as f64 + bytes as f64),
+        // Tenants emptied L3 of it: whatever the private levels lost comes from memory.
+        Since::Evicted(_) => match private {
+            Since::Others(bytes) if params.l2_bytes > 0 => {
+                share(params.l2_bytes, w as f64 + bytes as f64)
+            }
+            _ => 1.0,
+        },
+    };
     let missed = |size: u64, since: Since| -> f64 {
         if size == 0 {
             // No such level: every line comes from below, switch or not.
             return 0.0;
         }
-        let share = |distance: f64| (distance / size as f64).min(1.0);
-        let alone = share(w as f64);
-        let after = match since {
-            Since::Gone | Since::Evicted(_) => 1.0,
-            Since::Others(bytes) => share(w as f64 + bytes as f64),
-        };
-        w as f64 * (after - alone) / LINE_BYTES as f64
+        let alone = share(size, w as f64);
+        (w as f64 * (after(size, since) - alone) / LINE_BYTES as f64).max(0.0)
     };
     let missed_lines = [
         missed(params.l1d_bytes, private),

@@ -11,7 +11,7 @@
 //! 12 ns a line at t = 0, 20 at 2 ms and 114 to 121 at 16 ms, with no steal time: tenants
 //! outside the VM replace our lines. The cost of a return then depends on how long the others
 //! took, not only on how many bytes they touched, and a ring of threads whose period crosses
-//! a few milliseconds falls from L3 to memory (`sim/src/cache.rs`, "Ambient eviction").
+//! a few milliseconds falls from L3 to memory (`sim/src/cache.rs`, "Other tenants").
 //!
 //! Within one run the rise is close to a step (12, 17, 113 ns a line at 0, 1 and 2 ms), but
 //! where the step lies moves from one run to the next, from 0.5 to 4 ms a minute apart. The

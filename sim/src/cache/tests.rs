@@ -315,24 +315,50 @@ fn the_curve_splits_at_l2_into_this_cores_part_and_the_domains() {
 
 #[test]
 fn a_set_away_longer_than_the_l3_lifetime_refills_its_l3_share_from_memory() {
-    // Tenants keep our data in L3 for 2 ms; a 64 KiB set alone on its core (nothing else ran)
-    // comes back after 1 ms for free and after 3 ms from memory: 2 ns (the curve at half the
-    // L1d) + 100 ns a line, against the 6 ns it pays alone (the curve at L2's size).
+    // Tenants keep our data in L3 for 2 ms. A 64 KiB set comes back after another owner's
+    // 2 MiB pushed it out of the 1 MiB L2: after 1 ms from L3 (the curve's rise to 2 MiB), after
+    // 2.5 ms from memory: 2 ns (the curve at half the L1d) + 100 ns a line, against the 6 ns it
+    // pays alone (the curve at L2's size). The private part is the same in both.
     let p = CacheParams {
         l3_lifetime: 2_000_000,
         ..curve_params()
     };
+    let lat = |d: u64| p.line_latency.at(d as f64);
+    let private = lat(MIB) - lat(64 * KIB);
     let mut caches = Caches::new(p, 1);
     caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
-    assert_eq!(caches.run(Owner::Stack(0), 0, 64 * KIB, 1_000_000).ns, 0);
-    let late = caches.run(Owner::Stack(0), 0, 64 * KIB, 4_000_000);
-    assert_eq!(late.ns, (1_024.0 * (102.0 - 6.0)) as u64);
-    // The lifetime counts from the last run's start: the run at 4 ms reset it.
-    assert_eq!(caches.run(Owner::Stack(0), 0, 64 * KIB, 5_000_000).ns, 0);
-    // Without tenants, time alone costs nothing.
-    let mut alone = Caches::new(curve_params(), 1);
-    alone.run(Owner::Stack(0), 0, 64 * KIB, 0);
-    assert_eq!(alone.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000).ns, 0);
+    caches.run(Owner::Stack(1), 0, 2 * MIB, 500_000);
+    let soon = caches.run(Owner::Stack(0), 0, 64 * KIB, 1_000_000);
+    let from_l3 = 1_024.0 * (private + lat(2 * MIB + 64 * KIB) - lat(MIB));
+    assert_eq!(soon.ns, from_l3.round() as u64);
+    caches.run(Owner::Stack(1), 0, 2 * MIB, 1_500_000);
+    let late = caches.run(Owner::Stack(0), 0, 64 * KIB, 3_500_000);
+    let from_memory = 1_024.0 * (private + 102.0 - 6.0);
+    assert_eq!(late.ns, from_memory.round() as u64);
+    assert!(late.ns > 5 * soon.ns, "{late:?} {soon:?}");
+}
+
+#[test]
+fn a_set_inside_l2_outlives_the_l3_lifetime() {
+    // Nothing else ran: the set never left L2, which the tenants do not reach.
+    for params in [curve_params(), params()] {
+        let p = CacheParams {
+            l3_lifetime: 2_000_000,
+            ..params
+        };
+        let mut caches = Caches::new(p, 1);
+        caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+        let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000);
+        if p.line_latency.is_empty() {
+            // The level formula's linear share: the 1/16 of the set L2 misses alone comes
+            // from memory instead of L3.
+            assert_eq!(back.missed_lines[..2], [0.0, 0.0]);
+            let expected = 1_024.0 * (1.0 / 16.0 - 1.0 / 512.0);
+            assert!((back.missed_lines[2] - expected).abs() < 1e-9, "{back:?}");
+        } else {
+            assert_eq!(back.ns, 0);
+        }
+    }
 }
 
 #[test]
@@ -364,22 +390,22 @@ fn an_evicted_line_costs_at_least_what_the_others_distance_costs() {
 }
 
 #[test]
-fn the_level_formula_misses_all_of_l3_for_an_evicted_set() {
+fn the_level_formula_misses_l3_for_what_left_l2_of_an_evicted_set() {
     let p = CacheParams {
         l3_lifetime: 2_000_000,
         ..params()
     };
     let mut caches = Caches::new(p, 1);
     caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    caches.run(Owner::Stack(1), 0, 960 * KIB, 1_000_000);
     let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 16_000_000);
-    // Nothing else ran: L1 and L2 lose nothing, L3 all but what it lost alone (W / S_3).
+    // 960 KiB since: L1 missed all of the set alone already, L2 (1 MiB) misses 1 − 1/16 of it
+    // more than alone, and every line that left L2 (all of it, at 1 MiB) misses L3 too,
+    // against 1/512 alone.
     assert_eq!(back.missed_lines[0], 0.0);
-    assert_eq!(back.missed_lines[1], 0.0);
-    assert!(
-        (back.missed_lines[2] - 1_024.0 * (1.0 - 1.0 / 512.0)).abs() < 1e-9,
-        "{back:?}"
-    );
-    assert_eq!(back.ns, (back.missed_lines[2] * 60.0).round() as u64);
+    assert!((back.missed_lines[1] - 960.0).abs() < 1e-9, "{back:?}");
+    assert!((back.missed_lines[2] - 1_022.0).abs() < 1e-9, "{back:?}");
+    assert_eq!(back.ns, (960.0_f64 * 36.0 + 1_022.0 * 60.0).round() as u64);
 }
 
 /// [`round_robin`] on other parameters.
