@@ -379,6 +379,19 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_lifetime_is_written_and_read_back() {
+        let mut calibration = sample();
+        calibration.indirect.l3_lifetime_ns = Some(2_520_000.0);
+        let text = calibration.to_costs_toml();
+        assert!(text.contains("cache_lifetime = \"2.52ms\""), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("costs.toml");
+        std::fs::write(&path, &text).unwrap();
+        let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
+        assert_eq!(costs.get("cache_lifetime"), Some(2_520_000));
+    }
+
+    #[test]
     fn the_costs_file_reads_back_in_the_simulator() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("costs.toml");

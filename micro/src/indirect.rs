@@ -175,7 +175,7 @@ impl IndirectCosts {
                 "a 64-byte line from memory instead of L1 (random walk)",
             ),
             (
-                "l3_lifetime",
+                "cache_lifetime",
                 duration(self.l3_lifetime_ns),
                 "how long the shared L3 keeps a set nobody here touches (other tenants)",
             ),

@@ -78,30 +78,34 @@
 //! set's refill from far levels: on the quiet reference, rings of 32 to 512 threads of 64 KiB
 //! by 40 to 82 % (`sim/tests/it/cache_reference.rs`).
 //!
-//! # Other tenants (`l3_lifetime`)
+//! # Other tenants (`cache_lifetime`)
 //!
-//! On a VM the L3 is shared with whatever else runs on the host. `micro`'s retention walk
+//! On a VM the caches are shared with whatever else runs on the host. `micro`'s retention walk
 //! (`micro/src/indirect/retention.rs`) pushes a 64 KiB set out of L2, leaves it alone and walks
 //! it again: on the 2026-12-07 reference host (AMD EPYC guest, L3 32 MiB) a line costs 12 ns
 //! after 0 ms, 17 after 1 ms and 114 after 2 ms, with no steal time. Nothing on the VM touched
-//! the L3 meanwhile; other tenants evicted it. So how much of a set survives depends on how long
-//! it was away, not only on how many bytes this machine touched.
+//! the caches meanwhile; other tenants evicted the set. L2 is reached too: a 64 KiB set that
+//! never left L2 (256 KiB of other data) cost 4.4 ns a line at once, 8–11 ns after 0.2 to 4 ms
+//! and 119 ns after 8 ms (a C walk; an SMT sibling running another guest, presumably). So how
+//! much of a set survives depends on how long it was away, not only on what this machine
+//! touched.
 //!
 //! The model takes the measured step as it is: an owner whose last run started more than
-//! `l3_lifetime` ago finds nothing of its own in L3 (`Since::Evicted`), whatever the others
-//! touched. The private levels are not affected (the vCPU kept its core: no steal time), so
-//! what is still in L2 stays a hit, and what left L2 comes from memory, with the page walks of
-//! its own reuse distance:
+//! `cache_lifetime` ago finds nothing of its own in any level (private `Since::Gone`, shared
+//! `Since::Evicted`), whatever the others touched. Its lines come from memory, with the page
+//! walks of its own reuse distance:
 //!
 //! ```text
-//!   curve formula:  when W + B_p > S_2:  shared line = max( lat(max(W + B_s, S_2)),  lat(S_1 / 2) + r_mem )
-//!   level formula:  f_3 after = f_2(W + B_p)   (every line that left L2 misses L3)
+//!   curve formula:  line = max( lat(max(W + B_s, S_2)),  lat(S_1 / 2) + r_mem ),  against lat(W)
+//!   level formula:  f_1 = f_2 = f_3 = 1 (every line from memory)
 //! ```
 //!
 //! `lat(S_1 / 2) + r_mem` is a line from memory for a set whose pages the TLB still maps (the
 //! retention walk's evicted cost); `lat` at a large distance also pays the page walks of a set
 //! spread over many pages, which a ring of 1,024 threads does (175 ns a line there against
-//! 120). With `l3_lifetime` = 0 (the default) nothing is evicted by time.
+//! 120). The lifetime is the L3 retention walk's; L2's, from the C walk, is of the same order
+//! (partial at 0.2 ms, complete by 8 ms). With `cache_lifetime` = 0 (the default) nothing is
+//! evicted by time.
 //!
 //! The step is a fact of one run, not of the host: a minute later it lies elsewhere (0.5 to
 //! 4 ms in eight quick runs), and so do the rings near it (32 threads of 64 KiB: 16 to 140 µs
@@ -200,8 +204,9 @@ pub(crate) struct CacheParams {
     /// empty, the curve formula prices a line instead of the sizes and rates above (but L2's
     /// size, where the curve splits into private and shared).
     pub(crate) line_latency: LineLatency,
-    /// How long L3 keeps data nobody on the machine touches, ns (`l3_lifetime`; 0: for ever).
-    pub(crate) l3_lifetime: u64,
+    /// How long the caches keep data nobody on the machine touches, ns (`cache_lifetime`; 0:
+    /// for ever).
+    pub(crate) cache_lifetime: u64,
 }
 
 impl CacheParams {
@@ -220,7 +225,7 @@ impl CacheParams {
                 .map_or(config.cores, |n| n.min(config.cores))
                 .max(1) as usize,
             line_latency: c.line_latency,
-            l3_lifetime: c.l3_lifetime,
+            cache_lifetime: c.cache_lifetime,
         }
     }
 
@@ -289,7 +294,7 @@ pub(crate) enum Since {
     /// Nothing of it is here (never ran here, or its copies were invalidated elsewhere).
     Gone,
     /// The others touched this many distinct bytes since, and tenants outside the machine
-    /// evicted whatever was left of it in L3 (it was away longer than `l3_lifetime`).
+    /// evicted whatever was left of it (it was away longer than `cache_lifetime`).
     Evicted(u64),
 }
 
@@ -315,9 +320,9 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
     let split = params.l2_bytes as f64;
     let private_rise = lat(distance(private).min(split)) - lat(w.min(split));
     let mut shared_line = lat(distance(shared).max(split));
-    if matches!(shared, Since::Evicted(_)) && distance(private) > split {
-        // Out of L2 and emptied from L3 by tenants: from memory, with the page walks of its
-        // own distance (module docs). A set still inside L2 is not touched by them.
+    if let Since::Evicted(_) = shared {
+        // Emptied from every level by tenants: from memory, with the page walks of its own
+        // distance (module docs).
         let memory = lat(params.l1d_bytes as f64 / 2.0) + params.refill_memory_per_line;
         shared_line = shared_line.max(memory);
     }
@@ -333,26 +338,18 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
 /// The level formula (module docs): per level, the linear miss share's rise times the step
 /// to the next level down.
 fn by_levels(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refill {
-    // The share of the set a level of `size` no longer holds at reuse distance `distance`.
-    let share = |size: u64, distance: f64| (distance / size as f64).min(1.0);
-    let after = |size: u64, since: Since| match since {
-        Since::Gone => 1.0,
-        Since::Others(bytes) => share(size, w as f64 + bytes as f64),
-        // Tenants emptied L3 of it: whatever the private levels lost comes from memory.
-        Since::Evicted(_) => match private {
-            Since::Others(bytes) if params.l2_bytes > 0 => {
-                share(params.l2_bytes, w as f64 + bytes as f64)
-            }
-            _ => 1.0,
-        },
-    };
     let missed = |size: u64, since: Since| -> f64 {
         if size == 0 {
             // No such level: every line comes from below, switch or not.
             return 0.0;
         }
-        let alone = share(size, w as f64);
-        (w as f64 * (after(size, since) - alone) / LINE_BYTES as f64).max(0.0)
+        let share = |distance: f64| (distance / size as f64).min(1.0);
+        let alone = share(w as f64);
+        let after = match since {
+            Since::Gone | Since::Evicted(_) => 1.0,
+            Since::Others(bytes) => share(w as f64 + bytes as f64),
+        };
+        w as f64 * (after - alone) / LINE_BYTES as f64
     };
     let missed_lines = [
         missed(params.l1d_bytes, private),
@@ -424,21 +421,23 @@ impl Caches {
         let cost = match self.last.get(&owner) {
             None => Refill::default(),
             Some(&(last_core, then, started)) => {
-                let private = if last_core == core {
-                    seen(&self.cores[core], owner)
+                let lifetime = self.params.cache_lifetime;
+                let domain_seen = seen(&self.domains[domain], owner);
+                if lifetime > 0 && now_ns.saturating_sub(started) > lifetime {
+                    // Away longer than the tenants leave data: nothing of it in any level.
+                    let shared = match domain_seen {
+                        Since::Others(bytes) | Since::Evicted(bytes) => Since::Evicted(bytes),
+                        Since::Gone => Since::Gone,
+                    };
+                    refill(&self.params, then.min(working_set), Since::Gone, shared)
                 } else {
-                    Since::Gone
-                };
-                let lifetime = self.params.l3_lifetime;
-                let shared = match seen(&self.domains[domain], owner) {
-                    Since::Others(bytes)
-                        if lifetime > 0 && now_ns.saturating_sub(started) > lifetime =>
-                    {
-                        Since::Evicted(bytes)
-                    }
-                    since => since,
-                };
-                refill(&self.params, then.min(working_set), private, shared)
+                    let private = if last_core == core {
+                        seen(&self.cores[core], owner)
+                    } else {
+                        Since::Gone
+                    };
+                    refill(&self.params, then.min(working_set), private, domain_seen)
+                }
             }
         };
         self.cores[core].run(owner, working_set);

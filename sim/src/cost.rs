@@ -425,16 +425,16 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Curve(|c| &mut c.line_latency),
     },
     CostKey {
-        name: "l3_lifetime",
+        name: "cache_lifetime",
         unit: Unit::Duration,
-        meaning: "how long the shared L3 keeps data nobody on the simulated machine touches before tenants outside it (other VMs on the host) have evicted it; a thread or task returning later refills its L3 share from memory (0: no such tenants)",
+        meaning: "how long the caches keep data nobody on the simulated machine touches before tenants outside it (other VMs on the host) have evicted it; a thread or task returning later refills its whole working set from memory (0: no such tenants)",
         default: 0,
         measured_by: measured(
             "/l3_lifetime_ns",
             "a 64 KiB set returned to after 0 to 16 ms alone",
         ),
         per_server: false,
-        field: Field::Number(|c| &mut c.l3_lifetime),
+        field: Field::Number(|c| &mut c.cache_lifetime),
     },
     CostKey {
         name: "stack_working_set",
@@ -502,8 +502,8 @@ pub struct Costs {
     /// ns per line of a lone random walk against its working set; empty: the cache model
     /// uses the level formula with the `refill_*` rates.
     pub line_latency: LineLatency,
-    /// How long the shared L3 keeps data nobody on the machine touches, ns (0: for ever).
-    pub l3_lifetime: u64,
+    /// How long the caches keep data nobody on the machine touches, ns (0: for ever).
+    pub cache_lifetime: u64,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
     pub stack_working_set: u64,
 }
@@ -531,7 +531,7 @@ impl Costs {
             refill_l3_per_line: 0,
             refill_memory_per_line: 0,
             line_latency: LineLatency::EMPTY,
-            l3_lifetime: 0,
+            cache_lifetime: 0,
             stack_working_set: 0,
         }
     }

@@ -73,8 +73,8 @@ fn from(c: &IndirectCosts, limit: Option<u64>, source: String) -> Indirect {
 /// of the 64 KiB ring: each benchmark written as a scenario (a ring of closed-loop clients, one
 /// thread each, on one core) and run by `sim`, whose cache model is given only what `c`
 /// measured: the cache sizes, the lone walk's line-latency curve (so `sim` uses its curve
-/// formula; without the curve, the level formula with the refill rates), the L3 lifetime, and
-/// the curve's W = 0 point as the direct switch. Nothing is fitted to the curves.
+/// formula; without the curve, the level formula with the refill rates), the cache lifetime
+/// and the curve's W = 0 point as the direct switch. Nothing is fitted to the curves.
 fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     let curve = c.switch_working_set_ns.as_deref().unwrap_or_default();
     let direct = match curve.first() {
@@ -118,10 +118,10 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
         costs.push_str(&format!("line_latency = {}\n", curve.to_toml()));
     }
     if let Some(ns) = c.l3_lifetime_ns.filter(|ns| ns.is_finite() && *ns > 0.0) {
-        costs.push_str(&format!("l3_lifetime = \"{}ns\"\n", ns.round()));
+        costs.push_str(&format!("cache_lifetime = \"{}ns\"\n", ns.round()));
     }
     // Each hand-off's own work, the benchmark's baseline: a lone walk of the buffer plus 1 µs
-    // for the `write` and `read`. It sets how long a thread is away (see `l3_lifetime`).
+    // for the `write` and `read`. It sets how long a thread is away (see `cache_lifetime`).
     let work_ns = |w: u64| {
         let walk = line_latency.map_or(0.0, |curve| w as f64 / 64.0 * curve.at(w as f64));
         1_000 + walk.round() as u64

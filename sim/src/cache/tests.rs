@@ -17,7 +17,7 @@ fn params() -> CacheParams {
         refill_memory_per_line: 100.0,
         l3_shared_by: 2,
         line_latency: LineLatency::EMPTY,
-        l3_lifetime: 0,
+        cache_lifetime: 0,
     }
 }
 
@@ -314,13 +314,13 @@ fn the_curve_splits_at_l2_into_this_cores_part_and_the_domains() {
 }
 
 #[test]
-fn a_set_away_longer_than_the_l3_lifetime_refills_its_l3_share_from_memory() {
-    // Tenants keep our data in L3 for 2 ms. A 64 KiB set comes back after another owner's
+fn a_set_away_longer_than_the_cache_lifetime_refills_from_memory() {
+    // Tenants keep our data for 2 ms. A 64 KiB set comes back after another owner's
     // 2 MiB pushed it out of the 1 MiB L2: after 1 ms from L3 (the curve's rise to 2 MiB), after
     // 2.5 ms from memory: 2 ns (the curve at half the L1d) + 100 ns a line, against the 6 ns it
     // pays alone (the curve at L2's size). The private part is the same in both.
     let p = CacheParams {
-        l3_lifetime: 2_000_000,
+        cache_lifetime: 2_000_000,
         ..curve_params()
     };
     let lat = |d: u64| p.line_latency.at(d as f64);
@@ -339,26 +339,29 @@ fn a_set_away_longer_than_the_l3_lifetime_refills_its_l3_share_from_memory() {
 }
 
 #[test]
-fn a_set_inside_l2_outlives_the_l3_lifetime() {
-    // Nothing else ran: the set never left L2, which the tenants do not reach.
-    for params in [curve_params(), params()] {
-        let p = CacheParams {
-            l3_lifetime: 2_000_000,
-            ..params
-        };
-        let mut caches = Caches::new(p, 1);
-        caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
-        let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000);
-        if p.line_latency.is_empty() {
-            // The level formula's linear share: the 1/16 of the set L2 misses alone comes
-            // from memory instead of L3.
-            assert_eq!(back.missed_lines[..2], [0.0, 0.0]);
-            let expected = 1_024.0 * (1.0 / 16.0 - 1.0 / 512.0);
-            assert!((back.missed_lines[2] - expected).abs() < 1e-9, "{back:?}");
-        } else {
-            assert_eq!(back.ns, 0);
-        }
-    }
+fn a_set_inside_l2_is_evicted_by_time_too() {
+    // Nothing else ran, so the set never left L2, but tenants reach L2 as well: after the
+    // lifetime every line comes from memory.
+    let p = CacheParams {
+        cache_lifetime: 2_000_000,
+        ..curve_params()
+    };
+    let lat = |d: u64| p.line_latency.at(d as f64);
+    let mut caches = Caches::new(p, 1);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    assert_eq!(caches.run(Owner::Stack(0), 0, 64 * KIB, 1_000_000).ns, 0);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000);
+    let expected = 1_024.0 * (lat(MIB) - lat(64 * KIB) + 102.0 - lat(MIB));
+    assert_eq!(back.ns, expected.round() as u64);
+    // The level formula: every level misses what it did not miss alone.
+    let levels = CacheParams {
+        cache_lifetime: 2_000_000,
+        ..params()
+    };
+    let mut caches = Caches::new(levels, 1);
+    caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
+    let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 40_000_000);
+    assert_eq!(back.missed_lines, [0.0, 960.0, 1_022.0]);
 }
 
 #[test]
@@ -390,18 +393,17 @@ fn an_evicted_line_costs_at_least_what_the_others_distance_costs() {
 }
 
 #[test]
-fn the_level_formula_misses_l3_for_what_left_l2_of_an_evicted_set() {
+fn the_level_formula_takes_every_line_of_an_evicted_set_from_memory() {
     let p = CacheParams {
-        l3_lifetime: 2_000_000,
+        cache_lifetime: 2_000_000,
         ..params()
     };
     let mut caches = Caches::new(p, 1);
     caches.run(Owner::Stack(0), 0, 64 * KIB, 0);
     caches.run(Owner::Stack(1), 0, 960 * KIB, 1_000_000);
     let back = caches.run(Owner::Stack(0), 0, 64 * KIB, 16_000_000);
-    // 960 KiB since: L1 missed all of the set alone already, L2 (1 MiB) misses 1 − 1/16 of it
-    // more than alone, and every line that left L2 (all of it, at 1 MiB) misses L3 too,
-    // against 1/512 alone.
+    // Away 15 ms: L1 missed all of the set alone already, L2 (1 MiB) misses the 15/16 of it
+    // that it held alone, L3 all but the 1/512 it missed alone.
     assert_eq!(back.missed_lines[0], 0.0);
     assert!((back.missed_lines[1] - 960.0).abs() < 1e-9, "{back:?}");
     assert!((back.missed_lines[2] - 1_022.0).abs() < 1e-9, "{back:?}");

@@ -17,7 +17,8 @@
 //!
 //! On the newest reference (`2026-12-07-epyc-2core-quiet.json`: an AMD EPYC guest, L1d 32 KiB,
 //! L2 1 MiB, L3 32 MiB as reported; direct switch 2,198 ns, the pair's W = 0 point;
-//! `line_latency_ns` 16.9 ns at 4 MiB and 139.9 at 8 MiB; `l3_lifetime_ns` 0.94 ms;
+//! `line_latency_ns` 16.9 ns at 4 MiB and 139.9 at 8 MiB; `l3_lifetime_ns` 0.94 ms, the
+//! scenario's `cache_lifetime`;
 //! `refill_memory_ns_per_line` 123.7 from the retention walk), ns per switch, measured →
 //! simulated (error); `ok` is within the tolerance:
 //!
@@ -49,7 +50,7 @@
 //!   passes: curve 6 of 10, levels 6 of 10
 //! ```
 //!
-//! The L3 lifetime (`l3_lifetime`, `sim/src/cache.rs`) is what turns the 64-thread ring: without
+//! The cache lifetime (`cache_lifetime`, `sim/src/cache.rs`) is what turns the 64-thread ring: without
 //! it the curve formula gives 15.1 µs there (−90 %; its 4 MiB fit the lone walk's L3) and the
 //! level formula misses 64 to 256 threads by −54 to −84 %. Two more full runs on the same host
 //! that morning (not committed; lifetimes 3.35 and 4.73 ms) gave, with and without it, ring
@@ -69,9 +70,10 @@
 //!   already come from memory where one 5 MiB buffer walked alone still hits L3. Both cliffs
 //!   move from run to run (3 to 5 MiB).
 //! - L2 is not private: a 64 KiB set inside L2 (with 256 KiB of other data) costs 4.4 ns a line
-//!   at once and 8–11 ns after 0.2 to 2 ms alone, so another tenant shares this core's L2 (an
-//!   SMT sibling, presumably). The model keeps L2 private; rings of 4 to 16 threads, whose
-//!   256 KiB to 1 MiB fit L2, are underpriced by 48 to 63 % (curve formula).
+//!   at once, 8–11 ns after 0.2 to 4 ms alone and 119 ns after 8 ms, so another tenant shares
+//!   this core's L2 (an SMT sibling, presumably). The model evicts every level at the lifetime
+//!   but nothing before it; rings of 4 to 16 threads, whose 256 KiB to 1 MiB fit L2 and whose
+//!   periods are far shorter than the lifetime, are underpriced by 48 to 63 % (curve formula).
 //!
 //! On the 2026-12-02 reference (`2026-12-02-xeon-2core-quiet.json`, an Intel Xeon guest, L1d
 //! 48 KiB, L2 2 MiB, L3 480 MiB; no lifetime measured) the curve formula met 11 of 12 pair points
@@ -224,7 +226,7 @@ impl Reference {
         }
         // Measured since 2026-12-07; older references have none (the L3 kept to itself).
         if let Some(ns) = self.json["l3_lifetime_ns"].as_f64() {
-            lines.push(format!("l3_lifetime = \"{}ns\"", ns.round()));
+            lines.push(format!("cache_lifetime = \"{}ns\"", ns.round()));
         }
         if formula == Formula::Curve {
             let points: Vec<String> = self
@@ -357,7 +359,7 @@ fn each_switch_of_a_ring_pays_the_formula_once() {
         ] {
             let mut config = reference.ring(formula, threads, w);
             // The formula of one return by bytes alone: no eviction by time.
-            config.costs.l3_lifetime = 0;
+            config.costs.cache_lifetime = 0;
             let report = sim::simulate(&config).unwrap();
             let refill = match formula {
                 Formula::Levels => levels_ns(&config, w, (threads - 1) * w),
