@@ -11,9 +11,9 @@ use crate::config::RunConfig;
 /// loop with no think time and no network, so the run queue is the ring, and requests of
 /// `work_ns` (at least 1) that touch the working set. The benchmark's own work per hand-off is
 /// its baseline: one walk of the buffer alone plus a `write` and a `read`; it sets how long a
-/// thread is away, which matters once L3 forgets data with time (`cache_lifetime`). `costs` holds the `[costs]` lines (TOML keys such as
-/// `thread_switch = "1200ns"`); the run is `max(40 x threads, 20000)` requests after a quarter
-/// as many of warm-up.
+/// thread is away, which matters once the caches forget data with time (`cache_lifetime`).
+/// `costs` holds the `[costs]` lines (TOML keys such as `thread_switch = "1200ns"`); the run is
+/// `max(40 x threads, 20000)` requests after a quarter as many of warm-up.
 ///
 /// The kernel runs round robin with a 1 s slice (`quantum`): a refill of a 1 MiB working set
 /// takes milliseconds, longer than EEVDF's protected slice, so under EEVDF the next client's
