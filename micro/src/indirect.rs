@@ -305,12 +305,7 @@ pub fn measure(
 /// as `refill_rates` reads it), if measured.
 fn latency_l1(costs: &IndirectCosts) -> Option<f64> {
     let half_l1 = costs.cache_bytes.l1d? / 2;
-    costs
-        .line_latency_ns
-        .as_ref()?
-        .iter()
-        .rfind(|p| p.0 > 0 && p.0 <= half_l1)
-        .map(|p| p.1)
+    refill::level_latency(costs.line_latency_ns.as_deref()?, (1, half_l1), true)
 }
 
 /// The curves an earlier `cargo bench -p micro` left under `dir` (Criterion's mean per

@@ -49,7 +49,7 @@ mod trace;
 pub use crate::cost::CostOverrides;
 pub use catalogue::{Builtin, builtin, builtins};
 pub use overrides::Overrides;
-pub use ring::ring;
+pub use ring::{benchmark_work_ns, ring};
 pub(crate) use source::Source;
 use spec::FileSpec;
 

@@ -14,7 +14,11 @@ use crate::cache::CacheSizes;
 
 /// The line latency of the first measured point in `range`, searching from the top when
 /// `largest`.
-fn level_latency(latency: &[(u64, f64)], range: (u64, u64), largest: bool) -> Option<f64> {
+pub(super) fn level_latency(
+    latency: &[(u64, f64)],
+    range: (u64, u64),
+    largest: bool,
+) -> Option<f64> {
     let mut inside = latency
         .iter()
         .filter(|(bytes, _)| *bytes > 0 && (range.0..=range.1).contains(bytes));

@@ -115,13 +115,12 @@ impl Retention {
     /// highest costs no more than t = 0 (within 10 % and 1 ns): nothing was evicted in the
     /// longest idle time, and `Err` when the curve does not start at 0.
     pub fn lifetime_ns(&self) -> Result<Option<f64>, String> {
-        let Some(&(0, at_zero)) = self.curve.first() else {
+        if !matches!(self.curve.first(), Some(&(0, _))) {
             return Err("the idle curve has no point at 0".into());
-        };
-        let highest = self.curve.iter().map(|p| p.1).fold(at_zero, f64::max);
-        if highest <= at_zero + (0.1 * at_zero).max(1.0) {
-            return Ok(None);
         }
+        let Some((at_zero, highest)) = self.rise() else {
+            return Ok(None);
+        };
         let half = (at_zero + highest) / 2.0;
         let crossing = self.curve.windows(2).find_map(|pair| {
             let ((t0, c0), (t1, c1)) = (pair[0], pair[1]);
@@ -134,9 +133,15 @@ impl Retention {
     /// ns per line of a returning set that the tenants evicted: the highest point of the
     /// curve, when it lies above t = 0's (see [`Retention::lifetime_ns`]).
     pub fn evicted_line_ns(&self) -> Option<f64> {
+        self.rise().map(|(_, highest)| highest)
+    }
+
+    /// The first point's cost and the curve's highest, when the highest lies above the first
+    /// by more than 10 % and 1 ns (something was evicted); `None` otherwise.
+    fn rise(&self) -> Option<(f64, f64)> {
         let at_zero = self.curve.first()?.1;
         let highest = self.curve.iter().map(|p| p.1).fold(at_zero, f64::max);
-        (highest > at_zero + (0.1 * at_zero).max(1.0)).then_some(highest)
+        (highest > at_zero + (0.1 * at_zero).max(1.0)).then_some((at_zero, highest))
     }
 }
 

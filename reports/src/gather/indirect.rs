@@ -120,12 +120,8 @@ fn model(c: &IndirectCosts) -> Result<(Curve, Curve), String> {
     if let Some(ns) = c.l3_lifetime_ns.filter(|ns| ns.is_finite() && *ns > 0.0) {
         costs.push_str(&format!("cache_lifetime = \"{}ns\"\n", ns.round()));
     }
-    // Each hand-off's own work, the benchmark's baseline: a lone walk of the buffer plus 1 µs
-    // for the `write` and `read`. It sets how long a thread is away (see `cache_lifetime`).
-    let work_ns = |w: u64| {
-        let walk = line_latency.map_or(0.0, |curve| w as f64 / 64.0 * curve.at(w as f64));
-        1_000 + walk.round() as u64
-    };
+    // Each hand-off's own work sets how long a thread is away (see `cache_lifetime`).
+    let work_ns = |w: u64| sim::scenario::benchmark_work_ns(line_latency.as_ref(), w);
     // The ring runs round robin with a 1 s slice (see `sim::scenario::ring`): under EEVDF the
     // next wake-up would cut a long refill short, and the per-switch figure is what this draws.
     let run = |threads: u64, w: u64| -> Result<f64, String> {

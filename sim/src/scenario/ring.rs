@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{Scenario, ScenarioError};
 use crate::config::RunConfig;
+use crate::cost::LineLatency;
 
 /// A ring of `threads` threads on one core, each with its own connection and
 /// `working_set_bytes` of data (none when 0), each answering and waking the next: a closed
@@ -52,6 +53,15 @@ pub fn ring(
         .clone())
 }
 
+/// The benchmark's own work per hand-off for a ring of `working_set_bytes` per thread, ns: one
+/// lone walk of the buffer at `latency`'s ns per line (none without a curve) plus 1 µs for the
+/// `write` and the `read`. The `work_ns` to give [`ring`] to stand for `micro`'s ring.
+pub fn benchmark_work_ns(latency: Option<&LineLatency>, working_set_bytes: u64) -> u64 {
+    let w = working_set_bytes as f64;
+    let walk = latency.map_or(0.0, |curve| w / 64.0 * curve.at(w));
+    1_000 + walk.round() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +82,14 @@ mod tests {
         );
         let err = ring("thread_switch = \"fast\"", 2, 0, 1_000).unwrap_err();
         assert!(err.to_string().contains("switch-ring"), "{err}");
+    }
+
+    #[test]
+    fn the_benchmark_work_is_one_walk_plus_the_system_calls() {
+        let latency = LineLatency::new(&[(4096, 2.0), (1 << 20, 8.0)]).unwrap();
+        // 1 MiB: 16,384 lines at 8 ns, plus 1 µs.
+        assert_eq!(benchmark_work_ns(Some(&latency), 1 << 20), 1_000 + 131_072);
+        assert_eq!(benchmark_work_ns(None, 1 << 20), 1_000);
+        assert_eq!(benchmark_work_ns(Some(&latency), 0), 1_000);
     }
 }

@@ -250,11 +250,11 @@ impl Reference {
         ring(&self.costs(formula), threads, w, self.work_ns(w))
     }
 
-    /// The benchmark's own work per hand-off, which sets how long each thread is away: a lone
-    /// walk of `w` bytes at the reference's line latency, plus 1 µs for the `write` and `read`.
+    /// The benchmark's own work per hand-off, which sets how long each thread is away, at the
+    /// reference's line latency.
     fn work_ns(&self, w: u64) -> u64 {
         let latency = sim::cost::LineLatency::new(&self.curve("line_latency_ns")).unwrap();
-        1_000 + (w as f64 / 64.0 * latency.at(w as f64)).round() as u64
+        sim::scenario::benchmark_work_ns(Some(&latency), w)
     }
 
     /// The ping-pong's points (one switch per hand-off) outside 15 % and 1 µs.
