@@ -101,6 +101,14 @@ impl Sim {
                         curve if curve.is_empty() => "none".to_string(),
                         curve => curve.to_toml(),
                     },
+                    sim::cost::Unit::Bins => match key.bins(&c) {
+                        bins if bins.is_empty() => "none".to_string(),
+                        bins => format!(
+                            "{:.0} a second, {:.2} % of a core",
+                            bins.rate_per_s(),
+                            bins.share() * 100.0
+                        ),
+                    },
                 };
                 (key.name.to_string(), text)
             })

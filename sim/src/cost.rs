@@ -15,9 +15,11 @@
 //! `micro`. A new key is one row here and one field of [`Costs`]; the parser, `calibrate`,
 //! the docs test and `reports` pick it up from the row.
 
+mod interruption;
 mod latency;
 mod overrides;
 
+pub use interruption::Interruptions;
 pub use latency::LineLatency;
 pub use overrides::CostOverrides;
 
@@ -33,6 +35,9 @@ pub enum Unit {
     /// A curve of `[bytes, ns]` points, written as an array of two-number arrays
     /// (`[[4096, 1.7], [1048576, 8.7]]`): [`LineLatency`].
     Curve,
+    /// Bins of `[ns, per_second]`, written as an array of two-number arrays
+    /// (`[[2500, 340.0], [31000, 270.0]]`): [`Interruptions`].
+    Bins,
 }
 
 impl Unit {
@@ -42,6 +47,7 @@ impl Unit {
             Unit::Duration => "duration",
             Unit::Size => "size",
             Unit::Curve => "curve",
+            Unit::Bins => "bins",
         }
     }
 
@@ -55,6 +61,10 @@ impl Unit {
                 "a curve is a list of [bytes, ns] points, not a string; write e.g. {}",
                 latency::EXAMPLE
             )),
+            Unit::Bins => Err(format!(
+                "interruptions are a list of [ns, per_second] bins, not a string; write e.g. {}",
+                interruption::EXAMPLE
+            )),
         }
     }
 
@@ -63,7 +73,7 @@ impl Unit {
         match self {
             Unit::Duration => format_duration(value),
             Unit::Size => format_size(value),
-            Unit::Curve => "-".to_string(),
+            Unit::Curve | Unit::Bins => "-".to_string(),
         }
     }
 
@@ -73,6 +83,7 @@ impl Unit {
             Unit::Duration => "\"1.5us\"",
             Unit::Size => "\"20KiB\"",
             Unit::Curve => latency::EXAMPLE,
+            Unit::Bins => interruption::EXAMPLE,
         }
     }
 }
@@ -114,6 +125,7 @@ pub struct CostKey {
 enum Field {
     Number(fn(&mut Costs) -> &mut u64),
     Curve(fn(&mut Costs) -> &mut LineLatency),
+    Bins(fn(&mut Costs) -> &mut Interruptions),
 }
 
 /// One key's value as a file gives it.
@@ -126,6 +138,8 @@ pub enum CostValue {
     Number(u64),
     /// A curve of `[bytes, ns]` points.
     Curve(LineLatency),
+    /// Bins of `[ns, per_second]`.
+    Bins(Interruptions),
 }
 
 impl std::fmt::Debug for CostKey {
@@ -140,7 +154,7 @@ impl CostKey {
         let mut copy = *costs;
         match self.field {
             Field::Number(field) => *field(&mut copy),
-            Field::Curve(_) => 0,
+            Field::Curve(_) | Field::Bins(_) => 0,
         }
     }
 
@@ -148,8 +162,17 @@ impl CostKey {
     pub fn curve(&self, costs: &Costs) -> LineLatency {
         let mut copy = *costs;
         match self.field {
-            Field::Number(_) => LineLatency::EMPTY,
             Field::Curve(field) => *field(&mut copy),
+            Field::Number(_) | Field::Bins(_) => LineLatency::EMPTY,
+        }
+    }
+
+    /// This bins key's value in `costs` (empty for another key).
+    pub fn bins(&self, costs: &Costs) -> Interruptions {
+        let mut copy = *costs;
+        match self.field {
+            Field::Bins(field) => *field(&mut copy),
+            Field::Number(_) | Field::Curve(_) => Interruptions::EMPTY,
         }
     }
 
@@ -166,6 +189,7 @@ impl CostKey {
         match (self.field, value) {
             (Field::Number(field), CostValue::Number(v)) => *field(costs) = v,
             (Field::Curve(field), CostValue::Curve(c)) => *field(costs) = c,
+            (Field::Bins(field), CostValue::Bins(b)) => *field(costs) = b,
             _ => {}
         }
     }
@@ -178,6 +202,9 @@ impl CostKey {
             (Unit::Curve, value) => LineLatency::from_toml(value)
                 .map(CostValue::Curve)
                 .map_err(|e| format!("{name}: {e}; write e.g. {name} = {}", latency::EXAMPLE)),
+            (Unit::Bins, value) => Interruptions::from_toml(value)
+                .map(CostValue::Bins)
+                .map_err(|e| format!("{name}: {e}; write e.g. {name} = {}", interruption::EXAMPLE)),
             (unit, toml::Value::String(text)) => unit.parse(text).map(CostValue::Number),
             (unit, other) => Err(format!(
                 "{name} is a {unit}, a string with a unit, not {kind}; write e.g. {name} = {example}",
@@ -199,6 +226,7 @@ impl CostKey {
         let value = measured.pointer(self.measured_by?.json_pointer)?;
         match self.unit {
             Unit::Curve => LineLatency::from_json(value).map(|c| c.to_toml()),
+            Unit::Bins => Interruptions::from_json(value).map(|b| b.to_toml()),
             unit => value.as_f64().map(|v| format!("\"{}\"", format(unit, v))),
         }
     }
@@ -206,7 +234,7 @@ impl CostKey {
     /// The reference value as SCENARIOS.md shows it.
     pub fn default_text(&self) -> String {
         match self.unit {
-            Unit::Curve => "none".to_string(),
+            Unit::Curve | Unit::Bins => "none".to_string(),
             unit => unit.format(self.default),
         }
     }
@@ -445,6 +473,18 @@ pub const KEYS: &[CostKey] = &[
         per_server: true,
         field: Field::Number(|c| &mut c.stack_working_set),
     },
+    CostKey {
+        name: "interruptions",
+        unit: Unit::Bins,
+        meaning: "how often each core is taken from what it runs and for how long (ticks, interrupts, the host): [ns, per_second] bins, replayed as a Poisson process per core (none: never)",
+        default: 0,
+        measured_by: measured(
+            "/interruptions",
+            "clock jumps of a pinned spinning thread, by length",
+        ),
+        per_server: false,
+        field: Field::Bins(|c| &mut c.interruptions),
+    },
 ];
 
 /// The key named `name`.
@@ -506,6 +546,8 @@ pub struct Costs {
     pub cache_lifetime: u64,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
     pub stack_working_set: u64,
+    /// How often each core is interrupted and for how long; empty: never.
+    pub interruptions: Interruptions,
 }
 
 impl Costs {
@@ -533,6 +575,7 @@ impl Costs {
             line_latency: LineLatency::EMPTY,
             cache_lifetime: 0,
             stack_working_set: 0,
+            interruptions: Interruptions::EMPTY,
         }
     }
 }

@@ -102,6 +102,7 @@ impl<S: Scheduler> Engine<'_, S> {
             sim.proxy = Some(ProxyState::new(thread));
         }
         sim.memory_changed();
+        sim.kernel.start_noise(&mut sim.queue);
         self.model.start(&mut self.ctx);
         let sim = &mut self.ctx.world;
         if sim.cfg.load.warmup == Warmup::Requests(0) || sim.cfg.load.warmup == Warmup::Duration(0)
@@ -217,6 +218,10 @@ impl<S: Scheduler> Engine<'_, S> {
                 Event::PoolGranted { req } => self.model.on_pool_granted(&mut self.ctx, req),
                 Event::Timer { thread, generation } => {
                     self.model.on_timer(&mut self.ctx, thread, generation)
+                }
+                Event::Interruption => {
+                    let world = &mut self.ctx.world;
+                    world.kernel.interruption(time, &mut world.queue);
                 }
             }
             if self.ctx.world.stopped {

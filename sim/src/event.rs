@@ -48,6 +48,8 @@ pub(crate) enum Event {
         /// The model's count for the thread when it set the timer.
         generation: u32,
     },
+    /// A core is interrupted (`[costs] interruptions`; see `crate::kernel`'s noise).
+    Interruption,
     /// A request was handed a unit of the pool it waited for.
     PoolGranted {
         /// The request.

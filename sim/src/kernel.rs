@@ -38,6 +38,10 @@
 //! - idle balancing: a core left with nothing takes a waiting thread from the core with the
 //!   most waiting (`sched_balance_newidle`), paying a switch but no wake-up delay.
 //!
+//! The machine's noise (`[costs] interruptions`, `kernel/noise.rs`) takes cores away at random:
+//! a running segment ends later by the interruption's length, an idle core handed a thread
+//! starts it when the interruption is over.
+//!
 //! Each thread runs one [`Burst`] at a time, handed to it by its owner (a scheduling model or
 //! the proxy). Preemption cancels the pending completion by bumping the core's generation and
 //! credits the work done; the preempted thread stays runnable on its queue.
@@ -47,6 +51,7 @@ mod burst;
 mod fidelity;
 mod idle;
 mod interrupt;
+mod noise;
 mod policy;
 mod queue;
 mod record;
@@ -107,6 +112,11 @@ struct Core {
     switch: u64,
     /// Core time of leaving idle still to pay, before the switch (`idle_wakeup_cpu`).
     idle_cpu: u64,
+    /// Core time an interruption took that the segment still has to make up, paid before
+    /// anything else (`interruptions`).
+    stolen: u64,
+    /// An idle core is interrupted until then.
+    quiet_at: SimTime,
     slice_start: SimTime,
     /// When the running thread's slice ends (`SimTime(u64::MAX)`: not while alone).
     slice_end: SimTime,
@@ -142,6 +152,10 @@ pub(crate) struct Kernel {
     /// `idle_exit_latency`).
     idle_wakeup_cpu: u64,
     idle_exit_latency: u64,
+    /// The cores' interruptions, if the machine has any.
+    noise: Option<noise::Noise>,
+    /// Core time interruptions took from running threads, up to the last accounting point.
+    pub(crate) interrupted_ns: u64,
     /// Core time spent on useful work, on switching and on refilling caches, up to the last
     /// accounting point.
     pub(crate) useful_ns: u64,
@@ -177,6 +191,8 @@ impl Kernel {
                     start: SimTime::ZERO,
                     switch: 0,
                     idle_cpu: 0,
+                    stolen: 0,
+                    quiet_at: SimTime::ZERO,
                     slice_start: SimTime::ZERO,
                     slice_end: NEVER,
                     resched: false,
@@ -197,6 +213,8 @@ impl Kernel {
             stack_working_set: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
+            noise: None,
+            interrupted_ns: 0,
             useful_ns: 0,
             switching_ns: 0,
             refill_ns: 0,
@@ -323,9 +341,9 @@ impl Kernel {
     /// computes (C-state exit, `idle_exit_latency`), and makes the core pay `idle_wakeup_cpu`
     /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
     /// reference machine's measurement could not see them.
-    fn leave_idle(&mut self, _now: SimTime, core: CoreId) -> u64 {
+    fn leave_idle(&mut self, now: SimTime, core: CoreId) -> u64 {
         self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
-        self.idle_exit_latency
+        self.idle_exit_latency + self.interrupted_for(now, core)
     }
 
     /// What `core` ran lately (for a cache model).
@@ -375,7 +393,7 @@ impl Kernel {
         self.price(core);
         let c = &mut self.cores[core as usize];
         let burst = self.threads[c.running as usize].burst;
-        let owed = c.idle_cpu + c.switch;
+        let owed = c.stolen + c.idle_cpu + c.switch;
         let end = (c.start + owed + burst.total()).min(c.slice_end.max(c.start + owed));
         c.generation = c.generation.wrapping_add(1);
         queue.push(
@@ -409,6 +427,10 @@ impl Kernel {
         }
         let mut elapsed = now - c.start;
         c.start = now;
+        let n = elapsed.min(c.stolen);
+        c.stolen -= n;
+        elapsed -= n;
+        self.interrupted_ns += n;
         let i = elapsed.min(c.idle_cpu);
         c.idle_cpu -= i;
         elapsed -= i;
@@ -456,7 +478,11 @@ impl Kernel {
         }
         self.account(now, core);
         let c = self.cores[core as usize];
-        if self.threads[c.running as usize].burst.total() == 0 && c.switch == 0 && c.idle_cpu == 0 {
+        if self.threads[c.running as usize].burst.total() == 0
+            && c.switch == 0
+            && c.idle_cpu == 0
+            && c.stolen == 0
+        {
             return Some(c.running);
         }
         self.end_of_slice(now, queue, core);

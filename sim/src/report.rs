@@ -100,6 +100,11 @@ pub struct CpuSplit {
     /// reports).
     #[serde(default)]
     pub idle_wakeup: f64,
+    /// Taken by interruptions (`interruptions`: ticks, interrupts, the host running something
+    /// else) while a thread was running; 0 unless a costs file sets them; absent from older
+    /// reports. Not part of `cpu_utilization`, which is the server's own use of the cores.
+    #[serde(default)]
+    pub interrupted: f64,
     /// Idle.
     pub idle: f64,
 }

@@ -34,6 +34,8 @@ pub(crate) struct RunTally {
     pub(crate) refill_ns: u64,
     /// Core time spent leaving idle in the window, ns.
     pub(crate) idle_wakeup_ns: u64,
+    /// Core time interruptions took from running threads in the window, ns.
+    pub(crate) interrupted_ns: u64,
     /// Context and task switches in the window.
     pub(crate) context_switches: u64,
     pub(crate) task_switches: u64,
@@ -63,18 +65,21 @@ impl RunTally {
         self.span_ns as f64 / 1e9
     }
 
-    /// (useful, switching, refill, idle wake-up) fractions of the window's core time.
-    fn cpu(&self) -> (f64, f64, f64, f64) {
+    /// (useful, switching, refill, idle wake-up, interrupted) fractions of the window's core
+    /// time.
+    fn cpu(&self) -> [f64; 5] {
         let core_time = self.span_ns as f64 * self.cores as f64;
         if core_time > 0.0 {
-            (
-                (self.useful_ns as f64 / core_time).min(1.0),
-                (self.switching_ns as f64 / core_time).min(1.0),
-                (self.refill_ns as f64 / core_time).min(1.0),
-                (self.idle_wakeup_ns as f64 / core_time).min(1.0),
-            )
+            [
+                self.useful_ns,
+                self.switching_ns,
+                self.refill_ns,
+                self.idle_wakeup_ns,
+                self.interrupted_ns,
+            ]
+            .map(|ns| (ns as f64 / core_time).min(1.0))
         } else {
-            (0.0, 0.0, 0.0, 0.0)
+            [0.0; 5]
         }
     }
 
@@ -183,24 +188,34 @@ fn rate(count: u64, seconds: f64) -> f64 {
     }
 }
 
+/// The CPU split of (useful, switching, refill, idle wake-up, interrupted) shares, and the
+/// utilization: the first four. Interruptions take the core from the server (ticks, interrupts,
+/// the host), so they are not its use of the core.
+fn split([useful, switching, refill, idle_wakeup, interrupted]: [f64; 5]) -> (CpuSplit, f64) {
+    let used = useful + switching + refill + idle_wakeup;
+    let split = CpuSplit {
+        useful,
+        switching,
+        refill,
+        idle_wakeup,
+        interrupted,
+        idle: (1.0 - used - interrupted).max(0.0),
+    };
+    (split, used)
+}
+
 /// The figures of one run.
 fn single(t: &RunTally) -> Report {
-    let (useful, switching, refill, idle_wakeup) = t.cpu();
+    let (split, utilization) = split(t.cpu());
     Report {
         replications: 1,
         completed: t.completed,
         dropped: t.dropped,
         throughput_rps: rate(t.throughput.0, t.throughput.1 as f64 / 1e9),
         latency_ms: t.latencies.summary(),
-        cpu_utilization: useful + switching + refill + idle_wakeup,
-        switch_overhead: switching,
-        cpu: CpuSplit {
-            useful,
-            switching,
-            refill,
-            idle_wakeup,
-            idle: (1.0 - useful - switching - refill - idle_wakeup).max(0.0),
-        },
+        cpu_utilization: utilization,
+        switch_overhead: split.switching,
+        cpu: split,
         context_switches: t.context_switches,
         task_switches: t.task_switches,
         context_switches_per_request: per(t.context_switches, t.completed),
@@ -245,13 +260,7 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         histogram.add(folded).ok();
     }
     let mut total_seconds = first.seconds();
-    let (u, s, f, w) = first.cpu();
-    let mut cpu = (
-        u * total_seconds,
-        s * total_seconds,
-        f * total_seconds,
-        w * total_seconds,
-    );
+    let mut cpu = first.cpu().map(|share| share * total_seconds);
     let mut latency_sum = first.latencies.mean_ns() * first.latencies.count() as f64;
     let mut latency_count = first.latencies.count();
     let (mut throughput_count, mut throughput_seconds) =
@@ -272,11 +281,9 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         r.mean_memory_bytes += x.memory.mean();
         let seconds = x.seconds();
         total_seconds += seconds;
-        let (u, s, f, w) = x.cpu();
-        cpu.0 += u * seconds;
-        cpu.1 += s * seconds;
-        cpu.2 += f * seconds;
-        cpu.3 += w * seconds;
+        for (sum, share) in cpu.iter_mut().zip(x.cpu()) {
+            *sum += share * seconds;
+        }
         throughput_count += x.throughput.0;
         throughput_seconds += x.throughput.1 as f64 / 1e9;
         for (q, (_, level)) in r.queues.iter_mut().zip(&x.queues) {
@@ -301,25 +308,13 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     r.mean_memory_bytes /= n;
     r.simulated_seconds = total_seconds;
     r.throughput_rps = rate(throughput_count, throughput_seconds);
-    let (useful, switching, refill, idle_wakeup) = if total_seconds > 0.0 {
-        (
-            cpu.0 / total_seconds,
-            cpu.1 / total_seconds,
-            cpu.2 / total_seconds,
-            cpu.3 / total_seconds,
-        )
+    let shares = if total_seconds > 0.0 {
+        cpu.map(|sum| sum / total_seconds)
     } else {
-        (0.0, 0.0, 0.0, 0.0)
+        [0.0; 5]
     };
-    r.cpu = CpuSplit {
-        useful,
-        switching,
-        refill,
-        idle_wakeup,
-        idle: (1.0 - useful - switching - refill - idle_wakeup).max(0.0),
-    };
-    r.cpu_utilization = useful + switching + refill + idle_wakeup;
-    r.switch_overhead = switching;
+    (r.cpu, r.cpu_utilization) = split(shares);
+    r.switch_overhead = r.cpu.switching;
     r.context_switches_per_request = per(r.context_switches, r.completed);
     r.task_switches_per_request = per(r.task_switches, r.completed);
     let means: Vec<f64> = runs
@@ -401,6 +396,7 @@ mod tests {
             switching_ns: 0,
             refill_ns: 0,
             idle_wakeup_ns: 0,
+            interrupted_ns: 0,
             context_switches: 0,
             task_switches: 0,
             completed: 50,

@@ -28,7 +28,7 @@ impl CostOverrides {
     pub fn get(&self, name: &str) -> Option<u64> {
         match self.value(name)? {
             CostValue::Number(v) => Some(v),
-            CostValue::Curve(_) => None,
+            CostValue::Curve(_) | CostValue::Bins(_) => None,
         }
     }
 

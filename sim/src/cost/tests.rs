@@ -21,7 +21,7 @@ fn every_field_of_costs_has_exactly_one_row() {
     }
     let json = serde_json::to_value(costs).unwrap();
     for (i, k) in KEYS.iter().enumerate() {
-        if k.unit == Unit::Curve {
+        if matches!(k.unit, Unit::Curve | Unit::Bins) {
             assert_eq!(json[k.name], serde_json::json!([]), "{}", k.name);
         } else {
             assert_eq!(json[k.name], 1_000 + i as u64, "{}", k.name);
@@ -34,6 +34,14 @@ fn every_field_of_costs_has_exactly_one_row() {
     assert_eq!(
         serde_json::to_value(costs).unwrap()["line_latency"][1][1],
         9.0
+    );
+    let key = super::key("interruptions").unwrap();
+    let bins = Interruptions::new(&[(2_000, 300.0), (30_000, 250.0)]).unwrap();
+    key.put(&mut costs, CostValue::Bins(bins));
+    assert_eq!(key.bins(&costs), bins);
+    assert_eq!(
+        serde_json::to_value(costs).unwrap()["interruptions"][1],
+        serde_json::json!([30_000, 250.0])
     );
 }
 
@@ -74,6 +82,7 @@ fn calibrate_json_gives_each_key_its_text() {
     let json = serde_json::json!({
         "thread_switch_same_core_ns": 1400.0,
         "line_latency_ns": [[4096, 1.7329999], [65536, 6.3]],
+        "interruptions": [[2512.4, 340.25], [31000.0, 270.0]],
     });
     let format = |_: Unit, v: f64| format!("{v}ns");
     let switch = key("thread_switch").unwrap();
@@ -85,6 +94,13 @@ fn calibrate_json_gives_each_key_its_text() {
     assert_eq!(
         curve.measured_text(&json, format).as_deref(),
         Some("[[4096, 1.733], [65536, 6.300]]")
+    );
+    assert_eq!(
+        key("interruptions")
+            .unwrap()
+            .measured_text(&json, format)
+            .as_deref(),
+        Some("[[2512, 340.25], [31000, 270.00]]")
     );
     assert_eq!(
         key("task_switch").unwrap().measured_text(&json, format),
@@ -105,7 +121,10 @@ fn the_reference_values_are_the_published_calibration() {
 
 #[test]
 fn every_default_survives_its_own_format() {
-    for k in KEYS.iter().filter(|k| k.unit != Unit::Curve) {
+    for k in KEYS
+        .iter()
+        .filter(|k| !matches!(k.unit, Unit::Curve | Unit::Bins))
+    {
         assert_eq!(
             k.unit.parse(&k.unit.format(k.default)),
             Ok(k.default),

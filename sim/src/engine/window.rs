@@ -26,6 +26,7 @@ impl World<'_> {
         );
         self.refill_at_start = self.kernel.refill_ns;
         self.idle_wakeup_at_start = self.kernel.idle_wakeup_ns;
+        self.interrupted_at_start = self.kernel.interrupted_ns;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -46,6 +47,7 @@ impl World<'_> {
             self.snapshot = (0, 0, 0, 0);
             self.refill_at_start = 0;
             self.idle_wakeup_at_start = 0;
+            self.interrupted_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -89,6 +91,7 @@ impl World<'_> {
             switching_ns: self.kernel.switching_ns - self.snapshot.1,
             refill_ns: self.kernel.refill_ns - self.refill_at_start,
             idle_wakeup_ns: self.kernel.idle_wakeup_ns - self.idle_wakeup_at_start,
+            interrupted_ns: self.kernel.interrupted_ns - self.interrupted_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             completed: self.completed,

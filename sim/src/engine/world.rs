@@ -59,6 +59,7 @@ pub(super) struct World<'a> {
     pub(super) refill_at_start: u64,
     /// The kernel's idle wake-up core time when measuring started.
     pub(super) idle_wakeup_at_start: u64,
+    pub(super) interrupted_at_start: u64,
     pub(super) inside: u64,
     pub(super) proxy_queue: VecDeque<ReqId>,
     pub(super) proxy: Option<ProxyState>,
@@ -125,7 +126,8 @@ impl<'a> World<'a> {
                     cfg.costs.thread_wakeup,
                     Policy::new(quantum, &cfg.kernel, cfg.cores),
                 )
-                .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency);
+                .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency)
+                .with_interruptions(cfg.costs.interruptions, cfg.seed);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),
                     None => kernel,
@@ -162,6 +164,7 @@ impl<'a> World<'a> {
             snapshot: (0, 0, 0, 0),
             refill_at_start: 0,
             idle_wakeup_at_start: 0,
+            interrupted_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,

@@ -6,6 +6,7 @@ use sim::config::{
     Arrivals, Balance, Model, Pool, Proxy, RunConfig, Step, StepKind, Stop, Threads, TraceRow,
     Warmup,
 };
+use sim::cost::Interruptions;
 use sim::dist::Dist;
 use sim::{SimError, simulate, simulate_replications};
 
@@ -67,7 +68,7 @@ prop_compose! {
                 cores in 1u64..5, steps in prop::collection::vec(step(), 1..4),
                 closed_loop in any::<bool>(), rate in 50.0f64..3_000.0, clients in 1u64..40,
                 switch in 0u64..20_000, proxy in any::<bool>(), maxconn in 0u64..20,
-                seed in any::<u64>()) -> RunConfig {
+                seed in any::<u64>(), noise in 0u64..3) -> RunConfig {
         let mut cfg = open(rate, 2_000, cores, steps, model(kind, n, flag, quantum));
         cfg.seed = seed;
         cfg.pools = vec![Pool { name: "db".into(), size: 1 + n % 3 }];
@@ -83,6 +84,11 @@ prop_compose! {
         cfg.costs.thread_memory = 20_000;
         cfg.costs.task_memory = 400;
         cfg.load.rtt = switch * 3;
+        if noise > 0 {
+            // Interruptions of 30 µs and, on some runs, a few of several milliseconds.
+            let bins = [(30_000, 300.0), (noise * 3_000_000, 2.0)];
+            cfg.costs.interruptions = Interruptions::new(&bins[..noise as usize]).unwrap();
+        }
         if proxy {
             cfg.server.proxy = Some(Proxy { cpu: Dist::Exp { mean: 20_000 } });
         }
@@ -126,8 +132,12 @@ proptest! {
         // A core never runs two threads at once, and its time adds up.
         prop_assert_eq!(a.core_overlaps, 0);
         let c = &r.cpu;
-        prop_assert!(c.useful >= 0.0 && c.switching >= 0.0 && c.idle >= 0.0);
-        prop_assert!((c.useful + c.switching + c.idle - 1.0).abs() < 1e-9, "{:?}", c);
+        let shares = [c.useful, c.switching, c.refill, c.idle_wakeup, c.interrupted, c.idle];
+        prop_assert!(shares.iter().all(|&s| s >= 0.0), "{:?}", c);
+        prop_assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{:?}", c);
+        if cfg.costs.interruptions.is_empty() {
+            prop_assert_eq!(c.interrupted, 0.0);
+        }
         prop_assert!(r.peak_memory_bytes as f64 >= r.mean_memory_bytes - 1e-6);
     }
 
@@ -319,7 +329,8 @@ prop_compose! {
                 cores in 1u64..9, steps in prop::collection::vec(wide_step(), 1..4),
                 arr in 0u8..4, rate in 50.0f64..3_000.0, clients in 1u64..40,
                 switch in 0u64..200_000, proxy in any::<bool>(), maxconn in 0u64..20,
-                seed in any::<u64>(), dur in any::<bool>(), wk in 0u8..3, bk in 0u64..4, ka in any::<bool>()) -> RunConfig {
+                seed in any::<u64>(), dur in any::<bool>(), wk in 0u8..3, bk in 0u64..4, ka in any::<bool>(),
+                noise in 0u64..3) -> RunConfig {
         let model = match kind {
             0 => Model::ThreadPerRequest {
                 threads: if flag { Threads::Unbounded } else { Threads::Fixed(n) },
@@ -358,6 +369,11 @@ prop_compose! {
         cfg.costs.task_memory = 400;
         cfg.costs.process_memory = 1000;
         cfg.load.rtt = switch * 3;
+        if noise > 0 {
+            // Interruptions of 30 µs and, on some runs, a few of several milliseconds.
+            let bins = [(30_000, 300.0), (noise * 3_000_000, 2.0)];
+            cfg.costs.interruptions = Interruptions::new(&bins[..noise as usize]).unwrap();
+        }
         if proxy { cfg.server.proxy = Some(Proxy { cpu: Dist::Exp { mean: 20_000 } }); }
         if maxconn > 0 { cfg.load.maxconn = Some(maxconn); }
         cfg.max_events = 5_000_000;
@@ -382,8 +398,12 @@ proptest! {
         prop_assert!(a.min_slack_ns >= 0, "slack {}", a.min_slack_ns);
         prop_assert_eq!(a.core_overlaps, 0);
         let c = &r.cpu;
-        prop_assert!(c.useful >= 0.0 && c.switching >= 0.0 && c.idle >= 0.0);
-        prop_assert!((c.useful + c.switching + c.idle - 1.0).abs() < 1e-9, "{:?}", c);
+        let shares = [c.useful, c.switching, c.refill, c.idle_wakeup, c.interrupted, c.idle];
+        prop_assert!(shares.iter().all(|&s| s >= 0.0), "{:?}", c);
+        prop_assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{:?}", c);
+        if cfg.costs.interruptions.is_empty() {
+            prop_assert_eq!(c.interrupted, 0.0);
+        }
         prop_assert!(c.useful + c.switching <= 1.0 + 1e-9, "{:?}", c);
         prop_assert!(r.peak_memory_bytes as f64 >= r.mean_memory_bytes - 1e-6);
         // Nothing completed (or no broadcast message, under a broadcast): no latency at all

@@ -6,6 +6,7 @@ mod cooperative_blocking;
 mod gil_convoy;
 mod handoff;
 mod idle_costs;
+mod interruptions;
 mod invariants;
 mod local_hops;
 mod preemption;

@@ -85,6 +85,8 @@ pub const TABLE_KEYS: &[(&str, &str)] = &[
     ("costs", "refill_l3_per_line"),
     ("costs", "refill_memory_per_line"),
     ("costs", "stack_working_set"),
+    ("costs", "interruptions"),
+    ("costs", "line_latency"),
     ("costs", "thread_switch"),
     ("costs", "gil_switch_interval"),
     ("[[server]]", "gil"),
@@ -136,6 +138,10 @@ pub const VALUES: &[&str] = &[
     "{ rps = nan }",
     "[]",
     "\"\"",
+    "[[1000, 1e300]]",
+    "[[1, 99999.0]]",
+    "[[1000000000, 0.4]]",
+    "[[30000, 270.0], [20000, 5.0]]",
 ];
 
 /// One change to a scenario's bytes.
