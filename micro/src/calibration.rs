@@ -455,6 +455,8 @@ mod tests {
             "idle_wakeup_detail",
             "spawn_thread_cpu_ns",
             "spawn_thread_cpu_detail",
+            "interruptions",
+            "interrupted_share",
             "machine",
             "not_measured",
         ];

@@ -8,6 +8,7 @@
 //!   gil ─────── python3: I/O thread latency alone / beside a CPU thread, 5 ms and 1 ms
 //!   idle ────── a 20 µs request after 2 ms of sleep, idle core vs kept-busy core
 //!   spawn ───── thread::spawn in CPU time
+//!   noise ───── a spinning thread per core: clock jumps (interruptions) by length
 //!   kernel ──── hz, preempt, hrtick, scheduler, each with its source
 //! ```
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use crate::kernel::{self, KernelConfig};
 use crate::spawn::ThreadCpu;
-use crate::{gil, idle, slice, spawn, unit, wakeup};
+use crate::{gil, idle, interruption, slice, spawn, unit, wakeup};
 
 /// Competing CPU-bound threads beside the 1 ms sleeper.
 pub const HOG_COUNTS: [usize; 3] = [0, 1, 2];
@@ -50,6 +51,11 @@ pub struct Scheduling {
     pub spawn_thread_cpu_ns: Option<f64>,
     /// The spawn's CPU in parts, and wall time in the same loop.
     pub spawn_thread_cpu_detail: Option<ThreadCpu>,
+    /// `[mean_ns, per_second]` bins of the interruptions one core suffers while running
+    /// (ticks, interrupts, the host): the simulator's `[costs] interruptions`.
+    pub interruptions: Option<Vec<(f64, f64)>>,
+    /// Share of a busy core's time those interruptions take.
+    pub interrupted_share: Option<f64>,
     /// The kernel's scheduler parameters, as the simulator's `[machine]` table takes them.
     pub machine: KernelConfig,
     /// Why each null figure above is null.
@@ -62,6 +68,7 @@ const WAKEUP_SHARE: f64 = 0.07; // per hog count
 const GIL_SHARE: f64 = 0.075; // per case, four cases
 const IDLE_SHARE: f64 = 0.25;
 const SPAWN_SHARE: f64 = 0.05;
+const NOISE_SHARE: f64 = 0.05;
 /// Below this per case the GIL percentiles mean little: a convoyed operation takes 5 ms.
 const GIL_MIN_CASE: Duration = Duration::from_millis(500);
 
@@ -255,6 +262,28 @@ pub fn measure(
         ),
     }
 
+    match interruption::measure(time.mul_f64(NOISE_SHARE)) {
+        Ok(noise) => {
+            let longest = noise.bins.last().map_or(0.0, |b| b.0);
+            progress(&format!(
+                "noise/interruptions: {:.0} a second per core, {:.2} % of a busy core, longest bin's mean {} ({} cores, {} each, jumps of {} or more)",
+                noise.rate_per_s(),
+                noise.share * 100.0,
+                fmt(longest),
+                noise.cores,
+                fmt(noise.elapsed.as_nanos() as f64),
+                fmt(noise.threshold_ns as f64),
+            ));
+            s.interrupted_share = Some(noise.share);
+            s.interruptions = Some(noise.bins);
+        }
+        Err(e) => skip(
+            &mut s,
+            &["interruptions", "interrupted_share"],
+            e.to_string(),
+        ),
+    }
+
     for (key, reason) in &s.not_measured {
         notes.push(format!("{key} not measured: {reason}"));
     }
@@ -345,6 +374,16 @@ impl Scheduling {
             "spawn an OS thread, CPU: {}",
             fmt(self.spawn_thread_cpu_ns)
         ));
+        if let (Some(bins), Some(share)) = (&self.interruptions, self.interrupted_share) {
+            let rate: f64 = bins.iter().map(|b| b.1).sum();
+            let over = |ns: f64| bins.iter().filter(|b| b.0 >= ns).map(|b| b.1).sum::<f64>();
+            lines.push(format!(
+                "interruptions of a busy core: {rate:.0} a second ({:.0} of 20 us or more, {:.1} of 100 us or more), {:.2} % of its time",
+                over(20e3),
+                over(100e3),
+                share * 100.0
+            ));
+        }
         for (key, reason) in &self.not_measured {
             lines.push(format!("  {key}: {reason}"));
         }
