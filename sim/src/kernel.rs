@@ -427,10 +427,12 @@ impl Kernel {
         }
         let mut elapsed = now - c.start;
         c.start = now;
-        let n = elapsed.min(c.stolen);
-        c.stolen -= n;
-        elapsed -= n;
-        self.interrupted_ns += n;
+        if c.stolen > 0 {
+            let n = elapsed.min(c.stolen);
+            c.stolen -= n;
+            elapsed -= n;
+            self.interrupted_ns += n;
+        }
         let i = elapsed.min(c.idle_cpu);
         c.idle_cpu -= i;
         elapsed -= i;
