@@ -452,6 +452,7 @@ mod tests {
             "gil_python_version",
             "idle_wakeup_cpu_ns",
             "idle_exit_latency_ns",
+            "idle_exit_latency_p99_ns",
             "idle_wakeup_detail",
             "spawn_thread_cpu_ns",
             "spawn_thread_cpu_detail",

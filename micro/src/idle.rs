@@ -90,6 +90,13 @@ impl IdleWakeup {
     pub fn exit_latency_ns(&self) -> f64 {
         self.idle.lateness.p50 - self.busy.lateness.p50
     }
+
+    /// The same at the 99th percentile: how much later the slowest wake-ups from idle run
+    /// than the slowest from a busy core (the quantiles subtracted, as if the two paths'
+    /// delays ranked alike), ns.
+    pub fn exit_latency_p99_ns(&self) -> f64 {
+        self.idle.lateness.p99 - self.busy.lateness.p99
+    }
 }
 
 /// Total time (µs) and entries of every cpuidle state of `cpu`, or `None` when unreadable.

@@ -45,6 +45,8 @@ pub struct Scheduling {
     pub idle_wakeup_cpu_ns: Option<f64>,
     /// How much later a timer wake-up runs from an idle core than from a busy one (p50), ns.
     pub idle_exit_latency_ns: Option<f64>,
+    /// The same difference at the 99th percentile: the exit's tail, ns.
+    pub idle_exit_latency_p99_ns: Option<f64>,
     /// Both conditions of the idle measurement in full.
     pub idle_wakeup_detail: Option<idle::IdleWakeup>,
     /// CPU of one `thread::spawn`: the spawner's share plus the child's start-up, ns.
@@ -208,11 +210,13 @@ pub fn measure(
     let idle_keys = [
         "idle_wakeup_cpu_ns",
         "idle_exit_latency_ns",
+        "idle_exit_latency_p99_ns",
         "idle_wakeup_detail",
     ];
     match idle::measure(time.mul_f64(IDLE_SHARE)) {
         Ok(figures) => {
             s.idle_exit_latency_ns = Some(figures.exit_latency_ns());
+            s.idle_exit_latency_p99_ns = Some(figures.exit_latency_p99_ns());
             s.idle_wakeup_cpu_ns = figures.wakeup_cpu_ns();
             if s.idle_wakeup_cpu_ns.is_none() {
                 skip(
@@ -366,9 +370,10 @@ impl Scheduling {
             ));
         }
         lines.push(format!(
-            "idle wake-up CPU per request: {}; idle exit latency: {}",
+            "idle wake-up CPU per request: {}; idle exit latency: {} (p99 {})",
             fmt(self.idle_wakeup_cpu_ns),
-            fmt(self.idle_exit_latency_ns)
+            fmt(self.idle_exit_latency_ns),
+            fmt(self.idle_exit_latency_p99_ns)
         ));
         lines.push(format!(
             "spawn an OS thread, CPU: {}",

@@ -373,6 +373,18 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Number(|c| &mut c.idle_exit_latency),
     },
     CostKey {
+        name: "idle_exit_latency_p99",
+        unit: Unit::Duration,
+        meaning: "the 99th percentile of that extra latency; above idle_exit_latency, each exit is drawn from a shifted exponential with both percentiles (0 or not above: every exit takes idle_exit_latency)",
+        default: 0,
+        measured_by: measured(
+            "/idle_exit_latency_p99_ns",
+            "the same at the 99th percentile",
+        ),
+        per_server: false,
+        field: Field::Number(|c| &mut c.idle_exit_latency_p99),
+    },
+    CostKey {
         name: "cache_l1d",
         unit: Unit::Size,
         meaning: "L1 data cache per core",
@@ -525,8 +537,10 @@ pub struct Costs {
     pub spawn_thread_cpu: u64,
     /// Core time spent leaving idle when work arrives at an idle core, ns.
     pub idle_wakeup_cpu: u64,
-    /// Extra latency of a wake-up that finds its core idle, ns.
+    /// Extra latency of a wake-up that finds its core idle, ns (the median).
     pub idle_exit_latency: u64,
+    /// Its 99th percentile, ns (0 or not above the median: constant).
+    pub idle_exit_latency_p99: u64,
     /// L1 data cache per core, bytes.
     pub cache_l1d: u64,
     /// L2 cache per core, bytes.
@@ -566,6 +580,7 @@ impl Costs {
             spawn_thread_cpu: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
+            idle_exit_latency_p99: 0,
             cache_l1d: 0,
             cache_l2: 0,
             cache_l3: 0,

@@ -152,6 +152,8 @@ pub(crate) struct Kernel {
     /// `idle_exit_latency`).
     idle_wakeup_cpu: u64,
     idle_exit_latency: u64,
+    /// The spread of the exit's delay, when its p99 is given.
+    exit_tail: Option<idle::ExitTail>,
     /// The cores' interruptions, if the machine has any.
     noise: Option<noise::Noise>,
     /// Core time interruptions took from running threads, up to the last accounting point.
@@ -213,6 +215,7 @@ impl Kernel {
             stack_working_set: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
+            exit_tail: None,
             noise: None,
             interrupted_ns: 0,
             useful_ns: 0,
@@ -338,12 +341,13 @@ impl Kernel {
     }
 
     /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
-    /// computes (C-state exit, `idle_exit_latency`), and makes the core pay `idle_wakeup_cpu`
+    /// computes (C-state exit, `idle_exit_latency`, drawn when its p99 is given; an
+    /// interruption under way), and makes the core pay `idle_wakeup_cpu`
     /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
     /// reference machine's measurement could not see them.
     fn leave_idle(&mut self, now: SimTime, core: CoreId) -> u64 {
         self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
-        self.idle_exit_latency + self.interrupted_for(now, core)
+        self.exit_latency() + self.interrupted_for(now, core)
     }
 
     /// What `core` ran lately (for a cache model).

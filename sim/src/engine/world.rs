@@ -126,7 +126,12 @@ impl<'a> World<'a> {
                     cfg.costs.thread_wakeup,
                     Policy::new(quantum, &cfg.kernel, cfg.cores),
                 )
-                .with_idle_costs(cfg.costs.idle_wakeup_cpu, cfg.costs.idle_exit_latency)
+                .with_idle_costs(
+                    cfg.costs.idle_wakeup_cpu,
+                    cfg.costs.idle_exit_latency,
+                    cfg.costs.idle_exit_latency_p99,
+                    cfg.seed,
+                )
                 .with_interruptions(cfg.costs.interruptions, cfg.seed);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),

@@ -47,3 +47,33 @@ fn unmeasured_idle_costs_change_nothing() {
     close("latency (ms)", r.latency_ms.mean, 1.1, 1e-3);
     assert_eq!(r.cpu.idle_wakeup, 0.0);
 }
+
+#[test]
+fn an_exit_with_a_p99_is_drawn_with_that_median_and_tail() {
+    // One exit per request: the client thinks 1 ms, the core idles meanwhile, and the request
+    // is 100 us of work. Exits of median 25 us and p99 106 us give latencies of 125 and 206 us.
+    let mut c = closed(
+        1,
+        40_000,
+        1,
+        vec![cpu(Dist::Const(100 * US))],
+        threads(Threads::Fixed(1), None),
+    );
+    c.load.arrivals = sim::config::Arrivals::Closed {
+        concurrency: 1,
+        think: Dist::Const(1_000 * US),
+    };
+    c.costs.idle_exit_latency = 25 * US;
+    c.costs.idle_exit_latency_p99 = 106 * US;
+    let r = simulate(&c).unwrap();
+    close("latency p50 (ms)", r.latency_ms.p50, 0.125, 0.02);
+    close("latency p99 (ms)", r.latency_ms.p99, 0.206, 0.03);
+    // The shifted exponential's mean: a + b, b = 81 us / ln 50, a = 25 us - b ln 2.
+    let b = 81.0 / 50f64.ln();
+    close(
+        "latency mean (ms)",
+        r.latency_ms.mean,
+        (100.0 + 25.0 - b * 2f64.ln() + b) / 1e3,
+        0.01,
+    );
+}

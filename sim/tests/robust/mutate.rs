@@ -78,6 +78,7 @@ pub const TABLE_KEYS: &[(&str, &str)] = &[
     ("costs", "spawn_thread_cpu"),
     ("costs", "idle_wakeup_cpu"),
     ("costs", "idle_exit_latency"),
+    ("costs", "idle_exit_latency_p99"),
     ("costs", "cache_l1d"),
     ("costs", "cache_l2"),
     ("costs", "cache_l3"),
