@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The kernel figures' top-level keys.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 16] = [
     "sched_slice_ns",
     "sched_slice_p99_ns",
     "sched_involuntary_switches_per_s",
@@ -15,9 +15,12 @@ pub const KEYS: [&str; 13] = [
     "gil_python_version",
     "idle_wakeup_cpu_ns",
     "idle_exit_latency_ns",
+    "idle_exit_latency_p99_ns",
     "idle_wakeup_detail",
     "spawn_thread_cpu_ns",
     "spawn_thread_cpu_detail",
+    "interruptions",
+    "interrupted_share",
     "machine",
     "not_measured",
 ];
@@ -56,6 +59,19 @@ fn tiny_json_has_the_kernel_keys_in_their_shapes() {
             assert_eq!(row.len(), 4);
             assert!(row[0].is_u64() && row[1].is_boolean() && row[3].is_number());
         }
+    }
+    if let Some(bins) = json["interruptions"].as_array() {
+        // [mean_ns, per_second] by growing length, each at least the 1 µs threshold.
+        let mut last = 0.0;
+        for bin in bins {
+            let bin = bin.as_array().unwrap();
+            assert_eq!(bin.len(), 2);
+            let (ns, rate) = (bin[0].as_f64().unwrap(), bin[1].as_f64().unwrap());
+            assert!(ns >= 1_000.0 && ns > last && rate > 0.0, "{bins:?}");
+            last = ns;
+        }
+        let share = json["interrupted_share"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&share), "{share}");
     }
     let machine = json["machine"].as_object().unwrap();
     for key in ["scheduler", "hz", "preempt", "hrtick"] {
