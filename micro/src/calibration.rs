@@ -323,6 +323,19 @@ impl Calibration {
             let Some(measurement) = key.measured_by else {
                 continue;
             };
+            // A difference of two noisy figures can come out negative; the simulator refuses a
+            // negative cost, so it keeps its reference instead.
+            let negative = measured
+                .pointer(measurement.json_pointer)
+                .and_then(serde_json::Value::as_f64)
+                .is_some_and(|v| v < 0.0);
+            if negative {
+                text.push_str(&format!(
+                    "# {}: measured below zero here, left out ({})\n",
+                    key.name, measurement.what
+                ));
+                continue;
+            }
             let value = key.measured_text(&measured, |kind, v| match kind {
                 sim::cost::Unit::Size => unit::format_size(v),
                 _ => unit::format_duration(v),
@@ -389,6 +402,33 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
         assert_eq!(costs.get("cache_lifetime"), Some(2_520_000));
+    }
+
+    #[test]
+    fn a_measured_figure_below_zero_is_left_out_and_the_rest_reads_back() {
+        // The CI machine of 2026-12-07 measured the idle exit's p99 as -0.97 ms (a stall in
+        // the busy run); the simulator refuses a negative cost.
+        let mut calibration = sample();
+        calibration.scheduling.idle_exit_latency_ns = Some(9_600.0);
+        calibration.scheduling.idle_exit_latency_p99_ns = Some(-969_501.0);
+        calibration.scheduling.interruptions = Some(vec![(16_000.0, 230.0), (28_000.0, 200.0)]);
+        let text = calibration.to_costs_toml();
+        assert!(text.contains("idle_exit_latency = \"9.6us\""), "{text}");
+        assert!(
+            text.contains("# idle_exit_latency_p99: measured below zero here"),
+            "{text}"
+        );
+        assert!(
+            text.contains("interruptions = [[16000, 230.00], [28000, 200.00]]"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("costs.toml");
+        std::fs::write(&path, &text).unwrap();
+        let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
+        assert_eq!(costs.get("idle_exit_latency"), Some(9_600));
+        assert_eq!(costs.get("idle_exit_latency_p99"), None);
+        assert!(costs.value("interruptions").is_some());
     }
 
     #[test]

@@ -215,8 +215,32 @@ pub fn measure(
     ];
     match idle::measure(time.mul_f64(IDLE_SHARE)) {
         Ok(figures) => {
-            s.idle_exit_latency_ns = Some(figures.exit_latency_ns());
-            s.idle_exit_latency_p99_ns = Some(figures.exit_latency_p99_ns());
+            let (exit, exit_p99) = (figures.exit_latency_ns(), figures.exit_latency_p99_ns());
+            if exit >= 0.0 {
+                s.idle_exit_latency_ns = Some(exit);
+            } else {
+                skip(
+                    &mut s,
+                    &["idle_exit_latency_ns"],
+                    format!(
+                        "the timer ran {} earlier from idle than from a busy core at the median: the run's noise is larger than the exit; run again on a quieter machine",
+                        fmt(-exit)
+                    ),
+                );
+            }
+            if exit_p99 >= exit.max(0.0) {
+                s.idle_exit_latency_p99_ns = Some(exit_p99);
+            } else {
+                skip(
+                    &mut s,
+                    &["idle_exit_latency_p99_ns"],
+                    format!(
+                        "the busy core's 99th percentile was the later one ({} against {} from idle): a stall in the busy run hides the exit's tail; run again, or with a larger --budget",
+                        fmt(figures.busy.lateness.p99),
+                        fmt(figures.idle.lateness.p99)
+                    ),
+                );
+            }
             s.idle_wakeup_cpu_ns = figures.wakeup_cpu_ns();
             if s.idle_wakeup_cpu_ns.is_none() {
                 skip(
