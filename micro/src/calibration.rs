@@ -498,6 +498,7 @@ mod tests {
             "spawn_thread_cpu_detail",
             "interruptions",
             "interrupted_share",
+            "work_quantum_ns",
             "machine",
             "not_measured",
         ];

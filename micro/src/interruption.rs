@@ -9,6 +9,11 @@
 //! interruption. The jumps are binned by length, edges 1-2-5 per decade from 1 µs; a bin
 //! gives its rate per second of one core (the cores averaged) and its mean length. That is
 //! the simulator's `[costs] interruptions`, replayed as a Poisson process per core.
+//!
+//! [`quanta`] measures what those interruptions do to work, the check of that replay: a
+//! fixed amount of computation (100 µs and 1 ms of it when nothing interrupts) done again and
+//! again on every core at once, each item timed. The spread of the items' durations is what
+//! the simulator must predict from the bins alone (`sim/tests/it/interruptions.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +149,77 @@ fn summarize(loops: &[Loop], threshold_ns: u64) -> Noise {
         cores: loops.len(),
         elapsed: Duration::from_nanos(elapsed_ns),
     }
+}
+
+/// Work items of these lengths (uninterrupted) in [`quanta`], ns.
+pub const QUANTA_NS: [u64; 2] = [100_000, 1_000_000];
+
+/// One step of the work: a multiply-add the compiler cannot fold away.
+#[inline(always)]
+fn step(x: u64) -> u64 {
+    x.wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407)
+}
+
+/// Runs `steps` steps of work and returns how long it took, ns.
+fn item(steps: u64) -> u64 {
+    let start = monotonic_ns();
+    let mut x = 1u64;
+    for _ in 0..steps {
+        x = step(x);
+    }
+    std::hint::black_box(x);
+    monotonic_ns() - start
+}
+
+/// Steps that take `work_ns` when nothing interrupts: the quickest of repeated timings of a
+/// 0.1 ms batch, scaled (the quickest is the one no interruption hit).
+fn steps_for(work_ns: u64) -> u64 {
+    const PROBE: u64 = 100_000;
+    let quickest = (0..50).map(|_| item(PROBE)).min().unwrap_or(1).max(1);
+    (PROBE as u128 * work_ns as u128 / quickest as u128) as u64
+}
+
+/// For each length in [`QUANTA_NS`], `[work_ns, items, p50, p90, p99, p999]` of the items'
+/// durations (ns; `items` timed in all): one thread pinned to each core, all at once, each
+/// timing items back to back for half of `duration`.
+pub fn quanta(duration: Duration) -> Result<Vec<[f64; 6]>, Error> {
+    let cores = affinity::pick(1).map(|_| affinity::cores())?;
+    let mut rows = Vec::with_capacity(QUANTA_NS.len());
+    for work_ns in QUANTA_NS {
+        let each = duration / QUANTA_NS.len() as u32;
+        let items = (each.as_nanos() as u64 / work_ns).max(1) as usize;
+        let handles: Vec<_> = cores
+            .iter()
+            .map(|&core| {
+                std::thread::Builder::new()
+                    .name("micro-quanta".into())
+                    .spawn(move || -> Result<Vec<f64>, Error> {
+                        affinity::pin(core)?;
+                        let steps = steps_for(work_ns);
+                        Ok((0..items).map(|_| item(steps) as f64).collect())
+                    })
+                    .map_err(Error::io("spawning a work-quantum thread"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut all = Vec::with_capacity(items * cores.len());
+        for handle in handles {
+            all.extend(handle.join().map_err(|_| Error::Panicked {
+                what: "work-quantum thread",
+            })??);
+        }
+        all.sort_unstable_by(f64::total_cmp);
+        let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+        rows.push([
+            work_ns as f64,
+            all.len() as f64,
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            at(0.999),
+        ]);
+    }
+    Ok(rows)
 }
 
 impl Noise {

@@ -58,6 +58,10 @@ pub struct Scheduling {
     pub interruptions: Option<Vec<(f64, f64)>>,
     /// Share of a busy core's time those interruptions take.
     pub interrupted_share: Option<f64>,
+    /// `[work_ns, items, p50_ns, p90_ns, p99_ns, p999_ns]`: fixed work items (100 µs and 1 ms
+    /// when nothing interrupts) timed back to back on every core: what the interruptions do to
+    /// work, the check of the simulator's replay of them.
+    pub work_quantum_ns: Option<Vec<[f64; 6]>>,
     /// The kernel's scheduler parameters, as the simulator's `[machine]` table takes them.
     pub machine: KernelConfig,
     /// Why each null figure above is null.
@@ -70,7 +74,10 @@ const WAKEUP_SHARE: f64 = 0.07; // per hog count
 const GIL_SHARE: f64 = 0.075; // per case, four cases
 const IDLE_SHARE: f64 = 0.25;
 const SPAWN_SHARE: f64 = 0.05;
-const NOISE_SHARE: f64 = 0.05;
+const NOISE_SHARE: f64 = 0.12;
+const QUANTA_SHARE: f64 = 0.3;
+/// Below this the work quanta are too few to say anything past their p90: skipped.
+const QUANTA_MIN: Duration = Duration::from_secs(2);
 /// Below this per case the GIL percentiles mean little: a convoyed operation takes 5 ms.
 const GIL_MIN_CASE: Duration = Duration::from_millis(500);
 
@@ -312,6 +319,36 @@ pub fn measure(
         ),
     }
 
+    let quanta_time = time.mul_f64(QUANTA_SHARE);
+    if quanta_time < QUANTA_MIN {
+        skip(
+            &mut s,
+            &["work_quantum_ns"],
+            format!(
+                "the budget leaves {} for the work quanta, under {}; use the standard budget",
+                fmt(quanta_time.as_nanos() as f64),
+                fmt(QUANTA_MIN.as_nanos() as f64)
+            ),
+        );
+    } else {
+        match interruption::quanta(quanta_time) {
+            Ok(rows) => {
+                for [work, items, p50, p90, p99, p999] in &rows {
+                    progress(&format!(
+                        "noise/work_quantum/{}: p50 {}, p90 {}, p99 {}, p99.9 {} ({items} items)",
+                        fmt(*work),
+                        fmt(*p50),
+                        fmt(*p90),
+                        fmt(*p99),
+                        fmt(*p999)
+                    ));
+                }
+                s.work_quantum_ns = Some(rows);
+            }
+            Err(e) => skip(&mut s, &["work_quantum_ns"], e.to_string()),
+        }
+    }
+
     for (key, reason) in &s.not_measured {
         notes.push(format!("{key} not measured: {reason}"));
     }
@@ -411,6 +448,16 @@ impl Scheduling {
                 over(20e3),
                 over(100e3),
                 share * 100.0
+            ));
+        }
+        for [work, _, p50, p90, p99, p999] in self.work_quantum_ns.iter().flatten() {
+            lines.push(format!(
+                "{} of work, timed back to back on every core: p50 {}, p90 {}, p99 {}, p99.9 {}",
+                fmt(Some(*work)),
+                fmt(Some(*p50)),
+                fmt(Some(*p90)),
+                fmt(Some(*p99)),
+                fmt(Some(*p999))
             ));
         }
         for (key, reason) in &self.not_measured {

@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The kernel figures' top-level keys.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "sched_slice_ns",
     "sched_slice_p99_ns",
     "sched_involuntary_switches_per_s",
@@ -21,6 +21,7 @@ pub const KEYS: [&str; 16] = [
     "spawn_thread_cpu_detail",
     "interruptions",
     "interrupted_share",
+    "work_quantum_ns",
     "machine",
     "not_measured",
 ];
@@ -72,6 +73,21 @@ fn tiny_json_has_the_kernel_keys_in_their_shapes() {
         }
         let share = json["interrupted_share"].as_f64().unwrap();
         assert!((0.0..1.0).contains(&share), "{share}");
+    }
+    if let Some(rows) = json["work_quantum_ns"].as_array() {
+        // [work_ns, items, p50, p90, p99, p999]: the median item at least half its work, the
+        // quantiles rising.
+        for row in rows {
+            let row: Vec<f64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(row.len(), 6);
+            assert!(row[1] >= 1.0 && row[2] >= 0.5 * row[0], "{row:?}");
+            assert!(row[2..].windows(2).all(|w| w[0] <= w[1]), "{row:?}");
+        }
     }
     let machine = json["machine"].as_object().unwrap();
     for key in ["scheduler", "hz", "preempt", "hrtick"] {
