@@ -186,7 +186,11 @@ fn quanta_misses() -> Vec<String> {
                 m / 1e3,
                 s / 1e3,
                 error * 100.0,
-                if held { "" } else { " (too few items beyond it)" }
+                if held {
+                    ""
+                } else {
+                    " (too few items beyond it)"
+                }
             );
             if held && (s - m).abs() > 1_000.0 && error.abs() > 0.25 {
                 misses.push(format!(
