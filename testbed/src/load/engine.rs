@@ -24,6 +24,7 @@ use super::http::{Parsed, Response};
 pub(crate) use super::plan::Plan;
 use super::schedule::Arrivals;
 use super::tally::Tally;
+use super::tally::classify;
 use super::thread::{pin, thread_cpu};
 use super::timer::Timer;
 
@@ -585,18 +586,5 @@ impl Engine {
                 self.tally.timeout("never_sent");
             }
         }
-    }
-}
-
-/// Names an I/O error's kind for the report.
-fn classify(error: &std::io::Error, during: &'static str) -> &'static str {
-    match (error.kind(), during) {
-        (ErrorKind::ConnectionRefused, _) => "connect_refused",
-        (ErrorKind::ConnectionReset, _) => "reset",
-        (ErrorKind::BrokenPipe, _) => "broken_pipe",
-        (ErrorKind::AddrNotAvailable, _) => "no_local_port",
-        (_, "connect") => "connect",
-        (_, "write") => "write",
-        _ => "read",
     }
 }

@@ -2,6 +2,7 @@
 //! requests, errors and timeouts by kind, and the window they fell in.
 
 use std::collections::BTreeMap;
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -171,6 +172,19 @@ pub(crate) fn wrk_corrected(
         }
     }
     Some(corrected)
+}
+
+/// The error kind an I/O error is counted under (`errors` in the report), by what failed.
+pub(super) fn classify(error: &std::io::Error, during: &'static str) -> &'static str {
+    match (error.kind(), during) {
+        (ErrorKind::ConnectionRefused, _) => "connect_refused",
+        (ErrorKind::ConnectionReset, _) => "reset",
+        (ErrorKind::BrokenPipe, _) => "broken_pipe",
+        (ErrorKind::AddrNotAvailable, _) => "no_local_port",
+        (_, "connect") => "connect",
+        (_, "write") => "write",
+        _ => "read",
+    }
 }
 
 #[cfg(test)]
