@@ -13,16 +13,17 @@
 //! (`b = p99 / ln 100`), so the tail is right and the median comes out lower. The draws have
 //! their own random stream, so the rest of a run draws the same numbers either way.
 
-use rand::{Rng as _, SeedableRng as _};
+use rand::SeedableRng as _;
 
 use super::Kernel;
-use crate::dist::SimRng;
+use crate::dist::{Dist, SimRng};
 
 /// The random part of leaving idle.
 #[derive(Debug)]
 pub(super) struct ExitTail {
     shift: f64,
-    scale: f64,
+    /// The exponential part, of mean `b`.
+    scale: Dist,
     rng: SimRng,
 }
 
@@ -46,14 +47,15 @@ impl ExitTail {
         }
         Some(ExitTail {
             shift,
-            scale,
+            scale: Dist::Exp {
+                mean: scale.round() as u64,
+            },
             rng: SimRng::seed_from_u64(seed ^ STREAM),
         })
     }
 
     fn draw(&mut self) -> u64 {
-        let u: f64 = self.rng.random();
-        (self.shift - (1.0 - u).ln() * self.scale) as u64
+        self.shift as u64 + self.scale.sample(&mut self.rng)
     }
 }
 

@@ -27,7 +27,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use super::Kernel;
 use crate::cost::Interruptions;
-use crate::dist::SimRng;
+use crate::dist::{Dist, SimRng};
 use crate::event::{CoreId, Event, NONE};
 use crate::queue::EventQueue;
 use crate::time::SimTime;
@@ -36,8 +36,9 @@ use crate::time::SimTime;
 #[derive(Debug)]
 pub(super) struct Noise {
     bins: Interruptions,
-    /// Mean gap between two interruptions of any core, ns.
-    mean_gap_ns: f64,
+    /// The gap between two interruptions of any core: exponential, of mean one over the summed
+    /// rate.
+    gap: Dist,
     /// Its own stream, so that the rest of a run draws the same numbers with or without it.
     rng: SimRng,
 }
@@ -47,8 +48,7 @@ const STREAM: u64 = 0x6e6f_6973_6520_7631;
 
 impl Noise {
     fn gap(&mut self) -> u64 {
-        let u: f64 = self.rng.random();
-        (-(1.0 - u).ln() * self.mean_gap_ns) as u64
+        self.gap.sample(&mut self.rng)
     }
 }
 
@@ -57,7 +57,9 @@ impl Kernel {
     pub(crate) fn with_interruptions(mut self, bins: Interruptions, seed: u64) -> Self {
         self.noise = (!bins.is_empty()).then(|| Noise {
             bins,
-            mean_gap_ns: 1e9 / (bins.rate_per_s() * self.cores.len() as f64),
+            gap: Dist::Exp {
+                mean: (1e9 / (bins.rate_per_s() * self.cores.len() as f64)).round() as u64,
+            },
             rng: SimRng::seed_from_u64(seed ^ STREAM),
         });
         self
