@@ -285,6 +285,19 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Number(|c| &mut c.spawn_thread_cpu),
     },
     CostKey {
+        name: "wakeup_cpu",
+        unit: Unit::Duration,
+        meaning: "CPU a blocked OS thread spends being woken by an interrupt (a packet, a timer, the acceptor's hand-off): the sleeping system call's wake-up and return path beyond a thread switch, charged per such wake-up as switching (0: not charged)",
+        // Off unless measured: every result from before the key stays as it was.
+        default: 0,
+        measured_by: measured(
+            "/wakeup_cpu_ns",
+            "thread CPU per wake-up by a loopback packet, beyond the same request queued",
+        ),
+        per_server: false,
+        field: Field::Number(|c| &mut c.wakeup_cpu),
+    },
+    CostKey {
         name: "idle_wakeup_cpu",
         unit: Unit::Duration,
         meaning: "core time a core spends leaving idle for a request (idle exit, timer and interrupt paths)",
@@ -472,6 +485,9 @@ pub struct Costs {
     pub process_memory: u64,
     /// CPU time (not wall time) of creating one OS thread, ns: what a spawn costs a core.
     pub spawn_thread_cpu: u64,
+    /// CPU of a blocked thread woken by an interrupt (the network, a timer), beyond a
+    /// same-core switch, ns: charged to the woken thread's burst as switching.
+    pub wakeup_cpu: u64,
     /// Core time spent leaving idle when work arrives at an idle core, ns.
     pub idle_wakeup_cpu: u64,
     /// Extra latency of a wake-up that finds its core idle, ns (the median).
@@ -515,6 +531,7 @@ impl Costs {
             task_memory: 0,
             process_memory: 0,
             spawn_thread_cpu: 0,
+            wakeup_cpu: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             idle_exit_latency_p99: 0,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core)
-//!                                    │no
+//!   (+ wakeup_cpu if an interrupt)    │no
 //!                                    ▼
 //!          rr:        one shared FIFO ─────────────────────────▶ next free core / slice end
 //!          eevdf/cfs: the least loaded core's run queue ─▶ wake-up preemption? ─▶ resched
@@ -14,7 +14,10 @@
 //! context switch); a blocked thread woken straight onto an idle core other than the one it
 //! last ran on starts `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle
 //! exit). Threads keep their core while they have work, so with no more threads than cores
-//! nothing switches.
+//! nothing switches. A thread woken by an interrupt (the network, a timer, the acceptor's
+//! hand-off) also pays `wakeup_cpu` first, as switching; one woken by a thread on a core does
+//! not: `calibrate` measures a wake-up by a packet, a same-core wake is `thread_switch`
+//! (`kernel/wakeup.rs`).
 //!
 //! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
 //! queue (`rr`, the closed-form tests' processor sharing), or Linux's fair scheduler with one
@@ -58,6 +61,7 @@ mod record;
 mod refill;
 #[cfg(test)]
 mod tests;
+mod wakeup;
 
 pub(crate) use burst::{Burst, Next, Waker};
 pub(crate) use policy::Policy;
@@ -152,6 +156,8 @@ pub(crate) struct Kernel {
     /// `idle_exit_latency`).
     idle_wakeup_cpu: u64,
     idle_exit_latency: u64,
+    /// CPU of being woken by an interrupt, added to the woken thread's burst (`wakeup_cpu`).
+    wakeup_cpu: u64,
     /// The spread of the exit's delay, when its p99 is given.
     exit_tail: Option<idle::ExitTail>,
     /// The cores' interruptions, if the machine has any.
@@ -215,6 +221,7 @@ impl Kernel {
             stack_working_set: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
+            wakeup_cpu: 0,
             exit_tail: None,
             noise: None,
             interrupted_ns: 0,
@@ -266,6 +273,10 @@ impl Kernel {
     /// another idle core, else into a run queue (see the module docs). Landing on an idle core
     /// other than the waker's (for outside wake-ups: the thread's last core) starts
     /// `thread_wakeup` later: a cross-core hand-over waits for the interrupt and the idle exit.
+    /// An interrupt's wake-up (`Waker::Outside`, `Waker::Handoff`) of a thread that has run
+    /// before adds `wakeup_cpu` to the burst's overhead, wherever the thread lands (an EEVDF
+    /// delayed sleeper too); a wake-up by a thread on a core (`Waker::Core`) adds nothing, as
+    /// its cost is the measured `thread_switch` (see `kernel/wakeup.rs`).
     pub(crate) fn wake(
         &mut self,
         now: SimTime,
@@ -274,6 +285,8 @@ impl Kernel {
         burst: Burst,
         by: Waker,
     ) {
+        let has_run = self.threads[thread as usize].last_core != NONE;
+        let burst = self.woken_burst(burst, by, has_run);
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
         t.burst = burst;

@@ -89,7 +89,8 @@ pub mod nullable {
 pub struct CpuSplit {
     /// Running request steps (and spawning).
     pub useful: f64,
-    /// Switching between threads or tasks.
+    /// Switching between threads or tasks, and threads being woken by an interrupt
+    /// (`wakeup_cpu` per such wake-up; 0 unless a costs file sets it).
     pub switching: f64,
     /// Refilling caches: the part of a working set others evicted, reloaded when its thread or
     /// task runs again (0 without working sets; absent from older reports).

@@ -132,6 +132,7 @@ impl<'a> World<'a> {
                     cfg.costs.idle_exit_latency_p99,
                     cfg.seed,
                 )
+                .with_wakeup_cpu(cfg.costs.wakeup_cpu)
                 .with_interruptions(cfg.costs.interruptions, cfg.seed);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),

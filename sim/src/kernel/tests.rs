@@ -209,3 +209,53 @@ fn a_cross_core_wakeup_waits_and_counts_as_idle() {
     assert_eq!(done, vec![(6_000, b), (1_000_000, a)]);
     assert_eq!(k.useful_ns, 1_001_000);
 }
+
+#[test]
+fn an_interrupt_wake_up_pays_wakeup_cpu_even_for_a_delayed_sleeper() {
+    // EEVDF, one core, wakeup_cpu = 200 us. `a` runs 3 ms while `b` waits and blocks owing
+    // service: DELAY_DEQUEUE keeps it on the queue. Woken from outside at 3.5 ms (b running),
+    // it is requeued where it is (`requeue_delayed`), and its burst still carries the charge.
+    // The first two wake-ups are the new threads' first runs, not charged: 200 us of switching
+    // in all, and the core busy until 14.2 ms.
+    let cpu = 200_000;
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false)).with_wakeup_cpu(cpu);
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    k.wake(SimTime(0), &mut q, a, Burst::work(3 * MS), Waker::Outside);
+    k.wake(SimTime(0), &mut q, b, Burst::work(10 * MS), Waker::Outside);
+    q.push(SimTime(3_500_000), Event::Arrival);
+    let mut done = Vec::new();
+    while let Some((now, event)) = q.pop() {
+        match event {
+            Event::Arrival => {
+                assert_eq!(k.threads[a as usize].carried, Carried::Delayed(0));
+                k.wake(now, &mut q, a, Burst::work(MS), Waker::Outside);
+                assert_eq!(k.threads[a as usize].carried, Carried::New, "requeued");
+            }
+            Event::CoreDone { core, generation } => {
+                if let Some(t) = k.core_done(now, &mut q, core, generation) {
+                    done.push((now.ns(), t));
+                    k.resume(now, &mut q, core, Next::Block);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(done[0], (3_000_000, a));
+    assert_eq!(done.last().unwrap().0, 14_200_000);
+    assert_eq!(k.switching_ns, cpu);
+    assert_eq!(k.useful_ns, 14 * MS);
+    // A wake-up by a thread on a core is not charged.
+    let burst = k.woken_burst(Burst::work(MS), Waker::Core(0), true);
+    assert_eq!(burst, Burst::work(MS));
+    assert_eq!(
+        k.woken_burst(Burst::work(MS), Waker::Handoff, true)
+            .overhead,
+        cpu
+    );
+    // Nor is a new thread's first run: it did not sleep.
+    assert_eq!(
+        k.woken_burst(Burst::work(MS), Waker::Outside, false),
+        Burst::work(MS)
+    );
+}

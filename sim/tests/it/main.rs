@@ -11,6 +11,7 @@ mod invariants;
 mod local_hops;
 mod preemption;
 mod queueing_theory;
+mod wakeup_cpu;
 
 use sim::config::{
     Arrivals, Balance, Costs, Load, Model, RunConfig, Server, Step, StepKind, Stop, Threads, Warmup,

@@ -76,6 +76,7 @@ pub const TABLE_KEYS: &[(&str, &str)] = &[
     ("machine", "l3_shared_by"),
     ("machine", "cores"),
     ("costs", "spawn_thread_cpu"),
+    ("costs", "wakeup_cpu"),
     ("costs", "idle_wakeup_cpu"),
     ("costs", "idle_exit_latency"),
     ("costs", "idle_exit_latency_p99"),
