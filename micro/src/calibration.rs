@@ -494,6 +494,8 @@ mod tests {
             "idle_exit_latency_ns",
             "idle_exit_latency_p99_ns",
             "idle_wakeup_detail",
+            "wakeup_cpu_ns",
+            "wakeup_cpu_detail",
             "spawn_thread_cpu_ns",
             "spawn_thread_cpu_detail",
             "interruptions",

@@ -51,6 +51,7 @@ pub mod gil;
 pub mod idle;
 pub mod interruption;
 pub mod kernel;
+pub mod loopback;
 pub mod quantile;
 pub mod scheduling;
 pub mod slice;

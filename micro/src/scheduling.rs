@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::kernel::{self, KernelConfig};
 use crate::spawn::ThreadCpu;
-use crate::{gil, idle, interruption, slice, spawn, unit, wakeup};
+use crate::{gil, idle, interruption, loopback, slice, spawn, unit, wakeup};
 
 /// Competing CPU-bound threads beside the 1 ms sleeper.
 pub const HOG_COUNTS: [usize; 3] = [0, 1, 2];
@@ -49,6 +49,11 @@ pub struct Scheduling {
     pub idle_exit_latency_p99_ns: Option<f64>,
     /// Both conditions of the idle measurement in full.
     pub idle_wakeup_detail: Option<idle::IdleWakeup>,
+    /// The CPU a thread spends blocking and being woken by a loopback packet, beyond the
+    /// same request found already queued, ns (see [`loopback`]).
+    pub wakeup_cpu_ns: Option<f64>,
+    /// Both conditions of that measurement in full.
+    pub wakeup_cpu_detail: Option<loopback::NetworkWakeup>,
     /// CPU of one `thread::spawn`: the spawner's share plus the child's start-up, ns.
     pub spawn_thread_cpu_ns: Option<f64>,
     /// The spawn's CPU in parts, and wall time in the same loop.
@@ -73,6 +78,7 @@ const SLICE_SHARE: f64 = 0.14;
 const WAKEUP_SHARE: f64 = 0.07; // per hog count
 const GIL_SHARE: f64 = 0.075; // per case, four cases
 const IDLE_SHARE: f64 = 0.25;
+const NETWORK_SHARE: f64 = 0.04;
 const SPAWN_SHARE: f64 = 0.05;
 const NOISE_SHARE: f64 = 0.12;
 const QUANTA_SHARE: f64 = 0.3;
@@ -277,6 +283,32 @@ pub fn measure(
         Err(e) => skip(&mut s, &idle_keys, e.to_string()),
     }
 
+    match loopback::measure(time.mul_f64(NETWORK_SHARE)) {
+        Ok(figures) => {
+            progress(&format!(
+                "wakeup/network: thread CPU {} per request blocking ({:.2} voluntary switches each), {} with {} queued ({:.2}): {} per wake-up ({} and {} rounds)",
+                fmt(figures.blocking.thread_cpu_ns),
+                figures.blocking.voluntary_switches_per_request,
+                fmt(figures.queued.thread_cpu_ns),
+                figures.queued.depth,
+                figures.queued.voluntary_switches_per_request,
+                fmt(figures.wakeup_cpu_ns()),
+                figures.blocking.rounds,
+                figures.queued.rounds,
+            ));
+            match figures.doubt() {
+                Some(reason) => skip(&mut s, &["wakeup_cpu_ns"], reason),
+                None => s.wakeup_cpu_ns = Some(figures.wakeup_cpu_ns()),
+            }
+            s.wakeup_cpu_detail = Some(figures);
+        }
+        Err(e) => skip(
+            &mut s,
+            &["wakeup_cpu_ns", "wakeup_cpu_detail"],
+            e.to_string(),
+        ),
+    }
+
     match spawn::thread_cpu(time.mul_f64(SPAWN_SHARE)) {
         Ok(cpu) => {
             progress(&format!(
@@ -368,7 +400,7 @@ pub fn measure(
 impl Scheduling {
     /// The `[costs]` entries these figures give: key, value with units, what it is. Values
     /// that are missing or not positive are `None` (the simulator keeps its reference).
-    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 3] {
+    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 4] {
         let positive = |v: Option<f64>| v.filter(|v| *v > 0.0).map(unit::format_duration);
         [
             (
@@ -380,6 +412,11 @@ impl Scheduling {
                 "idle_exit_latency",
                 positive(self.idle_exit_latency_ns),
                 "extra lateness of a timer wake-up from idle",
+            ),
+            (
+                "wakeup_cpu",
+                positive(self.wakeup_cpu_ns),
+                "thread CPU per wake-up by a loopback packet, beyond the same request queued",
             ),
             (
                 "spawn_thread_cpu",
@@ -437,6 +474,10 @@ impl Scheduling {
             fmt(self.idle_exit_latency_p99_ns)
         ));
         lines.push(format!(
+            "blocking for a request and being woken by the network, thread CPU: {}",
+            fmt(self.wakeup_cpu_ns)
+        ));
+        lines.push(format!(
             "spawn an OS thread, CPU: {}",
             fmt(self.spawn_thread_cpu_ns)
         ));
@@ -484,6 +525,7 @@ mod tests {
             idle_wakeup_cpu_ns: Some(-3.0),
             idle_exit_latency_ns: Some(25e3),
             spawn_thread_cpu_ns: Some(14e3),
+            wakeup_cpu_ns: Some(11.5e3),
             ..Scheduling::default()
         }
     }
@@ -516,7 +558,9 @@ mod tests {
             "a negative difference is noise, not a cost"
         );
         assert_eq!(entries[1].1.as_deref(), Some("25us"));
-        assert_eq!(entries[2].1.as_deref(), Some("14us"));
+        assert_eq!(entries[2].0, "wakeup_cpu");
+        assert_eq!(entries[2].1.as_deref(), Some("11.5us"));
+        assert_eq!(entries[3].1.as_deref(), Some("14us"));
     }
 
     #[test]
@@ -526,5 +570,6 @@ mod tests {
         assert!(text.contains("beside 1 hog(s): p50 40us, p99 4ms"));
         assert!(text.contains("interval 5ms, beside a CPU thread: p50 5.1ms"));
         assert!(text.contains("spawn an OS thread, CPU: 14us"));
+        assert!(text.contains("woken by the network, thread CPU: 11.5us"));
     }
 }

@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The kernel figures' top-level keys.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 19] = [
     "sched_slice_ns",
     "sched_slice_p99_ns",
     "sched_involuntary_switches_per_s",
@@ -17,6 +17,8 @@ pub const KEYS: [&str; 17] = [
     "idle_exit_latency_ns",
     "idle_exit_latency_p99_ns",
     "idle_wakeup_detail",
+    "wakeup_cpu_ns",
+    "wakeup_cpu_detail",
     "spawn_thread_cpu_ns",
     "spawn_thread_cpu_detail",
     "interruptions",
@@ -103,6 +105,7 @@ fn tiny_json_has_the_kernel_keys_in_their_shapes() {
     for key in [
         "idle_wakeup_cpu",
         "idle_exit_latency",
+        "wakeup_cpu",
         "spawn_thread_cpu",
         "scheduler",
         "hz",

@@ -1,0 +1,306 @@
+//! What a wake-up by the network costs the thread it wakes: a server thread that blocks in
+//! `read` for every request, against the same server reading requests that are already
+//! queued, so that it never blocks.
+//!
+//! A server thread pinned to one core answers 64-byte requests on a loopback TCP connection
+//! (`TCP_NODELAY`); a client pinned to another core sends them. Rounds alternate two
+//! conditions, so load from other processes falls on both alike:
+//!
+//! ```text
+//!   blocking : one request in flight; the server's read finds nothing, it sleeps, and the
+//!              client's next request wakes it (an interrupt from the other core)
+//!   queued   : four requests in flight; each read finds the next request waiting
+//! ```
+//!
+//! Per request, the server thread's CPU (`CLOCK_THREAD_CPUTIME_ID`) and its voluntary context
+//! switches (`getrusage(RUSAGE_THREAD)`, about 1 and 0 per request respectively, checked).
+//! `wakeup_cpu` = thread CPU per request (blocking) − thread CPU per request (queued): what
+//! sleeping and being woken by the network costs the woken thread itself (the sleeping system
+//! call, the interrupt's wake-up path charged to it, the switch back in). The core's own cost
+//! of idling in between is not in it: that is `idle_wakeup_cpu` (see [`crate::idle`]).
+//!
+//! Why it matters: a thread per request blocks for every request, an event loop under load
+//! never does. On a virtual machine the wake-up goes through the hypervisor (the waker's
+//! inter-processor interrupt, the woken vCPU's exit from halt), so the figure can be several
+//! times the same-core switch that `thread_switch` measures.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::clock::thread_cpu_ns;
+use crate::error::Error;
+use crate::rusage::thread_switches;
+use crate::{affinity, quantile};
+
+/// Bytes of each request and answer.
+const MESSAGE: usize = 64;
+/// Requests in flight in the queued condition.
+pub const QUEUED_DEPTH: usize = 4;
+/// Requests per round.
+const PER_ROUND: u64 = 200;
+/// The first byte of a request: answer it, report the server's counters, or stop.
+const ANSWER: u8 = 0;
+const REPORT: u8 = 1;
+const STOP: u8 = 2;
+
+/// One condition's figures: medians over its rounds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Condition {
+    /// Requests in flight.
+    pub depth: usize,
+    /// The server thread's CPU per request, ns.
+    pub thread_cpu_ns: f64,
+    /// The server thread's voluntary context switches per request (it blocked).
+    pub voluntary_switches_per_request: f64,
+    /// Rounds counted.
+    pub rounds: usize,
+}
+
+/// Both conditions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkWakeup {
+    /// One request in flight: the server blocks for each.
+    pub blocking: Condition,
+    /// [`QUEUED_DEPTH`] in flight: it never blocks.
+    pub queued: Condition,
+}
+
+impl NetworkWakeup {
+    /// What blocking and being woken by the network costs the woken thread, ns.
+    pub fn wakeup_cpu_ns(&self) -> f64 {
+        self.blocking.thread_cpu_ns - self.queued.thread_cpu_ns
+    }
+
+    /// Why the figure does not measure what it says, if it does not: the blocking server
+    /// must have slept for most requests and the queued one for few.
+    pub fn doubt(&self) -> Option<String> {
+        if self.blocking.voluntary_switches_per_request < 0.5 {
+            return Some(format!(
+                "the server blocked for only {:.2} of each request with one in flight (about 1 expected): something kept answering for it",
+                self.blocking.voluntary_switches_per_request
+            ));
+        }
+        if self.queued.voluntary_switches_per_request > 0.5 {
+            return Some(format!(
+                "the server blocked {:.2} times per request with {} in flight (about 0 expected): the client could not keep it fed; rerun on a quieter machine",
+                self.queued.voluntary_switches_per_request, self.queued.depth
+            ));
+        }
+        None
+    }
+}
+
+/// The server's counters, as it reports them.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    cpu_ns: u64,
+    voluntary: u64,
+}
+
+/// Serves one connection on the calling thread until told to stop.
+fn serve(mut stream: TcpStream) -> Result<(), Error> {
+    let mut request = [0u8; MESSAGE];
+    loop {
+        stream
+            .read_exact(&mut request)
+            .map_err(Error::io("reading a loopback request"))?;
+        let mut answer = [0u8; MESSAGE];
+        match request[0] {
+            STOP => return Ok(()),
+            REPORT => {
+                answer[..8].copy_from_slice(&thread_cpu_ns().to_le_bytes());
+                answer[8..16].copy_from_slice(&thread_switches().voluntary.to_le_bytes());
+            }
+            _ => answer[0] = request[0],
+        }
+        stream
+            .write_all(&answer)
+            .map_err(Error::io("writing a loopback answer"))?;
+    }
+}
+
+/// The client's side of the connection.
+struct Client {
+    stream: TcpStream,
+}
+
+impl Client {
+    fn send(&mut self, kind: u8) -> Result<(), Error> {
+        let mut request = [0u8; MESSAGE];
+        request[0] = kind;
+        self.stream
+            .write_all(&request)
+            .map_err(Error::io("writing a loopback request"))
+    }
+
+    fn receive(&mut self) -> Result<[u8; MESSAGE], Error> {
+        let mut answer = [0u8; MESSAGE];
+        self.stream
+            .read_exact(&mut answer)
+            .map_err(Error::io("reading a loopback answer"))?;
+        Ok(answer)
+    }
+
+    fn counters(&mut self) -> Result<Counters, Error> {
+        self.send(REPORT)?;
+        let answer = self.receive()?;
+        let word = |at: usize| u64::from_le_bytes(answer[at..at + 8].try_into().unwrap_or([0; 8]));
+        Ok(Counters {
+            cpu_ns: word(0),
+            voluntary: word(8),
+        })
+    }
+
+    /// Sends `PER_ROUND` requests keeping `depth` in flight; returns the server's CPU and
+    /// voluntary switches per request.
+    fn round(&mut self, depth: usize) -> Result<(f64, f64), Error> {
+        let before = self.counters()?;
+        let mut sent = 0;
+        while sent < depth as u64 {
+            self.send(ANSWER)?;
+            sent += 1;
+        }
+        for _ in 0..PER_ROUND {
+            self.receive()?;
+            if sent < PER_ROUND {
+                self.send(ANSWER)?;
+                sent += 1;
+            }
+        }
+        let after = self.counters()?;
+        let n = PER_ROUND as f64;
+        Ok((
+            after.cpu_ns.saturating_sub(before.cpu_ns) as f64 / n,
+            after.voluntary.saturating_sub(before.voluntary) as f64 / n,
+        ))
+    }
+}
+
+/// Runs the rounds for about `time` (at least two of each condition).
+pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
+    let cores = affinity::pick(2)?;
+    let (client_core, server_core) = (cores[0], cores[1]);
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(Error::io("binding a loopback listener"))?;
+    let address = listener
+        .local_addr()
+        .map_err(Error::io("reading the listener's address"))?;
+    let server = std::thread::Builder::new()
+        .name("micro-loopback-server".into())
+        .spawn(move || -> Result<(), Error> {
+            affinity::pin(server_core)?;
+            let (stream, _) = listener
+                .accept()
+                .map_err(Error::io("accepting the loopback client"))?;
+            stream
+                .set_nodelay(true)
+                .map_err(Error::io("setting TCP_NODELAY"))?;
+            serve(stream)
+        })
+        .map_err(Error::io("spawning the loopback server"))?;
+    let client = std::thread::Builder::new()
+        .name("micro-loopback-client".into())
+        .spawn(move || -> Result<[Vec<(f64, f64)>; 2], Error> {
+            affinity::pin(client_core)?;
+            let stream =
+                TcpStream::connect(address).map_err(Error::io("connecting over loopback"))?;
+            stream
+                .set_nodelay(true)
+                // A read that never returns would hang calibrate: the server's end is ours.
+                .and_then(|()| stream.set_read_timeout(Some(Duration::from_secs(10))))
+                .map_err(Error::io("configuring the loopback socket"))?;
+            let mut client = Client { stream };
+            // Warm both ends (connection buffers, code, the server's first switches).
+            client.round(1)?;
+            client.round(QUEUED_DEPTH)?;
+            let mut rows: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+            let start = Instant::now();
+            while rows[1].len() < 2 || start.elapsed() < time {
+                rows[0].push(client.round(1)?);
+                rows[1].push(client.round(QUEUED_DEPTH)?);
+            }
+            client.send(STOP)?;
+            Ok(rows)
+        })
+        .map_err(Error::io("spawning the loopback client"))?;
+    let rows = client
+        .join()
+        .map_err(|_| Error::Panicked {
+            what: "loopback client",
+        })
+        .and_then(|r| r);
+    // A client that failed closed its end, so the server's read ends too.
+    let served = server.join().map_err(|_| Error::Panicked {
+        what: "loopback server",
+    });
+    let rows = rows?;
+    served??;
+    let condition = |depth: usize, rows: &[(f64, f64)]| -> Result<Condition, Error> {
+        let cpu: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        let switches: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        Ok(Condition {
+            depth,
+            thread_cpu_ns: quantile::median(&cpu).ok_or(Error::NoSamples {
+                what: "loopback wake-up",
+            })?,
+            voluntary_switches_per_request: quantile::median(&switches).unwrap_or(0.0),
+            rounds: rows.len(),
+        })
+    };
+    Ok(NetworkWakeup {
+        blocking: condition(1, &rows[0])?,
+        queued: condition(QUEUED_DEPTH, &rows[1])?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(depth: usize, cpu: f64, switches: f64) -> Condition {
+        Condition {
+            depth,
+            thread_cpu_ns: cpu,
+            voluntary_switches_per_request: switches,
+            rounds: 3,
+        }
+    }
+
+    #[test]
+    fn the_wakeup_is_the_difference_and_doubts_name_the_condition() {
+        let ok = NetworkWakeup {
+            blocking: condition(1, 30_000.0, 1.0),
+            queued: condition(4, 19_000.0, 0.01),
+        };
+        assert_eq!(ok.wakeup_cpu_ns(), 11_000.0);
+        assert_eq!(ok.doubt(), None);
+        let spun = NetworkWakeup {
+            blocking: condition(1, 30_000.0, 0.1),
+            ..ok.clone()
+        };
+        assert!(spun.doubt().unwrap().contains("one in flight"));
+        let starved = NetworkWakeup {
+            queued: condition(4, 19_000.0, 0.9),
+            ..ok
+        };
+        assert!(starved.doubt().unwrap().contains("4 in flight"));
+    }
+
+    #[test]
+    fn a_short_run_measures_both_conditions() {
+        if affinity::cores().len() < 2 {
+            return;
+        }
+        let figures = measure(Duration::from_millis(
+            std::env::var("LOOPBACK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50),
+        ))
+        .unwrap();
+        eprintln!("{figures:?}: {} ns per wake-up", figures.wakeup_cpu_ns());
+        assert!(figures.blocking.rounds >= 2 && figures.queued.rounds >= 2);
+        assert!(figures.blocking.thread_cpu_ns > 0.0 && figures.queued.thread_cpu_ns > 0.0);
+    }
+}
