@@ -5,9 +5,9 @@
 //! The only numbers the prediction takes from this machine are `calibrate`'s costs and one CPU
 //! overhead per request for each server kind (HTTP parsing, syscalls, loopback), measured at
 //! concurrency 1 and reused unchanged at every other point. Nothing is fitted per point. That
-//! overhead enters the scenario less one idle wake-up (see [`steady_overhead`]), and a
-//! per-connection working set enters it as the `working_set` of the handler's cpu steps, owned
-//! by the connection as in the server.
+//! overhead enters the scenario less the wake-ups `sim` charges itself (see
+//! [`steady_overhead`]), and a per-connection working set enters it as the `working_set` of the
+//! handler's cpu steps, owned by the connection as in the server.
 //!
 //! How each server kind maps onto a `sim` model (the why is in [`server_table`]):
 //!
@@ -268,14 +268,18 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
     out
 }
 
-/// The overhead the scenario charges per request: the measured one less the idle wake-up
-/// `sim` charges by itself. At concurrency 1 the server's core went idle before every request,
-/// so the /proc CPU the overhead was taken from holds one wake-up from idle per request
-/// (`calibrate`'s `idle_wakeup_cpu`); `sim` adds that cost whenever a core leaves idle
-/// (`cpu.idle_wakeup`), and counting it in the overhead too would charge it at every request
-/// of a busy server, where the core never idles.
+/// The overhead the scenario charges per request: the measured one less the two wake-up
+/// costs `sim` charges by itself. At concurrency 1 the server's thread blocked for every
+/// request and its core went idle, so the /proc CPU the overhead was taken from holds one
+/// wake-up by the network (`calibrate`'s `wakeup_cpu`: the blocked thread's own CPU) and one
+/// wake-up from idle (`idle_wakeup_cpu`: the core's) per request. `sim` adds the first
+/// whenever a blocked thread is woken from outside and the second whenever a core leaves
+/// idle; counting them in the overhead too would charge both at every request of a busy
+/// server, whose event loop never blocks and whose core never idles.
 pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
-    overhead.saturating_sub(costs.duration("idle_wakeup_cpu"))
+    overhead
+        .saturating_sub(costs.duration("idle_wakeup_cpu"))
+        .saturating_sub(costs.duration("wakeup_cpu"))
 }
 
 /// What a request spends on the load generator's side, outside the server: the load
@@ -307,8 +311,9 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     let _ = writeln!(
         t,
         "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns; less \
-         the one idle wake-up per request in that figure, which sim charges itself \
-         (idle_wakeup_cpu): {} ns, split half before and half after the steps.",
+         the one wake-up by the network and the one from idle per request in that figure, \
+         which sim charges itself (wakeup_cpu, idle_wakeup_cpu): {} ns, split half before and \
+         half after the steps.",
         overhead.as_nanos(),
         charged.as_nanos()
     );
@@ -552,6 +557,14 @@ mod tests {
         assert_eq!(
             steady_overhead(Duration::from_micros(10), &with_idle),
             Duration::ZERO
+        );
+        let with_both = Costs {
+            source: "test".into(),
+            toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+        };
+        assert_eq!(
+            steady_overhead(overhead, &with_both),
+            Duration::from_micros(14)
         );
         let text = scenario_toml(
             &point(ServerKind::Tokio1, 10, "cpu=100us"),
