@@ -292,13 +292,7 @@ mod tests {
         if affinity::cores().len() < 2 {
             return;
         }
-        let figures = measure(Duration::from_millis(
-            std::env::var("LOOPBACK_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(50),
-        ))
-        .unwrap();
+        let figures = measure(Duration::from_millis(50)).unwrap();
         eprintln!("{figures:?}: {} ns per wake-up", figures.wakeup_cpu_ns());
         assert!(figures.blocking.rounds >= 2 && figures.queued.rounds >= 2);
         assert!(figures.blocking.thread_cpu_ns > 0.0 && figures.queued.thread_cpu_ns > 0.0);
