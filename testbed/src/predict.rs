@@ -268,18 +268,21 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
     out
 }
 
-/// The overhead the scenario charges per request: the measured one less the two wake-up
-/// costs `sim` charges by itself. At concurrency 1 the server's thread blocked for every
-/// request and its core went idle, so the /proc CPU the overhead was taken from holds one
-/// wake-up by the network (`calibrate`'s `wakeup_cpu`: the blocked thread's own CPU) and one
-/// wake-up from idle (`idle_wakeup_cpu`: the core's) per request. `sim` adds the first
-/// whenever a blocked thread is woken from outside and the second whenever a core leaves
-/// idle; counting them in the overhead too would charge both at every request of a busy
-/// server, whose event loop never blocks and whose core never idles.
+/// The overhead the scenario charges per request: the measured one less the wake-up by the
+/// network it holds, which `sim` charges by itself. At concurrency 1 the server's thread blocked
+/// for every request, so its /proc CPU, from which the overhead was taken, holds one such
+/// wake-up per request (`calibrate`'s `wakeup_cpu`, measured as that same thread CPU). `sim`
+/// charges it at every wake-up of a blocked thread; counting it in the overhead too would charge
+/// it at every request of a busy event loop, which never blocks.
+///
+/// The core's own cost of idling (`idle_wakeup_cpu`) is not subtracted: it is core time outside
+/// the server's threads (the idle loop, the interrupt), so the /proc figure never held it. `sim`
+/// adds it whenever a core leaves idle, and [`figures`] leaves it out of the simulated CPU per
+/// request, so that both sides count the server's threads only. (Until 2026-12-07 it was
+/// subtracted here and counted in the simulated CPU: one error hid the other at one
+/// connection, and every busy event loop was charged an idle exit it never had.)
 pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
-    overhead
-        .saturating_sub(costs.duration("idle_wakeup_cpu"))
-        .saturating_sub(costs.duration("wakeup_cpu"))
+    overhead.saturating_sub(costs.duration("wakeup_cpu"))
 }
 
 /// What a request spends on the load generator's side, outside the server: the load
@@ -311,9 +314,9 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     let _ = writeln!(
         t,
         "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns; less \
-         the one wake-up by the network and the one from idle per request in that figure, \
-         which sim charges itself (wakeup_cpu, idle_wakeup_cpu): {} ns, split half before and \
-         half after the steps.",
+         the one wake-up by the network per request in that figure, which sim charges \
+         itself wherever a thread blocks (wakeup_cpu): {} ns, split half before and half \
+         after the steps.",
         overhead.as_nanos(),
         charged.as_nanos()
     );
@@ -392,14 +395,19 @@ pub fn simulate(text: &str) -> anyhow::Result<Report> {
 }
 
 /// `sim`'s report as the testbed's figures. Every key has a simulated counterpart:
-/// - `cpu_ms_per_request`: busy core time (useful + switching) over completed requests;
+/// - `cpu_ms_per_request`: the server's threads' core time (useful + switching + refill, not
+///   the cores' exits from idle, which /proc does not count as the server's) over completed
+///   requests;
 /// - `context_switches_per_request`: OS thread switches per request (a core changing from one
 ///   thread to another; sim does not count a switch into or out of idle, the kernel's /proc
 ///   counters do: a thread that blocks is a voluntary switch there);
 /// - `rss_bytes`: peak resident memory of the simulated threads and tasks (and processes).
 pub fn figures(report: &Report) -> Figures {
-    let cpu_ms = (report.throughput_rps > 0.0)
-        .then(|| report.cpu_utilization * report.cores as f64 / report.throughput_rps * 1000.0);
+    let cpu_ms = (report.throughput_rps > 0.0).then(|| {
+        (report.cpu_utilization - report.cpu.idle_wakeup) * report.cores as f64
+            / report.throughput_rps
+            * 1000.0
+    });
     Figures {
         rps: Some(report.throughput_rps),
         p50_ms: latency(report.latency_ms.p50),
@@ -543,36 +551,51 @@ mod tests {
     }
 
     #[test]
-    fn the_idle_wakeup_in_the_overhead_is_charged_once_by_sim() {
+    fn the_network_wakeup_in_the_overhead_is_charged_once_by_sim() {
         let with_idle = Costs {
             source: "test".into(),
             toml: "[costs]\nidle_wakeup_cpu = \"15us\"\n".into(),
         };
         let overhead = Duration::from_micros(40);
-        assert_eq!(
-            steady_overhead(overhead, &with_idle),
-            Duration::from_micros(25)
-        );
+        // The core's idle exit was never in the server's /proc CPU: nothing to take out.
+        assert_eq!(steady_overhead(overhead, &with_idle), overhead);
         assert_eq!(steady_overhead(overhead, &costs()), overhead);
-        assert_eq!(
-            steady_overhead(Duration::from_micros(10), &with_idle),
-            Duration::ZERO
-        );
         let with_both = Costs {
             source: "test".into(),
             toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
         };
         assert_eq!(
             steady_overhead(overhead, &with_both),
-            Duration::from_micros(14)
+            Duration::from_micros(29)
+        );
+        assert_eq!(
+            steady_overhead(Duration::from_micros(10), &with_both),
+            Duration::ZERO
         );
         let text = scenario_toml(
             &point(ServerKind::Tokio1, 10, "cpu=100us"),
-            &with_idle,
+            &with_both,
             overhead,
         );
-        // 25 us around the step, all of it merged with the step's 100 us into one burst.
-        assert!(text.contains("{ cpu = \"125000ns\" }"), "{text}");
+        // 29 us around the step, all of it merged with the step's 100 us into one burst.
+        assert!(text.contains("{ cpu = \"129000ns\" }"), "{text}");
+    }
+
+    #[test]
+    fn the_simulated_cpu_per_request_is_the_server_threads_alone() {
+        // One connection, one thread: the core idles before every request. sim charges the
+        // idle exit as core time, but the prediction's CPU per request leaves it out, as /proc
+        // does; the thread's own wake-up by the network stays in.
+        let p = point(ServerKind::Threads, 1, "cpu=50us");
+        let both = Costs {
+            source: "test".into(),
+            toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+        };
+        let overhead = Duration::from_micros(40);
+        let f = predict(&p, &both, overhead).unwrap();
+        let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+        // 50 us of work + the measured 40 us (29 us steady + the 11 us wake-up sim charges).
+        assert!((cpu_us - 90.0).abs() < 0.5, "{cpu_us}");
     }
 
     #[test]
