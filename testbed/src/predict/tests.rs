@@ -1,0 +1,183 @@
+//! The mapping's tests: scenario text, overheads, and the figures read back.
+
+use super::*;
+use crate::workload::Workload;
+
+fn costs() -> Costs {
+    Costs {
+        source: "test".into(),
+        toml: "[costs]\nthread_switch = \"2us\"\ncoroutine_switch = \"150ns\"\n".into(),
+    }
+}
+
+fn point(server: ServerKind, concurrency: u32, steps: &str) -> Point {
+    Point {
+        server,
+        cores: 1,
+        concurrency,
+        rate: None,
+        keepalive: true,
+        workload: steps.parse::<Workload>().unwrap(),
+        requests: 2000,
+        duration_s: 5.0,
+        warmup_s: 1.0,
+    }
+}
+
+#[test]
+fn every_kind_builds_a_scenario_sim_accepts() {
+    for kind in ServerKind::ALL {
+        for keepalive in [true, false] {
+            let mut p = point(kind, 10, "cpu=50us,sleep=1ms");
+            p.keepalive = keepalive;
+            let f = predict(&p, &costs(), Duration::from_micros(30)).unwrap();
+            assert!(f.rps.unwrap() > 0.0, "{kind}");
+            assert!(f.p99_ms.unwrap() >= f.p50_ms.unwrap(), "{kind}");
+        }
+    }
+}
+
+#[test]
+fn a_run_that_completed_nothing_predicts_no_latency() {
+    let report = Report {
+        latency_ms: sim::report::LatencyMs::none(),
+        ..Report::default()
+    };
+    let f = figures(&report);
+    assert_eq!(
+        (f.p50_ms, f.p90_ms, f.p99_ms, f.p999_ms),
+        (None, None, None, None)
+    );
+    assert_eq!(f.cpu_ms_per_request, None);
+}
+
+#[test]
+fn overhead_is_split_around_the_steps_and_merged_with_cpu() {
+    let p = point(ServerKind::Threads, 1, "cpu=50us,sleep=10ms");
+    let s: Vec<(bool, Duration, bool)> = steps(&p, Duration::from_micros(20))
+        .into_iter()
+        .map(|s| (s.cpu, s.duration, s.walks))
+        .collect();
+    assert_eq!(
+        s,
+        vec![
+            (true, Duration::from_micros(60), true),
+            (false, Duration::from_millis(10), false),
+            (true, Duration::from_micros(10), false),
+        ]
+    );
+}
+
+#[test]
+fn one_cpu_bound_loop_serves_one_over_its_cpu() {
+    // cpu 100us + overhead 100us on one loop: 5,000 requests/s at most.
+    let p = point(ServerKind::Tokio1, 10, "cpu=100us");
+    let f = predict(&p, &costs(), Duration::from_micros(100)).unwrap();
+    let rps = f.rps.unwrap();
+    assert!(rps > 4500.0 && rps <= 5000.0, "{rps}");
+    let cpu = f.cpu_ms_per_request.unwrap();
+    assert!((cpu - 0.2).abs() < 0.02, "{cpu}");
+}
+
+#[test]
+fn the_working_set_rides_on_the_handlers_cpu_steps_only() {
+    let mut p = point(ServerKind::Threads, 10, "cpu=200us,sleep=5ms");
+    p.workload.working_set = 1 << 20;
+    let text = scenario_toml(&p, &costs(), Duration::from_micros(40));
+    let walking: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("working_set = \"1048576B\""))
+        .collect();
+    // The step with the handler's 200 us (and the overhead's first half), not the last half.
+    assert_eq!(
+        walking,
+        vec!["  { cpu = \"220000ns\", working_set = \"1048576B\" },"]
+    );
+    assert!(text.contains("  { cpu = \"20000ns\" },"), "{text}");
+    let f = predict(&p, &costs(), Duration::from_micros(40)).unwrap();
+    assert!(f.rps.unwrap() > 0.0);
+}
+
+#[test]
+fn the_load_generators_wakeup_is_the_scenarios_round_trip() {
+    let with_exit = Costs {
+        source: "test".into(),
+        toml: "[costs]\nidle_exit_latency = \"25.3us\"\n".into(),
+    };
+    let one = point(ServerKind::Threads, 1, "cpu=50us");
+    assert!(scenario_toml(&one, &with_exit, Duration::ZERO).contains("rtt = \"25300ns\""));
+    assert!(scenario_toml(&one, &costs(), Duration::ZERO).contains("rtt = \"0ns\""));
+    // At one connection the round trip is outside the server: it lowers throughput by
+    // what it adds to each cycle.
+    let with = predict(&one, &with_exit, Duration::ZERO).unwrap();
+    let without = predict(&one, &costs(), Duration::ZERO).unwrap();
+    let (a, b) = (with.rps.unwrap(), without.rps.unwrap());
+    assert!(a < b * 0.8, "{a} vs {b}");
+}
+
+#[test]
+fn the_network_wakeup_in_the_overhead_is_charged_once_by_sim() {
+    let with_idle = Costs {
+        source: "test".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\n".into(),
+    };
+    let overhead = Duration::from_micros(40);
+    // The core's idle exit was never in the server's /proc CPU: nothing to take out.
+    assert_eq!(steady_overhead(overhead, &with_idle), overhead);
+    assert_eq!(steady_overhead(overhead, &costs()), overhead);
+    let with_both = Costs {
+        source: "test".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+    };
+    assert_eq!(
+        steady_overhead(overhead, &with_both),
+        Duration::from_micros(29)
+    );
+    assert_eq!(
+        steady_overhead(Duration::from_micros(10), &with_both),
+        Duration::ZERO
+    );
+    let text = scenario_toml(
+        &point(ServerKind::Tokio1, 10, "cpu=100us"),
+        &with_both,
+        overhead,
+    );
+    // 29 us around the step, all of it merged with the step's 100 us into one burst.
+    assert!(text.contains("{ cpu = \"129000ns\" }"), "{text}");
+}
+
+#[test]
+fn the_simulated_cpu_per_request_is_the_server_threads_alone() {
+    // One connection, one thread: the core idles before every request. sim charges the
+    // idle exit as core time, but the prediction's CPU per request leaves it out, as /proc
+    // does; the thread's own wake-up by the network stays in.
+    let p = point(ServerKind::Threads, 1, "cpu=50us");
+    let both = Costs {
+        source: "test".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+    };
+    let overhead = Duration::from_micros(40);
+    let f = predict(&p, &both, overhead).unwrap();
+    let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+    // 50 us of work + the measured 40 us (29 us steady + the 11 us wake-up sim charges).
+    assert!((cpu_us - 90.0).abs() < 0.5, "{cpu_us}");
+}
+
+#[test]
+fn may_switches_coroutines_at_their_calibrated_cost() {
+    let text = scenario_toml(
+        &point(ServerKind::May, 10, "cpu=50us"),
+        &costs(),
+        Duration::ZERO,
+    );
+    assert!(text.contains("task_switch = \"150ns\""), "{text}");
+    assert!(text.contains("model = \"cooperative\""));
+}
+
+#[test]
+fn costs_files_keep_only_their_costs_table() {
+    let t = costs_table("# c\n[costs]\nthread_switch = \"1us\"\n[other]\nx = 1\n").unwrap();
+    assert!(t.contains("thread_switch"));
+    assert!(!t.contains("other"));
+    assert!(costs_table("[x]\n").is_err());
+}
