@@ -287,7 +287,7 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "wakeup_cpu",
         unit: Unit::Duration,
-        meaning: "CPU a blocked OS thread spends being woken by an interrupt (a packet, a timer, the acceptor's hand-off): the sleeping system call's wake-up and return path beyond a thread switch, charged per such wake-up as switching (0: not charged)",
+        meaning: "CPU a blocked OS thread spends being woken by an interrupt (a packet, a timer, the acceptor's hand-off): the sleeping system call's wake-up and return path beyond a thread switch, charged per such wake-up of a thread that has run before, as switching (0: not charged)",
         // Off unless measured: every result from before the key stays as it was.
         default: 0,
         measured_by: measured(
