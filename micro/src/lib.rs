@@ -13,7 +13,8 @@
 //!   spawn ────────── create + join one thread / coroutine / task / rayon::join
 //!   memory ───────── resident bytes per idle unit, the slope of VmRSS over many units
 //!   scheduling ───── the kernel's side: slice, wake-up latency under load, GIL, idle
-//!                      wake-up, spawn in CPU time, and the kernel parameters (kernel)
+//!                      wake-up, a wake-up by the network (loopback), spawn in CPU time,
+//!                      and the kernel parameters (kernel)
 //!   cache ────────── cache sizes from sysfs; private buffers walked in random or address order
 //!   ring ─────────── n same-core threads each walking W bytes, then waking the next
 //!                      n = 2 : switch_working_set   (extra cost per switch against W)

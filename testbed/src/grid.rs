@@ -133,7 +133,8 @@ impl Results {
             };
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                // The workload's steps hold commas (`cpu=20us,sleep=10ms`): quoted.
+                "{},{},{},{},{},\"{}\",{},{},{},{},{},{},{}",
                 p.server,
                 p.cores,
                 p.concurrency,
@@ -522,68 +523,4 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_grid_runs_tokio1_only_on_one_core() {
-        let servers = default_servers(1);
-        assert!(servers.contains(&ServerKind::Tokio1));
-        assert!(!servers.contains(&ServerKind::Tokio));
-        assert!(default_servers(2).contains(&ServerKind::Tokio));
-    }
-
-    #[test]
-    fn the_full_grid_has_every_workload_and_concurrency() {
-        let p = points(&[ServerKind::Threads, ServerKind::Nginx], 1, false);
-        // Three workloads at five concurrencies, less 10,000 × 1 MiB; nginx's file at five.
-        assert_eq!(p.len(), 3 * 5 - 1 + 5);
-        assert!(p.iter().any(|p| p.workload.working_set == 1 << 20));
-        assert!(p.iter().all(|p| {
-            p.workload.working_set * u64::from(p.concurrency) <= MAX_GRID_WORKING_SET
-        }));
-        let keys: std::collections::BTreeSet<String> = p.iter().map(Point::key).collect();
-        assert_eq!(keys.len(), p.len(), "keys must tell points apart");
-    }
-
-    #[test]
-    fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
-        let options = Options {
-            quick: false,
-            out: std::env::temp_dir().join("testbed-grid-never-written.json"),
-            resume: false,
-            costs: None,
-            servers: vec![ServerKind::Threads],
-            concurrency: vec![7],
-            cores: 1,
-            venv: PathBuf::from("/nonexistent"),
-            quiet: true,
-        };
-        let error = run(&options).unwrap_err().to_string();
-        assert!(error.contains("--concurrency [7]"), "{error}");
-        assert!(!options.out.exists());
-    }
-
-    #[test]
-    fn results_round_trip_and_make_one_csv_row_per_point() {
-        let point = points(&[ServerKind::Tokio1], 1, true).remove(0);
-        let results = Results {
-            format: FORMAT,
-            date: "2026-01-01".into(),
-            machine: Machine::this(),
-            costs: Costs {
-                source: "test".into(),
-                toml: "[costs]\n".into(),
-            },
-            overheads: vec![],
-            points: vec![Outcome::failed(point, &anyhow::anyhow!("refused"))],
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("grid.json");
-        results.write(&path).unwrap();
-        assert_eq!(Results::read(&path).unwrap(), results);
-        let csv = std::fs::read_to_string(dir.path().join("grid.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 2);
-        assert!(csv.contains("refused"));
-    }
-}
+mod tests;

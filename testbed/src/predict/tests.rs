@@ -116,7 +116,7 @@ fn the_load_generators_wakeup_is_the_scenarios_round_trip() {
 }
 
 #[test]
-fn the_network_wakeup_in_the_overhead_is_charged_once_by_sim() {
+fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
     let with_idle = Costs {
         source: "test".into(),
         toml: "[costs]\nidle_wakeup_cpu = \"15us\"\n".into(),
