@@ -11,7 +11,7 @@
 //! run is not a wake-up: a new thread did not sleep, and `spawn_thread_cpu` prices its start.
 //! Zero unless a costs file sets it.
 //!
-//! Known gaps, each small against the measured figure's own spread (13–19 µs here within an
+//! Known gaps, each small against the measured figure's own spread (13–20 µs here within an
 //! hour):
 //! - a wake-up by a thread on *another* core (a worker waking a worker, an offload thread)
 //!   crosses the hypervisor as a packet's does, and is not charged;
