@@ -171,11 +171,10 @@ impl Client {
     /// voluntary switches per request.
     fn round(&mut self, depth: usize) -> Result<(f64, f64), Error> {
         let before = self.counters()?;
-        let mut sent = 0;
-        while sent < depth as u64 {
+        for _ in 0..depth {
             self.send(ANSWER)?;
-            sent += 1;
         }
+        let mut sent = depth as u64;
         for _ in 0..PER_ROUND {
             self.receive()?;
             if sent < PER_ROUND {
@@ -214,9 +213,6 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             serve(stream)
         })
         .map_err(Error::io("spawning the loopback server"))?;
-    // Whatever happens to the client, the server must not wait in `accept` for ever: a
-    // connection made and dropped here ends its accept (and then its read) so it can be joined.
-    let release_server = || drop(TcpStream::connect(address));
     let client = std::thread::Builder::new()
         .name("micro-loopback-client".into())
         .spawn(move || -> Result<[Vec<(f64, f64)>; 2], Error> {
@@ -242,19 +238,19 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             Ok(rows)
         })
         .map_err(Error::io("spawning the loopback client"));
-    let rows = match client {
-        Ok(client) => client
+    let rows = client.and_then(|client| {
+        client
             .join()
             .map_err(|_| Error::Panicked {
                 what: "loopback client",
             })
-            .and_then(|r| r),
-        Err(e) => Err(e),
-    };
+            .and_then(|r| r)
+    });
     if rows.is_err() {
-        // The client may have failed before it connected (pinning, connecting): unblock the
-        // server's accept. If it had connected, its end is closed and the server's read ends.
-        release_server();
+        // The server must not wait in `accept` for ever: the client may have failed before it
+        // connected (pinning, connecting, spawning), and a connection made and dropped here ends
+        // the accept. If the client had connected, its end is closed and the server's read ends.
+        drop(TcpStream::connect(address));
     }
     let served = server.join().map_err(|_| Error::Panicked {
         what: "loopback server",
