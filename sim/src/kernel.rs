@@ -1,8 +1,9 @@
 //! The kernel layer: cores and OS threads.
 //!
 //! ```text
-//!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core)
-//!   (+ wakeup_cpu if an interrupt)    │no
+//!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core;
+//!                                    │no          if it halted: idle costs, + wakeup_cpu
+//!                                    │            if an interrupt)
 //!                                    ▼
 //!          rr:        one shared FIFO ─────────────────────────▶ next free core / slice end
 //!          eevdf/cfs: the least loaded core's run queue ─▶ wake-up preemption? ─▶ resched
@@ -15,9 +16,9 @@
 //! last ran on starts `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle
 //! exit). Threads keep their core while they have work, so with no more threads than cores
 //! nothing switches. A thread woken by an interrupt (the network, a timer, the acceptor's
-//! hand-off) also pays `wakeup_cpu` first, as switching; one woken by a thread on a core does
-//! not: `calibrate` measures a wake-up by a packet, a same-core wake is `thread_switch`
-//! (`kernel/wakeup.rs`).
+//! hand-off) onto a core that halted also pays `wakeup_cpu` first, as switching; one woken onto
+//! a busy core, or by a thread on a core, does not (`kernel/wakeup.rs`). A core handed work at
+//! the instant it ran out never halted and pays no idle costs.
 //!
 //! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
 //! queue (`rr`, the closed-form tests' processor sharing), or Linux's fair scheduler with one
@@ -274,9 +275,10 @@ impl Kernel {
     /// other than the waker's (for outside wake-ups: the thread's last core) starts
     /// `thread_wakeup` later: a cross-core hand-over waits for the interrupt and the idle exit.
     /// An interrupt's wake-up (`Waker::Outside`, `Waker::Handoff`) of a thread that has run
-    /// before adds `wakeup_cpu` to the burst's overhead, wherever the thread lands (an EEVDF
-    /// delayed sleeper too); a wake-up by a thread on a core (`Waker::Core`) adds nothing, as
-    /// its cost is the measured `thread_switch` (see `kernel/wakeup.rs`).
+    /// before adds `wakeup_cpu` to the burst's overhead when the thread lands on a core that
+    /// halted (idled for some time); onto a busy core's queue (an EEVDF delayed sleeper too) it
+    /// adds nothing, nor does a wake-up by a thread on a core (`Waker::Core`), whose cost is the
+    /// measured `thread_switch` (see `kernel/wakeup.rs`).
     pub(crate) fn wake(
         &mut self,
         now: SimTime,
@@ -286,7 +288,6 @@ impl Kernel {
         by: Waker,
     ) {
         let has_run = self.threads[thread as usize].last_core != NONE;
-        let burst = self.woken_burst(burst, by, has_run);
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
         t.burst = burst;
@@ -314,11 +315,15 @@ impl Kernel {
                     Waker::Handoff => self.cores.len() > 1,
                 };
                 let delay = if crosses { self.thread_wakeup } else { 0 };
-                let delay = delay + self.leave_idle(now, core);
+                let (exit, halted) = self.leave_idle(now, core);
+                if halted {
+                    let burst = self.threads[thread as usize].burst;
+                    self.threads[thread as usize].burst = self.woken_burst(burst, by, has_run);
+                }
                 self.enqueue(now, core, thread);
                 let picked = self.queues.pick(core, now).unwrap_or(thread);
                 debug_assert_eq!(picked, thread);
-                self.dispatch(now, queue, core, picked, delay);
+                self.dispatch(now, queue, core, picked, delay + exit);
             }
             None => self.enqueue_busy(now, queue, thread, by),
         }
@@ -341,26 +346,6 @@ impl Kernel {
         self.cores[moved as usize].idle_slot = slot as u32;
         self.idle.pop();
         self.cores[core as usize].idle_slot = NONE;
-    }
-
-    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
-    fn enter_idle(&mut self, now: SimTime, core: CoreId) {
-        let c = &mut self.cores[core as usize];
-        c.idle_slot = self.idle.len() as u32;
-        c.slice_end = NEVER;
-        c.resched = false;
-        c.record.idle_since = now;
-        self.idle.push(core);
-    }
-
-    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
-    /// computes (C-state exit, `idle_exit_latency`, drawn when its p99 is given; an
-    /// interruption under way), and makes the core pay `idle_wakeup_cpu`
-    /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
-    /// reference machine's measurement could not see them.
-    fn leave_idle(&mut self, now: SimTime, core: CoreId) -> u64 {
-        self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
-        self.exit_latency() + self.interrupted_for(now, core)
     }
 
     /// What `core` ran lately (for a cache model).

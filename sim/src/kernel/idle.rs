@@ -15,8 +15,9 @@
 
 use rand::SeedableRng as _;
 
-use super::Kernel;
+use super::{CoreId, Kernel, NEVER};
 use crate::dist::{Dist, SimRng};
+use crate::time::SimTime;
 
 /// The random part of leaving idle.
 #[derive(Debug)]
@@ -74,6 +75,37 @@ impl Kernel {
         self.idle_exit_latency = latency;
         self.exit_tail = ExitTail::new(latency, latency_p99, seed);
         self
+    }
+
+    /// Hook: `core` has nothing to run from `now` on. Idle costs (C-state entry) go here.
+    pub(super) fn enter_idle(&mut self, now: SimTime, core: CoreId) {
+        let c = &mut self.cores[core as usize];
+        c.idle_slot = self.idle.len() as u32;
+        c.slice_end = NEVER;
+        c.resched = false;
+        c.record.idle_since = now;
+        self.idle.push(core);
+    }
+
+    /// Hook: an idle `core` is handed a thread at `now`; returns extra delay (ns) before it
+    /// computes (C-state exit, `idle_exit_latency`, drawn when its p99 is given; an
+    /// interruption under way), and makes the core pay `idle_wakeup_cpu`
+    /// of core time first (idle exit, timer and interrupt paths). Both default to zero: the
+    /// reference machine's measurement could not see them.
+    ///
+    /// A core handed a thread at the very instant it ran out of work never halted: it pays
+    /// neither, and the second value (whether it halted) is false. On the machine a wake-up
+    /// that lands while the core is still on its way into idle cancels the halt (a testbed
+    /// server answering a spinning client blocks for every request but halts for about one in
+    /// ten).
+    pub(super) fn leave_idle(&mut self, now: SimTime, core: CoreId) -> (u64, bool) {
+        let halted = self.cores[core as usize].record.idle_since < now;
+        if !halted {
+            self.cores[core as usize].idle_cpu = 0;
+            return (self.interrupted_for(now, core), false);
+        }
+        self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
+        (self.exit_latency() + self.interrupted_for(now, core), true)
     }
 
     /// The delay of one exit from idle.

@@ -211,12 +211,14 @@ fn a_cross_core_wakeup_waits_and_counts_as_idle() {
 }
 
 #[test]
-fn an_interrupt_wake_up_pays_wakeup_cpu_even_for_a_delayed_sleeper() {
+fn an_interrupt_wake_up_pays_wakeup_cpu_only_onto_a_core_that_halted() {
     // EEVDF, one core, wakeup_cpu = 200 us. `a` runs 3 ms while `b` waits and blocks owing
     // service: DELAY_DEQUEUE keeps it on the queue. Woken from outside at 3.5 ms (b running),
-    // it is requeued where it is (`requeue_delayed`), and its burst still carries the charge.
-    // The first two wake-ups are the new threads' first runs, not charged: 200 us of switching
-    // in all, and the core busy until 14.2 ms.
+    // it is requeued where it is (`requeue_delayed`) on a busy core, so it is not charged. The
+    // first two wake-ups are the new threads' first runs, not charged either: the core is busy
+    // until 14 ms (b ends last) with no switching. Woken again at 15 ms, onto the core idle
+    // since 14 ms, `a`
+    // pays it: done at 15 ms + 200 us + 1 ms.
     let cpu = 200_000;
     let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false)).with_wakeup_cpu(cpu);
     let mut q = EventQueue::default();
@@ -224,13 +226,19 @@ fn an_interrupt_wake_up_pays_wakeup_cpu_even_for_a_delayed_sleeper() {
     k.wake(SimTime(0), &mut q, a, Burst::work(3 * MS), Waker::Outside);
     k.wake(SimTime(0), &mut q, b, Burst::work(10 * MS), Waker::Outside);
     q.push(SimTime(3_500_000), Event::Arrival);
+    q.push(SimTime(15_000_000), Event::Arrival);
     let mut done = Vec::new();
     while let Some((now, event)) = q.pop() {
         match event {
-            Event::Arrival => {
+            Event::Arrival if now == SimTime(3_500_000) => {
                 assert_eq!(k.threads[a as usize].carried, Carried::Delayed(0));
                 k.wake(now, &mut q, a, Burst::work(MS), Waker::Outside);
                 assert_eq!(k.threads[a as usize].carried, Carried::New, "requeued");
+            }
+            Event::Arrival => {
+                assert_eq!(k.switching_ns, 0, "nothing charged on the busy core");
+                assert_eq!(done.last(), Some(&(14_000_000, b)));
+                k.wake(now, &mut q, a, Burst::work(MS), Waker::Outside);
             }
             Event::CoreDone { core, generation } => {
                 if let Some(t) = k.core_done(now, &mut q, core, generation) {
@@ -242,9 +250,9 @@ fn an_interrupt_wake_up_pays_wakeup_cpu_even_for_a_delayed_sleeper() {
         }
     }
     assert_eq!(done[0], (3_000_000, a));
-    assert_eq!(done.last().unwrap().0, 14_200_000);
+    assert_eq!(done.last(), Some(&(16_200_000, a)));
     assert_eq!(k.switching_ns, cpu);
-    assert_eq!(k.useful_ns, 14 * MS);
+    assert_eq!(k.useful_ns, 15 * MS);
     // A wake-up by a thread on a core is not charged.
     let burst = k.woken_burst(Burst::work(MS), Waker::Core(0), true);
     assert_eq!(burst, Burst::work(MS));
