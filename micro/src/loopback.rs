@@ -1,41 +1,47 @@
-//! What a wake-up by the network costs the thread it wakes: a server thread that blocks in
-//! `read` for every request, against the same server reading requests that are already
-//! queued, so that it never blocks.
+//! What a wake-up by the network costs the thread it wakes when its core halted: a server
+//! thread that blocks in `read` for every request and whose core goes idle meanwhile, against
+//! the same server reading requests that are already queued, so that it never blocks.
 //!
 //! A server thread pinned to one core answers 64-byte requests on a loopback TCP connection
-//! (`TCP_NODELAY`); a client pinned to another core sends them. Rounds alternate two
-//! conditions, so load from other processes falls on both alike:
+//! (`TCP_NODELAY`); a client pinned to another core sends them. Rounds alternate three
+//! conditions, so load from other processes falls on all alike:
 //!
 //! ```text
-//!   blocking : one request in flight; the server's read finds nothing, it sleeps, and the
-//!              client's next request wakes it (an interrupt from the other core)
-//!   queued   : four requests in flight; each read finds the next request waiting
+//!   blocking      : one request in flight; the client spins [`GAP`] before each request, so the
+//!                   server's read finds nothing, it sleeps, its core halts, and the request
+//!                   wakes it (an interrupt from the other core)
+//!   queued        : four requests in flight; each read finds the next request waiting
+//!   client_sleeps : as blocking, but the client sleeps in `read` for each answer
 //! ```
 //!
-//! Per request, the server thread's CPU (`CLOCK_THREAD_CPUTIME_ID`) and its voluntary context
-//! switches (`getrusage(RUSAGE_THREAD)`, about 1 and 0 per request respectively, checked).
-//! `wakeup_cpu` = (thread CPU per request (blocking) − thread CPU per request (queued)) / (their
-//! difference in voluntary switches per request): what sleeping and being woken by the network
-//! costs the server thread per wake-up (the sleeping system call, the wake-up path charged to
-//! it, the switch back in). The core's own time outside the thread while it idles is not in it:
-//! that is in `idle_wakeup_cpu` (see [`crate::idle`]).
+//! In the first two the client never sleeps: it polls its socket without blocking, so the
+//! server's `write` never has to wake it. Per request, the server thread's CPU
+//! (`CLOCK_THREAD_CPUTIME_ID`) and its voluntary context switches (`getrusage(RUSAGE_THREAD)`,
+//! about 1 and 0 per request, checked). `wakeup_cpu` = (thread CPU per request (blocking) −
+//! thread CPU per request (queued)) / (their difference in voluntary switches per request):
+//! what sleeping until its core halted and being woken by the network costs the server thread
+//! per wake-up (the sleeping system call, the wake-up path charged to it, the switch back in,
+//! and running on after the halt). The core's own time outside the thread is not in it: that
+//! is `idle_wakeup_cpu` (see [`crate::idle`]).
 //!
-//! What else is in it, and not separated:
-//! - the client blocks in both conditions, and the server's `write` pays for waking it (the
-//!   wake-up through the hypervisor runs in the sender's context). At one request in flight the
-//!   client sleeps before every answer, at four less often, so the difference can hold part of
-//!   that cost (a C version, with four in flight, measured the server at 31.1 µs per request
-//!   with a blocking client and 26.9 µs with a spinning one);
-//! - the server's core idles in the blocking condition, so the thread's own extra CPU after an
-//!   idle exit (about 4 µs here) is in it, and also in `idle_wakeup_cpu`: `sim` charges it twice
-//!   when it wakes a thread onto an idle core.
+//! `peer_wakeup_cpu` = thread CPU (client_sleeps) − thread CPU (blocking): what the server's
+//! answer pays to wake a client whose core halted (on a VM the inter-processor interrupt exits
+//! to the hypervisor in the sender's context). It is a loopback artefact, not a server cost: a
+//! remote client's answer leaves through a network card and wakes nothing here. `sim` has no
+//! key for it; `testbed` keeps its load generator spinning so that its servers do not pay it.
 //!
-//! Why it matters: a thread per request blocks for every request, an event loop under load
-//! never does. On a virtual machine the wake-up goes through the hypervisor (the waker's
-//! inter-processor interrupt, the woken vCPU's exit from halt), so the figure can be several
-//! times the same-core switch that `thread_switch` measures.
+//! Why the gap: a server that blocks but is woken before its core has halted pays almost
+//! nothing. A testbed server answering a spinning client blocks for every request, but its
+//! core halts for about one in ten, and its CPU per request is within 1.5 µs of the same
+//! server at ten connections, where it never blocks (2026-12-07). The halt, not the block, is
+//! what costs: `sim` charges `wakeup_cpu` only to a thread woken onto a core that idled.
+//!
+//! Why it matters: a thread per request on a lightly loaded machine halts its core for every
+//! request, an event loop under load never does. On a virtual machine the wake-up goes through
+//! the hypervisor (the waker's inter-processor interrupt, the woken vCPU's exit from halt), so
+//! the figure can be several times the same-core switch that `thread_switch` measures.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -50,6 +56,13 @@ const MESSAGE: usize = 64;
 pub const QUEUED_DEPTH: usize = 4;
 /// Requests per round.
 const PER_ROUND: u64 = 200;
+/// How long the client waits (spinning) before each request of the conditions with one in
+/// flight: long enough that the server's core has halted when the request comes (it halts
+/// within a few µs of blocking; with no gap, a spinning client's next request often lands
+/// before that).
+pub const GAP: Duration = Duration::from_micros(20);
+/// The longest the client waits for one answer: a dead server cannot hang `calibrate`.
+const ANSWER_LIMIT: Duration = Duration::from_secs(10);
 /// The first byte of a request: answer it, report the server's counters, or stop.
 const ANSWER: u8 = 0;
 const REPORT: u8 = 1;
@@ -68,23 +81,37 @@ pub struct Condition {
     pub rounds: usize,
 }
 
-/// Both conditions.
+/// The three conditions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkWakeup {
-    /// One request in flight: the server blocks for each.
+    /// One request in flight after a [`GAP`], the client spinning: the server blocks and its
+    /// core halts for each.
     pub blocking: Condition,
-    /// [`QUEUED_DEPTH`] in flight: it never blocks.
+    /// [`QUEUED_DEPTH`] in flight, the client spinning: the server never blocks.
     pub queued: Condition,
+    /// As `blocking`, but the client sleeps for each answer, so the server's answer wakes it.
+    #[serde(default)]
+    pub client_sleeps: Option<Condition>,
+    /// The client's wait before each request with one in flight, ns.
+    #[serde(default)]
+    pub gap_ns: u64,
 }
 
 impl NetworkWakeup {
-    /// What blocking and being woken by the network costs, ns per wake-up: the CPU
-    /// difference over the difference in voluntary switches, since the queued server still
-    /// blocks now and then (about 0.05–0.17 times per request here).
+    /// What blocking until the core halted and being woken by the network costs, ns per
+    /// wake-up: the CPU difference over the difference in voluntary switches, since the
+    /// queued server may still block now and then.
     pub fn wakeup_cpu_ns(&self) -> f64 {
         let wakeups = self.blocking.voluntary_switches_per_request
             - self.queued.voluntary_switches_per_request;
         (self.blocking.thread_cpu_ns - self.queued.thread_cpu_ns) / wakeups.max(0.5)
+    }
+
+    /// What the server's answer pays to wake a client whose core halted, ns per request (a
+    /// loopback artefact; see the module docs).
+    pub fn peer_wakeup_cpu_ns(&self) -> Option<f64> {
+        let sleeps = self.client_sleeps.as_ref()?;
+        Some(sleeps.thread_cpu_ns - self.blocking.thread_cpu_ns)
     }
 
     /// Why the figure does not measure what it says, if it does not: the blocking server
@@ -138,6 +165,8 @@ fn serve(mut stream: TcpStream) -> Result<(), Error> {
 /// The client's side of the connection.
 struct Client {
     stream: TcpStream,
+    /// Poll for answers without blocking (the client never sleeps) rather than sleep in `read`.
+    spin: bool,
 }
 
 impl Client {
@@ -149,11 +178,45 @@ impl Client {
             .map_err(Error::io("writing a loopback request"))
     }
 
+    /// Switches between spinning and sleeping for answers.
+    fn set_spin(&mut self, spin: bool) -> Result<(), Error> {
+        self.stream
+            .set_nonblocking(spin)
+            .map_err(Error::io("switching the loopback socket's blocking mode"))?;
+        self.spin = spin;
+        Ok(())
+    }
+
     fn receive(&mut self) -> Result<[u8; MESSAGE], Error> {
         let mut answer = [0u8; MESSAGE];
-        self.stream
-            .read_exact(&mut answer)
-            .map_err(Error::io("reading a loopback answer"))?;
+        if !self.spin {
+            self.stream
+                .read_exact(&mut answer)
+                .map_err(Error::io("reading a loopback answer"))?;
+            return Ok(answer);
+        }
+        let deadline = Instant::now() + ANSWER_LIMIT;
+        let mut got = 0;
+        while got < MESSAGE {
+            match self.stream.read(&mut answer[got..]) {
+                Ok(0) => {
+                    return Err(Error::io("reading a loopback answer")(
+                        ErrorKind::UnexpectedEof.into(),
+                    ));
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return Err(Error::io("reading a loopback answer")(
+                            ErrorKind::TimedOut.into(),
+                        ));
+                    }
+                    std::hint::spin_loop();
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("reading a loopback answer")(e)),
+            }
+        }
         Ok(answer)
     }
 
@@ -167,9 +230,10 @@ impl Client {
         })
     }
 
-    /// Sends `PER_ROUND` requests keeping `depth` in flight; returns the server's CPU and
-    /// voluntary switches per request.
-    fn round(&mut self, depth: usize) -> Result<(f64, f64), Error> {
+    /// Sends `PER_ROUND` requests keeping `depth` in flight, each of the later ones `gap` after
+    /// the answer before it (spinning); returns the server's CPU and voluntary switches per
+    /// request.
+    fn round(&mut self, depth: usize, gap: Duration) -> Result<(f64, f64), Error> {
         let before = self.counters()?;
         for _ in 0..depth {
             self.send(ANSWER)?;
@@ -178,6 +242,10 @@ impl Client {
         for _ in 0..PER_ROUND {
             self.receive()?;
             if sent < PER_ROUND {
+                let answered = Instant::now();
+                while answered.elapsed() < gap {
+                    std::hint::spin_loop();
+                }
                 self.send(ANSWER)?;
                 sent += 1;
             }
@@ -215,7 +283,7 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
         .map_err(Error::io("spawning the loopback server"))?;
     let client = std::thread::Builder::new()
         .name("micro-loopback-client".into())
-        .spawn(move || -> Result<[Vec<(f64, f64)>; 2], Error> {
+        .spawn(move || -> Result<[Vec<(f64, f64)>; 3], Error> {
             affinity::pin(client_core)?;
             let stream =
                 TcpStream::connect(address).map_err(Error::io("connecting over loopback"))?;
@@ -224,15 +292,22 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
                 // A read that never returns would hang calibrate: the server's end is ours.
                 .and_then(|()| stream.set_read_timeout(Some(Duration::from_secs(10))))
                 .map_err(Error::io("configuring the loopback socket"))?;
-            let mut client = Client { stream };
+            let mut client = Client {
+                stream,
+                spin: false,
+            };
             // Warm both ends (connection buffers, code, the server's first switches).
-            client.round(1)?;
-            client.round(QUEUED_DEPTH)?;
-            let mut rows: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+            client.set_spin(true)?;
+            client.round(1, GAP)?;
+            client.round(QUEUED_DEPTH, Duration::ZERO)?;
+            let mut rows: [Vec<(f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             let start = Instant::now();
-            while rows[1].len() < 2 || start.elapsed() < time {
-                rows[0].push(client.round(1)?);
-                rows[1].push(client.round(QUEUED_DEPTH)?);
+            while rows[2].len() < 2 || start.elapsed() < time {
+                client.set_spin(true)?;
+                rows[0].push(client.round(1, GAP)?);
+                rows[1].push(client.round(QUEUED_DEPTH, Duration::ZERO)?);
+                client.set_spin(false)?;
+                rows[2].push(client.round(1, GAP)?);
             }
             client.send(STOP)?;
             Ok(rows)
@@ -272,6 +347,8 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
     Ok(NetworkWakeup {
         blocking: condition(1, &rows[0])?,
         queued: condition(QUEUED_DEPTH, &rows[1])?,
+        client_sleeps: Some(condition(1, &rows[2])?),
+        gap_ns: GAP.as_nanos() as u64,
     })
 }
 
@@ -293,9 +370,17 @@ mod tests {
         let ok = NetworkWakeup {
             blocking: condition(1, 30_000.0, 1.0),
             queued: condition(4, 19_000.0, 0.01),
+            client_sleeps: Some(condition(1, 38_000.0, 1.0)),
+            gap_ns: GAP.as_nanos() as u64,
         };
         // 11 us of CPU over 0.99 wake-ups more per request.
         assert!((ok.wakeup_cpu_ns() - 11_000.0 / 0.99).abs() < 1e-6);
+        assert_eq!(ok.peer_wakeup_cpu_ns(), Some(8_000.0));
+        let older = NetworkWakeup {
+            client_sleeps: None,
+            ..ok.clone()
+        };
+        assert_eq!(older.peer_wakeup_cpu_ns(), None);
         assert_eq!(ok.doubt(), None);
         let spun = NetworkWakeup {
             blocking: condition(1, 30_000.0, 0.1),
@@ -327,5 +412,9 @@ mod tests {
             "{figures:?}"
         );
         assert!(figures.queued.thread_cpu_ns > 0.0, "{figures:?}");
+        // A sleeping client is woken for every answer; the server blocks as often.
+        let sleeps = figures.client_sleeps.as_ref().unwrap();
+        assert!(sleeps.voluntary_switches_per_request >= 0.5, "{figures:?}");
+        assert!(sleeps.rounds >= 2, "{figures:?}");
     }
 }

@@ -287,7 +287,7 @@ pub fn measure(
     match loopback::measure(time.mul_f64(NETWORK_SHARE)) {
         Ok(figures) => {
             progress(&format!(
-                "wakeup/network: thread CPU {} per request blocking ({:.2} voluntary switches each), {} with {} queued ({:.2}): {} per wake-up ({} and {} rounds)",
+                "wakeup/network: thread CPU {} per request blocking ({:.2} voluntary switches each), {} with {} queued ({:.2}): {} per wake-up ({} and {} rounds); {} more when the client sleeps",
                 fmt(figures.blocking.thread_cpu_ns),
                 figures.blocking.voluntary_switches_per_request,
                 fmt(figures.queued.thread_cpu_ns),
@@ -296,6 +296,7 @@ pub fn measure(
                 fmt(figures.wakeup_cpu_ns()),
                 figures.blocking.rounds,
                 figures.queued.rounds,
+                figures.peer_wakeup_cpu_ns().map_or("?".into(), fmt),
             ));
             match figures.doubt() {
                 Some(reason) => skip(&mut s, &["wakeup_cpu_ns"], reason),
@@ -417,7 +418,7 @@ impl Scheduling {
             (
                 "wakeup_cpu",
                 positive(self.wakeup_cpu_ns),
-                "thread CPU per wake-up by a loopback packet, beyond the same request queued",
+                "thread CPU per wake-up by a loopback packet onto a halted core, beyond the same request queued",
             ),
             (
                 "spawn_thread_cpu",
@@ -475,9 +476,19 @@ impl Scheduling {
             fmt(self.idle_exit_latency_p99_ns)
         ));
         lines.push(format!(
-            "blocking for a request and being woken by the network, thread CPU: {}",
+            "blocking for a request until the core halts, and being woken by the network, thread CPU: {}",
             fmt(self.wakeup_cpu_ns)
         ));
+        if let Some(peer) = self
+            .wakeup_cpu_detail
+            .as_ref()
+            .and_then(|d| d.peer_wakeup_cpu_ns())
+        {
+            lines.push(format!(
+                "an answer that wakes a sleeping loopback client, sender's CPU: {} (a loopback artefact, not in [costs])",
+                fmt(Some(peer))
+            ));
+        }
         lines.push(format!(
             "spawn an OS thread, CPU: {}",
             fmt(self.spawn_thread_cpu_ns)

@@ -287,12 +287,12 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "wakeup_cpu",
         unit: Unit::Duration,
-        meaning: "CPU a blocked OS thread spends being woken by an interrupt (a packet, a timer, the acceptor's hand-off): the sleeping system call's wake-up and return path beyond a thread switch, charged per such wake-up of a thread that has run before, as switching (0: not charged)",
+        meaning: "CPU a blocked OS thread spends being woken by an interrupt (a packet, a timer, the acceptor's hand-off) onto a core that halted meanwhile: the sleeping system call's wake-up and return path beyond a thread switch, and running on after the halt; charged per such wake-up of a thread that has run before, as switching (0: not charged)",
         // Off unless measured: every result from before the key stays as it was.
         default: 0,
         measured_by: measured(
             "/wakeup_cpu_ns",
-            "thread CPU per wake-up by a loopback packet, beyond the same request queued",
+            "thread CPU per wake-up by a loopback packet onto a halted core, beyond the same request queued",
         ),
         per_server: false,
         field: Field::Number(|c| &mut c.wakeup_cpu),
