@@ -6,6 +6,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::error::usage;
 use crate::kind::ServerKind;
+use crate::point::LoadWait;
 use crate::server;
 use crate::workload::Workload;
 
@@ -160,6 +161,13 @@ pub struct RunArgs {
     /// calibrate's costs file (`calibrate --out`); without it a quick calibration runs.
     #[arg(long)]
     pub costs: Option<PathBuf>,
+    /// How the load generator waits for answers: `spin` (polls without blocking on its own
+    /// cores, so the server never pays to wake it, as with a client on another machine; the
+    /// default when the server leaves it a core) or `block` (sleeps in epoll_wait, as wrk and
+    /// ab do; on loopback each answer that finds it asleep costs the server's write a
+    /// wake-up of its core).
+    #[arg(long, value_enum)]
+    pub load_wait: Option<LoadWait>,
     /// Write the sim scenario built for this point to this file.
     #[arg(long)]
     pub emit_scenario: Option<PathBuf>,
@@ -201,6 +209,12 @@ pub struct GridArgs {
     /// Cores for the servers; the load generator runs on the others.
     #[arg(long, default_value_t = 1)]
     pub cores: usize,
+    /// How the load generator waits for answers: `spin` (polls without blocking on its own
+    /// cores, so the server never pays to wake it, as with a client on another machine, the default) or `block` (sleeps in epoll_wait, as wrk and
+    /// ab do; on loopback each answer that finds it asleep costs the server's write a
+    /// wake-up of its core).
+    #[arg(long, value_enum)]
+    pub load_wait: Option<LoadWait>,
     /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default
     /// $SWITCHCOST_VENV, else /tmp/switchcost-venv.
     #[arg(long)]

@@ -13,7 +13,7 @@ use crate::error::usage;
 use crate::figures::Figures;
 use crate::foreign;
 use crate::kind::ServerKind;
-use crate::point::{Machine, Outcome, Point};
+use crate::point::{LoadWait, Machine, Outcome, Point};
 use crate::predict::Costs;
 use crate::run;
 use crate::workload::Workload;
@@ -33,6 +33,9 @@ pub struct Overhead {
     pub cores: usize,
     /// Keep-alive as its points use it.
     pub keepalive: bool,
+    /// How the load generator waited, as its points' did (block in files before it).
+    #[serde(default)]
+    pub load_wait: LoadWait,
     /// CPU per request beyond the steps, ms (`null` when the run failed).
     pub overhead_ms_per_request: Option<f64>,
     /// What the concurrency-1 run showed.
@@ -46,6 +49,7 @@ impl Overhead {
         self.server == point.server
             && self.cores == point.cores
             && self.keepalive == point.keepalive
+            && self.load_wait == point.load_wait
     }
 }
 
@@ -116,7 +120,7 @@ impl Results {
         ];
         let mut out = String::from(
             "server,cores,concurrency,rate,keepalive,workload,working_set_bytes,requests,\
-             duration_s,load_bound,errors,overhead_ms_per_request,host_busy",
+             duration_s,load_bound,errors,overhead_ms_per_request,host_busy,load_wait",
         );
         for side in ["measured", "predicted", "error_percent"] {
             for key in KEYS {
@@ -134,7 +138,7 @@ impl Results {
             let _ = write!(
                 out,
                 // The workload's steps hold commas (`cpu=20us,sleep=10ms`): quoted.
-                "{},{},{},{},{},\"{}\",{},{},{},{},{},{},{}",
+                "{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{}",
                 p.server,
                 p.cores,
                 p.concurrency,
@@ -148,6 +152,7 @@ impl Results {
                 o.errors,
                 cell(o.overhead_ms_per_request),
                 cell(o.host_busy),
+                p.load_wait,
             );
             for f in [&o.measured, &o.predicted, &o.error_percent] {
                 for v in values(f) {
@@ -272,7 +277,12 @@ pub fn keepalive(kind: ServerKind) -> bool {
 }
 
 /// The points of the grid, in the order they run (one server kind after another).
-pub fn points(servers: &[ServerKind], cores: usize, quick: bool) -> Vec<Point> {
+pub fn points(
+    servers: &[ServerKind],
+    cores: usize,
+    quick: bool,
+    load_wait: LoadWait,
+) -> Vec<Point> {
     let mut out = Vec::new();
     for &server in servers {
         let concurrencies: &[u32] = match (quick, server) {
@@ -315,6 +325,7 @@ pub fn points(servers: &[ServerKind], cores: usize, quick: bool) -> Vec<Point> {
                     requests: if quick { 5_000 } else { 100_000 },
                     duration_s,
                     warmup_s,
+                    load_wait,
                 });
             }
         }
@@ -339,6 +350,8 @@ pub struct Options {
     pub concurrency: Vec<u32>,
     /// Server cores.
     pub cores: usize,
+    /// How the load generator waits for answers.
+    pub load_wait: LoadWait,
     /// The FastAPI venv.
     pub venv: PathBuf,
     /// No progress bar.
@@ -352,7 +365,7 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
     } else {
         options.servers.clone()
     };
-    let mut points = points(&servers, options.cores, options.quick);
+    let mut points = points(&servers, options.cores, options.quick, options.load_wait);
     if !options.concurrency.is_empty() {
         points.retain(|p| options.concurrency.contains(&p.concurrency));
         if points.is_empty() {
@@ -397,18 +410,13 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
         bar.set_message(point.key());
         if !results.overheads.iter().any(|o| o.matches(point)) {
             bar.set_message(format!("{} at concurrency 1 (overhead)", point.server));
-            let measured = run::overhead(
-                point.server,
-                point.cores,
-                point.keepalive,
-                options.quick,
-                &options.venv,
-            );
+            let measured = run::overhead(point, options.quick, &options.venv);
             results.overheads.push(match measured {
                 Ok((overhead, figures)) => Overhead {
                     server: point.server,
                     cores: point.cores,
                     keepalive: point.keepalive,
+                    load_wait: point.load_wait,
                     overhead_ms_per_request: Some(overhead.as_secs_f64() * 1000.0),
                     measured: figures,
                     error: None,
@@ -417,6 +425,7 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
                     server: point.server,
                     cores: point.cores,
                     keepalive: point.keepalive,
+                    load_wait: point.load_wait,
                     overhead_ms_per_request: None,
                     measured: Figures::default(),
                     error: Some(format!("{error:#}")),
@@ -501,6 +510,7 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
         servers: args.servers.clone(),
         concurrency: args.concurrency.clone(),
         cores: args.cores,
+        load_wait: run::load_wait(args.load_wait, false)?,
         venv: foreign::venv(args.venv.as_deref()),
         quiet: args.quiet,
     };

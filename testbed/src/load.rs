@@ -73,6 +73,10 @@ pub struct LoadSpec {
     /// client that spins while answers come faster than this never sleeps, so the server does
     /// not pay it. The spinning is not counted in the client's CPU. At most [`MAX_SPIN`].
     pub spin: Duration,
+    /// Never block: poll without blocking until the next event, however long (the
+    /// generator's cores are its own). The server then never pays to wake the client's core,
+    /// as with a client on another machine. Polling is not counted in the client's CPU.
+    pub busy_poll: bool,
     /// Cores for the generator, one engine thread each; `None`: every core but core 0 (or
     /// core 0 on a single-core machine).
     pub cores: Option<Vec<usize>>,
@@ -96,6 +100,7 @@ impl LoadSpec {
             timeout: Duration::from_secs(10),
             connect_rate: 5_000.0,
             spin: Duration::ZERO,
+            busy_poll: false,
             cores: None,
             server_pids: Vec::new(),
             seed: 1,
@@ -238,6 +243,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
             measure_end,
             warmup: spec.warmup,
             spin: spec.spin,
+            busy_poll: spec.busy_poll,
             timeout: spec.timeout,
             seed: spec.seed.wrapping_add(e as u64),
             core: Some(core),

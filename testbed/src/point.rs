@@ -29,6 +29,35 @@ pub struct Point {
     pub duration_s: f64,
     /// Left out of the statistics at the start, seconds.
     pub warmup_s: f64,
+    /// How the load generator waits for answers (files written before 2026-12-07T14 have
+    /// none: their load generator blocked).
+    #[serde(default)]
+    pub load_wait: LoadWait,
+}
+
+/// How the load generator waits for the next answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadWait {
+    /// Sleeps in `epoll_wait` until an answer comes, as wrk and ab do. On loopback each answer
+    /// that finds it asleep makes the server's `write` wake its core: on this VM 7-8 µs of the
+    /// server's CPU per answer (`calibrate`'s `peer_wakeup_cpu`), which a remote client would
+    /// not cost it.
+    #[default]
+    Block,
+    /// Polls without blocking, on cores of its own, so the server never pays to wake it, as
+    /// with a client on another machine. Polling that finds nothing is not counted in the
+    /// client's CPU.
+    Spin,
+}
+
+impl std::fmt::Display for LoadWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LoadWait::Block => "block",
+            LoadWait::Spin => "spin",
+        })
+    }
 }
 
 impl Point {
@@ -38,8 +67,13 @@ impl Point {
             Some(rate) => format!("rate={rate}"),
             None => format!("c={}", self.concurrency),
         };
+        // A blocking load generator, the only kind before `load_wait`, keeps the old keys.
+        let wait = match self.load_wait {
+            LoadWait::Block => String::new(),
+            wait => format!(" wait={wait}"),
+        };
         format!(
-            "{} cores={} {load} keepalive={} [{}]",
+            "{} cores={} {load} keepalive={}{wait} [{}]",
             self.server, self.cores, self.keepalive, self.workload
         )
     }

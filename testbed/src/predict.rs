@@ -37,7 +37,7 @@ use crate::error::usage;
 use crate::figures::Figures;
 use crate::foreign::apache;
 use crate::kind::ServerKind;
-use crate::point::Point;
+use crate::point::{LoadWait, Point};
 use crate::workload::Step;
 
 /// The seed of every prediction, so a point's prediction is the same bytes on every run.
@@ -268,12 +268,18 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
     out
 }
 
-/// The overhead the scenario charges per request: the measured one less the wake-up by the
-/// network it holds, which `sim` charges by itself. At concurrency 1 the server's thread blocked
-/// for every request, so its /proc CPU, from which the overhead was taken, holds one such
-/// wake-up per request (`calibrate`'s `wakeup_cpu`, measured as that same thread CPU). `sim`
-/// charges it at every wake-up of a blocked thread; counting it in the overhead too would charge
-/// it at every request of a busy event loop, which never blocks.
+/// The overhead the scenario charges per request: the measured one less the wake-ups it
+/// holds that `sim` charges by itself.
+///
+/// With a blocking load generator (`LoadWait::Block`) the client is 20-odd µs away: at
+/// concurrency 1 the server's core halts for every request, and its /proc CPU, from which the
+/// overhead was taken, holds one wake-up onto a halted core per request (`calibrate`'s
+/// `wakeup_cpu`, measured as that same thread CPU). `sim` charges that at every such wake-up;
+/// counting it in the overhead too would charge it at every request of a busy event loop,
+/// which never blocks. With a spinning one (`LoadWait::Spin`) the next request comes at once:
+/// the server still blocks for it, but its core halts for about one request in ten (measured
+/// with cpuidle's counters, 2026-12-07), and `sim`, whose round trip is then 0, never halts it
+/// there either. Nothing is taken out.
 ///
 /// The core's own cost of idling (`idle_wakeup_cpu`) is not subtracted: it is core time outside
 /// the server's threads (the idle loop, the interrupt), so the /proc figure never held it. `sim`
@@ -281,18 +287,24 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// request, so that both sides count the server's threads only. (Until 2026-12-07 it was
 /// subtracted here and counted in the simulated CPU: one error hid the other at one
 /// connection, and every busy event loop was charged an idle exit it never had.)
-pub fn steady_overhead(overhead: Duration, costs: &Costs) -> Duration {
-    overhead.saturating_sub(costs.duration("wakeup_cpu"))
+pub fn steady_overhead(overhead: Duration, costs: &Costs, wait: LoadWait) -> Duration {
+    match wait {
+        LoadWait::Block => overhead.saturating_sub(costs.duration("wakeup_cpu")),
+        LoadWait::Spin => overhead,
+    }
 }
 
-/// What a request spends on the load generator's side, outside the server: the load
+/// What a request spends on the load generator's side, outside the server. A blocking load
 /// generator's core goes idle while it waits for answers (it is at most a third busy at every
 /// grid point but nginx's), so each answer finds it halted and waits for its exit from idle,
-/// the same `idle_exit_latency` the simulator charges a server core. Its own CPU per request
-/// (a few µs) is left out: it is measured per point, and the prediction takes no per-point
-/// figure.
-pub fn client_wakeup(costs: &Costs) -> Duration {
-    costs.duration("idle_exit_latency")
+/// the same `idle_exit_latency` the simulator charges a server core. A spinning one answers at
+/// once. Its own CPU per request (a few µs) is left out: it is measured per point, and the
+/// prediction takes no per-point figure.
+pub fn client_wakeup(costs: &Costs, wait: LoadWait) -> Duration {
+    match wait {
+        LoadWait::Block => costs.duration("idle_exit_latency"),
+        LoadWait::Spin => Duration::ZERO,
+    }
 }
 
 /// Requests the simulation leaves out at the start: every client through at least twice, and
@@ -304,22 +316,30 @@ fn warmup_requests(point: &Point) -> u64 {
 /// The `sim` scenario for `point`, as a file a person can read and rerun.
 pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String {
     let server = server_table(point, costs);
-    let charged = steady_overhead(overhead, costs);
+    let charged = steady_overhead(overhead, costs, point.load_wait);
     let mut t = String::new();
     let _ = writeln!(
         t,
         "# Built by `testbed` for the measured point: {}",
         point.key()
     );
-    let _ = writeln!(
-        t,
-        "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns; less \
-         the one wake-up by the network per request in that figure, which sim charges \
-         itself wherever a thread blocks (wakeup_cpu): {} ns, split half before and half \
-         after the steps.",
-        overhead.as_nanos(),
-        charged.as_nanos()
-    );
+    let _ = match point.load_wait {
+        LoadWait::Block => writeln!(
+            t,
+            "# Server CPU per request beyond its steps (measured at concurrency 1): {} ns; less \
+             the one wake-up onto a halted core per request in that figure, which sim charges \
+             itself (wakeup_cpu): {} ns, split half before and half after the steps.",
+            overhead.as_nanos(),
+            charged.as_nanos()
+        ),
+        LoadWait::Spin => writeln!(
+            t,
+            "# Server CPU per request beyond its steps (measured at concurrency 1, the load \
+             generator spinning, so the core seldom halted): {} ns, split half before and \
+             half after the steps.",
+            overhead.as_nanos()
+        ),
+    };
     let _ = writeln!(t, "# Model: {}.", server.why);
     if point.workload.working_set > 0 {
         let _ = writeln!(
@@ -348,13 +368,24 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     }
     let _ = writeln!(t, "requests = {}", point.requests + warmup);
     let _ = writeln!(t, "warmup = {warmup}");
+    let _ = match point.load_wait {
+        LoadWait::Block => writeln!(
+            t,
+            "# The load generator's side: its core, idle between answers, wakes for each one \
+             (calibrate's idle_exit_latency, as sim charges the server's core). Loopback's \
+             own time is in the measured overhead."
+        ),
+        LoadWait::Spin => writeln!(
+            t,
+            "# The load generator spins: it sends the next request at once. Loopback's own \
+             time is in the measured overhead."
+        ),
+    };
     let _ = writeln!(
         t,
-        "# The load generator's side: its core, idle between answers, wakes for each one \
-         (calibrate's idle_exit_latency, as sim charges the server's core). Loopback's own \
-         time is in the measured overhead."
+        "rtt = \"{}ns\"\n",
+        client_wakeup(costs, point.load_wait).as_nanos()
     );
-    let _ = writeln!(t, "rtt = \"{}ns\"\n", client_wakeup(costs).as_nanos());
     t.push_str("[request]\nsteps = [\n");
     let working_set = point.workload.working_set;
     for step in steps(point, charged) {

@@ -17,7 +17,7 @@ use crate::foreign;
 use crate::interrupt;
 use crate::kind::ServerKind;
 use crate::load::LoadSpec;
-use crate::point::{Outcome, Point};
+use crate::point::{LoadWait, Outcome, Point};
 use crate::predict::{self, Costs};
 use crate::workload::Workload;
 
@@ -97,6 +97,7 @@ fn measure(target: &Target, point: &Point) -> anyhow::Result<Measurement> {
     spec.duration = Some(Duration::from_secs_f64(point.duration_s));
     spec.warmup = Duration::from_secs_f64(point.warmup_s);
     spec.keepalive = point.keepalive;
+    spec.busy_poll = point.load_wait == LoadWait::Spin;
     spec.server_pids = vec![target.pid];
     // The load generator on the cores the server is not pinned to (all of them when shared).
     spec.cores = Some(if point.cores < machine {
@@ -110,6 +111,20 @@ fn measure(target: &Target, point: &Point) -> anyhow::Result<Measurement> {
         load_bound: report.load_bound,
         errors: report.errors_total + report.timeouts_total,
     })
+}
+
+/// How the load generator waits: as asked, else `spin` when it has cores of its own and
+/// `block` when it shares the server's (a spinning client would take their time).
+pub fn load_wait(asked: Option<LoadWait>, shared: bool) -> anyhow::Result<LoadWait> {
+    match (asked, shared) {
+        (Some(LoadWait::Spin), true) => Err(usage(
+            "--load-wait spin: the load generator shares the server's cores and would take \
+             their time spinning; give fewer --cores, or --load-wait block",
+        )),
+        (Some(wait), _) => Ok(wait),
+        (None, true) => Ok(LoadWait::Block),
+        (None, false) => Ok(LoadWait::Spin),
+    }
 }
 
 /// Checks what can be checked before anything starts (exit 2 on a mistake).
@@ -163,13 +178,8 @@ pub fn measure_point(point: &Point, venv: &Path) -> anyhow::Result<Measurement> 
 /// endpoint asked to sleep 0 s (uvicorn: the same code path; at 0.1 s a concurrency-1 run
 /// answers 10 requests a second, too few for /proc's 10 ms CPU ticks), keep-alive as the
 /// points use it.
-pub fn overhead(
-    kind: ServerKind,
-    cores: usize,
-    keepalive: bool,
-    quick: bool,
-    venv: &Path,
-) -> anyhow::Result<(Duration, Figures)> {
+pub fn overhead(of: &Point, quick: bool, venv: &Path) -> anyhow::Result<(Duration, Figures)> {
+    let kind = of.server;
     let workload = if kind.is_in_tree() {
         Workload::default()
     } else {
@@ -178,14 +188,15 @@ pub fn overhead(
     let asleep = !workload.sleep().is_zero();
     let point = Point {
         server: kind,
-        cores,
+        cores: of.cores,
         concurrency: 1,
         rate: None,
-        keepalive,
+        keepalive: of.keepalive,
         workload: workload.clone(),
         requests: if quick { 3_000 } else { 30_000 },
         duration_s: if quick { 1.0 } else { 3.0 },
         warmup_s: if quick { 0.2 } else { 0.5 },
+        load_wait: of.load_wait,
     };
     let mut target = start(point.server, &point.workload, point.cores, venv)?;
     if asleep {
@@ -286,23 +297,29 @@ pub fn command(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
         requests: args.requests,
         duration_s: seconds("--duration", &args.duration)?,
         warmup_s: seconds("--warmup", &args.warmup)?,
+        load_wait: LoadWait::Spin,
     };
     check(&point)?;
     let machine_cores = micro::machine::cores();
-    if point.cores >= machine_cores && !args.shared_cores {
+    let shared = point.cores >= machine_cores;
+    if shared && !args.shared_cores {
         return Err(usage(format!(
             "--cores {} leaves the load generator none of this machine's {machine_cores} \
              cores; give fewer, or --shared-cores to share them",
             point.cores
         )));
     }
+    let point = Point {
+        load_wait: load_wait(args.load_wait, shared)?,
+        ..point
+    };
     if let Some(path) = &args.emit_scenario {
         // Checked before the calibration and the servers, which take seconds.
         crate::output::check_writable("--emit-scenario", path)?;
     }
     let venv = foreign::venv(args.venv.as_deref());
     let costs = Costs::resolve(args.costs.as_deref())?;
-    let (overhead, _) = overhead(point.server, point.cores, point.keepalive, false, &venv)
+    let (overhead, _) = overhead(&point, false, &venv)
         .map_err(|e| e.context(format!("{} at concurrency 1 (its overhead)", point.server)))?;
     if let Some(path) = &args.emit_scenario {
         let text = predict::scenario_toml(&point, &costs, overhead);

@@ -12,7 +12,12 @@ fn the_default_grid_runs_tokio1_only_on_one_core() {
 
 #[test]
 fn the_full_grid_has_every_workload_and_concurrency() {
-    let p = points(&[ServerKind::Threads, ServerKind::Nginx], 1, false);
+    let p = points(
+        &[ServerKind::Threads, ServerKind::Nginx],
+        1,
+        false,
+        LoadWait::Spin,
+    );
     // Three workloads at five concurrencies, less 10,000 × 1 MiB; nginx's file at five.
     assert_eq!(p.len(), 3 * 5 - 1 + 5);
     assert!(p.iter().any(|p| p.workload.working_set == 1 << 20));
@@ -34,6 +39,7 @@ fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
         servers: vec![ServerKind::Threads],
         concurrency: vec![7],
         cores: 1,
+        load_wait: LoadWait::Spin,
         venv: PathBuf::from("/nonexistent"),
         quiet: true,
     };
@@ -45,7 +51,7 @@ fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
 #[test]
 fn results_round_trip_and_make_one_csv_row_per_point() {
     // A workload of two steps, whose text holds a comma.
-    let point = points(&[ServerKind::Tokio1], 1, false)
+    let point = points(&[ServerKind::Tokio1], 1, false, LoadWait::Spin)
         .into_iter()
         .find(|p| p.workload.steps.len() > 1)
         .unwrap();

@@ -214,6 +214,9 @@ impl Engine {
     /// then blocking. A spin that found nothing was idle time, and is kept out of the client's
     /// CPU once the window has begun.
     fn poll_events(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
+        if self.plan.busy_poll {
+            return self.busy_poll(events, wait);
+        }
         if self.plan.spin.is_zero() {
             loop {
                 match self.poll.poll(events, Some(wait)) {
@@ -239,6 +242,27 @@ impl Engine {
             // What the spin took until the wait that found the events (or the blocking wait
             // began): idle time spent on the CPU.
             self.spun += spin_start.elapsed().min(self.plan.spin);
+        }
+        Ok(())
+    }
+
+    /// Polls without blocking until events come or `wait` has passed (the loop's housekeeping
+    /// then runs). The polling that found nothing was idle time, kept out of the client's CPU
+    /// once the window has begun.
+    fn busy_poll(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
+        let start = Instant::now();
+        loop {
+            match self.poll.poll(events, Some(Duration::ZERO)) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => other?,
+            }
+            if !events.is_empty() || start.elapsed() >= wait {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        if self.cpu_at_start.is_some() {
+            self.spun += start.elapsed();
         }
         Ok(())
     }

@@ -29,6 +29,8 @@ pub(crate) struct Plan {
     pub(crate) timeout: Duration,
     /// Poll without blocking this long before blocking (see `LoadSpec::spin`).
     pub(crate) spin: Duration,
+    /// Never block (see `LoadSpec::busy_poll`).
+    pub(crate) busy_poll: bool,
     pub(crate) seed: u64,
     pub(crate) core: Option<usize>,
     /// Measured answers so far, for the progress callback.

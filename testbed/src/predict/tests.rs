@@ -1,6 +1,7 @@
 //! The mapping's tests: scenario text, overheads, and the figures read back.
 
 use super::*;
+use crate::point::LoadWait;
 use crate::workload::Workload;
 
 fn costs() -> Costs {
@@ -21,6 +22,7 @@ fn point(server: ServerKind, concurrency: u32, steps: &str) -> Point {
         requests: 2000,
         duration_s: 5.0,
         warmup_s: 1.0,
+        load_wait: LoadWait::Block,
     }
 }
 
@@ -113,6 +115,12 @@ fn the_load_generators_wakeup_is_the_scenarios_round_trip() {
     let without = predict(&one, &costs(), Duration::ZERO).unwrap();
     let (a, b) = (with.rps.unwrap(), without.rps.unwrap());
     assert!(a < b * 0.8, "{a} vs {b}");
+    // A spinning load generator sends the next request at once: no round trip.
+    let spun = Point {
+        load_wait: LoadWait::Spin,
+        ..one
+    };
+    assert!(scenario_toml(&spun, &with_exit, Duration::ZERO).contains("rtt = \"0ns\""));
 }
 
 #[test]
@@ -123,19 +131,30 @@ fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
     };
     let overhead = Duration::from_micros(40);
     // The core's idle exit was never in the server's /proc CPU: nothing to take out.
-    assert_eq!(steady_overhead(overhead, &with_idle), overhead);
-    assert_eq!(steady_overhead(overhead, &costs()), overhead);
+    assert_eq!(
+        steady_overhead(overhead, &with_idle, LoadWait::Block),
+        overhead
+    );
+    assert_eq!(
+        steady_overhead(overhead, &costs(), LoadWait::Block),
+        overhead
+    );
     let with_both = Costs {
         source: "test".into(),
         toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
     };
     assert_eq!(
-        steady_overhead(overhead, &with_both),
+        steady_overhead(overhead, &with_both, LoadWait::Block),
         Duration::from_micros(29)
     );
     assert_eq!(
-        steady_overhead(Duration::from_micros(10), &with_both),
+        steady_overhead(Duration::from_micros(10), &with_both, LoadWait::Block),
         Duration::ZERO
+    );
+    // Answering a spinning client, the server's core seldom halted: nothing to take out.
+    assert_eq!(
+        steady_overhead(overhead, &with_both, LoadWait::Spin),
+        overhead
     );
     let text = scenario_toml(
         &point(ServerKind::Tokio1, 10, "cpu=100us"),
@@ -148,19 +167,38 @@ fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
 
 #[test]
 fn the_simulated_cpu_per_request_is_the_server_threads_alone() {
-    // One connection, one thread: the core idles before every request. sim charges the
-    // idle exit as core time, but the prediction's CPU per request leaves it out, as /proc
-    // does; the thread's own wake-up by the network stays in.
+    // One connection, one thread, a blocking load generator 20 us away: the core halts
+    // before every request. sim charges the idle exit as core time, but the prediction's CPU
+    // per request leaves it out, as /proc does; the thread's own wake-up onto the halted core
+    // stays in.
     let p = point(ServerKind::Threads, 1, "cpu=50us");
     let both = Costs {
         source: "test".into(),
-        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n\
+               idle_exit_latency = \"20us\"\n"
+            .into(),
     };
     let overhead = Duration::from_micros(40);
     let f = predict(&p, &both, overhead).unwrap();
     let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
     // 50 us of work + the measured 40 us (29 us steady + the 11 us wake-up sim charges).
     assert!((cpu_us - 90.0).abs() < 0.5, "{cpu_us}");
+
+    // A spinning load generator: the next request comes the instant the answer left, the
+    // core never halts, and the overhead is charged as measured: 50 + 40 us, whether the
+    // server blocks for each request (threads at one connection) or never (a loop at ten).
+    for (kind, concurrency) in [(ServerKind::Threads, 1), (ServerKind::Tokio1, 10)] {
+        let spun = Point {
+            load_wait: LoadWait::Spin,
+            ..point(kind, concurrency, "cpu=50us")
+        };
+        let f = predict(&spun, &both, overhead).unwrap();
+        let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+        assert!(
+            (cpu_us - 90.0).abs() < 0.5,
+            "{kind} x {concurrency}: {cpu_us}"
+        );
+    }
 }
 
 #[test]
