@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core;
-//!                                    │no          if it halted: idle costs, + wakeup_cpu
+//!                                    │no          idle costs; if it halted, + wakeup_cpu
 //!                                    │            if an interrupt)
 //!                                    ▼
 //!          rr:        one shared FIFO ─────────────────────────▶ next free core / slice end
@@ -18,7 +18,8 @@
 //! nothing switches. A thread woken by an interrupt (the network, a timer, the acceptor's
 //! hand-off) onto a core that halted also pays `wakeup_cpu` first, as switching; one woken onto
 //! a busy core, or by a thread on a core, does not (`kernel/wakeup.rs`). A core handed work at
-//! the instant it ran out never halted and pays no idle costs.
+//! the instant it ran out still pays the idle costs (the idle loop's entry and exit) but did
+//! not halt, so the woken thread pays no `wakeup_cpu`.
 //!
 //! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
 //! queue (`rr`, the closed-form tests' processor sharing), or Linux's fair scheduler with one

@@ -1,25 +1,38 @@
-//! What a blocked thread pays for being woken by an interrupt (`wakeup_cpu`): the sleeping
-//! system call's wake-up and return path (the packet's or timer's softirq, `try_to_wake_up`,
-//! the return to user space), beyond the same-core context switch `thread_switch` prices.
+//! What a blocked thread pays for being woken by an interrupt onto a core that halted
+//! (`wakeup_cpu`): the sleeping system call's wake-up and return path (the packet's or timer's
+//! softirq, `try_to_wake_up`, the return to user space), beyond the same-core context switch
+//! `thread_switch` prices, and running on after the halt (on a VM the vCPU left the host's
+//! processor; what ran there meanwhile is not ours).
 //!
 //! It is charged to the woken thread's burst as overhead, so it is switching time in the CPU
 //! split, whenever the waker is [`Waker::Outside`] (the network, a timer, an I/O completion)
 //! or [`Waker::Handoff`] (the acceptor the simulation does not run, itself woken by the
-//! network). A thread on a core waking another ([`Waker::Core`]) pays nothing here: `calibrate`
-//! measures a wake-up by a loopback packet against the same requests already queued, while a
-//! wake-up between two threads of the machine is the measured `thread_switch`. A thread's first
-//! run is not a wake-up: a new thread did not sleep, and `spawn_thread_cpu` prices its start.
-//! Zero unless a costs file sets it.
+//! network) *and* the thread lands on a core that idled for some time. A thread woken onto a
+//! busy core's queue (an EEVDF delayed sleeper too), or onto a core that was handed it the
+//! instant it ran out of work, pays nothing here: on the machine the halt, not the block, is
+//! what costs. Measured 2026-12-07 on the 2-vCPU EPYC guest: a testbed server answering a
+//! spinning client blocks for every request but its core halts for about one in ten, and its
+//! CPU per request is within 1.5 µs of the same server at ten connections, where it never
+//! blocks; a C server whose client waits 5-100 µs before each request halts every time and
+//! pays 6-10 µs more per request. A thread on a core waking another ([`Waker::Core`]) pays
+//! nothing here either: that is the measured `thread_switch`. A thread's first run is not a
+//! wake-up: a new thread did not sleep, and `spawn_thread_cpu` prices its start. Zero unless a
+//! costs file sets it.
 //!
-//! Known gaps, each small against the measured figure's own spread (13–20 µs here within an
-//! hour):
+//! `calibrate` measures it with a client that spins (so the server's answer never has to wake
+//! the client's core, which costs the sender 6-8 µs more here: `peer_wakeup_cpu_ns` in its
+//! detail, a loopback artefact `sim` does not model) and waits 20 µs before each request, so
+//! the server's core halts every time.
+//!
+//! Known gaps:
 //! - a wake-up by a thread on *another* core (a worker waking a worker, an offload thread)
 //!   crosses the hypervisor as a packet's does, and is not charged;
 //! - a pool's threads are created before the run and their first request is their first run,
 //!   so it goes uncharged although a real pool thread slept for it (once per thread);
-//! - the figure is measured with the woken thread's core idling, so it holds the thread's own
-//!   extra CPU after an idle exit (about 4 µs here), which `idle_wakeup_cpu` holds too: a
-//!   thread woken onto an idle core is charged it twice.
+//! - the figure holds the thread's own extra CPU after its core's idle exit, which
+//!   `idle_wakeup_cpu` (core time, measured from cpuidle residency against the thread's CPU)
+//!   is meant to exclude; the two were measured in different programs, so some overlap is
+//!   possible.
 
 use super::{Burst, Kernel, Waker};
 
