@@ -210,9 +210,10 @@ pub struct GridArgs {
     #[arg(long, default_value_t = 1)]
     pub cores: usize,
     /// How the load generator waits for answers: `spin` (polls without blocking on its own
-    /// cores, so the server never pays to wake it, as with a client on another machine, the default) or `block` (sleeps in epoll_wait, as wrk and
-    /// ab do; on loopback each answer that finds it asleep costs the server's write a
-    /// wake-up of its core).
+    /// cores, so the server never pays to wake it, as with a client on another machine) or
+    /// `block` (sleeps in epoll_wait, as wrk and ab do; on loopback each answer that finds it
+    /// asleep costs the server's write a wake-up of its core). Default: as the points of the
+    /// file --resume reads, else spin.
     #[arg(long, value_enum)]
     pub load_wait: Option<LoadWait>,
     /// The Python venv with testbed/requirements.txt installed (uvicorn kinds); default

@@ -89,6 +89,11 @@ impl Results {
         })
     }
 
+    /// How the load generator waited at the first point (the grid loads every point alike).
+    pub fn load_wait(&self) -> Option<LoadWait> {
+        self.points.first().map(|o| o.point.load_wait)
+    }
+
     /// The overhead for `point`, if measured.
     pub fn overhead_for(&self, point: &Point) -> Option<Duration> {
         self.overheads
@@ -350,8 +355,9 @@ pub struct Options {
     pub concurrency: Vec<u32>,
     /// Server cores.
     pub cores: usize,
-    /// How the load generator waits for answers.
-    pub load_wait: LoadWait,
+    /// How the load generator waits for answers (`None`: as the resumed file's points did,
+    /// else spinning).
+    pub load_wait: Option<LoadWait>,
     /// The FastAPI venv.
     pub venv: PathBuf,
     /// No progress bar.
@@ -365,7 +371,20 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
     } else {
         options.servers.clone()
     };
-    let mut points = points(&servers, options.cores, options.quick, options.load_wait);
+    crate::output::check_writable("--out", &options.out)?;
+    let previous = if options.resume && options.out.is_file() {
+        Some(Results::read(&options.out).map_err(|e| usage(format!("--resume: {e:#}")))?)
+    } else {
+        None
+    };
+    // A resumed grid goes on as its finished points were loaded unless told otherwise, so
+    // `--resume --table` on a file of a blocking load generator prints it rather than
+    // measuring every point again with a spinning one.
+    let load_wait = options
+        .load_wait
+        .or_else(|| previous.as_ref().and_then(Results::load_wait))
+        .unwrap_or(LoadWait::Spin);
+    let mut points = points(&servers, options.cores, options.quick, load_wait);
     if !options.concurrency.is_empty() {
         points.retain(|p| options.concurrency.contains(&p.concurrency));
         if points.is_empty() {
@@ -375,12 +394,6 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
             )));
         }
     }
-    crate::output::check_writable("--out", &options.out)?;
-    let previous = if options.resume && options.out.is_file() {
-        Some(Results::read(&options.out).map_err(|e| usage(format!("--resume: {e:#}")))?)
-    } else {
-        None
-    };
     // A resumed grid keeps the costs its finished points were predicted with.
     let costs = match (&options.costs, &previous) {
         (Some(file), _) => Costs::from_file(file)?,
@@ -510,7 +523,8 @@ pub fn command(args: &crate::cli::GridArgs) -> anyhow::Result<()> {
         servers: args.servers.clone(),
         concurrency: args.concurrency.clone(),
         cores: args.cores,
-        load_wait: run::load_wait(args.load_wait, false)?,
+        // The load generator always has a core of its own here: either way is allowed.
+        load_wait: args.load_wait,
         venv: foreign::venv(args.venv.as_deref()),
         quiet: args.quiet,
     };

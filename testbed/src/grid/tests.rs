@@ -39,13 +39,57 @@ fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
         servers: vec![ServerKind::Threads],
         concurrency: vec![7],
         cores: 1,
-        load_wait: LoadWait::Spin,
+        load_wait: Some(LoadWait::Spin),
         venv: PathBuf::from("/nonexistent"),
         quiet: true,
     };
     let error = run(&options).unwrap_err().to_string();
     assert!(error.contains("--concurrency [7]"), "{error}");
     assert!(!options.out.exists());
+}
+
+#[test]
+fn a_resumed_grid_goes_on_as_its_points_were_loaded() {
+    // A file written before `load_wait` existed has none: its load generator blocked.
+    let point = points(&[ServerKind::Threads], 1, true, LoadWait::Block).remove(0);
+    let mut outcome = Outcome::failed(point, &anyhow::anyhow!("x"));
+    outcome.error = None;
+    let mut json = serde_json::to_value(&outcome).unwrap();
+    json.as_object_mut().unwrap().remove("load_wait");
+    let old: Outcome = serde_json::from_value(json).unwrap();
+    assert_eq!(old.point.load_wait, LoadWait::Block);
+    assert!(!old.point.key().contains("wait="), "old keys stay");
+    let out = std::env::temp_dir().join(format!("testbed-resume-{}.json", std::process::id()));
+    let results = Results {
+        format: FORMAT,
+        date: "2026-01-01".into(),
+        machine: Machine::this(),
+        costs: Costs {
+            source: "test".into(),
+            toml: "[costs]\n".into(),
+        },
+        overheads: Vec::new(),
+        points: vec![old],
+    };
+    assert_eq!(results.load_wait(), Some(LoadWait::Block));
+    results.write(&out).unwrap();
+    // --resume without --load-wait: the finished point is the grid's, nothing runs.
+    let options = Options {
+        quick: true,
+        out: out.clone(),
+        resume: true,
+        costs: None,
+        servers: vec![ServerKind::Threads],
+        concurrency: Vec::new(),
+        cores: 1,
+        load_wait: None,
+        venv: PathBuf::from("/nonexistent"),
+        quiet: true,
+    };
+    let resumed = run(&options).unwrap();
+    assert_eq!(resumed.points.len(), 1);
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(out.with_extension("csv"));
 }
 
 #[test]
