@@ -103,7 +103,10 @@ impl Kernel {
     pub(super) fn leave_idle(&mut self, now: SimTime, core: CoreId) -> (u64, bool) {
         let halted = self.cores[core as usize].record.idle_since < now;
         self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
-        (self.exit_latency() + self.interrupted_for(now, core), halted)
+        (
+            self.exit_latency() + self.interrupted_for(now, core),
+            halted,
+        )
     }
 
     /// The delay of one exit from idle.
