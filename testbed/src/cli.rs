@@ -162,10 +162,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub costs: Option<PathBuf>,
     /// How the load generator waits for answers: `spin` (polls without blocking on its own
-    /// cores, so the server never pays to wake it, as with a client on another machine; the
-    /// default when the server leaves it a core) or `block` (sleeps in epoll_wait, as wrk and
-    /// ab do; on loopback each answer that finds it asleep costs the server's write a
-    /// wake-up of its core).
+    /// cores, so the server never pays to wake it, as with a client on another machine) or
+    /// `block` (sleeps in epoll_wait, as wrk and ab do; on loopback each answer that finds it
+    /// asleep costs the server's write a wake-up of its core). Default: spin, or block with
+    /// --shared-cores, where spin is refused (it would take the server's cores).
     #[arg(long, value_enum)]
     pub load_wait: Option<LoadWait>,
     /// Write the sim scenario built for this point to this file.
@@ -229,7 +229,7 @@ pub struct GridArgs {
     pub table: bool,
     /// Measure nothing: recompute the predictions of the finished points in --out with the
     /// current mapping and simulator (from the file's costs and overheads).
-    #[arg(long, conflicts_with_all = ["resume", "quick"])]
+    #[arg(long, conflicts_with_all = ["resume", "quick", "load_wait"])]
     pub repredict: bool,
 }
 

@@ -89,9 +89,13 @@ impl Results {
         })
     }
 
-    /// How the load generator waited at the first point (the grid loads every point alike).
+    /// How the load generator waited in this file: at its first point, else at its first
+    /// overhead run (`grid` loads a file's points alike and refuses to resume it otherwise).
     pub fn load_wait(&self) -> Option<LoadWait> {
-        self.points.first().map(|o| o.point.load_wait)
+        self.points
+            .first()
+            .map(|o| o.point.load_wait)
+            .or_else(|| self.overheads.first().map(|o| o.load_wait))
     }
 
     /// The overhead for `point`, if measured.
@@ -125,14 +129,15 @@ impl Results {
         ];
         let mut out = String::from(
             "server,cores,concurrency,rate,keepalive,workload,working_set_bytes,requests,\
-             duration_s,load_bound,errors,overhead_ms_per_request,host_busy,load_wait",
+             duration_s,load_bound,errors,overhead_ms_per_request,host_busy",
         );
         for side in ["measured", "predicted", "error_percent"] {
             for key in KEYS {
                 let _ = write!(out, ",{side}_{key}");
             }
         }
-        out.push_str(",error\n");
+        // New columns go last, so a reader of older files by position still finds the rest.
+        out.push_str(",error,load_wait\n");
         let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         for o in &self.points {
             let p = &o.point;
@@ -143,7 +148,7 @@ impl Results {
             let _ = write!(
                 out,
                 // The workload's steps hold commas (`cpu=20us,sleep=10ms`): quoted.
-                "{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},\"{}\",{},{},{},{},{},{},{}",
                 p.server,
                 p.cores,
                 p.concurrency,
@@ -157,7 +162,6 @@ impl Results {
                 o.errors,
                 cell(o.overhead_ms_per_request),
                 cell(o.host_busy),
-                p.load_wait,
             );
             for f in [&o.measured, &o.predicted, &o.error_percent] {
                 for v in values(f) {
@@ -165,7 +169,7 @@ impl Results {
                 }
             }
             let error = o.error.as_deref().unwrap_or("").replace(['"', '\n'], "'");
-            let _ = writeln!(out, ",\"{error}\"");
+            let _ = writeln!(out, ",\"{error}\",{}", p.load_wait);
         }
         out
     }
@@ -380,10 +384,17 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
     // A resumed grid goes on as its finished points were loaded unless told otherwise, so
     // `--resume --table` on a file of a blocking load generator prints it rather than
     // measuring every point again with a spinning one.
-    let load_wait = options
-        .load_wait
-        .or_else(|| previous.as_ref().and_then(Results::load_wait))
-        .unwrap_or(LoadWait::Spin);
+    let before = previous.as_ref().and_then(Results::load_wait);
+    if let (Some(asked), Some(before)) = (options.load_wait, before)
+        && asked != before
+    {
+        return Err(usage(format!(
+            "--load-wait {asked}: the points in {} were measured with --load-wait {before}; \
+             resume with that, or give a new --out",
+            options.out.display()
+        )));
+    }
+    let load_wait = options.load_wait.or(before).unwrap_or(LoadWait::Spin);
     let mut points = points(&servers, options.cores, options.quick, load_wait);
     if !options.concurrency.is_empty() {
         points.retain(|p| options.concurrency.contains(&p.concurrency));

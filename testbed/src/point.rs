@@ -35,19 +35,18 @@ pub struct Point {
     pub load_wait: LoadWait,
 }
 
-/// How the load generator waits for the next answer.
+/// How the load generator waits for the next answer. Blocking, on loopback each answer that
+/// finds it asleep makes the server's `write` wake its core: on the 2-vCPU VM of 2026-12-07,
+/// 6-7 µs of the server's CPU per answer (`peer_wakeup_cpu_ns()` of `calibrate`'s
+/// `wakeup_cpu_detail`), which a client on another machine would not cost it. Spinning, the
+/// polling that finds nothing is not counted in the client's CPU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadWait {
-    /// Sleeps in `epoll_wait` until an answer comes, as wrk and ab do. On loopback each answer
-    /// that finds it asleep makes the server's `write` wake its core: on this VM 7-8 µs of the
-    /// server's CPU per answer (`calibrate`'s `peer_wakeup_cpu`), which a remote client would
-    /// not cost it.
+    /// Sleeps until an answer comes, as wrk and ab do (the server pays to wake it).
     #[default]
     Block,
-    /// Polls without blocking, on cores of its own, so the server never pays to wake it, as
-    /// with a client on another machine. Polling that finds nothing is not counted in the
-    /// client's CPU.
+    /// Polls without blocking on cores of its own (the server never pays to wake it).
     Spin,
 }
 

@@ -271,26 +271,33 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// The overhead the scenario charges per request: the measured one less the wake-ups it
 /// holds that `sim` charges by itself.
 ///
-/// With a blocking load generator (`LoadWait::Block`) the client is 20-odd µs away: at
-/// concurrency 1 the server's core halts for every request, and its /proc CPU, from which the
-/// overhead was taken, holds one wake-up onto a halted core per request (`calibrate`'s
-/// `wakeup_cpu`, measured as that same thread CPU). `sim` charges that at every such wake-up;
-/// counting it in the overhead too would charge it at every request of a busy event loop,
-/// which never blocks. With a spinning one (`LoadWait::Spin`) the next request comes at once:
-/// the server still blocks for it, but its core halts for about one request in ten (measured
-/// with cpuidle's counters, 2026-12-07), and `sim`, whose round trip is then 0, never halts it
-/// there either. Nothing is taken out.
+/// With a blocking load generator (`LoadWait::Block`) the client is `idle_exit_latency` away
+/// (see [`client_wakeup`]): at concurrency 1 the server's core halts for every request, and
+/// its /proc CPU, from which the overhead was taken, holds one wake-up onto a halted core per
+/// request (`calibrate`'s `wakeup_cpu`, measured as that same thread CPU). `sim` charges that
+/// at every such wake-up; counting it in the overhead too would charge it at every request of
+/// a busy event loop, which never blocks. Without an `idle_exit_latency` the scenario's round
+/// trip is 0, `sim` never halts the core at concurrency 1 and charges no wake-up there, so
+/// nothing is taken out. The overhead also holds the server's answer waking the blocked
+/// client (6–7 µs on the VM of 2026-12-07), which no key prices: it stays in at every point.
 ///
-/// The core's own cost of idling (`idle_wakeup_cpu`) is not subtracted: it is core time outside
-/// the server's threads (the idle loop, the interrupt), so the /proc figure never held it. `sim`
-/// adds it whenever a core leaves idle, and [`figures`] leaves it out of the simulated CPU per
-/// request, so that both sides count the server's threads only. (Until 2026-12-07 it was
-/// subtracted here and counted in the simulated CPU: one error hid the other at one
-/// connection, and every busy event loop was charged an idle exit it never had.)
+/// With a spinning one (`LoadWait::Spin`) the next request comes at once: the server still
+/// blocks for it, but its core halts for 0.1–0.2 of the requests (measured with cpuidle's
+/// counters, 2026-12-07), and `sim`, whose round trip is then 0, never halts it there either.
+/// Nothing is taken out.
+///
+/// The core's own cost of idling (`idle_wakeup_cpu`) is not subtracted: it is mostly core time
+/// outside the server's threads (the idle loop, the interrupt), which the /proc figure never
+/// held. `sim` adds it whenever a core leaves idle, and [`figures`] leaves it out of the
+/// simulated CPU per request, so that both sides count the server's threads only. (Until
+/// 2026-12-07 it was subtracted here and counted in the simulated CPU: one error hid the other
+/// at one connection, and every busy event loop was charged an idle exit it never had.)
 pub fn steady_overhead(overhead: Duration, costs: &Costs, wait: LoadWait) -> Duration {
     match wait {
-        LoadWait::Block => overhead.saturating_sub(costs.duration("wakeup_cpu")),
-        LoadWait::Spin => overhead,
+        LoadWait::Block if !client_wakeup(costs, wait).is_zero() => {
+            overhead.saturating_sub(costs.duration("wakeup_cpu"))
+        }
+        LoadWait::Block | LoadWait::Spin => overhead,
     }
 }
 

@@ -380,3 +380,22 @@ pub fn table(outcome: &Outcome) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_generator_spins_on_cores_of_its_own_and_blocks_on_shared_ones() {
+        assert_eq!(load_wait(None, false).unwrap(), LoadWait::Spin);
+        assert_eq!(load_wait(None, true).unwrap(), LoadWait::Block);
+        assert_eq!(
+            load_wait(Some(LoadWait::Block), false).unwrap(),
+            LoadWait::Block
+        );
+        let error = load_wait(Some(LoadWait::Spin), true)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--load-wait block"), "{error}");
+    }
+}

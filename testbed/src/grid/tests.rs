@@ -88,6 +88,14 @@ fn a_resumed_grid_goes_on_as_its_points_were_loaded() {
     };
     let resumed = run(&options).unwrap();
     assert_eq!(resumed.points.len(), 1);
+    // Asked to go on with the other way, it refuses rather than mix the two in one file.
+    let error = run(&Options {
+        load_wait: Some(LoadWait::Spin),
+        ..options
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("--load-wait block"), "{error}");
     let _ = std::fs::remove_file(&out);
     let _ = std::fs::remove_file(out.with_extension("csv"));
 }
@@ -132,4 +140,7 @@ fn results_round_trip_and_make_one_csv_row_per_point() {
     };
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(fields(lines[1]), fields(lines[0]), "{csv}");
+    // The newest column is the last, so older files' columns keep their positions.
+    assert!(lines[0].ends_with(",error,load_wait"), "{}", lines[0]);
+    assert!(lines[1].ends_with(",spin"), "{}", lines[1]);
 }

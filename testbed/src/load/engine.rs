@@ -28,6 +28,8 @@ use super::tally::classify;
 use super::thread::{pin, thread_cpu};
 use super::timer::Timer;
 
+mod poll;
+
 /// Connects started but not yet established. A full accept queue drops SYNs, which leaves
 /// connects pending for a second; stopping at this many turns that into back-pressure on the
 /// ramp instead of a pile of SYN retries in the measured tail. (A handshake whose last ACK
@@ -208,63 +210,6 @@ impl Engine {
             .saturating_sub(start_cpu)
             .saturating_sub(self.spun);
         Ok(self.tally)
-    }
-
-    /// Waits up to `wait` for events: first polling without blocking for up to `plan.spin`,
-    /// then blocking. A spin that found nothing was idle time, and is kept out of the client's
-    /// CPU once the window has begun.
-    fn poll_events(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
-        if self.plan.busy_poll {
-            return self.busy_poll(events, wait);
-        }
-        if self.plan.spin.is_zero() {
-            loop {
-                match self.poll.poll(events, Some(wait)) {
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    other => return other,
-                }
-            }
-        }
-        let spin_start = Instant::now();
-        let spin_end = spin_start + self.plan.spin.min(wait);
-        loop {
-            let spinning = Instant::now() < spin_end;
-            let timeout = if spinning { Duration::ZERO } else { wait };
-            match self.poll.poll(events, Some(timeout)) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                other => other?,
-            }
-            if !events.is_empty() || !spinning {
-                break;
-            }
-        }
-        if self.cpu_at_start.is_some() {
-            // What the spin took until the wait that found the events (or the blocking wait
-            // began): idle time spent on the CPU.
-            self.spun += spin_start.elapsed().min(self.plan.spin);
-        }
-        Ok(())
-    }
-
-    /// Polls without blocking until events come or `wait` has passed (the loop's housekeeping
-    /// then runs). The polling that found nothing was idle time, kept out of the client's CPU
-    /// once the window has begun.
-    fn busy_poll(&mut self, events: &mut Events, wait: Duration) -> std::io::Result<()> {
-        let start = Instant::now();
-        loop {
-            match self.poll.poll(events, Some(Duration::ZERO)) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                other => other?,
-            }
-            if !events.is_empty() || start.elapsed() >= wait {
-                break;
-            }
-            std::hint::spin_loop();
-        }
-        if self.cpu_at_start.is_some() {
-            self.spun += start.elapsed();
-        }
-        Ok(())
     }
 
     fn next_arrival(&self) -> Option<Instant> {

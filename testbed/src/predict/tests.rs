@@ -139,9 +139,12 @@ fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
         steady_overhead(overhead, &costs(), LoadWait::Block),
         overhead
     );
+    // A blocking client 20 us away: the core halts at one connection.
     let with_both = Costs {
         source: "test".into(),
-        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"11us\"\n\
+               idle_exit_latency = \"20us\"\n"
+            .into(),
     };
     assert_eq!(
         steady_overhead(overhead, &with_both, LoadWait::Block),
@@ -151,6 +154,25 @@ fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
         steady_overhead(Duration::from_micros(10), &with_both, LoadWait::Block),
         Duration::ZERO
     );
+    // A blocking client at no distance (no idle_exit_latency): sim never halts the core at
+    // one connection and charges no wake-up there, so nothing is taken out either, and the
+    // prediction keeps the whole measured overhead.
+    let no_exit = Costs {
+        source: "test".into(),
+        toml: "[costs]\nwakeup_cpu = \"11us\"\n".into(),
+    };
+    assert_eq!(
+        steady_overhead(overhead, &no_exit, LoadWait::Block),
+        overhead
+    );
+    let f = predict(
+        &point(ServerKind::Threads, 1, "cpu=50us"),
+        &no_exit,
+        overhead,
+    )
+    .unwrap();
+    let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+    assert!((cpu_us - 90.0).abs() < 0.5, "{cpu_us}");
     // Answering a spinning client, the server's core seldom halted: nothing to take out.
     assert_eq!(
         steady_overhead(overhead, &with_both, LoadWait::Spin),

@@ -279,6 +279,23 @@ fn a_spinning_client_keeps_its_spin_out_of_its_cpu() {
 }
 
 #[test]
+fn a_busy_polling_client_keeps_its_polling_out_of_its_cpu() {
+    // Answers after 2 ms, one connection: a client that never blocks polls for almost all of
+    // each cycle. None of it is work, so its CPU stays far below the cycle (a blocking
+    // client's is a few per cent here); counted in, it would be about 1.
+    let (url, _) = server(Duration::from_millis(2));
+    let mut polling = spec(&url, 1, 200);
+    polling.busy_poll = true;
+    let report = run(&polling, &mut |_| {}).unwrap();
+    assert_eq!(report.completed, 200);
+    assert!(
+        report.client_cpu_fraction < 0.25,
+        "client CPU {} with the polling counted out",
+        report.client_cpu_fraction
+    );
+}
+
+#[test]
 fn cli_usage_errors_exit_2() {
     testbed()
         .args(["load", "http://127.0.0.1:1/", "--concurrency", "0"])
