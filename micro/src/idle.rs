@@ -123,6 +123,26 @@ fn idle_counters(cpu: usize) -> Option<(u64, u64)> {
     any.then_some((time, usage))
 }
 
+/// Entries into the cpuidle states of `cpu` that halt it (every state but the polling one,
+/// `POLL`), or `None` when unreadable.
+pub(crate) fn halts(cpu: usize) -> Option<u64> {
+    let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
+    let mut halts = 0;
+    let mut any = false;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("state") {
+            continue;
+        }
+        let read = |name: &str| std::fs::read_to_string(entry.path().join(name)).ok();
+        if read("name")?.trim() == "POLL" {
+            continue;
+        }
+        halts += read("usage")?.trim().parse::<u64>().ok()?;
+        any = true;
+    }
+    any.then_some(halts)
+}
+
 /// The fixed arithmetic of one request: `iterations` dependent adds and multiplies.
 fn work(iterations: u64) -> u64 {
     let mut x = 1u64;

@@ -15,7 +15,9 @@
 //! ```
 //!
 //! In the first two the client never sleeps: it polls its socket without blocking, so the
-//! server's `write` never has to wake it. Per request, the server thread's CPU
+//! server's `write` never has to wake it. Each round also counts the server core's halts (its
+//! cpuidle entries outside the polling state): where an idle state polls before halting, the
+//! 20 µs pause may end before the halt, and the figure is then null with that reason. Per request, the server thread's CPU
 //! (`CLOCK_THREAD_CPUTIME_ID`) and its voluntary context switches (`getrusage(RUSAGE_THREAD)`,
 //! about 1 and 0 per request, checked). `wakeup_cpu` = (thread CPU per request (blocking) −
 //! thread CPU per request (queued)) / (their difference in voluntary switches per request):
@@ -32,7 +34,7 @@
 //!
 //! Why the gap: a server that blocks but is woken before its core has halted pays almost
 //! nothing. A testbed server answering a spinning client blocks for every request, but its
-//! core halts for about one in ten, and its CPU per request is within 1.5 µs of the same
+//! core halts for 0.1–0.2 of the requests, and its CPU per request is within 1.5 µs of the same
 //! server at ten connections, where it never blocks (2026-12-07). The halt, not the block, is
 //! what costs: `sim` charges `wakeup_cpu` only to a thread woken onto a core that idled.
 //!
@@ -79,6 +81,10 @@ pub struct Condition {
     pub voluntary_switches_per_request: f64,
     /// Rounds counted.
     pub rounds: usize,
+    /// How often the server's core halted per request (its cpuidle entries outside the
+    /// polling state; `None` when cpuidle is unreadable).
+    #[serde(default)]
+    pub halts_per_request: Option<f64>,
 }
 
 /// The three conditions.
@@ -115,8 +121,17 @@ impl NetworkWakeup {
     }
 
     /// Why the figure does not measure what it says, if it does not: the blocking server
-    /// must have slept for most requests and the queued one for few.
+    /// must have slept for most requests and the queued one for few, and the blocking
+    /// server's core must have halted for most (where cpuidle says).
     pub fn doubt(&self) -> Option<String> {
+        if let Some(halts) = self.blocking.halts_per_request
+            && halts < 0.5
+        {
+            return Some(format!(
+                "the server's core halted for only {halts:.2} of the requests with one in flight after a {} µs pause (about 1 expected): its idle state polls first, so the figure would be a block without a halt",
+                self.gap_ns / 1000
+            ));
+        }
         if self.blocking.voluntary_switches_per_request < 0.5 {
             return Some(format!(
                 "the server blocked for only {:.2} of each request with one in flight (about 1 expected): something kept answering for it",
@@ -162,9 +177,19 @@ fn serve(mut stream: TcpStream) -> Result<(), Error> {
     }
 }
 
+/// One round's figures, per request.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    cpu_ns: f64,
+    voluntary: f64,
+    halts: Option<f64>,
+}
+
 /// The client's side of the connection.
 struct Client {
     stream: TcpStream,
+    /// The server's core, whose cpuidle entries each round reads.
+    server_core: usize,
     /// Poll for answers without blocking (the client never sleeps) rather than sleep in `read`.
     spin: bool,
 }
@@ -231,9 +256,10 @@ impl Client {
     }
 
     /// Sends `PER_ROUND` requests keeping `depth` in flight, each of the later ones `gap` after
-    /// the answer before it (spinning); returns the server's CPU and voluntary switches per
-    /// request.
-    fn round(&mut self, depth: usize, gap: Duration) -> Result<(f64, f64), Error> {
+    /// the answer before it (spinning); returns the server's CPU, voluntary switches and its
+    /// core's halts per request.
+    fn round(&mut self, depth: usize, gap: Duration) -> Result<Row, Error> {
+        let halts_before = crate::idle::halts(self.server_core);
         let before = self.counters()?;
         for _ in 0..depth {
             self.send(ANSWER)?;
@@ -251,11 +277,15 @@ impl Client {
             }
         }
         let after = self.counters()?;
+        let halts_after = crate::idle::halts(self.server_core);
         let n = PER_ROUND as f64;
-        Ok((
-            after.cpu_ns.saturating_sub(before.cpu_ns) as f64 / n,
-            after.voluntary.saturating_sub(before.voluntary) as f64 / n,
-        ))
+        Ok(Row {
+            cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns) as f64 / n,
+            voluntary: after.voluntary.saturating_sub(before.voluntary) as f64 / n,
+            halts: halts_before
+                .zip(halts_after)
+                .map(|(b, a)| a.saturating_sub(b) as f64 / n),
+        })
     }
 }
 
@@ -283,7 +313,7 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
         .map_err(Error::io("spawning the loopback server"))?;
     let client = std::thread::Builder::new()
         .name("micro-loopback-client".into())
-        .spawn(move || -> Result<[Vec<(f64, f64)>; 3], Error> {
+        .spawn(move || -> Result<[Vec<Row>; 3], Error> {
             affinity::pin(client_core)?;
             let stream =
                 TcpStream::connect(address).map_err(Error::io("connecting over loopback"))?;
@@ -294,13 +324,14 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
                 .map_err(Error::io("configuring the loopback socket"))?;
             let mut client = Client {
                 stream,
+                server_core: server_core.id,
                 spin: false,
             };
             // Warm both ends (connection buffers, code, the server's first switches).
             client.set_spin(true)?;
             client.round(1, GAP)?;
             client.round(QUEUED_DEPTH, Duration::ZERO)?;
-            let mut rows: [Vec<(f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+            let mut rows: [Vec<Row>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             let start = Instant::now();
             while rows[2].len() < 2 || start.elapsed() < time {
                 client.set_spin(true)?;
@@ -332,9 +363,10 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
     });
     let rows = rows?;
     served??;
-    let condition = |depth: usize, rows: &[(f64, f64)]| -> Result<Condition, Error> {
-        let cpu: Vec<f64> = rows.iter().map(|r| r.0).collect();
-        let switches: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let condition = |depth: usize, rows: &[Row]| -> Result<Condition, Error> {
+        let cpu: Vec<f64> = rows.iter().map(|r| r.cpu_ns).collect();
+        let switches: Vec<f64> = rows.iter().map(|r| r.voluntary).collect();
+        let halts: Vec<f64> = rows.iter().filter_map(|r| r.halts).collect();
         Ok(Condition {
             depth,
             thread_cpu_ns: quantile::median(&cpu).ok_or(Error::NoSamples {
@@ -342,6 +374,7 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             })?,
             voluntary_switches_per_request: quantile::median(&switches).unwrap_or(0.0),
             rounds: rows.len(),
+            halts_per_request: quantile::median(&halts),
         })
     };
     Ok(NetworkWakeup {
@@ -362,6 +395,7 @@ mod tests {
             thread_cpu_ns: cpu,
             voluntary_switches_per_request: switches,
             rounds: 3,
+            halts_per_request: Some(if depth == 1 { 1.0 } else { 0.0 }),
         }
     }
 
@@ -387,6 +421,22 @@ mod tests {
             ..ok.clone()
         };
         assert!(spun.doubt().unwrap().contains("one in flight"));
+        let polled = NetworkWakeup {
+            blocking: Condition {
+                halts_per_request: Some(0.1),
+                ..ok.blocking.clone()
+            },
+            ..ok.clone()
+        };
+        assert!(polled.doubt().unwrap().contains("halted for only 0.10"));
+        let unreadable = NetworkWakeup {
+            blocking: Condition {
+                halts_per_request: None,
+                ..ok.blocking.clone()
+            },
+            ..ok.clone()
+        };
+        assert_eq!(unreadable.doubt(), None, "no cpuidle, no doubt");
         let starved = NetworkWakeup {
             queued: condition(4, 19_000.0, 0.9),
             ..ok
@@ -395,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn a_short_run_measures_both_conditions() {
+    fn a_short_run_measures_the_three_conditions() {
         if affinity::cores().len() < 2 {
             return;
         }

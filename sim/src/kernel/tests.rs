@@ -217,8 +217,7 @@ fn an_interrupt_wake_up_pays_wakeup_cpu_only_onto_a_core_that_halted() {
     // it is requeued where it is (`requeue_delayed`) on a busy core, so it is not charged. The
     // first two wake-ups are the new threads' first runs, not charged either: the core is busy
     // until 14 ms (b ends last) with no switching. Woken again at 15 ms, onto the core idle
-    // since 14 ms, `a`
-    // pays it: done at 15 ms + 200 us + 1 ms.
+    // since 14 ms, `a` pays it: done at 15 ms + 200 us + 1 ms.
     let cpu = 200_000;
     let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false)).with_wakeup_cpu(cpu);
     let mut q = EventQueue::default();

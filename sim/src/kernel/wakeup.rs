@@ -11,7 +11,7 @@
 //! busy core's queue (an EEVDF delayed sleeper too), or onto a core that was handed it the
 //! instant it ran out of work, pays nothing here: on the machine the halt, not the block, is
 //! what costs. Measured 2026-12-07 on the 2-vCPU EPYC guest: a testbed server answering a
-//! spinning client blocks for every request but its core halts for about one in ten, and its
+//! spinning client blocks for every request but its core halts for 0.1–0.2 of them, and its
 //! CPU per request is within 1.5 µs of the same server at ten connections, where it never
 //! blocks; a C server whose client waits 5-100 µs before each request halts every time and
 //! pays 6-10 µs more per request. A thread on a core waking another ([`Waker::Core`]) pays
@@ -29,11 +29,14 @@
 //!   crosses the hypervisor as a packet's does, and is not charged;
 //! - a pool's threads are created before the run and their first request is their first run,
 //!   so it goes uncharged although a real pool thread slept for it (once per thread);
-//! - the figure holds the thread's own extra CPU after its core's idle exit, which
-//!   `idle_wakeup_cpu` (core time, measured from cpuidle residency against the thread's CPU)
-//!   is meant to exclude; the two were measured in different programs, so some overlap is
-//!   possible.
-
+//! - both this figure and `idle_wakeup_cpu` hold the thread's own extra CPU after its core's
+//!   idle exit, so a thread woken onto a halted core is charged it twice: `idle_wakeup_cpu` is
+//!   the core's non-idle time per request from idle less the thread's CPU on a busy core, which
+//!   keeps the thread's slower run after the halt (about 3 µs in `calibrate` runs of
+//!   2026-12-07: the idle condition's thread CPU less the busy one's). It is core time, so it
+//!   lengthens the request but not the testbed's predicted CPU per request, which leaves
+//!   `cpu.idle_wakeup` out.
+//!
 use super::{Burst, Kernel, Waker};
 
 impl Kernel {
@@ -44,7 +47,8 @@ impl Kernel {
     }
 
     /// `burst` as the thread woken by `by` runs it: with `wakeup_cpu` added to its overhead
-    /// when `by` is an interrupt and the thread has run before (see the module docs).
+    /// when `by` is an interrupt and the thread has run before (see the module docs). The
+    /// caller asks only for a thread landing on a core that halted.
     pub(super) fn woken_burst(&self, burst: Burst, by: Waker, has_run: bool) -> Burst {
         match by {
             Waker::Outside | Waker::Handoff if has_run => Burst {
