@@ -114,6 +114,12 @@ pub struct LoadArgs {
     /// counted in the client's CPU. ab and wrk do not spin.
     #[arg(long, default_value = "0s")]
     pub spin: String,
+    /// How it waits for answers: `block` (sleeps in epoll_wait, as wrk and ab do; --spin polls
+    /// for a while first) or `spin` (never sleeps: polls without blocking, so the server never
+    /// pays to wake it; give it cores of its own with --cores). The polling is not counted in
+    /// the client's CPU.
+    #[arg(long, value_enum, default_value_t = LoadWait::Block, conflicts_with = "spin")]
+    pub load_wait: LoadWait,
     /// Cores for the load generator, one engine thread each (default: every core but 0).
     #[arg(long, value_delimiter = ',')]
     pub cores: Vec<usize>,

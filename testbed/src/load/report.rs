@@ -56,6 +56,10 @@ pub struct LoadReport {
     /// `--spin`: how long the generator polled without blocking before it blocked, µs (0: it
     /// always blocked, as ab and wrk do).
     pub spin_us: f64,
+    /// `--load-wait`: whether the generator never blocked (`spin`) or slept for answers
+    /// (`block`, after `spin_us` of polling).
+    #[serde(default)]
+    pub load_wait: crate::point::LoadWait,
     /// The measured requests asked for (`null`: bounded by time only).
     pub requests: Option<u64>,
     /// The measured window's time bound, s.
@@ -130,6 +134,11 @@ impl LoadReport {
             rate: spec.rate,
             keepalive: spec.keepalive,
             spin_us: spec.spin.as_secs_f64() * 1e6,
+            load_wait: if spec.busy_poll {
+                crate::point::LoadWait::Spin
+            } else {
+                crate::point::LoadWait::Block
+            },
             requests: spec.requests,
             time_bound_s: spec.time_bound().as_secs_f64(),
             warmup_s: spec.warmup.as_secs_f64(),
@@ -163,7 +172,9 @@ impl LoadReport {
         } else {
             "a connection per request"
         };
-        let spin = if self.spin_us > 0.0 {
+        let spin = if self.load_wait == crate::point::LoadWait::Spin {
+            ", never blocking".to_string()
+        } else if self.spin_us > 0.0 {
             format!(", spinning {:.0} µs before blocking", self.spin_us)
         } else {
             String::new()
@@ -277,6 +288,7 @@ pub fn command(args: &LoadArgs) -> anyhow::Result<()> {
     spec.keepalive = args.keepalive;
     spec.connect_rate = args.connect_rate;
     spec.spin = duration("--spin", &args.spin)?;
+    spec.busy_poll = args.load_wait == crate::point::LoadWait::Spin;
     spec.cores = (!args.cores.is_empty()).then(|| args.cores.clone());
     spec.server_pids = args.server_pid.clone();
     let report = super::run(&spec, &mut |_| {})?;

@@ -241,6 +241,31 @@ fn cli_prints_json_with_the_figures_keys() {
 }
 
 #[test]
+fn cli_load_wait_spin_never_blocks_and_says_so() {
+    let (url, _) = server(Duration::from_micros(200));
+    let out = testbed()
+        .args(["load", &url, "--keepalive", "--requests", "50", "--json"])
+        .args(["--load-wait", "spin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["load_wait"], "spin");
+    assert_eq!(json["completed"], 50);
+    testbed()
+        .args(["load", &url, "--requests", "20", "--load-wait", "spin"])
+        .assert()
+        .success()
+        .stdout(contains("never blocking"));
+    // Spinning for a while then blocking, and never blocking, are two answers to one question.
+    testbed()
+        .args(["load", &url, "--load-wait", "spin", "--spin", "20us"])
+        .assert()
+        .code(2)
+        .stderr(contains("--spin"));
+}
+
+#[test]
 fn cli_refused_connection_fails_the_run_with_exit_1() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
