@@ -99,48 +99,45 @@ impl IdleWakeup {
     }
 }
 
-/// Total time (µs) and entries of every cpuidle state of `cpu`, or `None` when unreadable.
-fn idle_counters(cpu: usize) -> Option<(u64, u64)> {
-    let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
-    let mut time = 0;
-    let mut usage = 0;
-    let mut any = false;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with("state") {
-            continue;
-        }
-        let read = |name: &str| -> Option<u64> {
-            std::fs::read_to_string(entry.path().join(name))
-                .ok()?
-                .trim()
-                .parse()
-                .ok()
-        };
-        time += read("time")?;
-        usage += read("usage")?;
-        any = true;
-    }
-    any.then_some((time, usage))
+/// A core's cpuidle counters, summed over its states.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdleCounters {
+    /// Time in every state, µs.
+    pub time_us: u64,
+    /// Entries into every state.
+    pub entries: u64,
+    /// Entries into the states that halt the core (all but the polling one, `POLL`).
+    pub halts: u64,
 }
 
-/// Entries into the cpuidle states of `cpu` that halt it (every state but the polling one,
-/// `POLL`), or `None` when unreadable.
-pub(crate) fn halts(cpu: usize) -> Option<u64> {
+/// `cpu`'s cpuidle counters, or `None` when unreadable.
+pub(crate) fn idle_counters(cpu: usize) -> Option<IdleCounters> {
     let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
-    let mut halts = 0;
+    let mut sum = IdleCounters {
+        time_us: 0,
+        entries: 0,
+        halts: 0,
+    };
     let mut any = false;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         if !entry.file_name().to_string_lossy().starts_with("state") {
             continue;
         }
-        let read = |name: &str| std::fs::read_to_string(entry.path().join(name)).ok();
-        if read("name")?.trim() == "POLL" {
-            continue;
+        let read = |name: &str| -> Option<String> {
+            std::fs::read_to_string(entry.path().join(name))
+                .ok()
+                .map(|t| t.trim().to_string())
+        };
+        let number = |name: &str| -> Option<u64> { read(name)?.parse().ok() };
+        let entries = number("usage")?;
+        sum.time_us += number("time")?;
+        sum.entries += entries;
+        if read("name").as_deref() != Some("POLL") {
+            sum.halts += entries;
         }
-        halts += read("usage")?.trim().parse::<u64>().ok()?;
         any = true;
     }
-    any.then_some(halts)
+    any.then_some(sum)
 }
 
 /// The fixed arithmetic of one request: `iterations` dependent adds and multiplies.
@@ -196,14 +193,14 @@ fn round(cpu: usize, iterations: u64) -> Round {
     let after = idle_counters(cpu);
     let n = PER_ROUND as f64;
     let (core_busy_ns, idle_entries) = match (before, after) {
-        (Some((t0, u0)), Some((t1, u1))) => {
+        (Some(b), Some(a)) => {
             // The counters span the whole round; scale the idle time to the counted window.
             let wall = (monotonic_ns().max(end) - wall0) as f64;
-            let idle_ns = (t1.saturating_sub(t0) * 1_000) as f64;
+            let idle_ns = (a.time_us.saturating_sub(b.time_us) * 1_000) as f64;
             let busy_fraction = 1.0 - idle_ns / wall;
             (
                 Some(busy_fraction * (end - start) as f64 / n),
-                Some(u1.saturating_sub(u0) as f64 / n),
+                Some(a.entries.saturating_sub(b.entries) as f64 / n),
             )
         }
         _ => (None, None),

@@ -259,7 +259,7 @@ impl Client {
     /// the answer before it (spinning); returns the server's CPU, voluntary switches and its
     /// core's halts per request.
     fn round(&mut self, depth: usize, gap: Duration) -> Result<Row, Error> {
-        let halts_before = crate::idle::halts(self.server_core);
+        let halts_before = crate::idle::idle_counters(self.server_core).map(|c| c.halts);
         let before = self.counters()?;
         for _ in 0..depth {
             self.send(ANSWER)?;
@@ -277,7 +277,7 @@ impl Client {
             }
         }
         let after = self.counters()?;
-        let halts_after = crate::idle::halts(self.server_core);
+        let halts_after = crate::idle::idle_counters(self.server_core).map(|c| c.halts);
         let n = PER_ROUND as f64;
         Ok(Row {
             cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns) as f64 / n,

@@ -29,19 +29,28 @@ fn the_full_grid_has_every_workload_and_concurrency() {
     assert_eq!(keys.len(), p.len(), "keys must tell points apart");
 }
 
-#[test]
-fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
-    let options = Options {
+/// The options of a grid of the threads server into `out`, nothing else asked.
+fn threads_grid(out: PathBuf) -> Options {
+    Options {
         quick: false,
-        out: std::env::temp_dir().join("testbed-grid-never-written.json"),
+        out,
         resume: false,
         costs: None,
         servers: vec![ServerKind::Threads],
-        concurrency: vec![7],
+        concurrency: Vec::new(),
         cores: 1,
-        load_wait: Some(LoadWait::Spin),
+        load_wait: None,
         venv: PathBuf::from("/nonexistent"),
         quiet: true,
+    }
+}
+
+#[test]
+fn a_concurrency_no_point_has_is_refused_before_anything_runs() {
+    let options = Options {
+        concurrency: vec![7],
+        load_wait: Some(LoadWait::Spin),
+        ..threads_grid(std::env::temp_dir().join("testbed-grid-never-written.json"))
     };
     let error = run(&options).unwrap_err().to_string();
     assert!(error.contains("--concurrency [7]"), "{error}");
@@ -76,15 +85,8 @@ fn a_resumed_grid_goes_on_as_its_points_were_loaded() {
     // --resume without --load-wait: the finished point is the grid's, nothing runs.
     let options = Options {
         quick: true,
-        out: out.clone(),
         resume: true,
-        costs: None,
-        servers: vec![ServerKind::Threads],
-        concurrency: Vec::new(),
-        cores: 1,
-        load_wait: None,
-        venv: PathBuf::from("/nonexistent"),
-        quiet: true,
+        ..threads_grid(out.clone())
     };
     let resumed = run(&options).unwrap();
     assert_eq!(resumed.points.len(), 1);
