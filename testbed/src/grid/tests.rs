@@ -29,6 +29,21 @@ fn the_full_grid_has_every_workload_and_concurrency() {
     assert_eq!(keys.len(), p.len(), "keys must tell points apart");
 }
 
+/// A results file of `points` on this machine, with an empty costs table.
+fn results_of(points: Vec<Outcome>) -> Results {
+    Results {
+        format: FORMAT,
+        date: "2026-01-01".into(),
+        machine: Machine::this(),
+        costs: Costs {
+            source: "test".into(),
+            toml: "[costs]\n".into(),
+        },
+        overheads: Vec::new(),
+        points,
+    }
+}
+
 /// The options of a grid of the threads server into `out`, nothing else asked.
 fn threads_grid(out: PathBuf) -> Options {
     Options {
@@ -69,17 +84,7 @@ fn a_resumed_grid_goes_on_as_its_points_were_loaded() {
     assert_eq!(old.point.load_wait, LoadWait::Block);
     assert!(!old.point.key().contains("wait="), "old keys stay");
     let out = std::env::temp_dir().join(format!("testbed-resume-{}.json", std::process::id()));
-    let results = Results {
-        format: FORMAT,
-        date: "2026-01-01".into(),
-        machine: Machine::this(),
-        costs: Costs {
-            source: "test".into(),
-            toml: "[costs]\n".into(),
-        },
-        overheads: Vec::new(),
-        points: vec![old],
-    };
+    let results = results_of(vec![old]);
     assert_eq!(results.load_wait(), Some(LoadWait::Block));
     results.write(&out).unwrap();
     // --resume without --load-wait: the finished point is the grid's, nothing runs.
@@ -109,17 +114,7 @@ fn results_round_trip_and_make_one_csv_row_per_point() {
         .into_iter()
         .find(|p| p.workload.steps.len() > 1)
         .unwrap();
-    let results = Results {
-        format: FORMAT,
-        date: "2026-01-01".into(),
-        machine: Machine::this(),
-        costs: Costs {
-            source: "test".into(),
-            toml: "[costs]\n".into(),
-        },
-        overheads: vec![],
-        points: vec![Outcome::failed(point, &anyhow::anyhow!("refused"))],
-    };
+    let results = results_of(vec![Outcome::failed(point, &anyhow::anyhow!("refused"))]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grid.json");
     results.write(&path).unwrap();
