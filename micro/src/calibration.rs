@@ -292,8 +292,12 @@ pub fn calibrate(budget: &Budget, progress: &mut dyn FnMut(&str)) -> (Calibratio
         &mut notes,
         memory::tokio_tasks(budget.tasks),
     );
-    calibration.scheduling =
-        crate::scheduling::measure(budget.total.mul_f64(SCHEDULING_SHARE), progress, &mut notes);
+    calibration.scheduling = crate::scheduling::measure(
+        budget.total.mul_f64(SCHEDULING_SHARE),
+        calibration.thread_switch_same_core_ns,
+        progress,
+        &mut notes,
+    );
     let sizes = crate::cache::CacheSizes::read();
     let plan = crate::indirect::Plan::for_budget(&sizes, budget.total());
     calibration.indirect = crate::indirect::measure(&sizes, &plan, &mut notes, progress);
@@ -496,6 +500,8 @@ mod tests {
             "idle_wakeup_detail",
             "wakeup_cpu_ns",
             "wakeup_cpu_detail",
+            "timer_wakeup_cpu_ns",
+            "timer_wakeup_detail",
             "spawn_thread_cpu_ns",
             "spawn_thread_cpu_detail",
             "interruptions",

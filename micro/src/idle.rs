@@ -141,7 +141,7 @@ pub(crate) fn idle_counters(cpu: usize) -> Option<IdleCounters> {
 }
 
 /// The fixed arithmetic of one request: `iterations` dependent adds and multiplies.
-fn work(iterations: u64) -> u64 {
+pub(crate) fn work(iterations: u64) -> u64 {
     let mut x = 1u64;
     for i in 0..iterations {
         x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
@@ -150,7 +150,7 @@ fn work(iterations: u64) -> u64 {
 }
 
 /// Iterations of [`work`] that take [`WORK_NS`] of thread CPU on a warm core, and that time.
-fn calibrate_work() -> (u64, f64) {
+pub(crate) fn calibrate_work() -> (u64, f64) {
     let mut iterations = 1_000u64;
     let time = |n: u64| {
         let start = thread_cpu_ns();

@@ -56,6 +56,7 @@ pub mod loopback;
 pub mod quantile;
 pub mod scheduling;
 pub mod slice;
+pub mod timer;
 pub mod wakeup;
 
 pub use calibration::{Budget, Calibration, calibrate, from_criterion};

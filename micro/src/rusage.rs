@@ -40,22 +40,40 @@ impl Switches {
 pub fn thread_switches() -> Switches {
     #[cfg(target_os = "linux")]
     {
-        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-        // SAFETY: getrusage only writes into the struct we own; a zeroed rusage is valid.
-        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
-        if rc != 0 {
-            return Switches::default();
-        }
-        // SAFETY: rc == 0 means the kernel filled the struct (and it was zeroed before anyway).
-        let usage = unsafe { usage.assume_init() };
-        Switches {
-            voluntary: usage.ru_nvcsw.max(0) as u64,
-            involuntary: usage.ru_nivcsw.max(0) as u64,
-        }
+        switches_of(libc::RUSAGE_THREAD)
     }
     #[cfg(not(target_os = "linux"))]
     {
         Switches::default()
+    }
+}
+
+/// Switch counts of the whole process, its live threads included (`RUSAGE_SELF`); zeros where
+/// the OS has no such call.
+pub fn process_switches() -> Switches {
+    #[cfg(target_os = "linux")]
+    {
+        switches_of(libc::RUSAGE_SELF)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Switches::default()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn switches_of(who: libc::c_int) -> Switches {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes into the struct we own; a zeroed rusage is valid.
+    let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return Switches::default();
+    }
+    // SAFETY: rc == 0 means the kernel filled the struct (and it was zeroed before anyway).
+    let usage = unsafe { usage.assume_init() };
+    Switches {
+        voluntary: usage.ru_nvcsw.max(0) as u64,
+        involuntary: usage.ru_nivcsw.max(0) as u64,
     }
 }
 

@@ -8,6 +8,7 @@
 //!   gil ─────── python3: I/O thread latency alone / beside a CPU thread, 5 ms and 1 ms
 //!   idle ────── a 20 µs request after 2 ms of sleep, idle core vs kept-busy core
 //!   network ─── a loopback server thread blocking for each request vs finding it queued
+//!   timer ───── 100 threads on one busy core, each working then sleeping 1 ms vs yielding
 //!   spawn ───── thread::spawn in CPU time
 //!   noise ───── a spinning thread per core: clock jumps (interruptions) by length
 //!   kernel ──── hz, preempt, hrtick, scheduler, each with its source
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use crate::kernel::{self, KernelConfig};
 use crate::spawn::ThreadCpu;
-use crate::{gil, idle, interruption, loopback, slice, spawn, unit, wakeup};
+use crate::{gil, idle, interruption, loopback, slice, spawn, timer, unit, wakeup};
 
 /// Competing CPU-bound threads beside the 1 ms sleeper.
 pub const HOG_COUNTS: [usize; 3] = [0, 1, 2];
@@ -55,6 +56,11 @@ pub struct Scheduling {
     pub wakeup_cpu_ns: Option<f64>,
     /// Both conditions of that measurement in full.
     pub wakeup_cpu_detail: Option<loopback::NetworkWakeup>,
+    /// The core time a timed sleep costs on a busy core beyond the context switches, ns (see
+    /// [`timer`]).
+    pub timer_wakeup_cpu_ns: Option<f64>,
+    /// Both modes of that measurement in full.
+    pub timer_wakeup_detail: Option<timer::TimerWakeup>,
     /// CPU of one `thread::spawn`: the spawner's share plus the child's start-up, ns.
     pub spawn_thread_cpu_ns: Option<f64>,
     /// The spawn's CPU in parts, and wall time in the same loop.
@@ -80,6 +86,7 @@ const WAKEUP_SHARE: f64 = 0.07; // per hog count
 const GIL_SHARE: f64 = 0.075; // per case, four cases
 const IDLE_SHARE: f64 = 0.25;
 const NETWORK_SHARE: f64 = 0.04;
+const TIMER_SHARE: f64 = 0.04;
 const SPAWN_SHARE: f64 = 0.05;
 const NOISE_SHARE: f64 = 0.12;
 const QUANTA_SHARE: f64 = 0.3;
@@ -89,8 +96,11 @@ const QUANTA_MIN: Duration = Duration::from_secs(2);
 const GIL_MIN_CASE: Duration = Duration::from_millis(500);
 
 /// Measures everything within `time`; progress lines go to `progress`, warnings to `notes`.
+/// `thread_switch_ns` (the same-core switch, measured before) prices the switches the timer
+/// measurement takes out of its figure.
 pub fn measure(
     time: Duration,
+    thread_switch_ns: Option<f64>,
     progress: &mut dyn FnMut(&str),
     notes: &mut Vec<String>,
 ) -> Scheduling {
@@ -311,6 +321,36 @@ pub fn measure(
         ),
     }
 
+    match timer::measure(time.mul_f64(TIMER_SHARE)) {
+        Ok(figures) => {
+            let (y, z) = (&figures.yielding, &figures.sleeping);
+            progress(&format!(
+                "wakeup/timer: {} threads on one core, core time per iteration {} yielding, {} sleeping {} ({:.2} and {:.2} switches, {:.2} timer interrupts per sleep)",
+                figures.threads,
+                fmt(y.core_ns),
+                fmt(figures.sleep_ns),
+                fmt(z.core_ns),
+                y.switches,
+                z.switches,
+                z.timer_interrupts.unwrap_or(f64::NAN),
+            ));
+            match thread_switch_ns {
+                Some(switch) => s.timer_wakeup_cpu_ns = Some(figures.wakeup_cpu_ns(switch)),
+                None => skip(
+                    &mut s,
+                    &["timer_wakeup_cpu_ns"],
+                    "the same-core thread switch, which it subtracts, was not measured".into(),
+                ),
+            }
+            s.timer_wakeup_detail = Some(figures);
+        }
+        Err(e) => skip(
+            &mut s,
+            &["timer_wakeup_cpu_ns", "timer_wakeup_detail"],
+            e.to_string(),
+        ),
+    }
+
     match spawn::thread_cpu(time.mul_f64(SPAWN_SHARE)) {
         Ok(cpu) => {
             progress(&format!(
@@ -402,7 +442,7 @@ pub fn measure(
 impl Scheduling {
     /// The `[costs]` entries these figures give: key, value with units, what it is. Values
     /// that are missing or not positive are `None` (the simulator keeps its reference).
-    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 4] {
+    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 5] {
         let positive = |v: Option<f64>| v.filter(|v| *v > 0.0).map(unit::format_duration);
         [
             (
@@ -419,6 +459,11 @@ impl Scheduling {
                 "wakeup_cpu",
                 positive(self.wakeup_cpu_ns),
                 "thread CPU per wake-up by a loopback packet onto a halted core, beyond the same request queued",
+            ),
+            (
+                "timer_wakeup_cpu",
+                positive(self.timer_wakeup_cpu_ns),
+                "core time of a timed sleep on a busy core, beyond the switches",
             ),
             (
                 "spawn_thread_cpu",
@@ -490,6 +535,10 @@ impl Scheduling {
             ));
         }
         lines.push(format!(
+            "a timed sleep on a busy core, core time beyond the switches: {}",
+            fmt(self.timer_wakeup_cpu_ns)
+        ));
+        lines.push(format!(
             "spawn an OS thread, CPU: {}",
             fmt(self.spawn_thread_cpu_ns)
         ));
@@ -523,65 +572,4 @@ impl Scheduling {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Scheduling {
-        Scheduling {
-            sched_slice_ns: Some(3.97e6),
-            sched_slice_p99_ns: Some(4.2e6),
-            sched_involuntary_switches_per_s: Some(252.0),
-            wakeup_latency_busy_ns: Some(vec![(0, 30e3, 80e3), (1, 40e3, 4e6)]),
-            gil_io_latency_ns: Some(vec![(5_000_000, true, 5.1e6, 9e6)]),
-            gil_python_version: Some("3.11.7".into()),
-            idle_wakeup_cpu_ns: Some(-3.0),
-            idle_exit_latency_ns: Some(25e3),
-            spawn_thread_cpu_ns: Some(14e3),
-            wakeup_cpu_ns: Some(11.5e3),
-            ..Scheduling::default()
-        }
-    }
-
-    #[test]
-    fn json_shapes_are_lists_of_tuples() {
-        let json = serde_json::to_value(sample()).unwrap();
-        assert_eq!(json["sched_slice_ns"], 3.97e6);
-        assert_eq!(json["wakeup_latency_busy_ns"][1][0], 1);
-        assert_eq!(json["wakeup_latency_busy_ns"][1][2], 4e6);
-        assert_eq!(json["gil_io_latency_ns"][0][0], 5_000_000);
-        assert_eq!(json["gil_io_latency_ns"][0][1], true);
-        assert_eq!(json["gil_io_latency_ns"][0].as_array().unwrap().len(), 4);
-        assert_eq!(json["idle_wakeup_detail"], serde_json::Value::Null);
-        assert!(json["machine"].is_object());
-        assert!(json["not_measured"].is_object());
-        // And back: an older file without these keys reads as all-missing.
-        let back: Scheduling = serde_json::from_value(json).unwrap();
-        assert_eq!(back, sample());
-        let empty: Scheduling = serde_json::from_str("{}").unwrap();
-        assert_eq!(empty, Scheduling::default());
-    }
-
-    #[test]
-    fn cost_entries_keep_only_positive_durations() {
-        let entries = sample().cost_entries();
-        assert_eq!(entries[0].0, "idle_wakeup_cpu");
-        assert_eq!(
-            entries[0].1, None,
-            "a negative difference is noise, not a cost"
-        );
-        assert_eq!(entries[1].1.as_deref(), Some("25us"));
-        assert_eq!(entries[2].0, "wakeup_cpu");
-        assert_eq!(entries[2].1.as_deref(), Some("11.5us"));
-        assert_eq!(entries[3].1.as_deref(), Some("14us"));
-    }
-
-    #[test]
-    fn the_table_lines_name_every_figure() {
-        let text = sample().render();
-        assert!(text.contains("p50 3.97ms, p99 4.2ms (252 involuntary switches/s)"));
-        assert!(text.contains("beside 1 hog(s): p50 40us, p99 4ms"));
-        assert!(text.contains("interval 5ms, beside a CPU thread: p50 5.1ms"));
-        assert!(text.contains("spawn an OS thread, CPU: 14us"));
-        assert!(text.contains("woken by the network, thread CPU: 11.5us"));
-    }
-}
+mod tests;

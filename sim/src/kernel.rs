@@ -4,6 +4,8 @@
 //!  wake(thread, burst, waker) ─▶ idle core? ──yes──▶ dispatch (thread_wakeup if cross-core;
 //!                                    │no          idle costs; if it halted, + wakeup_cpu
 //!                                    │            if an interrupt)
+//!                                    │            (an I/O wait's end onto a busy core:
+//!                                    │            + timer_wakeup_cpu)
 //!                                    ▼
 //!          rr:        one shared FIFO ─────────────────────────▶ next free core / slice end
 //!          eevdf/cfs: the least loaded core's run queue ─▶ wake-up preemption? ─▶ resched
@@ -19,7 +21,8 @@
 //! hand-off) onto a core that halted also pays `wakeup_cpu` first, as switching; one woken onto
 //! a busy core, or by a thread on a core, does not (`kernel/wakeup.rs`). A core handed work at
 //! the instant it ran out still pays the idle costs (the idle loop's entry and exit) but did
-//! not halt, so the woken thread pays no `wakeup_cpu`.
+//! not halt, so the woken thread pays no `wakeup_cpu`. A thread whose I/O wait ends
+//! ([`Waker::Io`]) and lands on a busy core pays `timer_wakeup_cpu` instead, as switching.
 //!
 //! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
 //! queue (`rr`, the closed-form tests' processor sharing), or Linux's fair scheduler with one
@@ -160,6 +163,9 @@ pub(crate) struct Kernel {
     idle_exit_latency: u64,
     /// CPU of being woken by an interrupt, added to the woken thread's burst (`wakeup_cpu`).
     wakeup_cpu: u64,
+    /// CPU of an I/O wait's end onto a busy core, added to the woken thread's burst
+    /// (`timer_wakeup_cpu`).
+    timer_wakeup_cpu: u64,
     /// The spread of the exit's delay, when its p99 is given.
     exit_tail: Option<idle::ExitTail>,
     /// The cores' interruptions, if the machine has any.
@@ -224,6 +230,7 @@ impl Kernel {
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             wakeup_cpu: 0,
+            timer_wakeup_cpu: 0,
             exit_tail: None,
             noise: None,
             interrupted_ns: 0,
@@ -289,9 +296,12 @@ impl Kernel {
         by: Waker,
     ) {
         let has_run = self.threads[thread as usize].last_core != NONE;
+        // Priced as landing on a busy core (a delayed sleeper's, or a run queue); an idle
+        // core's landing below puts the plain burst back.
+        let onto_busy = self.busy_woken_burst(burst, by, has_run);
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
-        t.burst = burst;
+        t.burst = onto_busy;
         t.priced = false;
         t.state = State::Runnable;
         // Counted as waiting from here; the run level is set once it is known whether it
@@ -312,15 +322,16 @@ impl Kernel {
             Some(core) => {
                 let crosses = match by {
                     Waker::Core(origin) => origin != core,
-                    Waker::Outside => last != NONE && last != core,
+                    Waker::Outside | Waker::Io => last != NONE && last != core,
                     Waker::Handoff => self.cores.len() > 1,
                 };
                 let delay = if crosses { self.thread_wakeup } else { 0 };
                 let (exit, halted) = self.leave_idle(now, core);
-                if halted {
-                    let burst = self.threads[thread as usize].burst;
-                    self.threads[thread as usize].burst = self.woken_burst(burst, by, has_run);
-                }
+                self.threads[thread as usize].burst = if halted {
+                    self.woken_burst(burst, by, has_run)
+                } else {
+                    burst
+                };
                 self.enqueue(now, core, thread);
                 let picked = self.queues.pick(core, now).unwrap_or(thread);
                 debug_assert_eq!(picked, thread);

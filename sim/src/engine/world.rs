@@ -133,6 +133,7 @@ impl<'a> World<'a> {
                     cfg.seed,
                 )
                 .with_wakeup_cpu(cfg.costs.wakeup_cpu)
+                .with_timer_wakeup_cpu(cfg.costs.timer_wakeup_cpu)
                 .with_interruptions(cfg.costs.interruptions, cfg.seed);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),

@@ -50,8 +50,12 @@ impl Burst {
 pub(crate) enum Waker {
     /// The thread running on this core.
     Core(CoreId),
-    /// No core: an interrupt.
+    /// No core: an interrupt (the network, a lock or pool released elsewhere).
     Outside,
+    /// No core: the end of an I/O wait the thread blocked in (a timer, a device's interrupt).
+    /// As [`Waker::Outside`], and onto a busy core it pays `timer_wakeup_cpu`
+    /// (`kernel/wakeup.rs`).
+    Io,
     /// A thread the simulation does not run (a server's acceptor or listener), woken by the
     /// network, hands work to this one: on a machine of more than one core the hand-off is
     /// taken to cross cores (the acceptor sits wherever its interrupt landed), so a thread

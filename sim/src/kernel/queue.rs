@@ -145,7 +145,7 @@ impl Kernel {
         let last = self.threads[thread as usize].last_core;
         let waker = match by {
             Waker::Core(core) => core,
-            Waker::Outside | Waker::Handoff => NONE,
+            Waker::Outside | Waker::Io | Waker::Handoff => NONE,
         };
         let mut best = NONE;
         for core in [last, waker].into_iter().chain(0..load.len() as CoreId) {

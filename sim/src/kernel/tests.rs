@@ -266,3 +266,49 @@ fn an_interrupt_wake_up_pays_wakeup_cpu_only_onto_a_core_that_halted() {
         Burst::work(MS)
     );
 }
+
+#[test]
+fn an_io_wait_s_end_pays_timer_wakeup_cpu_onto_a_busy_core_only() {
+    // The schedule of the test above, the wake-ups now ends of I/O waits, with
+    // timer_wakeup_cpu = 300 us beside wakeup_cpu = 200 us. At 3.5 ms `a` lands on the busy
+    // core (requeued where it was delayed): it pays the timer's 300 us, so `b` ends at
+    // 14.3 ms. At 15 ms it lands on the core that halted: it pays wakeup_cpu (the idle
+    // exit's figure holds the timer there), not both.
+    let (cpu, timer) = (200_000, 300_000);
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false))
+        .with_wakeup_cpu(cpu)
+        .with_timer_wakeup_cpu(timer);
+    let mut q = EventQueue::default();
+    let (a, b) = (k.spawn(), k.spawn());
+    k.wake(SimTime(0), &mut q, a, Burst::work(3 * MS), Waker::Io);
+    k.wake(SimTime(0), &mut q, b, Burst::work(10 * MS), Waker::Io);
+    q.push(SimTime(3_500_000), Event::Arrival);
+    q.push(SimTime(15_000_000), Event::Arrival);
+    let mut done = Vec::new();
+    while let Some((now, event)) = q.pop() {
+        match event {
+            Event::Arrival => k.wake(now, &mut q, a, Burst::work(MS), Waker::Io),
+            Event::CoreDone { core, generation } => {
+                if let Some(t) = k.core_done(now, &mut q, core, generation) {
+                    done.push((now.ns(), t));
+                    k.resume(now, &mut q, core, Next::Block);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(done.contains(&(14_300_000, b)), "{done:?}");
+    assert_eq!(done.last(), Some(&(16_200_000, a)));
+    assert_eq!(k.switching_ns, timer + cpu);
+    assert_eq!(k.useful_ns, 15 * MS);
+    // Onto a busy core, an interrupt that ends no I/O wait pays nothing, nor does a new
+    // thread's first run.
+    for (by, has_run) in [
+        (Waker::Outside, true),
+        (Waker::Handoff, true),
+        (Waker::Io, false),
+    ] {
+        let burst = k.busy_woken_burst(Burst::work(MS), by, has_run);
+        assert_eq!(burst, Burst::work(MS), "{by:?}");
+    }
+}

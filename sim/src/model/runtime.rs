@@ -536,14 +536,14 @@ impl Scheduler for Runtime {
         {
             self.offload[o as usize].phase = OffloadPhase::Returning;
             let thread = self.offload[o as usize].thread;
-            ctx.wake(thread, Burst::ZERO, Waker::Outside);
+            ctx.wake(thread, Burst::ZERO, Waker::Io);
             return;
         }
         // A blocking call ends: its worker (still holding the task) resumes it, no task switch.
         let w = ctx.owner(req);
         if w != NONE && self.workers[w as usize].current == req {
             let thread = self.workers[w as usize].thread;
-            ctx.wake(thread, Burst::ZERO, Waker::Outside);
+            ctx.wake(thread, Burst::ZERO, Waker::Io);
             return;
         }
         self.make_ready(ctx, req, Waker::Outside);

@@ -451,7 +451,7 @@ impl Scheduler for ThreadPerRequest {
     fn on_io_done(&mut self, ctx: &mut Ctx, req: ReqId) {
         ctx.end_step(req);
         let thread = ctx.owner(req);
-        ctx.wake(thread, Burst::ZERO, Waker::Outside);
+        ctx.wake(thread, Burst::ZERO, Waker::Io);
     }
 
     fn on_pool_granted(&mut self, ctx: &mut Ctx, req: ReqId) {
