@@ -500,6 +500,8 @@ mod tests {
             "idle_wakeup_detail",
             "wakeup_cpu_ns",
             "wakeup_cpu_detail",
+            "halt_after_ns",
+            "brief_idle_cpu_ns",
             "timer_wakeup_cpu_ns",
             "timer_wakeup_detail",
             "spawn_thread_cpu_ns",

@@ -49,6 +49,7 @@ pub mod ring;
 
 pub mod clock;
 pub mod gil;
+pub mod halt;
 pub mod idle;
 pub mod interruption;
 pub mod kernel;

@@ -12,6 +12,8 @@
 //!                   wakes it (an interrupt from the other core)
 //!   queued        : four requests in flight; each read finds the next request waiting
 //!   client_sleeps : as blocking, but the client sleeps in `read` for each answer
+//!   gaps          : as blocking with shorter pauses ([`SWEEP_GAPS`]: 0, 5 and 10 µs), where the
+//!                   request may come before the core has halted (see [`crate::halt`])
 //! ```
 //!
 //! In the first two the client never sleeps: it polls its socket without blocking, so the
@@ -63,6 +65,9 @@ const PER_ROUND: u64 = 200;
 /// within a few µs of blocking; with no gap, a spinning client's next request often lands
 /// before that).
 pub const GAP: Duration = Duration::from_micros(20);
+/// The client's shorter pauses, ns: where between 0 and [`GAP`] the server's core starts to
+/// halt before the request comes.
+pub const SWEEP_GAPS: [u64; 3] = [0, 5_000, 10_000];
 /// The longest the client waits for one answer: a dead server cannot hang `calibrate`.
 const ANSWER_LIMIT: Duration = Duration::from_secs(10);
 /// The first byte of a request: answer it, report the server's counters, or stop.
@@ -85,6 +90,21 @@ pub struct Condition {
     /// polling state; `None` when cpuidle is unreadable).
     #[serde(default)]
     pub halts_per_request: Option<f64>,
+    /// The server core's time outside idle states per request, ns: the thread's CPU plus
+    /// everything else the core did (`None` when cpuidle is unreadable; absent before
+    /// 2026-12-07T16).
+    #[serde(default)]
+    pub core_ns: Option<f64>,
+    /// The client's pause before each request, ns (absent before 2026-12-07T16).
+    #[serde(default)]
+    pub gap_ns: Option<u64>,
+}
+
+impl Condition {
+    /// The core's time per request outside the server thread, ns.
+    pub fn outside_thread_ns(&self) -> Option<f64> {
+        self.core_ns.map(|core| core - self.thread_cpu_ns)
+    }
 }
 
 /// The three conditions.
@@ -101,6 +121,9 @@ pub struct NetworkWakeup {
     /// The client's wait before each request with one in flight, ns.
     #[serde(default)]
     pub gap_ns: u64,
+    /// As `blocking` after each of [`SWEEP_GAPS`] (empty before 2026-12-07T16).
+    #[serde(default)]
+    pub gaps: Vec<Condition>,
 }
 
 impl NetworkWakeup {
@@ -183,6 +206,7 @@ struct Row {
     cpu_ns: f64,
     voluntary: f64,
     halts: Option<f64>,
+    core_ns: Option<f64>,
 }
 
 /// The client's side of the connection.
@@ -259,8 +283,11 @@ impl Client {
     /// the answer before it (spinning); returns the server's CPU, voluntary switches and its
     /// core's halts per request.
     fn round(&mut self, depth: usize, gap: Duration) -> Result<Row, Error> {
-        let halts_before = crate::idle::idle_counters(self.server_core).map(|c| c.halts);
         let before = self.counters()?;
+        // cpuidle adds a spell's time when it ends: read once the server's core has just
+        // woken for the report, so that the spell before the round is not counted in it.
+        let idle_before = crate::idle::idle_counters(self.server_core);
+        let start = Instant::now();
         for _ in 0..depth {
             self.send(ANSWER)?;
         }
@@ -277,14 +304,20 @@ impl Client {
             }
         }
         let after = self.counters()?;
-        let halts_after = crate::idle::idle_counters(self.server_core).map(|c| c.halts);
+        let wall_ns = start.elapsed().as_nanos() as f64;
+        let idle_after = crate::idle::idle_counters(self.server_core);
         let n = PER_ROUND as f64;
+        let idle = idle_before.zip(idle_after);
         Ok(Row {
             cpu_ns: after.cpu_ns.saturating_sub(before.cpu_ns) as f64 / n,
             voluntary: after.voluntary.saturating_sub(before.voluntary) as f64 / n,
-            halts: halts_before
-                .zip(halts_after)
-                .map(|(b, a)| a.saturating_sub(b) as f64 / n),
+            halts: idle.map(|(b, a)| a.halts.saturating_sub(b.halts) as f64 / n),
+            // The closing report's round trip is in the window: one request in 201, the same
+            // share in every condition.
+            core_ns: idle.map(|(b, a)| {
+                let idle_ns = a.time_us.saturating_sub(b.time_us) as f64 * 1_000.0;
+                (wall_ns - idle_ns).max(0.0) / n
+            }),
         })
     }
 }
@@ -313,7 +346,7 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
         .map_err(Error::io("spawning the loopback server"))?;
     let client = std::thread::Builder::new()
         .name("micro-loopback-client".into())
-        .spawn(move || -> Result<[Vec<Row>; 3], Error> {
+        .spawn(move || -> Result<[Vec<Row>; 3 + SWEEP_GAPS.len()], Error> {
             affinity::pin(client_core)?;
             let stream =
                 TcpStream::connect(address).map_err(Error::io("connecting over loopback"))?;
@@ -331,12 +364,15 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             client.set_spin(true)?;
             client.round(1, GAP)?;
             client.round(QUEUED_DEPTH, Duration::ZERO)?;
-            let mut rows: [Vec<Row>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+            let mut rows: [Vec<Row>; 3 + SWEEP_GAPS.len()] = Default::default();
             let start = Instant::now();
             while rows[2].len() < 2 || start.elapsed() < time {
                 client.set_spin(true)?;
                 rows[0].push(client.round(1, GAP)?);
                 rows[1].push(client.round(QUEUED_DEPTH, Duration::ZERO)?);
+                for (i, gap) in SWEEP_GAPS.iter().enumerate() {
+                    rows[3 + i].push(client.round(1, Duration::from_nanos(*gap))?);
+                }
                 client.set_spin(false)?;
                 rows[2].push(client.round(1, GAP)?);
             }
@@ -363,10 +399,11 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
     });
     let rows = rows?;
     served??;
-    let condition = |depth: usize, rows: &[Row]| -> Result<Condition, Error> {
+    let condition = |depth: usize, gap: Option<u64>, rows: &[Row]| -> Result<Condition, Error> {
         let cpu: Vec<f64> = rows.iter().map(|r| r.cpu_ns).collect();
         let switches: Vec<f64> = rows.iter().map(|r| r.voluntary).collect();
         let halts: Vec<f64> = rows.iter().filter_map(|r| r.halts).collect();
+        let core: Vec<f64> = rows.iter().filter_map(|r| r.core_ns).collect();
         Ok(Condition {
             depth,
             thread_cpu_ns: quantile::median(&cpu).ok_or(Error::NoSamples {
@@ -375,13 +412,21 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             voluntary_switches_per_request: quantile::median(&switches).unwrap_or(0.0),
             rounds: rows.len(),
             halts_per_request: quantile::median(&halts),
+            core_ns: quantile::median(&core),
+            gap_ns: gap,
         })
     };
+    let gap = Some(GAP.as_nanos() as u64);
     Ok(NetworkWakeup {
-        blocking: condition(1, &rows[0])?,
-        queued: condition(QUEUED_DEPTH, &rows[1])?,
-        client_sleeps: Some(condition(1, &rows[2])?),
+        blocking: condition(1, gap, &rows[0])?,
+        queued: condition(QUEUED_DEPTH, Some(0), &rows[1])?,
+        client_sleeps: Some(condition(1, gap, &rows[2])?),
         gap_ns: GAP.as_nanos() as u64,
+        gaps: SWEEP_GAPS
+            .iter()
+            .zip(&rows[3..])
+            .map(|(gap, rows)| condition(1, Some(*gap), rows))
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -396,6 +441,8 @@ mod tests {
             voluntary_switches_per_request: switches,
             rounds: 3,
             halts_per_request: Some(if depth == 1 { 1.0 } else { 0.0 }),
+            core_ns: None,
+            gap_ns: None,
         }
     }
 
@@ -406,6 +453,7 @@ mod tests {
             queued: condition(4, 19_000.0, 0.01),
             client_sleeps: Some(condition(1, 38_000.0, 1.0)),
             gap_ns: GAP.as_nanos() as u64,
+            gaps: Vec::new(),
         };
         // 11 us of CPU over 0.99 wake-ups more per request.
         assert!((ok.wakeup_cpu_ns() - 11_000.0 / 0.99).abs() < 1e-6);
@@ -466,5 +514,7 @@ mod tests {
         let sleeps = figures.client_sleeps.as_ref().unwrap();
         assert!(sleeps.voluntary_switches_per_request >= 0.5, "{figures:?}");
         assert!(sleeps.rounds >= 2, "{figures:?}");
+        assert_eq!(figures.gaps.len(), SWEEP_GAPS.len());
+        assert_eq!(figures.gaps[0].gap_ns, Some(0));
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::kernel::{self, KernelConfig};
 use crate::spawn::ThreadCpu;
-use crate::{gil, idle, interruption, loopback, slice, spawn, timer, unit, wakeup};
+use crate::{gil, halt, idle, interruption, loopback, slice, spawn, timer, unit, wakeup};
 
 /// Competing CPU-bound threads beside the 1 ms sleeper.
 pub const HOG_COUNTS: [usize; 3] = [0, 1, 2];
@@ -54,8 +54,13 @@ pub struct Scheduling {
     /// The CPU a thread spends blocking and being woken by a loopback packet, beyond the
     /// same request found already queued, ns (see [`loopback`]).
     pub wakeup_cpu_ns: Option<f64>,
-    /// Both conditions of that measurement in full.
+    /// Its conditions in full.
     pub wakeup_cpu_detail: Option<loopback::NetworkWakeup>,
+    /// How long a core idles before it halts, ns: a lower bound from the loopback pauses (see
+    /// [`halt`]).
+    pub halt_after_ns: Option<f64>,
+    /// The core time of an idle spell that ended before the halt, ns (see [`halt`]).
+    pub brief_idle_cpu_ns: Option<f64>,
     /// The core time a timed sleep costs on a busy core beyond the context switches, ns (see
     /// [`timer`]).
     pub timer_wakeup_cpu_ns: Option<f64>,
@@ -312,11 +317,50 @@ pub fn measure(
                 Some(reason) => skip(&mut s, &["wakeup_cpu_ns"], reason),
                 None => s.wakeup_cpu_ns = Some(figures.wakeup_cpu_ns()),
             }
+            let spells = halt::idle_spells(&figures);
+            let halts: Vec<String> = figures
+                .gaps
+                .iter()
+                .chain([&figures.blocking])
+                .map(|c| {
+                    format!(
+                        "{} µs {:.2}",
+                        c.gap_ns.unwrap_or(0) / 1000,
+                        c.halts_per_request.unwrap_or(f64::NAN)
+                    )
+                })
+                .collect();
+            progress(&format!(
+                "idle/halt: halts per request by client pause {}: halts after {}; an idle spell that does not halt costs the core {}",
+                halts.join(", "),
+                spells.halt_after_ns.map_or("?".into(), fmt),
+                spells
+                    .brief_idle_cpu_ns
+                    .as_ref()
+                    .map_or("?".into(), |v| fmt(*v)),
+            ));
+            match spells.halt_after_ns {
+                Some(v) => s.halt_after_ns = Some(v),
+                None => skip(
+                    &mut s,
+                    &["halt_after_ns"],
+                    "the core halted for fewer than half of the requests even after the longest pause".into(),
+                ),
+            }
+            match spells.brief_idle_cpu_ns {
+                Ok(v) => s.brief_idle_cpu_ns = Some(v),
+                Err(reason) => skip(&mut s, &["brief_idle_cpu_ns"], reason),
+            }
             s.wakeup_cpu_detail = Some(figures);
         }
         Err(e) => skip(
             &mut s,
-            &["wakeup_cpu_ns", "wakeup_cpu_detail"],
+            &[
+                "wakeup_cpu_ns",
+                "wakeup_cpu_detail",
+                "halt_after_ns",
+                "brief_idle_cpu_ns",
+            ],
             e.to_string(),
         ),
     }
@@ -439,137 +483,7 @@ pub fn measure(
     s
 }
 
-impl Scheduling {
-    /// The `[costs]` entries these figures give: key, value with units, what it is. Values
-    /// that are missing or not positive are `None` (the simulator keeps its reference).
-    pub fn cost_entries(&self) -> [(&'static str, Option<String>, &'static str); 5] {
-        let positive = |v: Option<f64>| v.filter(|v| *v > 0.0).map(unit::format_duration);
-        [
-            (
-                "idle_wakeup_cpu",
-                positive(self.idle_wakeup_cpu_ns),
-                "core CPU per request for idling between requests",
-            ),
-            (
-                "idle_exit_latency",
-                positive(self.idle_exit_latency_ns),
-                "extra lateness of a timer wake-up from idle",
-            ),
-            (
-                "wakeup_cpu",
-                positive(self.wakeup_cpu_ns),
-                "thread CPU per wake-up by a loopback packet onto a halted core, beyond the same request queued",
-            ),
-            (
-                "timer_wakeup_cpu",
-                positive(self.timer_wakeup_cpu_ns),
-                "core time of a timed sleep on a busy core, beyond the switches",
-            ),
-            (
-                "spawn_thread_cpu",
-                positive(self.spawn_thread_cpu_ns),
-                "CPU of thread::spawn, spawner + child start",
-            ),
-        ]
-    }
-
-    /// The figures as lines for the talk's table.
-    pub fn render(&self) -> String {
-        let fmt = |v: Option<f64>| v.map_or("not measured".to_string(), unit::format_duration);
-        let m = &self.machine;
-        let word = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
-        let mut lines = vec![format!(
-            "kernel: scheduler {}, HZ {}, preempt {}, hrtick {}",
-            word(m.scheduler.and_then(|v| serde_json::to_string(&v).ok())).trim_matches('"'),
-            word(m.hz.map(|v| v.to_string())),
-            word(m.preempt.and_then(|v| serde_json::to_string(&v).ok())).trim_matches('"'),
-            word(m.hrtick.map(|v| v.to_string())),
-        )];
-        lines.push(format!(
-            "time slice, 2 hogs on 1 core: p50 {}, p99 {}{}",
-            fmt(self.sched_slice_ns),
-            fmt(self.sched_slice_p99_ns),
-            self.sched_involuntary_switches_per_s
-                .map_or(String::new(), |r| format!(
-                    " ({r:.0} involuntary switches/s)"
-                ))
-        ));
-        for (hogs, p50, p99) in self.wakeup_latency_busy_ns.iter().flatten() {
-            lines.push(format!(
-                "1 ms sleeper's lateness beside {hogs} hog(s): p50 {}, p99 {}",
-                fmt(Some(*p50)),
-                fmt(Some(*p99))
-            ));
-        }
-        for (interval, with_cpu, p50, p99) in self.gil_io_latency_ns.iter().flatten() {
-            lines.push(format!(
-                "GIL: 100 us sleep + GIL, interval {}, {}: p50 {}, p99 {}",
-                fmt(Some(*interval as f64)),
-                if *with_cpu {
-                    "beside a CPU thread"
-                } else {
-                    "alone"
-                },
-                fmt(Some(*p50)),
-                fmt(Some(*p99))
-            ));
-        }
-        lines.push(format!(
-            "idle wake-up CPU per request: {}; idle exit latency: {} (p99 {})",
-            fmt(self.idle_wakeup_cpu_ns),
-            fmt(self.idle_exit_latency_ns),
-            fmt(self.idle_exit_latency_p99_ns)
-        ));
-        lines.push(format!(
-            "blocking for a request until the core halts, and being woken by the network, thread CPU: {}",
-            fmt(self.wakeup_cpu_ns)
-        ));
-        if let Some(peer) = self
-            .wakeup_cpu_detail
-            .as_ref()
-            .and_then(|d| d.peer_wakeup_cpu_ns())
-        {
-            lines.push(format!(
-                "an answer that wakes a sleeping loopback client, sender's CPU: {} (a loopback artefact, not in [costs])",
-                fmt(Some(peer))
-            ));
-        }
-        lines.push(format!(
-            "a timed sleep on a busy core, core time beyond the switches: {}",
-            fmt(self.timer_wakeup_cpu_ns)
-        ));
-        lines.push(format!(
-            "spawn an OS thread, CPU: {}",
-            fmt(self.spawn_thread_cpu_ns)
-        ));
-        if let (Some(bins), Some(share)) = (&self.interruptions, self.interrupted_share) {
-            let rate: f64 = bins.iter().map(|b| b.1).sum();
-            let over = |ns: f64| bins.iter().filter(|b| b.0 >= ns).map(|b| b.1).sum::<f64>();
-            lines.push(format!(
-                "interruptions of a busy core: {rate:.0} a second ({:.0} of 20 us or more, {:.1} of 100 us or more), {:.2} % of its time",
-                over(20e3),
-                over(100e3),
-                share * 100.0
-            ));
-        }
-        for [work, _, p50, p90, p99, p999] in self.work_quantum_ns.iter().flatten() {
-            lines.push(format!(
-                "{} of work, timed back to back on every core: p50 {}, p90 {}, p99 {}, p99.9 {}",
-                fmt(Some(*work)),
-                fmt(Some(*p50)),
-                fmt(Some(*p90)),
-                fmt(Some(*p99)),
-                fmt(Some(*p999))
-            ));
-        }
-        for (key, reason) in &self.not_measured {
-            lines.push(format!("  {key}: {reason}"));
-        }
-        let mut text = lines.join("\n");
-        text.push('\n');
-        text
-    }
-}
+mod table;
 
 #[cfg(test)]
 mod tests;

@@ -227,6 +227,10 @@ pub struct Costs {
     pub idle_exit_latency: u64,
     /// Its 99th percentile, ns (0 or not above the median: constant).
     pub idle_exit_latency_p99: u64,
+    /// How long an idle core runs the idle loop before it halts, ns (0: at once).
+    pub halt_after: u64,
+    /// Core time of an idle spell that ended before the halt, ns.
+    pub brief_idle_cpu: u64,
     /// L1 data cache per core, bytes.
     pub cache_l1d: u64,
     /// L2 cache per core, bytes.
@@ -269,6 +273,8 @@ impl Costs {
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             idle_exit_latency_p99: 0,
+            halt_after: 0,
+            brief_idle_cpu: 0,
             cache_l1d: 0,
             cache_l2: 0,
             cache_l3: 0,

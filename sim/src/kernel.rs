@@ -166,6 +166,10 @@ pub(crate) struct Kernel {
     /// CPU of an I/O wait's end onto a busy core, added to the woken thread's burst
     /// (`timer_wakeup_cpu`).
     timer_wakeup_cpu: u64,
+    /// How long an idle core runs the idle loop before it halts (`halt_after`; 0: at once).
+    halt_after: u64,
+    /// Core time of an idle spell shorter than that (`brief_idle_cpu`).
+    brief_idle_cpu: u64,
     /// The spread of the exit's delay, when its p99 is given.
     exit_tail: Option<idle::ExitTail>,
     /// The cores' interruptions, if the machine has any.
@@ -231,6 +235,8 @@ impl Kernel {
             idle_exit_latency: 0,
             wakeup_cpu: 0,
             timer_wakeup_cpu: 0,
+            halt_after: 0,
+            brief_idle_cpu: 0,
             exit_tail: None,
             noise: None,
             interrupted_ns: 0,

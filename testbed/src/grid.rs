@@ -36,8 +36,12 @@ pub struct Overhead {
     /// How the load generator waited, as its points' did (block in files before it).
     #[serde(default)]
     pub load_wait: LoadWait,
-    /// CPU per request beyond the steps, ms (`null` when the run failed).
+    /// CPU per request beyond the steps, ms (`null` when the run failed): the median run's.
     pub overhead_ms_per_request: Option<f64>,
+    /// Every run's figure, ms, in the order run (one in files before 2026-12-07T16, which
+    /// have none).
+    #[serde(default)]
+    pub overhead_runs_ms: Vec<f64>,
     /// What the concurrency-1 run showed.
     pub measured: Figures,
     /// Why it failed, if it did.
@@ -436,12 +440,13 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
             bar.set_message(format!("{} at concurrency 1 (overhead)", point.server));
             let measured = run::overhead(point, options.quick, &options.venv);
             results.overheads.push(match measured {
-                Ok((overhead, figures)) => Overhead {
+                Ok((overhead, figures, runs)) => Overhead {
                     server: point.server,
                     cores: point.cores,
                     keepalive: point.keepalive,
                     load_wait: point.load_wait,
                     overhead_ms_per_request: Some(overhead.as_secs_f64() * 1000.0),
+                    overhead_runs_ms: runs,
                     measured: figures,
                     error: None,
                 },
@@ -451,6 +456,7 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
                     keepalive: point.keepalive,
                     load_wait: point.load_wait,
                     overhead_ms_per_request: None,
+                    overhead_runs_ms: Vec::new(),
                     measured: Figures::default(),
                     error: Some(format!("{error:#}")),
                 },

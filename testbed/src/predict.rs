@@ -278,7 +278,8 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// at every such wake-up; counting it in the overhead too would charge it at every request of
 /// a busy event loop, which never blocks. Without an `idle_exit_latency` the scenario's round
 /// trip is 0, `sim` never halts the core at concurrency 1 and charges no wake-up there, so
-/// nothing is taken out. The overhead also holds the server's answer waking the blocked
+/// nothing is taken out; nor when the round trip is within `halt_after`, since `sim` then
+/// wakes the core before it halts. The overhead also holds the server's answer waking the blocked
 /// client (6–7 µs on the VM of 2026-12-07), which no key prices: it stays in at every point.
 ///
 /// With a spinning one (`LoadWait::Spin`) the next request comes at once: the server still
@@ -294,7 +295,7 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// at one connection, and every busy event loop was charged an idle exit it never had.)
 pub fn steady_overhead(overhead: Duration, costs: &Costs, wait: LoadWait) -> Duration {
     match wait {
-        LoadWait::Block if !client_wakeup(costs, wait).is_zero() => {
+        LoadWait::Block if client_wakeup(costs, wait) > costs.duration("halt_after") => {
             overhead.saturating_sub(costs.duration("wakeup_cpu"))
         }
         LoadWait::Block | LoadWait::Spin => overhead,

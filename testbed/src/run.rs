@@ -177,8 +177,13 @@ pub fn measure_point(point: &Point, venv: &Path) -> anyhow::Result<Measurement> 
 /// the server with no steps of its own (in-tree), its static page (nginx, apache), or W2's
 /// endpoint asked to sleep 0 s (uvicorn: the same code path; at 0.1 s a concurrency-1 run
 /// answers 10 requests a second, too few for /proc's 10 ms CPU ticks), keep-alive as the
-/// points use it.
-pub fn overhead(of: &Point, quick: bool, venv: &Path) -> anyhow::Result<(Duration, Figures)> {
+/// points use it. [`OVERHEAD_RUNS`] runs back to back against one server (one when `quick`);
+/// the median run decides, and every run's figure is returned (ms) to show the spread.
+pub fn overhead(
+    of: &Point,
+    quick: bool,
+    venv: &Path,
+) -> anyhow::Result<(Duration, Figures, Vec<f64>)> {
     let kind = of.server;
     let workload = if kind.is_in_tree() {
         Workload::default()
@@ -202,24 +207,36 @@ pub fn overhead(of: &Point, quick: bool, venv: &Path) -> anyhow::Result<(Duratio
     if asleep {
         target.url = target.url.replace(foreign::uvicorn::PATH, "/sleep/0");
     }
-    let measured = measure(&target, &point)?;
-    drop(target);
-    let cpu_ms = measured
-        .figures
-        .cpu_ms_per_request
-        .ok_or_else(|| anyhow::anyhow!("{kind}: no CPU per request from /proc at concurrency 1"))?;
     // Nothing of the steps ran (no cpu step; uvicorn's sleep was 0 s).
     let own = if asleep {
         0.0
     } else {
         workload.cpu().as_secs_f64() * 1000.0
     };
-    let overhead_ms = (cpu_ms - own).max(0.0);
+    let runs = if quick { 1 } else { OVERHEAD_RUNS };
+    let mut measured = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let figures = measure(&target, &point)?.figures;
+        let cpu_ms = figures.cpu_ms_per_request.ok_or_else(|| {
+            anyhow::anyhow!("{kind}: no CPU per request from /proc at concurrency 1")
+        })?;
+        measured.push(((cpu_ms - own).max(0.0), figures));
+    }
+    drop(target);
+    let all: Vec<f64> = measured.iter().map(|(ms, _)| *ms).collect();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (overhead_ms, figures) = measured.swap_remove(measured.len() / 2);
     Ok((
         Duration::from_nanos((overhead_ms * 1e6).round() as u64),
-        measured.figures,
+        figures,
+        all,
     ))
 }
+
+/// Concurrency-1 runs behind each overhead. One 3 s run moved nginx's from 15.8 to 23.1 µs
+/// between two grids on 2026-12-07, enough to put a whole row off target; the median of three
+/// is steadier for 7 s more per server kind.
+pub const OVERHEAD_RUNS: usize = 3;
 
 /// Measures and predicts `point` with a known overhead; a failure is recorded, not raised.
 pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) -> Outcome {
@@ -319,7 +336,7 @@ pub fn command(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
     }
     let venv = foreign::venv(args.venv.as_deref());
     let costs = Costs::resolve(args.costs.as_deref())?;
-    let (overhead, _) = overhead(&point, false, &venv)
+    let (overhead, _, _) = overhead(&point, false, &venv)
         .map_err(|e| e.context(format!("{} at concurrency 1 (its overhead)", point.server)))?;
     if let Some(path) = &args.emit_scenario {
         let text = predict::scenario_toml(&point, &costs, overhead);

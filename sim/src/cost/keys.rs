@@ -174,6 +174,31 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Number(|c| &mut c.idle_exit_latency_p99),
     },
     CostKey {
+        name: "halt_after",
+        unit: Unit::Duration,
+        meaning: "how long a core that ran out of work stays in the idle loop before it halts; a wake-up sooner pays brief_idle_cpu instead of the idle costs, the exit latency and wakeup_cpu (0: it halts at once)",
+        // Off unless measured: every result from before the key stays as it was.
+        default: 0,
+        measured_by: measured(
+            "/halt_after_ns",
+            "client pause at which the core halts for half of the requests",
+        ),
+        per_server: false,
+        field: Field::Number(|c| &mut c.halt_after),
+    },
+    CostKey {
+        name: "brief_idle_cpu",
+        unit: Unit::Duration,
+        meaning: "core time of an idle spell that ended before the halt (the idle loop's entry and exit), charged as idle_wakeup_cpu is",
+        default: 0,
+        measured_by: measured(
+            "/brief_idle_cpu_ns",
+            "core time of an idle spell that ended before the halt",
+        ),
+        per_server: false,
+        field: Field::Number(|c| &mut c.brief_idle_cpu),
+    },
+    CostKey {
         name: "cache_l1d",
         unit: Unit::Size,
         meaning: "L1 data cache per core",

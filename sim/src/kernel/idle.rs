@@ -100,13 +100,32 @@ impl Kernel {
     /// spends 12 µs per request outside the server's thread (2026-12-07). A core handed a
     /// thread at the very instant it ran out of work did not halt (the second value is
     /// false): the woken thread then pays no `wakeup_cpu` (see `kernel/wakeup.rs`).
+    ///
+    /// With `halt_after` set, a core woken within that long of running out of work had not
+    /// halted yet: it pays `brief_idle_cpu` instead of `idle_wakeup_cpu`, no exit latency, and
+    /// the woken thread no `wakeup_cpu`. `calibrate` finds the halt by pausing a loopback
+    /// client 0, 5, 10 and 20 µs before each request (`micro/src/halt.rs`).
     pub(super) fn leave_idle(&mut self, now: SimTime, core: CoreId) -> (u64, bool) {
-        let halted = self.cores[core as usize].record.idle_since < now;
+        let since = self.cores[core as usize].record.idle_since;
+        if self.halt_after > 0 && now.ns().saturating_sub(since.ns()) <= self.halt_after {
+            // Woken inside the idle loop's entry: it turns back without halting.
+            self.cores[core as usize].idle_cpu = self.brief_idle_cpu;
+            return (self.interrupted_for(now, core), false);
+        }
+        let halted = since < now;
         self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
         (
             self.exit_latency() + self.interrupted_for(now, core),
             halted,
         )
+    }
+
+    /// Sets how long an idle core runs the idle loop before it halts (`halt_after`, ns) and
+    /// what a spell that ended sooner costs it (`brief_idle_cpu`, ns of core time).
+    pub(crate) fn with_halt(mut self, halt_after: u64, brief_idle_cpu: u64) -> Self {
+        self.halt_after = halt_after;
+        self.brief_idle_cpu = brief_idle_cpu;
+        self
     }
 
     /// The delay of one exit from idle.

@@ -312,3 +312,28 @@ fn an_io_wait_s_end_pays_timer_wakeup_cpu_onto_a_busy_core_only() {
         assert_eq!(burst, Burst::work(MS), "{by:?}");
     }
 }
+
+#[test]
+fn a_core_woken_before_it_halts_pays_the_brief_spell_only() {
+    // halt_after 10 us, brief_idle_cpu 5 us; a halt costs idle_wakeup_cpu 100 us, an exit
+    // latency of 50 us and wakeup_cpu 30 us. The first wake-up finds the core idle for no
+    // time; the second after 3 us: both brief. The third after 0.987 ms: a halt.
+    let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false))
+        .with_idle_costs(100_000, 50_000, 0, 1)
+        .with_wakeup_cpu(30_000)
+        .with_halt(10_000, 5_000);
+    let mut q = EventQueue::default();
+    let a = k.spawn();
+    let done = run(
+        &mut k,
+        &mut q,
+        &[(0, a, MS), (1_008_000, a, MS), (3_000_000, a, MS)],
+    );
+    let expected = vec![
+        (1_005_000, a),
+        (2_013_000, a),
+        (3_000_000 + 50_000 + 100_000 + 30_000 + MS, a),
+    ];
+    assert_eq!(done, expected);
+    assert_eq!(k.switching_ns, 30_000, "wakeup_cpu once, after the halt");
+}

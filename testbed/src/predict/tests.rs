@@ -154,6 +154,16 @@ fn only_the_network_wakeup_is_taken_out_of_the_overhead() {
         steady_overhead(Duration::from_micros(10), &with_both, LoadWait::Block),
         Duration::ZERO
     );
+    // The same client, but the core halts only after 25 us in the idle loop: sim wakes it
+    // before the halt, charges no wake-up, and the overhead stays whole.
+    let late_halt = Costs {
+        source: "test".into(),
+        toml: format!("{}halt_after = \"25us\"\n", with_both.toml),
+    };
+    assert_eq!(
+        steady_overhead(overhead, &late_halt, LoadWait::Block),
+        overhead
+    );
     // A blocking client at no distance (no idle_exit_latency): sim never halts the core at
     // one connection and charges no wake-up there, so nothing is taken out either, and the
     // prediction keeps the whole measured overhead.
