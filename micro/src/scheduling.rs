@@ -7,7 +7,8 @@
 //!   wakeup ──── a 1 ms sleeper beside 0, 1, 2 hogs: lateness p50/p99
 //!   gil ─────── python3: I/O thread latency alone / beside a CPU thread, 5 ms and 1 ms
 //!   idle ────── a 20 µs request after 2 ms of sleep, idle core vs kept-busy core
-//!   network ─── a loopback server thread blocking for each request vs finding it queued
+//!   network ─── a loopback server thread blocking for each request vs finding it queued, and
+//!               the client pausing 0-20 µs: when the core halts, what a spell that does not costs
 //!   timer ───── 100 threads on one busy core, each working then sleeping 1 ms vs yielding
 //!   spawn ───── thread::spawn in CPU time
 //!   noise ───── a spinning thread per core: clock jumps (interruptions) by length

@@ -21,7 +21,9 @@
 //! hand-off) onto a core that halted also pays `wakeup_cpu` first, as switching; one woken onto
 //! a busy core, or by a thread on a core, does not (`kernel/wakeup.rs`). A core handed work at
 //! the instant it ran out still pays the idle costs (the idle loop's entry and exit) but did
-//! not halt, so the woken thread pays no `wakeup_cpu`. A thread whose I/O wait ends
+//! not halt, so the woken thread pays no `wakeup_cpu`; with `halt_after` set, so does one
+//! handed work within that long, which pays `brief_idle_cpu` instead of the idle costs and
+//! no exit latency (`kernel/idle.rs`). A thread whose I/O wait ends
 //! ([`Waker::Io`]) and lands on a busy core pays `timer_wakeup_cpu` instead, as switching.
 //!
 //! Which thread runs and for how long is the policy's ([`Policy`]): round robin over one shared
