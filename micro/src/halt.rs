@@ -33,9 +33,9 @@ const MIN_BRIEF_SHARE: f64 = 0.5;
 /// The idle loop's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdleSpells {
-    /// How long a core idles before it halts, ns (`None`: it never halted for half of the
-    /// requests, even after the longest pause).
-    pub halt_after_ns: Option<f64>,
+    /// How long a core idles before it halts, ns, or why it is not known (cpuidle unreadable,
+    /// or the core never halted for half of the requests, even after the longest pause).
+    pub halt_after_ns: Result<f64, String>,
     /// The core time of an idle spell that ended before the halt, ns (`None` with the reason).
     pub brief_idle_cpu_ns: Result<f64, String>,
 }
@@ -53,19 +53,27 @@ fn by_gap(w: &NetworkWakeup) -> Vec<(f64, &Condition)> {
 }
 
 /// The pause at which half of the requests find the core halted.
-fn halt_after_ns(w: &NetworkWakeup) -> Option<f64> {
+fn halt_after_ns(w: &NetworkWakeup) -> Result<f64, String> {
     let points: Vec<(f64, f64)> = by_gap(w)
         .into_iter()
         .filter_map(|(gap, c)| Some((gap, c.halts_per_request?)))
         .collect();
-    let (first_gap, first_halts) = *points.first()?;
+    let &(first_gap, first_halts) = points
+        .first()
+        .ok_or("cpuidle's counters are unreadable, so halts cannot be counted")?;
     if first_halts >= 0.5 {
-        return Some(first_gap);
+        return Ok(first_gap);
     }
-    points.windows(2).find_map(|pair| {
-        let ((g0, h0), (g1, h1)) = (pair[0], pair[1]);
-        (h0 < 0.5 && h1 >= 0.5).then(|| g0 + (0.5 - h0) / (h1 - h0) * (g1 - g0))
-    })
+    points
+        .windows(2)
+        .find_map(|pair| {
+            let ((g0, h0), (g1, h1)) = (pair[0], pair[1]);
+            (h0 < 0.5 && h1 >= 0.5).then(|| g0 + (0.5 - h0) / (h1 - h0) * (g1 - g0))
+        })
+        .ok_or_else(|| {
+            "the core halted for fewer than half of the requests even after the longest pause"
+                .to_string()
+        })
 }
 
 fn brief_idle_cpu_ns(w: &NetworkWakeup) -> Result<f64, String> {
@@ -151,14 +159,14 @@ mod tests {
         let brief = spells.brief_idle_cpu_ns.unwrap();
         assert!((brief - 12_000.0).abs() < 1e-6, "{brief}");
         // Half way between 5 us (0.3) and 10 us (0.7).
-        assert_eq!(spells.halt_after_ns, Some(7_500.0));
+        assert_eq!(spells.halt_after_ns, Ok(7_500.0));
     }
 
     #[test]
     fn a_core_that_halts_at_once_has_no_brief_spells() {
         let w = wakeup(vec![condition(0, 0.9, 55_000.0, 70_000.0, 1.0)]);
         let spells = idle_spells(&w);
-        assert_eq!(spells.halt_after_ns, Some(0.0));
+        assert_eq!(spells.halt_after_ns, Ok(0.0));
         assert!(
             spells
                 .brief_idle_cpu_ns
@@ -172,14 +180,31 @@ mod tests {
         let mut w = wakeup(vec![condition(0, 0.1, 55_000.0, 60_000.0, 1.0)]);
         w.blocking.halts_per_request = Some(0.2);
         let spells = idle_spells(&w);
-        assert_eq!(spells.halt_after_ns, None);
+        assert!(
+            spells
+                .halt_after_ns
+                .unwrap_err()
+                .contains("fewer than half")
+        );
         assert!(spells.brief_idle_cpu_ns.unwrap_err().contains("only 0.20"));
     }
 
     #[test]
     fn an_older_file_without_the_sweep_says_so() {
         let spells = idle_spells(&wakeup(Vec::new()));
-        assert_eq!(spells.halt_after_ns, Some(20_000.0));
+        assert_eq!(spells.halt_after_ns, Ok(20_000.0));
         assert!(spells.brief_idle_cpu_ns.unwrap_err().contains("pause-free"));
+    }
+
+    #[test]
+    fn without_cpuidle_both_say_why() {
+        let mut w = wakeup(vec![condition(0, 0.1, 55_000.0, 60_000.0, 1.0)]);
+        for c in w.gaps.iter_mut().chain([&mut w.blocking, &mut w.queued]) {
+            c.halts_per_request = None;
+            c.core_ns = None;
+        }
+        let spells = idle_spells(&w);
+        assert!(spells.halt_after_ns.unwrap_err().contains("unreadable"));
+        assert!(spells.brief_idle_cpu_ns.unwrap_err().contains("unreadable"));
     }
 }

@@ -334,19 +334,18 @@ pub fn measure(
             progress(&format!(
                 "idle/halt: halts per request by client pause {}: halts after {}; an idle spell that does not halt costs the core {}",
                 halts.join(", "),
-                spells.halt_after_ns.map_or("?".into(), fmt),
+                spells
+                    .halt_after_ns
+                    .as_ref()
+                    .map_or("?".into(), |v| fmt(*v)),
                 spells
                     .brief_idle_cpu_ns
                     .as_ref()
                     .map_or("?".into(), |v| fmt(*v)),
             ));
             match spells.halt_after_ns {
-                Some(v) => s.halt_after_ns = Some(v),
-                None => skip(
-                    &mut s,
-                    &["halt_after_ns"],
-                    "the core halted for fewer than half of the requests even after the longest pause".into(),
-                ),
+                Ok(v) => s.halt_after_ns = Some(v),
+                Err(reason) => skip(&mut s, &["halt_after_ns"], reason),
             }
             match spells.brief_idle_cpu_ns {
                 Ok(v) => s.brief_idle_cpu_ns = Some(v),

@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The kernel figures' top-level keys.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 23] = [
     "sched_slice_ns",
     "sched_slice_p99_ns",
     "sched_involuntary_switches_per_s",
@@ -19,6 +19,10 @@ pub const KEYS: [&str; 19] = [
     "idle_wakeup_detail",
     "wakeup_cpu_ns",
     "wakeup_cpu_detail",
+    "halt_after_ns",
+    "brief_idle_cpu_ns",
+    "timer_wakeup_cpu_ns",
+    "timer_wakeup_detail",
     "spawn_thread_cpu_ns",
     "spawn_thread_cpu_detail",
     "interruptions",
@@ -54,6 +58,19 @@ fn tiny_json_has_the_kernel_keys_in_their_shapes() {
             let row = row.as_array().unwrap();
             assert_eq!(row.len(), 3);
             assert!(row[0].is_u64() && row[1].is_number() && row[2].is_number());
+        }
+    }
+    if let Some(gaps) = json["wakeup_cpu_detail"]["gaps"].as_array() {
+        // The client's shorter pauses, in order, each a condition with one request in flight.
+        let pauses: Vec<u64> = gaps.iter().map(|g| g["gap_ns"].as_u64().unwrap()).collect();
+        assert_eq!(pauses, micro::loopback::SWEEP_GAPS);
+        assert!(gaps.iter().all(|g| g["depth"] == 1));
+    }
+    let timer = &json["timer_wakeup_detail"];
+    if !timer.is_null() {
+        for mode in ["yielding", "sleeping"] {
+            assert!(timer[mode]["core_ns"].as_f64().unwrap() > 0.0, "{timer}");
+            assert!(timer[mode]["switches"].is_number(), "{timer}");
         }
     }
     if let Some(rows) = json["gil_io_latency_ns"].as_array() {
