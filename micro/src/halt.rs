@@ -103,6 +103,26 @@ fn brief_idle_cpu_ns(w: &NetworkWakeup) -> Result<f64, String> {
     Ok((outside - base - halts * per_halt) / spells)
 }
 
+impl IdleSpells {
+    /// Both figures, or neither with the reason: `sim` reads `halt_after` without
+    /// `brief_idle_cpu` as brief spells that cost nothing, so one is never written alone.
+    /// `doubt` is the loopback measurement's own ([`NetworkWakeup::doubt`]): its queued and
+    /// blocking conditions are the baseline and the halt's price here.
+    pub fn paired(&self, doubt: Option<String>) -> Result<(f64, f64), String> {
+        let keep = "; both are left out, and the simulator keeps a core that halts at once";
+        if let Some(reason) = doubt {
+            return Err(format!("{reason}{keep}"));
+        }
+        match (&self.halt_after_ns, &self.brief_idle_cpu_ns) {
+            (Ok(h), Ok(b)) if *b > 0.0 => Ok((*h, *b)),
+            (Ok(_), Ok(b)) => Err(format!(
+                "an idle spell that did not halt cost the core {b:.0} ns, not more than the queued server's time outside the thread{keep}"
+            )),
+            (Err(reason), _) | (_, Err(reason)) => Err(format!("{reason}{keep}")),
+        }
+    }
+}
+
 /// Both figures from one loopback measurement.
 pub fn idle_spells(w: &NetworkWakeup) -> IdleSpells {
     IdleSpells {
@@ -194,6 +214,39 @@ mod tests {
         let spells = idle_spells(&wakeup(Vec::new()));
         assert_eq!(spells.halt_after_ns, Ok(20_000.0));
         assert!(spells.brief_idle_cpu_ns.unwrap_err().contains("pause-free"));
+    }
+
+    #[test]
+    fn the_two_figures_are_kept_together_or_not_at_all() {
+        let spells = IdleSpells {
+            halt_after_ns: Ok(2_500.0),
+            brief_idle_cpu_ns: Ok(11_000.0),
+        };
+        assert_eq!(spells.paired(None), Ok((2_500.0, 11_000.0)));
+        let doubted = spells
+            .paired(Some("the server blocked".into()))
+            .unwrap_err();
+        assert!(doubted.starts_with("the server blocked; both are left out"));
+        let brief_failed = IdleSpells {
+            brief_idle_cpu_ns: Err("too few spells".into()),
+            ..spells.clone()
+        };
+        assert!(
+            brief_failed
+                .paired(None)
+                .unwrap_err()
+                .starts_with("too few spells")
+        );
+        let free = IdleSpells {
+            brief_idle_cpu_ns: Ok(-300.0),
+            ..spells.clone()
+        };
+        assert!(free.paired(None).unwrap_err().contains("-300 ns"));
+        let never = IdleSpells {
+            halt_after_ns: Err("never halted".into()),
+            ..spells
+        };
+        assert!(never.paired(None).unwrap_err().contains("halts at once"));
     }
 
     #[test]

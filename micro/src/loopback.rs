@@ -285,7 +285,9 @@ impl Client {
     fn round(&mut self, depth: usize, gap: Duration) -> Result<Row, Error> {
         let before = self.counters()?;
         // cpuidle adds a spell's time when it ends: read once the server's core has just
-        // woken for the report, so that the spell before the round is not counted in it.
+        // woken for the report, so that the long spell before the round is not counted in it.
+        // The spell that starts after the report is counted whole, a few µs before `start`
+        // included: the same small bias in every condition, which the differences cancel.
         let idle_before = crate::idle::idle_counters(self.server_core);
         let start = Instant::now();
         for _ in 0..depth {

@@ -314,8 +314,9 @@ pub fn measure(
                 figures.queued.rounds,
                 figures.peer_wakeup_cpu_ns().map_or("?".into(), fmt),
             ));
-            match figures.doubt() {
-                Some(reason) => skip(&mut s, &["wakeup_cpu_ns"], reason),
+            let doubt = figures.doubt();
+            match &doubt {
+                Some(reason) => skip(&mut s, &["wakeup_cpu_ns"], reason.clone()),
                 None => s.wakeup_cpu_ns = Some(figures.wakeup_cpu_ns()),
             }
             let spells = halt::idle_spells(&figures);
@@ -343,13 +344,12 @@ pub fn measure(
                     .as_ref()
                     .map_or("?".into(), |v| fmt(*v)),
             ));
-            match spells.halt_after_ns {
-                Ok(v) => s.halt_after_ns = Some(v),
-                Err(reason) => skip(&mut s, &["halt_after_ns"], reason),
-            }
-            match spells.brief_idle_cpu_ns {
-                Ok(v) => s.brief_idle_cpu_ns = Some(v),
-                Err(reason) => skip(&mut s, &["brief_idle_cpu_ns"], reason),
+            match spells.paired(doubt) {
+                Ok((halt_after, brief)) => {
+                    s.halt_after_ns = Some(halt_after);
+                    s.brief_idle_cpu_ns = Some(brief);
+                }
+                Err(reason) => skip(&mut s, &["halt_after_ns", "brief_idle_cpu_ns"], reason),
             }
             s.wakeup_cpu_detail = Some(figures);
         }

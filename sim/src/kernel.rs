@@ -293,8 +293,9 @@ impl Kernel {
     /// An interrupt's wake-up (`Waker::Outside`, `Waker::Handoff`) of a thread that has run
     /// before adds `wakeup_cpu` to the burst's overhead when the thread lands on a core that
     /// halted (idled for some time); onto a busy core's queue (an EEVDF delayed sleeper too) it
-    /// adds nothing, nor does a wake-up by a thread on a core (`Waker::Core`), whose cost is the
-    /// measured `thread_switch` (see `kernel/wakeup.rs`).
+    /// adds nothing, except `timer_wakeup_cpu` for the end of an I/O wait (`Waker::Io`), nor
+    /// does a wake-up by a thread on a core (`Waker::Core`), whose cost is the measured
+    /// `thread_switch` (see `kernel/wakeup.rs`).
     pub(crate) fn wake(
         &mut self,
         now: SimTime,

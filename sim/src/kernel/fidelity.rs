@@ -228,7 +228,7 @@ fn measured_lateness(hogs: usize) -> (f64, f64) {
 /// 03:36 run). A timer path taken from it as a delay on each timer wake-up would put this
 /// test's p50 in tolerance there. The p99s do not agree: the 1-hog p99 read 22–55 µs and the
 /// busy one 33–80 µs in the same runs, the 2-hog p99 27–104 µs, against `sim`'s 0.8 ms for 2
-/// hogs. `timer_wakeup_cpu` (7.3–7.6 µs, core time of a timed sleep) is CPU, not this delay:
+/// hogs. `timer_wakeup_cpu` (5.1–7.6 µs, core time of a timed sleep) is CPU, not this delay:
 /// most of the lateness is the guest's timer path waiting on the host.
 #[test]
 #[ignore = "fails honestly on the quiet reference: p50 0.94 us simulated vs 26.7 us (1 hog) and \

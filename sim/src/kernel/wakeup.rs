@@ -51,7 +51,8 @@
 //!
 //! `calibrate` measures it with 100 threads on one core, each looping over 20 µs of work and a
 //! 1 ms sleep, against the same threads yielding instead (`micro/src/timer.rs`): 7.1–7.8 µs in
-//! three runs on the 2-vCPU EPYC guest (2026-12-07, 16:10), with one switch per iteration
+//! three trial runs on the 2-vCPU EPYC guest (2026-12-07, 16:00; `calibrate` read 7.6, 7.3 and
+//! 5.1 µs at 16:02, 16:17 and 17:00, the last with more timers merged per interrupt), with one switch per iteration
 //! either way and 0.45 timer interrupts per sleep (the default timer slack merges some). The
 //! testbed measured why it matters: thread servers sleeping 10 ms per request spent 13–30 µs
 //! more per request than `sim` charged (`testbed/results/2026-12-07T1352-epyc-2c.md`).
