@@ -144,6 +144,7 @@ mod tests {
             halts_per_request: Some(halts),
             core_ns: Some(core),
             gap_ns: Some(gap),
+            round_trip_ns: None,
         }
     }
 

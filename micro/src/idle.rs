@@ -101,7 +101,7 @@ impl IdleWakeup {
 
 /// A core's cpuidle counters, summed over its states.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct IdleCounters {
+pub struct IdleCounters {
     /// Time in every state, µs.
     pub time_us: u64,
     /// Entries into every state.
@@ -111,7 +111,7 @@ pub(crate) struct IdleCounters {
 }
 
 /// `cpu`'s cpuidle counters, or `None` when unreadable.
-pub(crate) fn idle_counters(cpu: usize) -> Option<IdleCounters> {
+pub fn idle_counters(cpu: usize) -> Option<IdleCounters> {
     let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
     let mut sum = IdleCounters {
         time_us: 0,

@@ -98,6 +98,11 @@ pub struct Condition {
     /// The client's pause before each request, ns (absent before 2026-12-07T16).
     #[serde(default)]
     pub gap_ns: Option<u64>,
+    /// One request in flight: the median over rounds of the mean round trip the client saw,
+    /// from its send to the whole answer, ns (`None` with more in flight, where a request
+    /// waits behind the others; absent before 2026-12-07T19).
+    #[serde(default)]
+    pub round_trip_ns: Option<f64>,
 }
 
 impl Condition {
@@ -207,6 +212,7 @@ struct Row {
     voluntary: f64,
     halts: Option<f64>,
     core_ns: Option<f64>,
+    round_trip_ns: f64,
 }
 
 /// The client's side of the connection.
@@ -294,13 +300,16 @@ impl Client {
             self.send(ANSWER)?;
         }
         let mut sent = depth as u64;
+        let (mut round_trips, mut sent_at) = (Duration::ZERO, start);
         for _ in 0..PER_ROUND {
             self.receive()?;
+            round_trips += sent_at.elapsed();
             if sent < PER_ROUND {
                 let answered = Instant::now();
                 while answered.elapsed() < gap {
                     std::hint::spin_loop();
                 }
+                sent_at = Instant::now();
                 self.send(ANSWER)?;
                 sent += 1;
             }
@@ -320,6 +329,7 @@ impl Client {
                 let idle_ns = a.time_us.saturating_sub(b.time_us) as f64 * 1_000.0;
                 (wall_ns - idle_ns).max(0.0) / n
             }),
+            round_trip_ns: round_trips.as_nanos() as f64 / n,
         })
     }
 }
@@ -406,6 +416,7 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
         let switches: Vec<f64> = rows.iter().map(|r| r.voluntary).collect();
         let halts: Vec<f64> = rows.iter().filter_map(|r| r.halts).collect();
         let core: Vec<f64> = rows.iter().filter_map(|r| r.core_ns).collect();
+        let round_trips: Vec<f64> = rows.iter().map(|r| r.round_trip_ns).collect();
         Ok(Condition {
             depth,
             thread_cpu_ns: quantile::median(&cpu).ok_or(Error::NoSamples {
@@ -416,6 +427,9 @@ pub fn measure(time: Duration) -> Result<NetworkWakeup, Error> {
             halts_per_request: quantile::median(&halts),
             core_ns: quantile::median(&core),
             gap_ns: gap,
+            round_trip_ns: (depth == 1)
+                .then(|| quantile::median(&round_trips))
+                .flatten(),
         })
     };
     let gap = Some(GAP.as_nanos() as u64);
@@ -445,6 +459,7 @@ mod tests {
             halts_per_request: Some(if depth == 1 { 1.0 } else { 0.0 }),
             core_ns: None,
             gap_ns: None,
+            round_trip_ns: None,
         }
     }
 
@@ -518,5 +533,10 @@ mod tests {
         assert!(sleeps.rounds >= 2, "{figures:?}");
         assert_eq!(figures.gaps.len(), SWEEP_GAPS.len());
         assert_eq!(figures.gaps[0].gap_ns, Some(0));
+        // One in flight: a round trip, and one at least as long as the server's CPU in it;
+        // four in flight: none (a request waits behind the others).
+        let trip = figures.blocking.round_trip_ns.unwrap();
+        assert!(trip >= figures.blocking.thread_cpu_ns, "{figures:?}");
+        assert_eq!(figures.queued.round_trip_ns, None);
     }
 }

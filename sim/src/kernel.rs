@@ -187,6 +187,9 @@ pub(crate) struct Kernel {
     pub(crate) idle_wakeup_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
+    /// Times a core left idle after it had halted (past `halt_after`, not at the instant it
+    /// ran out of work), so far.
+    pub(crate) halts: u64,
     /// Wake-ups that preempted the running thread.
     pub(crate) wakeup_preemptions: u64,
     /// The latest time up to which some core's work or switching has been credited.
@@ -247,6 +250,7 @@ impl Kernel {
             refill_ns: 0,
             idle_wakeup_ns: 0,
             context_switches: 0,
+            halts: 0,
             wakeup_preemptions: 0,
             busy_until: SimTime::ZERO,
             live_threads: 0,

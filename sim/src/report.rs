@@ -176,6 +176,14 @@ pub struct Report {
     pub context_switches_per_request: f64,
     /// Task switches per completed request.
     pub task_switches_per_request: f64,
+    /// Exits from idle of a core that had halted: idle longer than `halt_after` (or, without
+    /// it, idle at all) before it was handed work. Each pays `idle_wakeup_cpu` and
+    /// `idle_exit_latency`. The testbed compares it with cpuidle's halt count.
+    #[serde(default)]
+    pub halts: u64,
+    /// Halts per completed request.
+    #[serde(default)]
+    pub halts_per_request: f64,
     /// Largest resident memory over the run.
     pub peak_memory_bytes: u64,
     /// Time-averaged resident memory.

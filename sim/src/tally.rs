@@ -39,6 +39,8 @@ pub(crate) struct RunTally {
     /// Context and task switches in the window.
     pub(crate) context_switches: u64,
     pub(crate) task_switches: u64,
+    /// Exits from idle of a halted core in the window.
+    pub(crate) halts: u64,
     /// Completions and drops in the window.
     pub(crate) completed: u64,
     pub(crate) dropped: u64,
@@ -220,6 +222,8 @@ fn single(t: &RunTally) -> Report {
         task_switches: t.task_switches,
         context_switches_per_request: per(t.context_switches, t.completed),
         task_switches_per_request: per(t.task_switches, t.completed),
+        halts: t.halts,
+        halts_per_request: per(t.halts, t.completed),
         peak_memory_bytes: t.memory.max,
         mean_memory_bytes: t.memory.mean(),
         peak_threads: t.peak_threads,
@@ -274,6 +278,7 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         r.dropped += x.dropped;
         r.context_switches += x.context_switches;
         r.task_switches += x.task_switches;
+        r.halts += x.halts;
         r.events += x.events;
         r.peak_memory_bytes = r.peak_memory_bytes.max(x.memory.max);
         r.peak_threads = r.peak_threads.max(x.peak_threads);
@@ -317,6 +322,7 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     r.switch_overhead = r.cpu.switching;
     r.context_switches_per_request = per(r.context_switches, r.completed);
     r.task_switches_per_request = per(r.task_switches, r.completed);
+    r.halts_per_request = per(r.halts, r.completed);
     let means: Vec<f64> = runs
         .iter()
         .filter(|x| x.latencies.count() > 0)
@@ -399,6 +405,7 @@ mod tests {
             interrupted_ns: 0,
             context_switches: 0,
             task_switches: 0,
+            halts: 0,
             completed: 50,
             dropped: 0,
             throughput: (100, 2_000_000_000),

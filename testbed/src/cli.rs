@@ -127,6 +127,10 @@ pub struct LoadArgs {
     /// threads and child processes.
     #[arg(long, value_delimiter = ',')]
     pub server_pid: Vec<u32>,
+    /// The server's cores: count their cpuidle halts per request (idle spells long enough
+    /// to halt the core), e.g. `--server-core 0`.
+    #[arg(long, value_delimiter = ',')]
+    pub server_core: Vec<usize>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,

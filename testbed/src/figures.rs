@@ -22,6 +22,12 @@ pub struct Figures {
     pub context_switches_per_request: Option<f64>,
     /// Peak resident memory of the server's processes, bytes.
     pub rss_bytes: Option<f64>,
+    /// Measured: entries into a halting cpuidle state (all but `POLL`) of the server's cores
+    /// per request, from `/sys/devices/system/cpu/cpuN/cpuidle`. Predicted: the simulator's
+    /// exits from a halted idle per request (`sim`'s `halts_per_request`). Absent from files
+    /// written before 2026-12-07 18:00.
+    #[serde(default)]
+    pub halts_per_request: Option<f64>,
 }
 
 impl Figures {
@@ -48,6 +54,7 @@ impl Figures {
                 measured.context_switches_per_request,
             ),
             rss_bytes: err(self.rss_bytes, measured.rss_bytes),
+            halts_per_request: err(self.halts_per_request, measured.halts_per_request),
         }
     }
 }

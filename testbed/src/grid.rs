@@ -14,7 +14,7 @@ use crate::figures::Figures;
 use crate::foreign;
 use crate::kind::ServerKind;
 use crate::point::{LoadWait, Machine, Outcome, Point};
-use crate::predict::Costs;
+use crate::predict::{Baseline, Costs};
 use crate::run;
 use crate::workload::Workload;
 
@@ -102,13 +102,14 @@ impl Results {
             .or_else(|| self.overheads.first().map(|o| o.load_wait))
     }
 
-    /// The overhead for `point`, if measured.
-    pub fn overhead_for(&self, point: &Point) -> Option<Duration> {
-        self.overheads
-            .iter()
-            .find(|o| o.matches(point))
-            .and_then(|o| o.overhead_ms_per_request)
-            .map(|ms| Duration::from_nanos((ms * 1e6).round() as u64))
+    /// The overhead for `point` and its run's halts, if measured.
+    pub fn overhead_for(&self, point: &Point) -> Option<Baseline> {
+        let o = self.overheads.iter().find(|o| o.matches(point))?;
+        let ms = o.overhead_ms_per_request?;
+        Some(Baseline {
+            overhead: Duration::from_nanos((ms * 1e6).round() as u64),
+            halts_per_request: o.measured.halts_per_request,
+        })
     }
 
     /// Writes the JSON (via a temporary file and a rename, so a crash never leaves half a
@@ -141,7 +142,10 @@ impl Results {
             }
         }
         // New columns go last, so a reader of older files by position still finds the rest.
-        out.push_str(",error,load_wait\n");
+        out.push_str(
+            ",error,load_wait,measured_halts_per_request,predicted_halts_per_request,\
+             error_percent_halts_per_request\n",
+        );
         let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         for o in &self.points {
             let p = &o.point;
@@ -173,7 +177,11 @@ impl Results {
                 }
             }
             let error = o.error.as_deref().unwrap_or("").replace(['"', '\n'], "'");
-            let _ = writeln!(out, ",\"{error}\",{}", p.load_wait);
+            let _ = write!(out, ",\"{error}\",{}", p.load_wait);
+            for f in [&o.measured, &o.predicted, &o.error_percent] {
+                let _ = write!(out, ",{}", cell(f.halts_per_request));
+            }
+            out.push('\n');
         }
         out
     }

@@ -82,6 +82,9 @@ pub struct LoadSpec {
     pub cores: Option<Vec<usize>>,
     /// The server's pids, for `/proc` accounting of them, their threads and descendants.
     pub server_pids: Vec<u32>,
+    /// The server's cores, whose cpuidle halts are counted over the window (none: not
+    /// counted).
+    pub server_cores: Vec<usize>,
     /// Seeds the arrival schedule.
     pub seed: u64,
 }
@@ -103,6 +106,7 @@ impl LoadSpec {
             busy_poll: false,
             cores: None,
             server_pids: Vec::new(),
+            server_cores: Vec::new(),
             seed: 1,
         }
     }
@@ -259,6 +263,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
     let done = Arc::new(AtomicBool::new(false));
     let watcher = spawn_watcher(
         &spec.server_pids,
+        &spec.server_cores,
         cores[0],
         measure_start,
         Arc::clone(&done),
@@ -284,7 +289,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
             .context("the load generator's event loop failed")?;
         tally.merge(counted);
     }
-    let (server, watcher_cpu) = watcher
+    let (watched, watcher_cpu) = watcher
         .join()
         .map_err(|_| anyhow::anyhow!("the /proc watcher thread panicked"))?;
     let ended = Instant::now();
@@ -310,7 +315,7 @@ pub fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&Progress)) -> anyhow::Resu
         &tally,
         window,
         client_cpu_fraction,
-        server,
+        watched,
     );
     report.listen_overflows = listen_overflows;
     Ok(report)
@@ -322,17 +327,42 @@ fn share(total: u64, parts: usize, index: usize) -> u64 {
     total / parts + u64::from((index as u64) < total % parts)
 }
 
-type WatchResult = (Option<ServerUsage>, Duration);
+/// What the watcher saw of the server over the window.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Watched {
+    /// The server's /proc totals.
+    pub server: Option<ServerUsage>,
+    /// Entries into a halting cpuidle state of the server's cores.
+    pub halts: Option<u64>,
+}
+
+/// What the watcher saw, and its own CPU.
+type WatchResult = (Watched, Duration);
+
+/// Entries into a halting cpuidle state, summed over `cores`; `None` when there are none or
+/// a core's counters are unreadable.
+fn halts(cores: &[usize]) -> Option<u64> {
+    if cores.is_empty() {
+        return None;
+    }
+    cores
+        .iter()
+        .map(|&c| micro::idle::idle_counters(c).map(|n| n.halts))
+        .sum()
+}
 
 /// Samples the server's /proc over the window on a load core (never the server's) until
-/// `done`. Returns what it saw and its own CPU time over the window.
+/// `done`, and counts the halts of the server's cores over the same span. Returns what it
+/// saw and its own CPU time over the window.
 fn spawn_watcher(
     pids: &[u32],
+    server_cores: &[usize],
     core: usize,
     measure_start: Instant,
     done: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<WatchResult>> {
     let pids = pids.to_vec();
+    let server_cores = server_cores.to_vec();
     std::thread::Builder::new()
         .name("load-watch".into())
         .spawn(move || {
@@ -345,6 +375,7 @@ fn spawn_watcher(
                 );
             }
             let cpu_before = thread::thread_cpu();
+            let halts_before = halts(&server_cores);
             // A server that exited since the check in `run` shows up as errors in the load.
             let mut watch = (!pids.is_empty())
                 .then(|| ServerWatch::start(&pids).ok())
@@ -358,7 +389,16 @@ fn spawn_watcher(
                 std::thread::sleep(Duration::from_millis(5));
             }
             let usage = watch.map(ServerWatch::finish);
-            (usage, thread::thread_cpu().saturating_sub(cpu_before))
+            let halted = halts_before
+                .zip(halts(&server_cores))
+                .map(|(before, after)| after.saturating_sub(before));
+            (
+                Watched {
+                    server: usage,
+                    halts: halted,
+                },
+                thread::thread_cpu().saturating_sub(cpu_before),
+            )
         })
         .context("could not start the /proc watcher thread")
 }

@@ -268,6 +268,30 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
     out
 }
 
+/// What a prediction takes from a server kind's concurrency-1 runs: the CPU per request beyond
+/// the steps and, from the same run, how often the server's cores halted.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Baseline {
+    /// CPU per request beyond the steps (the server's /proc figure).
+    pub overhead: Duration,
+    /// Halts of the server's cores per request in that run (cpuidle), or `None` where they
+    /// were not counted (results files before 2026-12-07 18:00).
+    pub halts_per_request: Option<f64>,
+}
+
+impl From<Duration> for Baseline {
+    fn from(overhead: Duration) -> Baseline {
+        Baseline {
+            overhead,
+            halts_per_request: None,
+        }
+    }
+}
+
+/// The most halts per request a spinning client's pause is drawn for (see [`client_think`]).
+/// The grids' concurrency-1 runs read 0.09 to 0.58 (2026-12-07 17:55).
+pub const MAX_SPIN_HALTS: f64 = 0.9;
+
 /// The overhead the scenario charges per request: the measured one less the wake-ups it
 /// holds that `sim` charges by itself.
 ///
@@ -282,10 +306,16 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// wakes the core before it halts. The overhead also holds the server's answer waking the blocked
 /// client (6–7 µs on the VM of 2026-12-07), which no key prices: it stays in at every point.
 ///
-/// With a spinning one (`LoadWait::Spin`) the next request comes at once: the server still
-/// blocks for it, but its core halts for 0.1–0.2 of the requests (measured with cpuidle's
-/// counters, 2026-12-07), and `sim`, whose round trip is then 0, never halts it there either.
-/// Nothing is taken out.
+/// With a spinning one (`LoadWait::Spin`) the next request comes after the client's own
+/// turn-around, and the server's core halts for some of the requests: 0.09 (threads), 0.12
+/// (tokio:1), 0.22 (Apache prefork) and 0.44–0.58 (nginx) in runs of 2026-12-07 17:50, counted
+/// with cpuidle. The overhead then holds that share of a wake-up, `h · wakeup_cpu`, which is
+/// taken out; the scenario's client pauses so that `sim` halts the core as often at
+/// concurrency 1 (see [`client_think`]) and charges the wake-ups back there. Before the halts
+/// were counted (older results files), nothing is taken out and the client does not pause.
+/// (nginx at concurrency 10 and beyond spent 13–16 µs per request against 19–20 µs at 1 in the
+/// 17:00 grid; a `perf` profile of the two showed the difference spread over the network path,
+/// as cold caches after a halt would, plus the block and wake-up in `epoll_wait`.)
 ///
 /// The core's own cost of idling (`idle_wakeup_cpu`) is not subtracted: it is mostly core time
 /// outside the server's threads (the idle loop, the interrupt), which the /proc figure never
@@ -293,13 +323,53 @@ fn steps(point: &Point, overhead: Duration) -> Vec<SimStep> {
 /// simulated CPU per request, so that both sides count the server's threads only. (Until
 /// 2026-12-07 it was subtracted here and counted in the simulated CPU: one error hid the other
 /// at one connection, and every busy event loop was charged an idle exit it never had.)
-pub fn steady_overhead(overhead: Duration, costs: &Costs, wait: LoadWait) -> Duration {
+pub fn steady_overhead(baseline: impl Into<Baseline>, costs: &Costs, wait: LoadWait) -> Duration {
+    let Baseline {
+        overhead,
+        halts_per_request,
+    } = baseline.into();
     match wait {
         LoadWait::Block if client_wakeup(costs, wait) > costs.duration("halt_after") => {
             overhead.saturating_sub(costs.duration("wakeup_cpu"))
         }
-        LoadWait::Block | LoadWait::Spin => overhead,
+        LoadWait::Block => overhead,
+        LoadWait::Spin => match spin_halts(halts_per_request, costs) {
+            Some(h) => overhead.saturating_sub(costs.duration("wakeup_cpu").mul_f64(h)),
+            None => overhead,
+        },
     }
+}
+
+/// A spinning client's measured halts per request, capped at [`MAX_SPIN_HALTS`], when `sim`
+/// can reproduce them: counted, and `halt_after` known (without it `sim` halts a core after
+/// any pause at all, so no pause gives a share).
+fn spin_halts(halts_per_request: Option<f64>, costs: &Costs) -> Option<f64> {
+    let h = halts_per_request.filter(|h| h.is_finite() && *h > 0.0)?;
+    (!costs.duration("halt_after").is_zero()).then_some(h.min(MAX_SPIN_HALTS))
+}
+
+/// A spinning client's pause between an answer and its next request, as a `sim` distribution,
+/// or `None` for no pause.
+///
+/// The pause is the client's turn-around less the server's own work after its answer, which
+/// neither side measures directly; what the concurrency-1 run does measure is how often the
+/// server's core outlasted `halt_after` in that pause and halted (`h` per request). The pause
+/// is drawn exponential (the least-committal law for a positive time of known scale), with the
+/// mean that makes `P(pause > halt_after) = h`: `halt_after / ln(1/h)`. At concurrency 1 `sim`
+/// then halts the core for `h` of the requests, as measured; at higher concurrency every
+/// client pauses the same way. A blocking client, or one without a halt count, does not pause.
+pub fn client_think(
+    baseline: impl Into<Baseline>,
+    costs: &Costs,
+    wait: LoadWait,
+) -> Option<String> {
+    if wait != LoadWait::Spin {
+        return None;
+    }
+    let h = spin_halts(baseline.into().halts_per_request, costs)?;
+    let halt_after = costs.duration("halt_after").as_nanos() as f64;
+    let mean = (halt_after / (1.0 / h).ln()).round().max(1.0);
+    Some(format!("exp({mean:.0}ns)"))
 }
 
 /// What a request spends on the load generator's side, outside the server. A blocking load
@@ -322,9 +392,12 @@ fn warmup_requests(point: &Point) -> u64 {
 }
 
 /// The `sim` scenario for `point`, as a file a person can read and rerun.
-pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String {
+pub fn scenario_toml(point: &Point, costs: &Costs, baseline: impl Into<Baseline>) -> String {
+    let baseline = baseline.into();
+    let overhead = baseline.overhead;
     let server = server_table(point, costs);
-    let charged = steady_overhead(overhead, costs, point.load_wait);
+    let charged = steady_overhead(baseline, costs, point.load_wait);
+    let think = client_think(baseline, costs, point.load_wait);
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -340,13 +413,24 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
             overhead.as_nanos(),
             charged.as_nanos()
         ),
-        LoadWait::Spin => writeln!(
-            t,
-            "# Server CPU per request beyond its steps (measured at concurrency 1, the load \
-             generator spinning, so the core seldom halted): {} ns, split half before and \
-             half after the steps.",
-            overhead.as_nanos()
-        ),
+        LoadWait::Spin => match baseline.halts_per_request {
+            Some(h) => writeln!(
+                t,
+                "# Server CPU per request beyond its steps (measured at concurrency 1, the load \
+                 generator spinning; its core halted for {h:.3} of the requests): {} ns; less \
+                 that share of a wake-up onto a halted core, which sim charges itself \
+                 (wakeup_cpu): {} ns, split half before and half after the steps.",
+                overhead.as_nanos(),
+                charged.as_nanos()
+            ),
+            None => writeln!(
+                t,
+                "# Server CPU per request beyond its steps (measured at concurrency 1, the load \
+                 generator spinning; halts not counted): {} ns, split half before and half \
+                 after the steps.",
+                overhead.as_nanos()
+            ),
+        },
     };
     let _ = writeln!(t, "# Model: {}.", server.why);
     if point.workload.working_set > 0 {
@@ -391,9 +475,18 @@ pub fn scenario_toml(point: &Point, costs: &Costs, overhead: Duration) -> String
     };
     let _ = writeln!(
         t,
-        "rtt = \"{}ns\"\n",
+        "rtt = \"{}ns\"",
         client_wakeup(costs, point.load_wait).as_nanos()
     );
+    if let Some(think) = think {
+        let _ = writeln!(
+            t,
+            "# The client's turn-around, drawn so that the server's core outlasts halt_after \
+             (and halts) as often as it did at concurrency 1."
+        );
+        let _ = writeln!(t, "think = \"{think}\"");
+    }
+    t.push('\n');
     t.push_str("[request]\nsteps = [\n");
     let working_set = point.workload.working_set;
     for step in steps(point, charged) {
@@ -456,6 +549,7 @@ pub fn figures(report: &Report) -> Figures {
         cpu_ms_per_request: cpu_ms,
         context_switches_per_request: Some(report.context_switches_per_request),
         rss_bytes: Some(report.peak_memory_bytes as f64),
+        halts_per_request: Some(report.halts_per_request),
     }
 }
 
@@ -466,8 +560,12 @@ fn latency(ms: f64) -> Option<f64> {
 }
 
 /// Builds, runs and maps the prediction for `point`.
-pub fn predict(point: &Point, costs: &Costs, overhead: Duration) -> anyhow::Result<Figures> {
-    let text = scenario_toml(point, costs, overhead);
+pub fn predict(
+    point: &Point,
+    costs: &Costs,
+    baseline: impl Into<Baseline>,
+) -> anyhow::Result<Figures> {
+    let text = scenario_toml(point, costs, baseline);
     let report = simulate(&text).with_context(|| format!("predicting {}", point.key()))?;
     Ok(figures(&report))
 }

@@ -18,7 +18,7 @@ use crate::interrupt;
 use crate::kind::ServerKind;
 use crate::load::LoadSpec;
 use crate::point::{LoadWait, Outcome, Point};
-use crate::predict::{self, Costs};
+use crate::predict::{self, Baseline, Costs};
 use crate::workload::Workload;
 
 /// What the load generator saw at one point.
@@ -99,6 +99,7 @@ fn measure(target: &Target, point: &Point) -> anyhow::Result<Measurement> {
     spec.keepalive = point.keepalive;
     spec.busy_poll = point.load_wait == LoadWait::Spin;
     spec.server_pids = vec![target.pid];
+    spec.server_cores = (0..point.cores.min(machine)).collect();
     // The load generator on the cores the server is not pinned to (all of them when shared).
     spec.cores = Some(if point.cores < machine {
         (point.cores..machine).collect()
@@ -239,13 +240,13 @@ pub fn overhead(
 pub const OVERHEAD_RUNS: usize = 3;
 
 /// Measures and predicts `point` with a known overhead; a failure is recorded, not raised.
-pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) -> Outcome {
+pub fn run_point(point: &Point, costs: &Costs, baseline: Baseline, venv: &Path) -> Outcome {
     let host_busy = crate::point::host_busy();
     let measured = match measure_point(point, venv) {
         Ok(m) => m,
         Err(error) => return Outcome::failed(point.clone(), &error),
     };
-    let predicted = match predict::predict(point, costs, overhead) {
+    let predicted = match predict::predict(point, costs, baseline) {
         Ok(f) => f,
         Err(error) => {
             let mut failed = Outcome::failed(point.clone(), &error);
@@ -259,7 +260,7 @@ pub fn run_point(point: &Point, costs: &Costs, overhead: Duration, venv: &Path) 
         measured: measured.figures,
         predicted,
         load_bound: measured.load_bound,
-        overhead_ms_per_request: Some(overhead.as_secs_f64() * 1000.0),
+        overhead_ms_per_request: Some(baseline.overhead.as_secs_f64() * 1000.0),
         errors: measured.errors,
         error: None,
         host_busy,
@@ -336,14 +337,18 @@ pub fn command(args: &crate::cli::RunArgs) -> anyhow::Result<()> {
     }
     let venv = foreign::venv(args.venv.as_deref());
     let costs = Costs::resolve(args.costs.as_deref())?;
-    let (overhead, _, _) = overhead(&point, false, &venv)
+    let (overhead, figures, _) = overhead(&point, false, &venv)
         .map_err(|e| e.context(format!("{} at concurrency 1 (its overhead)", point.server)))?;
+    let baseline = Baseline {
+        overhead,
+        halts_per_request: figures.halts_per_request,
+    };
     if let Some(path) = &args.emit_scenario {
-        let text = predict::scenario_toml(&point, &costs, overhead);
+        let text = predict::scenario_toml(&point, &costs, baseline);
         std::fs::write(path, text)
             .map_err(|e| usage(format!("--emit-scenario {}: {e}", path.display())))?;
     }
-    let outcome = run_point(&point, &costs, overhead, &venv);
+    let outcome = run_point(&point, &costs, baseline, &venv);
     if let Some(error) = &outcome.error {
         anyhow::bail!("{}: {error}", point.key());
     }

@@ -27,6 +27,7 @@ impl World<'_> {
         self.refill_at_start = self.kernel.refill_ns;
         self.idle_wakeup_at_start = self.kernel.idle_wakeup_ns;
         self.interrupted_at_start = self.kernel.interrupted_ns;
+        self.halts_at_start = self.kernel.halts;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -48,6 +49,7 @@ impl World<'_> {
             self.refill_at_start = 0;
             self.idle_wakeup_at_start = 0;
             self.interrupted_at_start = 0;
+            self.halts_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -94,6 +96,7 @@ impl World<'_> {
             interrupted_ns: self.kernel.interrupted_ns - self.interrupted_at_start,
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
+            halts: self.kernel.halts - self.halts_at_start,
             completed: self.completed,
             dropped: self.dropped,
             throughput,

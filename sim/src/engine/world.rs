@@ -60,6 +60,8 @@ pub(super) struct World<'a> {
     /// The kernel's idle wake-up core time when measuring started.
     pub(super) idle_wakeup_at_start: u64,
     pub(super) interrupted_at_start: u64,
+    /// The kernel's halt count where the window starts.
+    pub(super) halts_at_start: u64,
     pub(super) inside: u64,
     pub(super) proxy_queue: VecDeque<ReqId>,
     pub(super) proxy: Option<ProxyState>,
@@ -173,6 +175,7 @@ impl<'a> World<'a> {
             refill_at_start: 0,
             idle_wakeup_at_start: 0,
             interrupted_at_start: 0,
+            halts_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,

@@ -113,6 +113,7 @@ impl Kernel {
             return (self.interrupted_for(now, core), false);
         }
         let halted = since < now;
+        self.halts += u64::from(halted);
         self.cores[core as usize].idle_cpu = self.idle_wakeup_cpu;
         (
             self.exit_latency() + self.interrupted_for(now, core),

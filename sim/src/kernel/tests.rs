@@ -336,4 +336,5 @@ fn a_core_woken_before_it_halts_pays_the_brief_spell_only() {
     ];
     assert_eq!(done, expected);
     assert_eq!(k.switching_ns, 30_000, "wakeup_cpu once, after the halt");
+    assert_eq!(k.halts, 1, "only the third wake-up found the core halted");
 }

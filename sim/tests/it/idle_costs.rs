@@ -77,3 +77,45 @@ fn an_exit_with_a_p99_is_drawn_with_that_median_and_tail() {
         0.01,
     );
 }
+
+#[test]
+fn a_core_halts_as_often_as_the_pause_outlasts_halt_after() {
+    // One client pausing exp(5 us) after each answer; one thread, 20 us of work. The core
+    // idles for exactly the pause, and halts when the pause outlasts halt_after (3 us): for
+    // exp(-3/5) = 0.549 of the requests. The others are brief spells, not halts.
+    let mut c = closed(
+        1,
+        40_000,
+        1,
+        vec![cpu(Dist::Const(20 * US))],
+        threads(Threads::Fixed(1), None),
+    );
+    c.load.arrivals = sim::config::Arrivals::Closed {
+        concurrency: 1,
+        think: Dist::Exp { mean: 5 * US },
+    };
+    c.costs.idle_wakeup_cpu = 10 * US;
+    c.costs.halt_after = 3 * US;
+    c.costs.brief_idle_cpu = 2 * US;
+    let r = simulate(&c).unwrap();
+    close(
+        "halts per request",
+        r.halts_per_request,
+        (-3.0f64 / 5.0).exp(),
+        0.02,
+    );
+    assert_eq!(
+        r.halts as f64 / r.completed as f64,
+        r.halts_per_request,
+        "the count and the rate agree"
+    );
+    // Without halt_after every pause halts the core.
+    c.costs.halt_after = 0;
+    let r = simulate(&c).unwrap();
+    close(
+        "halts per request, no halt_after",
+        r.halts_per_request,
+        1.0,
+        1e-3,
+    );
+}

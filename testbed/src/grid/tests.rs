@@ -137,7 +137,16 @@ fn results_round_trip_and_make_one_csv_row_per_point() {
     };
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(fields(lines[1]), fields(lines[0]), "{csv}");
-    // The newest column is the last, so older files' columns keep their positions.
-    assert!(lines[0].ends_with(",error,load_wait"), "{}", lines[0]);
-    assert!(lines[1].ends_with(",spin"), "{}", lines[1]);
+    // New columns go last, so older files' columns keep their positions.
+    assert!(
+        lines[0].contains(",error,load_wait,measured_halts_per_request,"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with(",predicted_halts_per_request,error_percent_halts_per_request"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(",spin,,,"), "{}", lines[1]);
 }

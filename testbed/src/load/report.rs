@@ -17,7 +17,7 @@ pub const LOAD_BOUND_FRACTION: f64 = 0.9;
 
 /// One run's results. The [`Figures`] keys sit at the top level of the JSON (`rps`, `p50_ms`,
 /// `p90_ms`, `p99_ms`, `p999_ms`, `cpu_ms_per_request`, `context_switches_per_request`,
-/// `rss_bytes`), so a measured point reads like its prediction.
+/// `rss_bytes`, `halts_per_request`), so a measured point reads like its prediction.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadReport {
     /// The URL loaded.
@@ -74,6 +74,8 @@ pub struct LoadReport {
     pub load_bound: bool,
     /// The cores the generator ran on, one engine each.
     pub load_cores: Vec<usize>,
+    /// The server's cores, whose halts `halts_per_request` counts (`--server-core`).
+    pub server_cores: Vec<usize>,
     /// Open loop: the 99th percentile of how late requests were sent after their intended
     /// time, ms (included in the latencies: a late send is the generator's own queue).
     pub send_lag_p99_ms: Option<f64>,
@@ -98,8 +100,9 @@ impl LoadReport {
         tally: &Tally,
         window: Duration,
         client_cpu_fraction: f64,
-        server: Option<ServerUsage>,
+        watched: super::Watched,
     ) -> LoadReport {
+        let super::Watched { server, halts } = watched;
         let latency = percentiles(&tally.latency);
         let per_connection = tally.completed / u64::from(spec.concurrency.max(1));
         let per_request =
@@ -115,6 +118,7 @@ impl LoadReport {
             context_switches_per_request: server
                 .and_then(|s| per_request((s.voluntary_switches + s.involuntary_switches) as f64)),
             rss_bytes: server.map(|s| s.rss_peak_bytes as f64),
+            halts_per_request: halts.and_then(|h| per_request(h as f64)),
         };
         let owned = |map: &BTreeMap<&'static str, u64>| -> BTreeMap<String, u64> {
             map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -145,6 +149,7 @@ impl LoadReport {
             client_cpu_fraction,
             load_bound: client_cpu_fraction >= LOAD_BOUND_FRACTION,
             load_cores: cores.to_vec(),
+            server_cores: spec.server_cores.clone(),
             send_lag_p99_ms: spec
                 .rate
                 .and_then(|_| percentiles(&tally.send_lag))
@@ -264,6 +269,14 @@ impl LoadReport {
                 }
             );
         }
+        if let Some(h) = f.halts_per_request {
+            let _ = writeln!(
+                out,
+                "  cores       {h:.3} halts/request on {:?} (cpuidle: idle spells that reached a \
+                 halting state)",
+                self.server_cores
+            );
+        }
         out
     }
 }
@@ -291,6 +304,7 @@ pub fn command(args: &LoadArgs) -> anyhow::Result<()> {
     spec.busy_poll = args.load_wait == crate::point::LoadWait::Spin;
     spec.cores = (!args.cores.is_empty()).then(|| args.cores.clone());
     spec.server_pids = args.server_pid.clone();
+    spec.server_cores = args.server_core.clone();
     let report = super::run(&spec, &mut |_| {})?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

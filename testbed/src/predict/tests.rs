@@ -251,3 +251,79 @@ fn costs_files_keep_only_their_costs_table() {
     assert!(!t.contains("other"));
     assert!(costs_table("[x]\n").is_err());
 }
+
+#[test]
+fn a_spinning_clients_counted_halts_come_out_of_the_overhead_and_back_as_pauses() {
+    let costs = Costs {
+        source: "test".into(),
+        toml: "[costs]\nidle_wakeup_cpu = \"15us\"\nwakeup_cpu = \"10us\"\n\
+               halt_after = \"3us\"\nbrief_idle_cpu = \"5us\"\n"
+            .into(),
+    };
+    let measured = Baseline {
+        overhead: Duration::from_micros(40),
+        halts_per_request: Some(0.4),
+    };
+    // 0.4 of a 10 us wake-up is in the measured 40 us.
+    assert_eq!(
+        steady_overhead(measured, &costs, LoadWait::Spin),
+        Duration::from_micros(36)
+    );
+    // The pause: exponential, outlasting halt_after (3 us) for 0.4 of the requests.
+    let think = client_think(measured, &costs, LoadWait::Spin).unwrap();
+    let mean = 3000.0 / (1.0f64 / 0.4).ln();
+    assert_eq!(think, format!("exp({mean:.0}ns)"));
+    let one = Point {
+        load_wait: LoadWait::Spin,
+        ..point(ServerKind::Threads, 1, "cpu=50us")
+    };
+    let text = scenario_toml(&one, &costs, measured);
+    assert!(text.contains(&format!("think = \"{think}\"")), "{text}");
+    assert!(text.contains("halted for 0.400 of the requests"), "{text}");
+    // sim then halts the core for about that share at one connection, and charges the
+    // wake-ups back: the thread's CPU per request is 50 + 36 + 0.4 x 10 us again.
+    let f = predict(&one, &costs, measured).unwrap();
+    let h = f.halts_per_request.unwrap();
+    assert!((h - 0.4).abs() < 0.05, "{h}");
+    let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+    assert!((cpu_us - 90.0).abs() < 1.0, "{cpu_us}");
+    // A busy event loop at ten connections never halts: it pays the steady 36 us.
+    let ten = Point {
+        load_wait: LoadWait::Spin,
+        ..point(ServerKind::Tokio1, 10, "cpu=50us")
+    };
+    let f = predict(&ten, &costs, measured).unwrap();
+    let cpu_us = f.cpu_ms_per_request.unwrap() * 1e3;
+    assert!((cpu_us - 86.0).abs() < 1.0, "{cpu_us}");
+    // A blocking client keeps its own rule, and no counted halts (older files) or no
+    // halt_after (sim could not halt the core for a share of the pauses) change nothing.
+    assert_eq!(client_think(measured, &costs, LoadWait::Block), None);
+    let uncounted = Baseline {
+        halts_per_request: None,
+        ..measured
+    };
+    assert_eq!(client_think(uncounted, &costs, LoadWait::Spin), None);
+    assert_eq!(
+        steady_overhead(uncounted, &costs, LoadWait::Spin),
+        measured.overhead
+    );
+    let no_halt = Costs {
+        source: "test".into(),
+        toml: "[costs]\nwakeup_cpu = \"10us\"\n".into(),
+    };
+    assert_eq!(client_think(measured, &no_halt, LoadWait::Spin), None);
+    assert_eq!(
+        steady_overhead(measured, &no_halt, LoadWait::Spin),
+        measured.overhead
+    );
+    // A core that halted at nearly every request is capped at MAX_SPIN_HALTS.
+    let always = Baseline {
+        halts_per_request: Some(1.0),
+        ..measured
+    };
+    assert_eq!(
+        steady_overhead(always, &costs, LoadWait::Spin),
+        Duration::from_micros(31)
+    );
+    assert!(client_think(always, &costs, LoadWait::Spin).is_some());
+}
