@@ -16,6 +16,7 @@
 //! The whole baseline curve is also kept (`line_latency_ns`): the simulator's curve formula
 //! reads a line's cost off it at the line's reuse distance instead of using these rates.
 
+mod cold;
 mod curves;
 mod refill;
 mod retention;
@@ -73,10 +74,15 @@ pub struct IndirectCosts {
     /// nothing was evicted within the longest idle time, or not measured).
     #[serde(default)]
     pub l3_lifetime_ns: Option<f64>,
+    /// `[bytes, ns]`: ns per line of a set's first random walk after a stream larger than every
+    /// cache level evicted it (`indirect/cold.rs`): a set's return from memory, with its own
+    /// page walks (absent before 2026-12-07T19).
+    #[serde(default)]
+    pub cold_line_latency_ns: Option<Vec<(u64, f64)>>,
 }
 
 /// The JSON keys [`IndirectCosts`] adds to the calibration.
-pub const JSON_KEYS: [&str; 14] = [
+pub const JSON_KEYS: [&str; 15] = [
     "cache_bytes",
     "l3_shared_by",
     "switch_working_set_ns",
@@ -91,6 +97,7 @@ pub const JSON_KEYS: [&str; 14] = [
     "refill_memory_ns_per_line",
     "l3_idle_ns_per_line",
     "l3_lifetime_ns",
+    "cold_line_latency_ns",
 ];
 
 /// How far the curves go and how long they may take.
@@ -265,7 +272,13 @@ pub fn measure(
     costs.switch_runnable_ns = runnable_curve(0, &plan.threads, share(0.1), notes, progress);
     costs.switch_runnable_64kib_ns =
         runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress);
-    costs.switch_background = background_curve(sizes, &plan.hogs, share(0.2), notes, progress);
+    costs.switch_background = background_curve(sizes, &plan.hogs, share(0.17), notes, progress);
+
+    progress("cold sets: a set walked again after a stream past every cache level");
+    match cold::cold_curve(sizes, plan.max_bytes, share(0.03)) {
+        Ok(curve) => costs.cold_line_latency_ns = Some(curve),
+        Err(reason) => notes.push(format!("cold_line_latency_ns not measured: {reason}")),
+    }
 
     progress("L3 retention: a 64 KiB set returned to after 0 to 16 ms alone");
     match retention::idle_curve(sizes, share(0.05)) {

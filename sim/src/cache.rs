@@ -78,6 +78,12 @@
 //! set's refill from far levels: on the quiet reference, rings of 32 to 512 threads of 64 KiB
 //! by 40 to 82 % (`sim/tests/it/cache_reference.rs`).
 //!
+//! The cap (`cold_line_latency` given): `calibrate` also times a set's first walk after a
+//! stream larger than every level evicted it (`micro/src/indirect/cold.rs`), by the set's size
+//! `W`: what a line costs returning from memory with the set's own page walks. A returning
+//! line's shared part is priced at most that, `min(lat(W + B_s), cold(W))`, so a set whose
+//! others pushed it past the TLB's reach pays its own return, not a far lone walk's.
+//!
 //! # Other tenants (`cache_lifetime`)
 //!
 //! On a VM the caches are shared with whatever else runs on the host. `micro`'s retention walk
@@ -204,6 +210,9 @@ pub(crate) struct CacheParams {
     /// empty, the curve formula prices a line instead of the sizes and rates above (but L2's
     /// size, where the curve splits into private and shared).
     pub(crate) line_latency: LineLatency,
+    /// ns per line of a set's first walk after everything else evicted it, by its size
+    /// (`cold_line_latency`): the curve formula's cap on a returning line (empty: none).
+    pub(crate) cold_line_latency: LineLatency,
     /// How long the caches keep data nobody on the machine touches, ns (`cache_lifetime`; 0:
     /// for ever).
     pub(crate) cache_lifetime: u64,
@@ -225,6 +234,7 @@ impl CacheParams {
                 .map_or(config.cores, |n| n.min(config.cores))
                 .max(1) as usize,
             line_latency: c.line_latency,
+            cold_line_latency: c.cold_line_latency,
             cache_lifetime: c.cache_lifetime,
         }
     }
@@ -325,6 +335,10 @@ fn by_curve(params: &CacheParams, w: u64, private: Since, shared: Since) -> Refi
         // distance (module docs).
         let memory = lat(params.l1d_bytes as f64 / 2.0) + params.refill_memory_per_line;
         shared_line = shared_line.max(memory);
+    }
+    if !params.cold_line_latency.is_empty() {
+        // No return costs more per line than the set's own return from memory (module docs).
+        shared_line = shared_line.min(params.cold_line_latency.at(w));
     }
     let shared_rise = shared_line - lat(w.max(split));
     // A dip in the measured curve can make the rise negative; a return never saves time.

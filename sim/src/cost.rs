@@ -246,6 +246,9 @@ pub struct Costs {
     /// ns per line of a lone random walk against its working set; empty: the cache model
     /// uses the level formula with the `refill_*` rates.
     pub line_latency: LineLatency,
+    /// ns per line of a set's first walk after everything else evicted it, by the set's size
+    /// (`cold_line_latency`; empty: no cap).
+    pub cold_line_latency: LineLatency,
     /// How long the caches keep data nobody on the machine touches, ns (0: for ever).
     pub cache_lifetime: u64,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
@@ -282,6 +285,7 @@ impl Costs {
             refill_l3_per_line: 0,
             refill_memory_per_line: 0,
             line_latency: LineLatency::EMPTY,
+            cold_line_latency: LineLatency::EMPTY,
             cache_lifetime: 0,
             stack_working_set: 0,
             interruptions: Interruptions::EMPTY,

@@ -17,6 +17,7 @@ fn params() -> CacheParams {
         refill_memory_per_line: 100.0,
         l3_shared_by: 2,
         line_latency: LineLatency::EMPTY,
+        cold_line_latency: LineLatency::EMPTY,
         cache_lifetime: 0,
     }
 }
@@ -336,6 +337,40 @@ fn a_set_away_longer_than_the_cache_lifetime_refills_from_memory() {
     let from_memory = 1_024.0 * (private + 102.0 - 6.0);
     assert_eq!(late.ns, from_memory.round() as u64);
     assert!(late.ns > 5 * soon.ns, "{late:?} {soon:?}");
+}
+
+#[test]
+fn a_returning_line_costs_at_most_the_sets_own_cold_return() {
+    // A 1 MiB set after 255 MiB of others: the curve says 100 ns a line (its 256 MiB lone
+    // walk, a page walk per line), the set's own return from memory 70 ns. With the cold
+    // curve the refill is 16,384 × (70 − 6) ns; without it 16,384 × (100 − 6).
+    let uncapped = curve_params();
+    let capped = CacheParams {
+        cold_line_latency: LineLatency::new(&[(64 * KIB, 60.0), (4 * MIB, 80.0)]).unwrap(),
+        ..curve_params()
+    };
+    let cold_1m = capped.cold_line_latency.at(MIB as f64);
+    assert!(
+        (cold_1m - (60.0 + 20.0 * 4.0 / 6.0)).abs() < 1e-9,
+        "{cold_1m}"
+    );
+    let far = |p: &CacheParams| {
+        let mut caches = Caches::new(*p, 1);
+        caches.run(Owner::Stack(0), 0, MIB, 0);
+        caches.run(Owner::Stack(1), 0, 255 * MIB, 1_000);
+        caches.run(Owner::Stack(0), 0, MIB, 2_000).ns
+    };
+    assert_eq!(far(&uncapped), (16_384.0 * (100.0 - 6.0)) as u64);
+    assert_eq!(far(&capped), (16_384.0 * (cold_1m - 6.0)).round() as u64);
+    // A near return, below the cap, is priced by the curve alone: 1 MiB after 1 MiB.
+    let near = |p: &CacheParams| {
+        let mut caches = Caches::new(*p, 1);
+        caches.run(Owner::Stack(0), 0, MIB, 0);
+        caches.run(Owner::Stack(1), 0, MIB, 1_000);
+        caches.run(Owner::Stack(0), 0, MIB, 2_000).ns
+    };
+    assert_eq!(near(&capped), near(&uncapped));
+    assert!(near(&capped) > 0);
 }
 
 #[test]

@@ -279,6 +279,19 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Curve(|c| &mut c.line_latency),
     },
     CostKey {
+        name: "cold_line_latency",
+        unit: Unit::Curve,
+        meaning: "ns per 64-byte line of a set's first random walk after a stream larger than every cache level evicted it, as [bytes, ns] points by the set's size; with line_latency, a returning line never costs more than this (a set returns from memory with its own page walks, not a far lone walk's one per line)",
+        // None: without it the curve formula is uncapped, as before the key.
+        default: 0,
+        measured_by: measured(
+            "/cold_line_latency_ns",
+            "ns per line of a set walked right after a stream past every cache level",
+        ),
+        per_server: false,
+        field: Field::Curve(|c| &mut c.cold_line_latency),
+    },
+    CostKey {
         name: "cache_lifetime",
         unit: Unit::Duration,
         meaning: "how long the caches keep data nobody on the simulated machine touches before tenants outside it (other VMs on the host) have evicted it; a thread or task returning later refills its whole working set from memory (0: no such tenants)",
