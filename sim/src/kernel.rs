@@ -154,8 +154,7 @@ pub(crate) struct Kernel {
     thread_wakeup: u64,
     /// Threads runnable but not running.
     waiting: u64,
-    /// The cache model, when anything has a working set (else refills cost nothing and are
-    /// not computed).
+    /// The cache model, when anything has a working set (else refills are not computed).
     caches: Option<Caches>,
     /// Stack every thread touches per run (`stack_working_set`), bytes.
     stack_working_set: u64,
@@ -187,8 +186,7 @@ pub(crate) struct Kernel {
     pub(crate) idle_wakeup_ns: u64,
     /// Context switches so far.
     pub(crate) context_switches: u64,
-    /// Times a core left idle after it had halted (past `halt_after`, not at the instant it
-    /// ran out of work), so far.
+    /// Exits from idle of a core that had halted (idle past `halt_after`), so far.
     pub(crate) halts: u64,
     /// Wake-ups that preempted the running thread.
     pub(crate) wakeup_preemptions: u64,
