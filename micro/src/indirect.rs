@@ -50,8 +50,23 @@ pub struct IndirectCosts {
     pub switch_working_set_switches: Option<Vec<(u64, f64)>>,
     /// `[bytes, ns]`: the same with the buffers walked in address order (prefetched).
     pub switch_working_set_seq_ns: Option<Vec<(u64, f64)>>,
-    /// `[threads, ns]`: extra cost per switch in a ring of that many same-core threads, W = 0.
+    /// `[threads, ns]`: extra cost per hand-off in a ring of that many same-core threads,
+    /// W = 0 (one hand-off is one switch in a pair, 1 to 2 in a larger ring: see
+    /// `switch_runnable_switches`).
     pub switch_runnable_ns: Option<Vec<(u64, f64)>>,
+    /// `[threads, switches]`: context switches getrusage counted per hand-off at each point of
+    /// `switch_runnable_ns` (absent before 2026-12-07T21).
+    #[serde(default)]
+    pub switch_runnable_switches: Option<Vec<(u64, f64)>>,
+    /// `[threads, ns]`: what the switch to a thread costs when that many threads take turns on
+    /// a core (the others ran since it last did): each hand-off of `switch_runnable_ns` less
+    /// the switches beyond one it needed, each priced at the pair's switch. In a ring of 3 or
+    /// more the woken thread often preempts its waker, which then switches back at once: that
+    /// return finds its data where it left it, so it costs what a pair's switch does, and the
+    /// rest of the hand-off is the switch to the thread the others ran between. `sim`'s
+    /// `switch_runnable` key.
+    #[serde(default)]
+    pub switch_runnable_return_ns: Option<Vec<(u64, f64)>>,
     /// `[threads, ns]`: the same ring with each thread walking 64 KiB in random order.
     pub switch_runnable_64kib_ns: Option<Vec<(u64, f64)>>,
     /// `[k, round_trip_p50_ns, round_trip_p99_ns, cpu_per_switch_ns]`: the same-core
@@ -82,13 +97,15 @@ pub struct IndirectCosts {
 }
 
 /// The JSON keys [`IndirectCosts`] adds to the calibration.
-pub const JSON_KEYS: [&str; 15] = [
+pub const JSON_KEYS: [&str; 17] = [
     "cache_bytes",
     "l3_shared_by",
     "switch_working_set_ns",
     "switch_working_set_switches",
     "switch_working_set_seq_ns",
     "switch_runnable_ns",
+    "switch_runnable_switches",
+    "switch_runnable_return_ns",
     "switch_runnable_64kib_ns",
     "switch_background",
     "line_latency_ns",
@@ -269,9 +286,14 @@ pub fn measure(
     costs.switch_working_set_seq_ns = (!sequential.is_empty()).then_some(sequential);
     costs.line_latency_ns = (!latency.is_empty()).then_some(latency);
 
-    costs.switch_runnable_ns = runnable_curve(0, &plan.threads, share(0.1), notes, progress);
+    if let Some((curve, switches)) = runnable_curve(0, &plan.threads, share(0.1), notes, progress) {
+        costs.switch_runnable_return_ns = returns(&curve, &switches);
+        costs.switch_runnable_ns = Some(curve);
+        costs.switch_runnable_switches = Some(switches);
+    }
     costs.switch_runnable_64kib_ns =
-        runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress);
+        runnable_curve(RUNNABLE_BYTES, &plan.threads, share(0.15), notes, progress)
+            .map(|(curve, _)| curve);
     costs.switch_background = background_curve(sizes, &plan.hogs, share(0.17), notes, progress);
 
     progress("cold sets: a set walked again after a stream past every cache level");
@@ -355,9 +377,49 @@ pub fn from_criterion(dir: &std::path::Path) -> Result<IndirectCosts, Error> {
     })
 }
 
+/// [`IndirectCosts::switch_runnable_return_ns`] from a ring's cost and switches per hand-off,
+/// point by point: `ns(n) − (switches(n) − 1) × ns(2) / switches(2)`. `None` without the pair's
+/// point, or when a point has no count or the pair counted none.
+fn returns(curve: &[(u64, f64)], switches: &[(u64, f64)]) -> Option<Vec<(u64, f64)>> {
+    if curve.len() != switches.len() || curve.first()?.0 != 2 {
+        return None;
+    }
+    let (pair_ns, pair_switches) = (curve[0].1, switches[0].1);
+    if pair_switches <= 0.0 {
+        return None;
+    }
+    let plain = pair_ns / pair_switches;
+    curve
+        .iter()
+        .zip(switches)
+        .map(|(&(n, ns), &(m, per_pass))| {
+            (n == m && per_pass > 0.0).then(|| (n, ns - (per_pass - 1.0).max(0.0) * plain))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_hand_off_less_its_extra_plain_switches_is_the_return() {
+        let curve = [(2, 2_000.0), (4, 3_000.0), (1024, 9_000.0)];
+        let switches = [(2, 1.0), (4, 1.5), (1024, 1.2)];
+        assert_eq!(
+            returns(&curve, &switches),
+            Some(vec![(2, 2_000.0), (4, 2_000.0), (1024, 8_600.0)])
+        );
+        // Fewer than one switch per hand-off is not read as a cheaper return.
+        assert_eq!(
+            returns(&curve, &[(2, 1.0), (4, 0.9), (1024, 1.0)]),
+            Some(vec![(2, 2_000.0), (4, 3_000.0), (1024, 9_000.0)])
+        );
+        // A point without a count, a ring that counted no switch, or no pair: no curve.
+        assert_eq!(returns(&curve, &switches[..2]), None);
+        assert_eq!(returns(&curve, &[(2, 1.0), (4, 0.0), (1024, 1.2)]), None);
+        assert_eq!(returns(&curve[1..], &switches[1..]), None);
+    }
 
     #[test]
     fn the_grid_covers_each_level_and_four_times_the_last() {

@@ -174,20 +174,21 @@ fn check_switches(name: &str, point: u64, observed: f64, threads: u64, notes: &m
     }
 }
 
+/// The ring's cost per hand-off against its threads, and its switches per hand-off.
 pub(super) fn runnable_curve(
     bytes: usize,
     threads: &[u64],
     time: Duration,
     notes: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
-) -> Option<Vec<(u64, f64)>> {
+) -> Option<(Curve, Curve)> {
     let name = if bytes == 0 {
         "switch_runnable"
     } else {
         "switch_runnable_64kib"
     };
     let start = Instant::now();
-    let mut curve = Vec::new();
+    let (mut curve, mut switches) = (Vec::new(), Vec::new());
     for (i, &n) in threads.iter().enumerate() {
         let slice = time.saturating_sub(start.elapsed()) / (threads.len() - i) as u32;
         // Lines from memory at worst once the ring's buffers outgrow the caches.
@@ -201,6 +202,7 @@ pub(super) fn runnable_curve(
                 ));
                 check_switches(name, n, point.switches_per_pass, n, notes);
                 curve.push((n, point.per_switch_ns));
+                switches.push((n, point.switches_per_pass));
             }
             Err(error) => {
                 notes.push(format!(
@@ -210,7 +212,7 @@ pub(super) fn runnable_curve(
             }
         }
     }
-    (!curve.is_empty()).then_some(curve)
+    (!curve.is_empty()).then_some((curve, switches))
 }
 
 pub(super) fn background_curve(
