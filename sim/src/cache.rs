@@ -184,7 +184,7 @@ use std::collections::HashMap;
 
 use crate::config::RunConfig;
 use crate::cost::LineLatency;
-use recency::Recency;
+pub(crate) use recency::Recency;
 
 /// Bytes per cache line.
 pub(crate) const LINE_BYTES: u64 = 64;

@@ -253,6 +253,10 @@ pub struct Costs {
     pub cache_lifetime: u64,
     /// Bytes of stack an OS thread or coroutine touches per run (0: not modelled).
     pub stack_working_set: u64,
+    /// ns of the switch to an OS thread after others took turns on its core, by how many
+    /// threads took turns (`switch_runnable`, `[threads, ns]`; empty: every switch costs
+    /// `thread_switch`).
+    pub switch_runnable: LineLatency,
     /// How often each core is interrupted and for how long; empty: never.
     pub interruptions: Interruptions,
 }
@@ -286,6 +290,7 @@ impl Costs {
             refill_memory_per_line: 0,
             line_latency: LineLatency::EMPTY,
             cold_line_latency: LineLatency::EMPTY,
+            switch_runnable: LineLatency::EMPTY,
             cache_lifetime: 0,
             stack_working_set: 0,
             interruptions: Interruptions::EMPTY,

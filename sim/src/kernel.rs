@@ -14,10 +14,12 @@
 //! ```
 //!
 //! A core that changes from one thread to a different one pays `thread_switch` of core time (a
-//! context switch); a blocked thread woken straight onto an idle core other than the one it
-//! last ran on starts `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle
-//! exit). Threads keep their core while they have work, so with no more threads than cores
-//! nothing switches. A thread woken by an interrupt (the network, a timer, the acceptor's
+//! context switch), plus, with `switch_runnable`, the measured rise for the other threads that
+//! took turns on the core since the incoming one last ran there (`kernel/crowd.rs`); a blocked
+//! thread woken straight onto an idle core other than the one it last ran on starts
+//! `thread_wakeup` later (the core sits idle meanwhile: interrupt and idle exit). Threads keep
+//! their core while they have work, so with no more threads than cores nothing switches. A
+//! thread woken by an interrupt (the network, a timer, the acceptor's
 //! hand-off) onto a core that halted also pays `wakeup_cpu` first, as switching; one woken onto
 //! a busy core, or by a thread on a core, does not (`kernel/wakeup.rs`). A core handed work at
 //! the instant it ran out still pays the idle costs (the idle loop's entry and exit) but did
@@ -57,6 +59,7 @@
 //! credits the work done; the preempted thread stays runnable on its queue.
 
 mod burst;
+mod crowd;
 #[cfg(test)]
 mod fidelity;
 mod idle;
@@ -158,6 +161,8 @@ pub(crate) struct Kernel {
     caches: Option<Caches>,
     /// Stack every thread touches per run (`stack_working_set`), bytes.
     stack_working_set: u64,
+    /// What a switch adds when many threads take turns on a core (`switch_runnable`).
+    crowd: Option<crowd::Crowd>,
     /// Core time and extra latency of a core leaving idle (`idle_wakeup_cpu`,
     /// `idle_exit_latency`).
     idle_wakeup_cpu: u64,
@@ -234,6 +239,7 @@ impl Kernel {
             waiting: 0,
             caches: None,
             stack_working_set: 0,
+            crowd: None,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             wakeup_cpu: 0,
@@ -284,6 +290,9 @@ impl Kernel {
         debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
         self.threads[thread as usize].state = State::Dead;
         self.forget(Owner::Stack(thread));
+        if let Some(crowd) = &mut self.crowd {
+            crowd.forget(thread);
+        }
         self.dead.push(thread);
         self.live_threads -= 1;
     }
@@ -352,25 +361,6 @@ impl Kernel {
         }
     }
 
-    fn pop_any_idle(&mut self) -> Option<CoreId> {
-        if let Some(core) = self.fresh.pop() {
-            return Some(core);
-        }
-        let core = *self.idle.last()?;
-        self.take_idle(core);
-        Some(core)
-    }
-
-    fn take_idle(&mut self, core: CoreId) {
-        let slot = self.cores[core as usize].idle_slot as usize;
-        let last = self.idle.len() - 1;
-        self.idle.swap(slot, last);
-        let moved = self.idle[slot];
-        self.cores[moved as usize].idle_slot = slot as u32;
-        self.idle.pop();
-        self.cores[core as usize].idle_slot = NONE;
-    }
-
     /// What `core` ran lately (for a cache model).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn record(&self, core: CoreId) -> &CoreRecord {
@@ -386,13 +376,17 @@ impl Kernel {
         thread: ThreadId,
         delay: u64,
     ) {
+        let crowded = match &mut self.crowd {
+            Some(crowd) => crowd.arrive(core, thread),
+            None => 0,
+        };
         let c = &mut self.cores[core as usize];
         if c.running != NONE {
             self.overlaps += 1;
         }
         let switch = if c.last != NONE && c.last != thread {
             self.context_switches += 1;
-            self.thread_switch
+            self.thread_switch + crowded
         } else {
             0
         };

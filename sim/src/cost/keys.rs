@@ -313,6 +313,19 @@ pub const KEYS: &[CostKey] = &[
         field: Field::Number(|c| &mut c.stack_working_set),
     },
     CostKey {
+        name: "switch_runnable",
+        unit: Unit::Curve,
+        meaning: "ns of the switch to an OS thread when n threads take turns on its core, as [threads, ns] points (a ring of n threads on one core, W = 0); a switch to a thread after n - 1 others ran on its core since it last did costs thread_switch plus this curve's rise from its first point to n (none: every switch costs thread_switch)",
+        // None: without it every switch costs `thread_switch`, as before the key.
+        default: 0,
+        measured_by: measured(
+            "/switch_runnable_return_ns",
+            "switch to a thread after n - 1 others ran on its core, by n",
+        ),
+        per_server: false,
+        field: Field::Curve(|c| &mut c.switch_runnable),
+    },
+    CostKey {
         name: "interruptions",
         unit: Unit::Bins,
         meaning: "how often each core is taken from what it runs and for how long (ticks, interrupts, the host): [ns, per_second] bins, replayed as a Poisson process per core (none: never)",

@@ -137,6 +137,7 @@ impl<'a> World<'a> {
                 .with_wakeup_cpu(cfg.costs.wakeup_cpu)
                 .with_timer_wakeup_cpu(cfg.costs.timer_wakeup_cpu)
                 .with_halt(cfg.costs.halt_after, cfg.costs.brief_idle_cpu)
+                .with_switch_runnable(cfg.costs.switch_runnable)
                 .with_interruptions(cfg.costs.interruptions, cfg.seed);
                 match Caches::for_run(cfg) {
                     Some(caches) => kernel.with_caches(caches, cfg.costs.stack_working_set),

@@ -15,7 +15,7 @@
 
 use rand::SeedableRng as _;
 
-use super::{CoreId, Kernel, NEVER};
+use super::{CoreId, Kernel, NEVER, NONE};
 use crate::dist::{Dist, SimRng};
 use crate::time::SimTime;
 
@@ -61,6 +61,28 @@ impl ExitTail {
 }
 
 impl Kernel {
+    /// An idle core for a woken thread: one that never ran anything first (lowest index),
+    /// else the one most recently idle.
+    pub(super) fn pop_any_idle(&mut self) -> Option<CoreId> {
+        if let Some(core) = self.fresh.pop() {
+            return Some(core);
+        }
+        let core = *self.idle.last()?;
+        self.take_idle(core);
+        Some(core)
+    }
+
+    /// Takes `core` off the idle list.
+    pub(super) fn take_idle(&mut self, core: CoreId) {
+        let slot = self.cores[core as usize].idle_slot as usize;
+        let last = self.idle.len() - 1;
+        self.idle.swap(slot, last);
+        let moved = self.idle[slot];
+        self.cores[moved as usize].idle_slot = slot as u32;
+        self.idle.pop();
+        self.cores[core as usize].idle_slot = NONE;
+    }
+
     /// What a core pays each time it leaves idle: `cpu` of core time (its own share of the
     /// CPU split) and a delay before the woken thread computes, of median `latency` and 99th
     /// percentile `latency_p99` (see the module docs), drawn from a stream seeded by `seed`.

@@ -36,19 +36,29 @@
 //!   2 to 16 MiB   left out: 1.88 to 7.00 switches per hand-off (preemption)
 //!   passes: curve 6 of 9, levels 6 of 9
 //!
-//! ring of n × 64 KiB
+//! ring of n × 64 KiB (since 2026-12-07T21 the scenario also takes the W = 0 ring's rise,
+//! `switch_runnable_ns`, as `switch_runnable`; in brackets, the error before it where that
+//! moved by more than 5 points)
 //!   2              2,724   2,260 (−17 %, ok)       2,932 (+8 %, ok)
-//!   4              4,505   2,336 (−48 %)           4,400 (−2 %, ok)
-//!   8             10,294   3,846 (−63 %)           7,336 (−29 %)
-//!   16            16,015   7,760 (−52 %)           13,207 (−18 %, ok)
-//!   32            84,162   12,399 (−85 %)          16,759 (−80 %)
-//!   64           148,183   126,178 (−15 %, ok)     123,312 (−17 %, ok)
-//!   128          141,653   141,048 (−0 %, ok)      123,312 (−13 %, ok)
-//!   256          144,986   153,255 (+6 %, ok)      123,312 (−15 %, ok)
-//!   512          184,981   153,255 (−17 %, ok)     123,312 (−33 %)
-//!   1,024        177,099   153,260 (−14 %, ok)     123,316 (−30 %)
-//!   passes: curve 6 of 10, levels 6 of 10
+//!   4              4,505   4,411 (−2 %, ok) [−48]  6,475 (+44 %) [−2 %, ok]
+//!   8             10,294   5,306 (−48 %) [−63]     8,795 (−15 %, ok) [−29]
+//!   16            16,015   9,214 (−42 %) [−52]     14,661 (−8 %, ok) [−18]
+//!   32            84,162   13,849 (−84 %)          18,209 (−78 %)
+//!   64           148,183   128,074 (−14 %, ok)     125,209 (−16 %, ok)
+//!   128          141,653   142,922 (+1 %, ok)      125,187 (−12 %, ok)
+//!   256          144,986   159,386 (+10 %, ok)     129,443 (−11 %, ok)
+//!   512          184,981   159,858 (−14 %, ok)     129,915 (−30 %)
+//!   1,024        177,099   159,523 (−10 %, ok)     129,579 (−27 %)
+//!   passes: curve 7 of 10 (6 before), levels 6 of 10 (6 before)
 //! ```
+//!
+//! The ring's direct switch: the pair's scenario charges `thread_switch`, the two-thread curve's
+//! W = 0 point, but a ring of n threads with no working set of its own costs more per hand-off
+//! (the stacks and task structures the others evict, and the woken thread preempting its
+//! waker): 3.9 µs at 4 threads, 8.0 µs from 256, against 1.9 µs for the pair. Taking that rise
+//! from the measured W = 0 ring (an input, like `thread_switch`; nothing fitted to the 64 KiB
+//! ring) puts the 4-thread ring on target for the curve formula, and moves 8 and 16 threads
+//! 10–15 points closer.
 //!
 //! The cache lifetime (`cache_lifetime`, `sim/src/cache.rs`) is what turns the 64-thread ring: without
 //! it the curve formula gives 15.1 µs there (−90 %; its 4 MiB fit the lone walk's L3) and the
@@ -228,6 +238,17 @@ impl Reference {
         if let Some(ns) = self.json["l3_lifetime_ns"].as_f64() {
             lines.push(format!("cache_lifetime = \"{}ns\"", ns.round()));
         }
+        // The W = 0 ring, per hand-off (the scenario's ring makes one switch per hand-off, as
+        // `switch_runnable_64kib_ns` is counted): what a switch adds when n threads take turns,
+        // the stacks and task structures apart from any working set.
+        if self.json["switch_runnable_ns"].is_array() {
+            let points: Vec<String> = self
+                .curve("switch_runnable_ns")
+                .iter()
+                .map(|(threads, ns)| format!("[{threads}, {ns}]"))
+                .collect();
+            lines.push(format!("switch_runnable = [{}]", points.join(", ")));
+        }
         if formula == Formula::Curve {
             let points: Vec<String> = self
                 .curve("line_latency_ns")
@@ -365,7 +386,11 @@ fn each_switch_of_a_ring_pays_the_formula_once() {
                 Formula::Levels => levels_ns(&config, w, (threads - 1) * w),
                 Formula::Curve => curve_ns(&config, w, (threads - 1) * w),
             };
-            let expected = config.costs.thread_switch as f64 + refill;
+            // The direct cost of a switch in a ring of n: the pair's, plus the W = 0 ring's
+            // rise to n.
+            let runnable = &config.costs.switch_runnable;
+            let rise = runnable.at(threads as f64) - runnable.points().first().map_or(0.0, |p| p.1);
+            let expected = config.costs.thread_switch as f64 + rise.max(0.0) + refill;
             let got = per_switch_ns(&report);
             assert!(
                 (got - expected).abs() <= expected * 0.005,
@@ -453,7 +478,7 @@ fn the_reference_agrees_with_itself_within_both_tolerances() {
 /// Consistency for the curve formula, the issue's tolerance (15 % or 1 µs at every W measured
 /// with one switch per hand-off). See the module docs for the table.
 #[test]
-#[ignore = "fails on the 2026-12-02 reference at 512 KiB only (+283 %: a returning 512 KiB set does not pay the lone walk's rise from 512 KiB to 1 MiB); 11 of 12 points pass; see the module docs"]
+#[ignore = "fails on the 2026-12-07 EPYC reference at 256 KiB, 512 KiB and 1 MiB (+86 %, −34 %, −65 %); 6 of 9 points pass (on the 2026-12-02 Xeon one, 11 of 12); see the module docs"]
 fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
     let misses = Reference::load().misses_pair(Formula::Curve);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
@@ -461,7 +486,7 @@ fn the_curve_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
 
 /// Out of sample for the curve formula, the issue's tolerance (25 %).
 #[test]
-#[ignore = "fails on the 2026-12-02 reference at 4 and 8 threads (−55 %, −29 %: a ring's direct switch costs more than the pair's the scenario charges) and 32 to 1,024 (+30 to +305 %: a returning 64 KiB set refills for less per line than a lone random walk of 2-64 MiB costs); see the module docs"]
+#[ignore = "fails on the 2026-12-07 EPYC reference at 8, 16 and 32 threads (−48 %, −42 %, −84 %: rings whose 512 KiB to 2 MiB fit L2 but whose sets come back dearer, see the module docs); 7 of 10 points pass"]
 fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
     let misses = Reference::load().misses_ring(Formula::Curve);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");
@@ -469,7 +494,7 @@ fn the_curve_formula_predicts_switch_runnable_64kib_within_25_percent() {
 
 /// Consistency for the level formula (15 % or 1 µs).
 #[test]
-#[ignore = "fails on the 2026-12-02 reference from 96 KiB to 1 MiB (+26 % to +2,704 %: the linear share evicts sets that fit L2); see the module docs"]
+#[ignore = "fails on the 2026-12-07 EPYC reference at 128 KiB, 256 KiB and 1 MiB (+115 %, +215 %, −73 %: the linear share evicts sets that fit L2); 6 of 9 points pass; see the module docs"]
 fn the_level_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
     let misses = Reference::load().misses_pair(Formula::Levels);
     assert!(misses.is_empty(), "outside 15 % and 1 us: {misses:#?}");
@@ -477,7 +502,7 @@ fn the_level_formula_reproduces_switch_working_set_within_15_percent_or_1us() {
 
 /// Out of sample for the level formula (25 %).
 #[test]
-#[ignore = "fails on the 2026-12-02 reference at 10 of 10 points (+48 % to +700 % up to 256 threads: the linear share evicts sets that fit L2; −48 to −53 % from 512)"]
+#[ignore = "fails on the 2026-12-07 EPYC reference at 4, 32, 512 and 1,024 threads (+44 %, −78 %, −30 %, −27 %); 6 of 10 points pass; see the module docs"]
 fn the_level_formula_predicts_switch_runnable_64kib_within_25_percent() {
     let misses = Reference::load().misses_ring(Formula::Levels);
     assert!(misses.is_empty(), "outside 25 %: {misses:#?}");

@@ -3,6 +3,7 @@
 mod cache_reference;
 mod client_load;
 mod cooperative_blocking;
+mod crowd;
 mod gil_convoy;
 mod handoff;
 mod idle_costs;
