@@ -297,10 +297,7 @@ pub fn measure(
     costs.switch_background = background_curve(sizes, &plan.hogs, share(0.17), notes, progress);
 
     progress("cold sets: a set walked again after a stream past every cache level");
-    match cold::cold_curve(sizes, plan.max_bytes, share(0.03)) {
-        Ok(curve) => costs.cold_line_latency_ns = Some(curve),
-        Err(reason) => notes.push(format!("cold_line_latency_ns not measured: {reason}")),
-    }
+    let cold_sets = cold::cold_curve(sizes, plan.max_bytes, share(0.03));
 
     progress("L3 retention: a 64 KiB set returned to after 0 to 16 ms alone");
     match retention::idle_curve(sizes, share(0.05)) {
@@ -333,6 +330,11 @@ pub fn measure(
     costs.refill_memory_ns_per_line = memory
         .map_err(|reason| notes.push(format!("refill_memory_ns_per_line not measured: {reason}")))
         .ok();
+    // Kept only if every set came back from memory (checked against the memory rate).
+    match cold_sets.and_then(|curve| cold::check(curve, costs.refill_memory_ns_per_line)) {
+        Ok(curve) => costs.cold_line_latency_ns = Some(curve),
+        Err(reason) => notes.push(format!("cold_line_latency_ns not measured: {reason}")),
+    }
     costs
 }
 

@@ -284,10 +284,13 @@ pub const KEYS: &[CostKey] = &[
         meaning: "ns per 64-byte line of a set's first random walk after a stream larger than every cache level evicted it, as [bytes, ns] points by the set's size; with line_latency, a returning line never costs more than this (a set returns from memory with its own page walks, not a far lone walk's one per line)",
         // None: without it the curve formula is uncapped, as before the key.
         default: 0,
-        // calibrate measures it (`cold_line_latency_ns`) but does not write it: two runs 20
-        // minutes apart on 2026-12-07 read 115 and 29 ns a line for 1 MiB, the second a set
-        // the stream had not evicted (testbed/results/2026-12-07T1901-epyc-2c.md).
-        measured_by: None,
+        // Written again since 2026-12-07T22: calibrate streams twice and keeps the curve only
+        // when its sets came back from memory (a 19:19 run read 29 ns a line for 1 MiB, a set
+        // one stream had not evicted: testbed/results/2026-12-07T1901-epyc-2c.md).
+        measured_by: measured(
+            "/cold_line_latency_ns",
+            "ns per line of a set's first walk after a stream past every cache level",
+        ),
         per_server: false,
         field: Field::Curve(|c| &mut c.cold_line_latency),
     },
