@@ -288,6 +288,11 @@ pub fn measure(
 
     if let Some((curve, switches)) = runnable_curve(0, &plan.threads, share(0.1), notes, progress) {
         costs.switch_runnable_return_ns = returns(&curve, &switches);
+        if costs.switch_runnable_return_ns.is_none() {
+            notes.push(format!(
+                "switch_runnable_return_ns not measured: the ring's points {curve:?} and switches                  per hand-off {switches:?} give no return curve (no pair, or a point with no switch)"
+            ));
+        }
         costs.switch_runnable_ns = Some(curve);
         costs.switch_runnable_switches = Some(switches);
     }

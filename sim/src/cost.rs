@@ -138,9 +138,14 @@ impl CostKey {
     pub fn read(&self, value: &toml::Value) -> Result<CostValue, String> {
         let name = self.name;
         match (self.unit, value) {
-            (Unit::Curve, value) => LineLatency::from_toml(value)
-                .map(CostValue::Curve)
-                .map_err(|e| format!("{name}: {e}; write e.g. {name} = {}", latency::EXAMPLE)),
+            (Unit::Curve, value) => {
+                LineLatency::from_toml(value)
+                    .map(CostValue::Curve)
+                    .map_err(|e| {
+                        let (e, example) = self.curve_words(e);
+                        format!("{name}: {e}; write e.g. {name} = {example}")
+                    })
+            }
             (Unit::Bins, value) => Interruptions::from_toml(value)
                 .map(CostValue::Bins)
                 .map_err(|e| format!("{name}: {e}; write e.g. {name} = {}", interruption::EXAMPLE)),
@@ -152,6 +157,26 @@ impl CostKey {
                 example = unit.example()
             )),
         }
+    }
+
+    /// A curve's error message and example in this key's words: the cache curves run over
+    /// bytes (a working set), `switch_runnable` over threads taking turns on a core.
+    fn curve_words(&self, message: String) -> (String, &'static str) {
+        if self.name != "switch_runnable" {
+            return (message, latency::EXAMPLE);
+        }
+        let message = message
+            .replace("[bytes, ns]", "[threads, ns]")
+            .replace(
+                "0 bytes; a working set is at least 1 byte",
+                "0 threads; give 2 or more",
+            )
+            .replace("growing working set", "growing number of threads")
+            .replace("ns per line", "ns")
+            .replace("bytes an integer", "threads an integer")
+            .replace("one per measured working set", "one per measured ring")
+            .replace(" bytes", " threads");
+        (message, "[[2, 1825], [4, 2652], [1024, 6196]]")
     }
 
     /// This key's value in a `calibrate --json` object (`measured`), as a file writes it

@@ -206,6 +206,8 @@ pub(crate) struct Kernel {
 }
 
 const NEVER: SimTime = SimTime(u64::MAX);
+/// A core's `last` after its last thread exited: no thread, but the next one is a switch.
+const EXITED: ThreadId = NONE - 1;
 
 impl Kernel {
     /// `cores` cores sharing threads under `policy`, with these switch and wake-up costs.
@@ -290,6 +292,11 @@ impl Kernel {
         debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
         self.threads[thread as usize].state = State::Dead;
         self.forget(Owner::Stack(thread));
+        // Its id may come back as a new thread: the core switches to that one all the same.
+        let core = self.threads[thread as usize].last_core;
+        if core != NONE && self.cores[core as usize].last == thread {
+            self.cores[core as usize].last = EXITED;
+        }
         if let Some(crowd) = &mut self.crowd {
             crowd.forget(thread);
         }

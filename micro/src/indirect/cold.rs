@@ -89,14 +89,16 @@ pub fn cold_curve(sizes: &CacheSizes, max_bytes: u64, time: Duration) -> Result<
 /// `memory` tells them apart. A cap taken from a set the stream did not evict would make every
 /// return almost free. `Err` says which point and why.
 pub fn check(curve: Curve, memory: Option<f64>) -> Result<Curve, String> {
-    let memory = memory.ok_or(
-        "no refill_memory_ns_per_line to check that the sets came back from memory; not kept",
+    let memory = memory.filter(|&m| m.is_finite() && m > 0.0).ok_or(
+        "no refill_memory_ns_per_line above 0 to check that the sets came back from memory; not kept",
     )?;
     for &(bytes, ns) in &curve {
         // A NaN point (not measured) fails too.
         if ns.is_nan() || ns < memory / 2.0 {
             return Err(format!(
-                "the {bytes}-byte set came back at {ns:.1} ns a line, less than half of a line                  from memory ({memory:.1} ns): the stream did not evict it (a cache that resists                  scans?); the curve {curve:?} is not kept"
+                "the {bytes}-byte set came back at {ns:.1} ns a line, less than half of a line \
+                 from memory ({memory:.1} ns): the stream did not evict it (a cache that resists \
+                 scans?); the curve {curve:?} is not kept"
             ));
         }
     }

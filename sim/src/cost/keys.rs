@@ -318,7 +318,7 @@ pub const KEYS: &[CostKey] = &[
     CostKey {
         name: "switch_runnable",
         unit: Unit::Curve,
-        meaning: "ns of the switch to an OS thread when n threads take turns on its core, as [threads, ns] points (a ring of n threads on one core, W = 0); a switch to a thread after n - 1 others ran on its core since it last did costs thread_switch plus this curve's rise from its first point to n (none: every switch costs thread_switch)",
+        meaning: "ns of the switch to an OS thread when n threads take turns on its core, as [threads, ns] points (a ring of n threads on one core, W = 0); a switch to a thread after n - 1 others ran on its core since it last did costs thread_switch plus this curve's rise from 2 threads to n (none: every switch costs thread_switch)",
         // None: without it every switch costs `thread_switch`, as before the key.
         default: 0,
         measured_by: measured(

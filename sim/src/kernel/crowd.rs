@@ -6,15 +6,16 @@
 //! threads on one core (`switch_runnable`) measures that directly: the switch to a thread that
 //! n − 1 others ran between costs more as n grows, in steps where the ring's footprint outgrows
 //! a cache level (on the 2026-12-07 EPYC guest, 2.4 µs at 2 threads, 4.1 µs at 256 and 8.3 µs
-//! at 1,024). The kernel charges a switch `thread_switch` plus the curve's rise from its first
-//! point (the pair) to `n`, where `n − 1` is the number of distinct other threads that ran on
+//! at 1,024). The kernel charges a switch `thread_switch` plus the curve's rise from 2 threads
+//! (the pair, which `thread_switch` prices) to `n`, where `n − 1` is the number of distinct other threads that ran on
 //! the core since the incoming one last did: a ring of n gives n − 1, whatever order the others
 //! ran in. The count is the LRU stack distance of the cache model (`crate::cache`, Mattson et
 //! al. 1970) with every thread weighing one.
 //!
 //! This is the measured curve, read as it is: no footprint is fitted. A thread that never ran
-//! on the core (a new thread, which pays `thread_spawn` for its cold start, or one migrated
-//! from another core) is charged `thread_switch` alone: the ring has no figure for it. A thread
+//! on the core (a new thread, whose start `spawn_thread_cpu` prices, or one migrated from
+//! another core, the coldest case, so undercharged) is charged `thread_switch` alone: the ring
+//! has no figure for it. A thread
 //! that ran more often than the others between two runs of the incoming one counts once.
 
 use super::Kernel;
@@ -35,7 +36,7 @@ impl Kernel {
 #[derive(Debug)]
 pub(super) struct Crowd {
     curve: LineLatency,
-    /// The curve at its first point (a pair: nothing to add).
+    /// The curve at 2 threads (a pair: nothing to add).
     base: f64,
     cores: Vec<Recency<ThreadId>>,
 }
@@ -43,10 +44,12 @@ pub(super) struct Crowd {
 impl Crowd {
     /// `None` for an empty curve: every switch costs `thread_switch`.
     pub(super) fn new(curve: LineLatency, cores: usize) -> Option<Crowd> {
-        let &(_, base) = curve.points().first()?;
+        if curve.is_empty() {
+            return None;
+        }
         Some(Crowd {
             curve,
-            base,
+            base: curve.at(2.0),
             cores: (0..cores).map(|_| Recency::new()).collect(),
         })
     }
@@ -111,6 +114,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_rise_is_counted_from_two_threads_whatever_the_first_point() {
+        // A curve from 1 thread: a pair still pays nothing extra, 4 threads the rise from 2.
+        let curve = LineLatency::new(&[(1, 1_000.0), (2, 2_000.0), (4, 2_500.0)]).unwrap();
+        let mut c = Crowd::new(curve, 1).unwrap();
+        for t in [0, 1, 0, 1] {
+            c.arrive(0, t);
+        }
+        assert_eq!(c.arrive(0, 0), 0, "a pair");
+        for t in [2, 3, 1] {
+            c.arrive(0, t);
+        }
+        assert_eq!(c.arrive(0, 0), 500, "a ring of four");
     }
 
     #[test]

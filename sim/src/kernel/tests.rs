@@ -338,3 +338,32 @@ fn a_core_woken_before_it_halts_pays_the_brief_spell_only() {
     assert_eq!(k.switching_ns, 30_000, "wakeup_cpu once, after the halt");
     assert_eq!(k.halts, 1, "only the third wake-up found the core halted");
 }
+
+#[test]
+fn a_new_thread_on_an_exited_ones_id_is_still_a_switch() {
+    // A thread runs 1 ms on one core and exits; a new thread takes its id (the dead list is
+    // last in, first out) and runs next on the same core. The core changed threads: one
+    // switch of 100 us, as for any other new thread.
+    let mut k = Kernel::new(1, 100_000, 0, rr(MS));
+    let mut q = EventQueue::default();
+    let first = k.spawn();
+    k.wake(
+        SimTime::ZERO,
+        &mut q,
+        first,
+        Burst::work(MS),
+        Waker::Outside,
+    );
+    let (now, event) = q.pop().unwrap();
+    let Event::CoreDone { core, generation } = event else {
+        panic!("{event:?}");
+    };
+    assert_eq!(k.core_done(now, &mut q, core, generation), Some(first));
+    k.resume(now, &mut q, core, Next::Exit);
+    let second = k.spawn();
+    assert_eq!(second, first, "the id is reused");
+    k.wake(now, &mut q, second, Burst::work(MS), Waker::Outside);
+    assert_eq!(k.context_switches, 1);
+    let (end, _) = q.pop().unwrap();
+    assert_eq!(end.ns(), 2 * MS + 100_000);
+}

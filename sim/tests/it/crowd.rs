@@ -1,7 +1,7 @@
 //! `switch_runnable`: a switch to an OS thread after n − 1 other threads took turns on its core
 //! costs `thread_switch` plus the curve's rise from its first point to n (`kernel/crowd.rs`).
-//! An event loop's worker threads, alone on their cores, never pay it; without the key every
-//! result is what it was.
+//! An event loop's worker threads, alone on their cores, never pay it, nor does a new thread;
+//! without the key every result is what it was.
 
 use sim::config::{Model, Threads};
 use sim::cost::LineLatency;
@@ -107,6 +107,42 @@ fn an_event_loop_alone_on_its_core_is_not_charged() {
     let steps = vec![cpu(Dist::Const(20_000)), io(Dist::Const(1_000_000))];
     let mut config = closed(1_000, 20_000, 2, steps, cooperative(2));
     let base = simulate(&config).unwrap();
+    assert_eq!(
+        base.context_switches, 0,
+        "two loops on two cores never switch"
+    );
+    config.costs.switch_runnable = curve();
+    let r = simulate(&config).unwrap();
+    assert_eq!(outputs(&r), outputs(&base));
+}
+
+#[test]
+fn loops_that_share_a_core_are_threads_like_any_other() {
+    // Eight loops on one saturated core take turns at the end of their slices: each switch
+    // pays the rise to at most eight.
+    let steps = vec![cpu(Dist::Const(20_000)), io(Dist::Const(1_000_000))];
+    let mut config = closed(1_000, 20_000, 1, steps, cooperative(8));
+    config.costs.thread_switch = 2_000;
+    let base = simulate(&config).unwrap();
+    assert!(base.context_switches > 50, "{}", base.context_switches);
+    config.costs.switch_runnable = curve();
+    let r = simulate(&config).unwrap();
+    let extra = per_switch_ns(&r) - per_switch_ns(&base);
+    assert!(
+        extra > 0.0 && extra <= curve().at(8.0) - 1_825.0 + 1.0,
+        "extra ns per switch {extra}"
+    );
+}
+
+#[test]
+fn a_new_thread_per_request_never_ran_on_the_core_so_pays_no_rise() {
+    // Without keep-alive each request gets a new thread, on the id of one that exited: the
+    // kernel forgets the old thread's turns, so no switch finds a crowd behind it.
+    let steps = vec![cpu(Dist::Const(50_000))];
+    let mut config = closed(100, 20_000, 1, steps, threads(Threads::Unbounded, None));
+    config.costs.thread_switch = 2_000;
+    let base = simulate(&config).unwrap();
+    assert!(base.context_switches > 10_000, "{}", base.context_switches);
     config.costs.switch_runnable = curve();
     let r = simulate(&config).unwrap();
     assert_eq!(outputs(&r), outputs(&base));
