@@ -287,12 +287,11 @@ impl Kernel {
         }
     }
 
-    /// Ends a blocked thread; its id may be reused.
+    /// Ends a blocked thread. Its id may come back as a new thread: a switch all the same.
     fn exit_blocked(&mut self, thread: ThreadId) {
         debug_assert_eq!(self.threads[thread as usize].state, State::Blocked);
         self.threads[thread as usize].state = State::Dead;
         self.forget(Owner::Stack(thread));
-        // Its id may come back as a new thread: the core switches to that one all the same.
         let core = self.threads[thread as usize].last_core;
         if core != NONE && self.cores[core as usize].last == thread {
             self.cores[core as usize].last = EXITED;
