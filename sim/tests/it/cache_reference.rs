@@ -242,22 +242,22 @@ impl Reference {
         // `switch_runnable_64kib_ns` is counted): what a switch adds when n threads take turns,
         // the stacks and task structures apart from any working set.
         if self.json["switch_runnable_ns"].is_array() {
-            let points: Vec<String> = self
-                .curve("switch_runnable_ns")
-                .iter()
-                .map(|(threads, ns)| format!("[{threads}, {ns}]"))
-                .collect();
-            lines.push(format!("switch_runnable = [{}]", points.join(", ")));
+            lines.push(self.curve_line("switch_runnable", "switch_runnable_ns"));
         }
         if formula == Formula::Curve {
-            let points: Vec<String> = self
-                .curve("line_latency_ns")
-                .iter()
-                .map(|(bytes, ns)| format!("[{bytes}, {ns}]"))
-                .collect();
-            lines.push(format!("line_latency = [{}]", points.join(", ")));
+            lines.push(self.curve_line("line_latency", "line_latency_ns"));
         }
         lines.join("\n")
+    }
+
+    /// The `[costs]` line `key = [[x, ns], ...]` of the reference's curve `json_key`.
+    fn curve_line(&self, key: &str, json_key: &str) -> String {
+        let points: Vec<String> = self
+            .curve(json_key)
+            .iter()
+            .map(|(x, ns)| format!("[{x}, {ns}]"))
+            .collect();
+        format!("{key} = [{}]", points.join(", "))
     }
 
     /// `threads` threads on one core, each with its own connection and `w` bytes of data, each
