@@ -290,7 +290,8 @@ pub fn measure(
         costs.switch_runnable_return_ns = returns(&curve, &switches);
         if costs.switch_runnable_return_ns.is_none() {
             notes.push(format!(
-                "switch_runnable_return_ns not measured: the ring's points {curve:?} and switches                  per hand-off {switches:?} give no return curve (no pair, or a point with no switch)"
+                "switch_runnable_return_ns not measured: the ring's points {curve:?} and switches \
+                 per hand-off {switches:?} give no return curve (no pair, or a point with no switch)"
             ));
         }
         costs.switch_runnable_ns = Some(curve);
