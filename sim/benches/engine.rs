@@ -103,6 +103,7 @@ fn engine(c: &mut Criterion) {
             balance: Balance::Shared,
             offload: None,
             lifo_slot: false,
+            timer_thread: false,
         },
         Dist::Exp { mean: 1_000_000 },
     );

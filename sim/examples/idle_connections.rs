@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             balance: Balance::Shared,
             offload: None,
             lifo_slot: false,
+            timer_thread: false,
         },
     };
     let second = 1_000_000_000;

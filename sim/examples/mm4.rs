@@ -39,6 +39,7 @@ fn main() -> Result<(), sim::SimError> {
                 balance: Balance::Shared,
                 offload: None,
                 lifo_slot: false,
+                timer_thread: false,
             },
             proxy: None,
         },

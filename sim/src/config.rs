@@ -265,6 +265,9 @@ pub enum Model {
         /// tokio's LIFO slot (shared balance only): a task woken by the task running on a
         /// loop runs next on that loop, ahead of the queue.
         lifo_slot: bool,
+        /// `io` steps end on a timer thread of the runtime's own, woken by a kernel timer, not
+        /// in a loop's poll (may's `coroutine::sleep`; see `model::runtime::timer`).
+        timer_thread: bool,
     },
 }
 

@@ -14,7 +14,8 @@
 //! ```text
 //!  threads         thread_per_request, threads = "unbounded"
 //!  pool:N          thread_per_request, threads = N
-//!  may             cooperative, loops = cores, balance = "shared", task_switch = coroutine_switch
+//!  may             cooperative, loops = cores, balance = "shared", task_switch = coroutine_switch,
+//!                  timer_thread = true (its sleeps end on may's timer thread)
 //!  tokio:1         cooperative, loops = 1
 //!  tokio           cooperative, loops = cores, balance = "shared"
 //!  nginx           cooperative, loops = 1 (one worker)
@@ -164,10 +165,13 @@ fn server_table(point: &Point, costs: &Costs) -> ServerTable {
             if let Some(switch) = costs.get("coroutine_switch") {
                 keys.push(format!("task_switch = \"{switch}\""));
             }
+            // may's sleeps end on its timer thread, an OS thread woken by a kernel timer.
+            keys.push("timer_thread = true".into());
             ServerTable {
                 keys,
                 why: "may never preempts a running coroutine (no signals, no time slice): a \
-                      cpu step runs to its end, so it is cooperative, with work stealing",
+                      cpu step runs to its end, so it is cooperative, with work stealing; its \
+                      sleeps end on a timer thread",
             }
         }
         ServerKind::Tokio1 | ServerKind::Nginx | ServerKind::UvicornAsync => ServerTable {

@@ -14,6 +14,9 @@
 //! goes to the queue too (tokio's `MAX_LIFO_POLLS_PER_TICK`). In this simulator a task wakes
 //! another when it releases a pool unit at the end of a CPU step; wake-ups from outside a loop
 //! (I/O completions, new connections, a unit released as an I/O step ends) use the queue.
+//!
+//! `timer_thread` (off by default): `io` steps end on a timer thread of the runtime's own
+//! instead of in a loop's poll, as may's sleeps do (see `model::runtime::timer`).
 
 use crate::config::{Balance, Model, RunConfig};
 use crate::model::runtime::{Params, Runtime};
@@ -25,6 +28,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         balance,
         offload,
         lifo_slot,
+        timer_thread,
     } = cfg.server.model
     else {
         unreachable!("engine picks the model type from the config")
@@ -39,6 +43,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         affinity,
         offload,
         lifo_slot: lifo_slot && !affinity,
+        timer_thread,
         processes: if affinity { loops } else { 1 },
     })
 }

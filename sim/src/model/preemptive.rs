@@ -23,6 +23,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         affinity: false,
         offload: None,
         lifo_slot: false,
+        timer_thread: false,
         processes: 1,
     })
 }

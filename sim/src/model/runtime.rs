@@ -8,6 +8,8 @@
 //! call keeps the worker's OS thread (and so every task behind it) waiting, unless an offload
 //! pool takes the call: then one of its threads blocks and the task waits like on I/O.
 
+mod timer;
+
 use std::collections::VecDeque;
 
 use crate::engine::{Carry, Ctx, Scheduler, StepStart};
@@ -34,6 +36,8 @@ pub(crate) struct Params {
     pub(crate) offload: Option<u64>,
     /// tokio's LIFO slot (see `model::cooperative`).
     pub(crate) lifo_slot: bool,
+    /// `io` steps end on a timer thread (see [`timer`]).
+    pub(crate) timer_thread: bool,
     /// Server processes (affinity: one per loop, as with gunicorn or Node's cluster).
     pub(crate) processes: u64,
 }
@@ -65,6 +69,7 @@ const MAX_LIFO_RUNS: u32 = 3;
 enum Role {
     Worker(u32),
     Offload(u32),
+    Timer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +111,7 @@ pub(crate) struct Runtime {
     lifo_grants: Vec<ReqId>,
     ready_level: usize,
     offload_level: usize,
+    timer: Option<timer::Timer>,
 }
 
 /// Request ids the shared ready queue holds before it first grows.
@@ -130,6 +136,7 @@ impl Runtime {
             lifo_grants: Vec::new(),
             ready_level: 0,
             offload_level: 0,
+            timer: None,
         }
     }
 
@@ -449,6 +456,7 @@ impl Scheduler for Runtime {
             }
             self.free_offload = (0..n as u32).rev().collect();
         }
+        self.start_timer(ctx);
     }
 
     fn on_connect(&mut self, ctx: &mut Ctx, client: u32) {
@@ -492,6 +500,7 @@ impl Scheduler for Runtime {
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
             Role::Offload(o) => return self.offload_burst_done(ctx, o, by),
+            Role::Timer => return self.timer_burst_done(ctx, core),
         };
         let worker = &mut self.workers[w as usize];
         let req = worker.current;
@@ -544,6 +553,9 @@ impl Scheduler for Runtime {
         if w != NONE && self.workers[w as usize].current == req {
             let thread = self.workers[w as usize].thread;
             ctx.wake(thread, Burst::ZERO, Waker::Io);
+            return;
+        }
+        if self.timer_due(ctx, req) {
             return;
         }
         self.make_ready(ctx, req, Waker::Outside);

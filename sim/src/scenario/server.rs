@@ -232,6 +232,7 @@ pub(super) fn check_model(
                         .map(|o| count("offload", Some(o), 1))
                         .transpose()?,
                     lifo_slot,
+                    timer_thread: s.timer_thread.unwrap_or(false),
                 },
                 s.loops.is_none(),
             )

@@ -176,6 +176,7 @@ server_spec!(CooperativeSpec {
     balance: Option<String>,
     offload: Option<i64>,
     lifo_slot: Option<bool>,
+    timer_thread: Option<bool>,
 });
 
 #[derive(Debug, Deserialize)]

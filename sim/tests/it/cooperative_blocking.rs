@@ -23,6 +23,7 @@ fn a_blocking_step_caps_a_loop_at_one_call_at_a_time() {
         balance: Balance::Shared,
         offload: None,
         lifo_slot: false,
+        timer_thread: false,
     };
     let r = simulate(&closed(50, 10_000, 4, vec![blocking_sleep(10)], model)).unwrap();
     // Constant 10 ms calls back to back: exact up to the warm-up edge; 0.5 %.
@@ -41,6 +42,7 @@ fn an_offload_pool_lifts_the_cap_to_its_thread_count() {
         balance: Balance::Shared,
         offload: Some(8),
         lifo_slot: false,
+        timer_thread: false,
     };
     let r = simulate(&closed(50, 20_000, 4, vec![blocking_sleep(10)], model)).unwrap();
     // The hand-over to and from a pool thread costs no time with free switches; 1 %.
@@ -50,6 +52,7 @@ fn an_offload_pool_lifts_the_cap_to_its_thread_count() {
         balance: Balance::Shared,
         offload: None,
         lifo_slot: false,
+        timer_thread: false,
     };
     let free = simulate(&closed(
         50,
@@ -114,6 +117,7 @@ fn affinity_pins_connections_and_shared_balances() {
             balance,
             offload: None,
             lifo_slot: false,
+            timer_thread: false,
         };
         simulate(&closed(
             4,
@@ -249,6 +253,7 @@ fn a_task_woken_by_the_running_task_runs_next_on_its_loop_with_the_lifo_slot() {
             balance: Balance::Shared,
             offload: None,
             lifo_slot,
+            timer_thread: false,
         };
         let mut held = cpu(Dist::Const(MS));
         held.pool = Some(0);

@@ -12,6 +12,7 @@ mod invariants;
 mod local_hops;
 mod preemption;
 mod queueing_theory;
+mod timer_thread;
 mod wakeup_cpu;
 
 use sim::config::{
@@ -55,6 +56,7 @@ pub fn cooperative(loops: u64) -> Model {
         balance: Balance::Shared,
         offload: None,
         lifo_slot: false,
+        timer_thread: false,
     }
 }
 

@@ -242,6 +242,14 @@ fn may_switches_coroutines_at_their_calibrated_cost() {
     );
     assert!(text.contains("task_switch = \"150ns\""), "{text}");
     assert!(text.contains("model = \"cooperative\""));
+    // Its sleeps end on its timer thread; tokio's on the loop's own timer wheel.
+    assert!(text.contains("timer_thread = true"), "{text}");
+    let tokio = scenario_toml(
+        &point(ServerKind::Tokio1, 10, "cpu=50us,sleep=1ms"),
+        &costs(),
+        Duration::ZERO,
+    );
+    assert!(!tokio.contains("timer_thread"), "{tokio}");
 }
 
 #[test]

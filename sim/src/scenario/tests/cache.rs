@@ -1,4 +1,5 @@
-//! Working sets, cache keys, the LIFO slot and the line-latency curve, as the parser reads them.
+//! Working sets, cache keys, the LIFO slot, the timer thread and the line-latency curve, as the
+//! parser reads them.
 
 use super::*;
 
@@ -85,6 +86,39 @@ fn the_lifo_slot_is_on_for_shared_loops_and_an_error_with_affinity() {
     let (_, _, message) =
         error_at(&EXAMPLE.replace("threads = 40 ", "threads = 40\nlifo_slot = true\n"));
     assert!(message.contains("lifo_slot"), "{message}");
+}
+
+#[test]
+fn the_timer_thread_is_off_unless_asked_and_only_for_event_loops() {
+    let timer = |text: &str| {
+        let configs = parse(text)
+            .unwrap()
+            .run_configs(&Overrides::default())
+            .unwrap();
+        match configs[0].server.model {
+            Model::Cooperative { timer_thread, .. } => timer_thread,
+            _ => panic!("not cooperative"),
+        }
+    };
+    assert!(!timer(EXAMPLE));
+    let on = EXAMPLE.replace(
+        "balance = \"shared\"",
+        "balance = \"shared\"\ntimer_thread = true",
+    );
+    assert!(timer(&on));
+    let (_, _, message) =
+        error_at(&EXAMPLE.replace("threads = 40 ", "threads = 40\ntimer_thread = true\n"));
+    assert!(message.contains("timer_thread"), "{message}");
+    // A value that is not a bool is located at its `[[server]]` table (serde reports a type
+    // error inside the tagged table there, as for every server key).
+    let wrong = EXAMPLE.replace(
+        "balance = \"shared\"",
+        "balance = \"shared\"\ntimer_thread = \"yes\"",
+    );
+    let (line, _, message) = error_at(&wrong);
+    let table = wrong.lines().position(|l| l == "[[server]]").unwrap();
+    assert_eq!(line, table + 1, "{message}");
+    assert!(message.contains("boolean"), "{message}");
 }
 
 /// `line_latency` is a curve in `[costs]`: read as points, and every bad curve (unsorted,
