@@ -503,6 +503,7 @@ mod tests {
             "halt_after_ns",
             "brief_idle_cpu_ns",
             "timer_wakeup_cpu_ns",
+            "timer_interrupt_cpu_ns",
             "timer_wakeup_detail",
             "spawn_thread_cpu_ns",
             "spawn_thread_cpu_detail",

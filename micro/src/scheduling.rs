@@ -65,6 +65,9 @@ pub struct Scheduling {
     /// The core time a timed sleep costs on a busy core beyond the context switches, ns (see
     /// [`timer`]).
     pub timer_wakeup_cpu_ns: Option<f64>,
+    /// The same per timer interrupt the sleep added, ns (see
+    /// [`timer::TimerWakeup::interrupt_cpu_ns`]): the simulator's `timer_interrupt_cpu`.
+    pub timer_interrupt_cpu_ns: Option<f64>,
     /// Both modes of that measurement in full.
     pub timer_wakeup_detail: Option<timer::TimerWakeup>,
     /// CPU of one `thread::spawn`: the spawner's share plus the child's start-up, ns.
@@ -379,10 +382,28 @@ pub fn measure(
                 z.timer_interrupts.unwrap_or(f64::NAN),
             ));
             match thread_switch_ns {
-                Some(switch) => s.timer_wakeup_cpu_ns = Some(figures.wakeup_cpu_ns(switch)),
+                Some(switch) => {
+                    s.timer_wakeup_cpu_ns = Some(figures.wakeup_cpu_ns(switch));
+                    s.timer_interrupt_cpu_ns = figures.interrupt_cpu_ns(switch);
+                    if s.timer_interrupt_cpu_ns.is_none() {
+                        skip(
+                            &mut s,
+                            &["timer_interrupt_cpu_ns"],
+                            format!(
+                                "the sleeps added {} local timer interrupts each (/proc/interrupts), fewer than {}",
+                                figures
+                                    .sleeping
+                                    .timer_interrupts
+                                    .zip(figures.yielding.timer_interrupts)
+                                    .map_or("uncounted".into(), |(z, y)| format!("{:.3}", z - y)),
+                                timer::MIN_INTERRUPTS_PER_SLEEP
+                            ),
+                        );
+                    }
+                }
                 None => skip(
                     &mut s,
-                    &["timer_wakeup_cpu_ns"],
+                    &["timer_wakeup_cpu_ns", "timer_interrupt_cpu_ns"],
                     "the same-core thread switch, which it subtracts, was not measured".into(),
                 ),
             }
@@ -390,7 +411,11 @@ pub fn measure(
         }
         Err(e) => skip(
             &mut s,
-            &["timer_wakeup_cpu_ns", "timer_wakeup_detail"],
+            &[
+                "timer_wakeup_cpu_ns",
+                "timer_interrupt_cpu_ns",
+                "timer_wakeup_detail",
+            ],
             e.to_string(),
         ),
     }

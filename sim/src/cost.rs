@@ -246,6 +246,10 @@ pub struct Costs {
     /// Core time of an I/O wait's end (a timer, an interrupt) for an OS thread whose core is
     /// busy, beyond the switches, ns: charged to the woken thread's burst as switching.
     pub timer_wakeup_cpu: u64,
+    /// Core time of one timer interrupt (on a VM, its exits to the hypervisor) for an OS
+    /// thread whose I/O wait it ends onto a busy core, ns; expiries within the timer slack
+    /// share one (see `kernel/wakeup.rs`). Charged to the woken thread's burst as switching.
+    pub timer_interrupt_cpu: u64,
     /// Core time spent leaving idle when work arrives at an idle core, ns.
     pub idle_wakeup_cpu: u64,
     /// Extra latency of a wake-up that finds its core idle, ns (the median).
@@ -302,6 +306,7 @@ impl Costs {
             spawn_thread_cpu: 0,
             wakeup_cpu: 0,
             timer_wakeup_cpu: 0,
+            timer_interrupt_cpu: 0,
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             idle_exit_latency_p99: 0,

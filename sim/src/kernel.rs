@@ -169,9 +169,9 @@ pub(crate) struct Kernel {
     idle_exit_latency: u64,
     /// CPU of being woken by an interrupt, added to the woken thread's burst (`wakeup_cpu`).
     wakeup_cpu: u64,
-    /// CPU of an I/O wait's end onto a busy core, added to the woken thread's burst
-    /// (`timer_wakeup_cpu`).
-    timer_wakeup_cpu: u64,
+    /// The timer interrupts that end I/O waits, and what they cost a busy core
+    /// (`timer_wakeup_cpu`, `timer_interrupt_cpu`).
+    pub(crate) timers: wakeup::Timers,
     /// How long an idle core runs the idle loop before it halts (`halt_after`; 0: at once).
     halt_after: u64,
     /// Core time of an idle spell shorter than that (`brief_idle_cpu`).
@@ -245,7 +245,7 @@ impl Kernel {
             idle_wakeup_cpu: 0,
             idle_exit_latency: 0,
             wakeup_cpu: 0,
-            timer_wakeup_cpu: 0,
+            timers: wakeup::Timers::new(cores as usize),
             halt_after: 0,
             brief_idle_cpu: 0,
             exit_tail: None,
@@ -324,7 +324,7 @@ impl Kernel {
         let has_run = self.threads[thread as usize].last_core != NONE;
         // Priced as landing on a busy core (a delayed sleeper's, or a run queue); an idle
         // core's landing below puts the plain burst back.
-        let onto_busy = self.busy_woken_burst(burst, by, has_run);
+        let onto_busy = self.busy_woken_burst(now, thread, burst, by, has_run);
         let t = &mut self.threads[thread as usize];
         debug_assert_eq!(t.state, State::Blocked);
         t.burst = onto_busy;

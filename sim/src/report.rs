@@ -184,6 +184,15 @@ pub struct Report {
     /// Halts per completed request.
     #[serde(default)]
     pub halts_per_request: f64,
+    /// Timer interrupts that ended an OS thread's I/O wait (a timed sleep): expiries within
+    /// Linux's 50 µs timer slack share one (`kernel/wakeup.rs`). Each costs a busy core
+    /// `timer_interrupt_cpu`. The testbed compares it with the local timer interrupts it
+    /// counts, less the scheduler tick's.
+    #[serde(default)]
+    pub timer_interrupts: u64,
+    /// Timer interrupts per completed request.
+    #[serde(default)]
+    pub timer_interrupts_per_request: f64,
     /// Largest resident memory over the run.
     pub peak_memory_bytes: u64,
     /// Time-averaged resident memory.

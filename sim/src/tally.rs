@@ -41,6 +41,8 @@ pub(crate) struct RunTally {
     pub(crate) task_switches: u64,
     /// Exits from idle of a halted core in the window.
     pub(crate) halts: u64,
+    /// Timer interrupts that ended I/O waits in the window (`kernel/wakeup.rs`).
+    pub(crate) timer_interrupts: u64,
     /// Completions and drops in the window.
     pub(crate) completed: u64,
     pub(crate) dropped: u64,
@@ -224,6 +226,8 @@ fn single(t: &RunTally) -> Report {
         task_switches_per_request: per(t.task_switches, t.completed),
         halts: t.halts,
         halts_per_request: per(t.halts, t.completed),
+        timer_interrupts: t.timer_interrupts,
+        timer_interrupts_per_request: per(t.timer_interrupts, t.completed),
         peak_memory_bytes: t.memory.max,
         mean_memory_bytes: t.memory.mean(),
         peak_threads: t.peak_threads,
@@ -279,6 +283,7 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
         r.context_switches += x.context_switches;
         r.task_switches += x.task_switches;
         r.halts += x.halts;
+        r.timer_interrupts += x.timer_interrupts;
         r.events += x.events;
         r.peak_memory_bytes = r.peak_memory_bytes.max(x.memory.max);
         r.peak_threads = r.peak_threads.max(x.peak_threads);
@@ -323,6 +328,7 @@ fn combined(runs: &[RunTally], folded: Option<&Histogram<u64>>) -> Report {
     r.context_switches_per_request = per(r.context_switches, r.completed);
     r.task_switches_per_request = per(r.task_switches, r.completed);
     r.halts_per_request = per(r.halts, r.completed);
+    r.timer_interrupts_per_request = per(r.timer_interrupts, r.completed);
     let means: Vec<f64> = runs
         .iter()
         .filter(|x| x.latencies.count() > 0)
@@ -406,6 +412,7 @@ mod tests {
             context_switches: 0,
             task_switches: 0,
             halts: 0,
+            timer_interrupts: 0,
             completed: 50,
             dropped: 0,
             throughput: (100, 2_000_000_000),

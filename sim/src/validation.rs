@@ -37,6 +37,11 @@ pub fn validate(config: &RunConfig) -> Result<(), SimError> {
     if let Some(problem) = crate::cache::CacheParams::of(config).problem() {
         return Err(invalid(problem));
     }
+    if config.costs.timer_wakeup_cpu > 0 && config.costs.timer_interrupt_cpu > 0 {
+        return Err(invalid(
+            "[costs] gives both timer_wakeup_cpu and timer_interrupt_cpu, two prices of the same timer wake-up: keep timer_interrupt_cpu (per interrupt, what calibrate writes now) and remove timer_wakeup_cpu",
+        ));
+    }
     if config.steps.is_empty() {
         return Err(invalid(
             "the request has no steps: add at least one, e.g. { cpu = \"1ms\" }",

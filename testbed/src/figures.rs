@@ -28,6 +28,12 @@ pub struct Figures {
     /// written before 2026-12-07 18:00.
     #[serde(default)]
     pub halts_per_request: Option<f64>,
+    /// Measured: local timer interrupts of the server's cores per request (`/proc/interrupts`,
+    /// `LOC`: the scheduler tick's and every timed wait's). Predicted: the simulator's timer
+    /// interrupts per request (`sim`'s `timer_interrupts_per_request`) plus the tick's, `hz`
+    /// per second of predicted server CPU. Absent from files written before 2026-12-08.
+    #[serde(default)]
+    pub timer_interrupts_per_request: Option<f64>,
 }
 
 impl Figures {
@@ -55,6 +61,10 @@ impl Figures {
             ),
             rss_bytes: err(self.rss_bytes, measured.rss_bytes),
             halts_per_request: err(self.halts_per_request, measured.halts_per_request),
+            timer_interrupts_per_request: err(
+                self.timer_interrupts_per_request,
+                measured.timer_interrupts_per_request,
+            ),
         }
     }
 }

@@ -144,7 +144,8 @@ impl Results {
         // New columns go last, so a reader of older files by position still finds the rest.
         out.push_str(
             ",error,load_wait,measured_halts_per_request,predicted_halts_per_request,\
-             error_percent_halts_per_request\n",
+             error_percent_halts_per_request,measured_timer_interrupts_per_request,\
+             predicted_timer_interrupts_per_request,error_percent_timer_interrupts_per_request\n",
         );
         let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         for o in &self.points {
@@ -180,6 +181,9 @@ impl Results {
             let _ = write!(out, ",\"{error}\",{}", p.load_wait);
             for f in [&o.measured, &o.predicted, &o.error_percent] {
                 let _ = write!(out, ",{}", cell(f.halts_per_request));
+            }
+            for f in [&o.measured, &o.predicted, &o.error_percent] {
+                let _ = write!(out, ",{}", cell(f.timer_interrupts_per_request));
             }
             out.push('\n');
         }

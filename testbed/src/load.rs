@@ -334,6 +334,8 @@ pub(crate) struct Watched {
     pub server: Option<ServerUsage>,
     /// Entries into a halting cpuidle state of the server's cores.
     pub halts: Option<u64>,
+    /// Local timer interrupts of the server's cores.
+    pub timer_interrupts: Option<u64>,
 }
 
 /// What the watcher saw, and its own CPU.
@@ -348,6 +350,18 @@ fn halts(cores: &[usize]) -> Option<u64> {
     cores
         .iter()
         .map(|&c| micro::idle::idle_counters(c).map(|n| n.halts))
+        .sum()
+}
+
+/// Local timer interrupts (`/proc/interrupts`, `LOC`), summed over `cores`; `None` when there
+/// are none or a core's column is unreadable.
+fn timer_interrupts(cores: &[usize]) -> Option<u64> {
+    if cores.is_empty() {
+        return None;
+    }
+    cores
+        .iter()
+        .map(|&c| micro::timer::timer_interrupts(c))
         .sum()
 }
 
@@ -376,6 +390,7 @@ fn spawn_watcher(
             }
             let cpu_before = thread::thread_cpu();
             let halts_before = halts(&server_cores);
+            let timers_before = timer_interrupts(&server_cores);
             // A server that exited since the check in `run` shows up as errors in the load.
             let mut watch = (!pids.is_empty())
                 .then(|| ServerWatch::start(&pids).ok())
@@ -392,10 +407,14 @@ fn spawn_watcher(
             let halted = halts_before
                 .zip(halts(&server_cores))
                 .map(|(before, after)| after.saturating_sub(before));
+            let timers = timers_before
+                .zip(timer_interrupts(&server_cores))
+                .map(|(before, after)| after.saturating_sub(before));
             (
                 Watched {
                     server: usage,
                     halts: halted,
+                    timer_interrupts: timers,
                 },
                 thread::thread_cpu().saturating_sub(cpu_before),
             )

@@ -516,6 +516,11 @@ pub fn scenario_toml(point: &Point, costs: &Costs, baseline: impl Into<Baseline>
 
 /// Runs the scenario text through `sim` (parse, check, simulate).
 pub fn simulate(text: &str) -> anyhow::Result<Report> {
+    Ok(simulate_on(text)?.0)
+}
+
+/// As [`simulate`], with the simulated kernel's tick rate (`[machine] hz`).
+fn simulate_on(text: &str) -> anyhow::Result<(Report, u32)> {
     let scenario = Scenario::parse(text, Path::new("testbed-scenario.toml"))
         .map_err(|e| anyhow::anyhow!("the scenario testbed built does not parse: {e}"))?;
     let configs = scenario
@@ -527,7 +532,8 @@ pub fn simulate(text: &str) -> anyhow::Result<Report> {
             configs.len()
         );
     };
-    sim::simulate(config).map_err(|e| anyhow::anyhow!("sim: {e}"))
+    let report = sim::simulate(config).map_err(|e| anyhow::anyhow!("sim: {e}"))?;
+    Ok((report, config.kernel.hz))
 }
 
 /// `sim`'s report as the testbed's figures. Every key has a simulated counterpart:
@@ -537,8 +543,11 @@ pub fn simulate(text: &str) -> anyhow::Result<Report> {
 /// - `context_switches_per_request`: OS thread switches per request (a core changing from one
 ///   thread to another; sim does not count a switch into or out of idle, the kernel's /proc
 ///   counters do: a thread that blocks is a voluntary switch there);
-/// - `rss_bytes`: peak resident memory of the simulated threads and tasks (and processes).
-pub fn figures(report: &Report) -> Figures {
+/// - `rss_bytes`: peak resident memory of the simulated threads and tasks (and processes);
+/// - `timer_interrupts_per_request`: the timer interrupts that ended threads' timed waits,
+///   plus the scheduler tick's, `hz` a second of the server's predicted CPU (a tickless
+///   kernel stops the tick on an idle core). /proc's `LOC` counts both.
+pub fn figures(report: &Report, hz: u32) -> Figures {
     let cpu_ms = (report.throughput_rps > 0.0).then(|| {
         (report.cpu_utilization - report.cpu.idle_wakeup) * report.cores as f64
             / report.throughput_rps
@@ -554,6 +563,10 @@ pub fn figures(report: &Report) -> Figures {
         context_switches_per_request: Some(report.context_switches_per_request),
         rss_bytes: Some(report.peak_memory_bytes as f64),
         halts_per_request: Some(report.halts_per_request),
+        timer_interrupts_per_request: Some(
+            report.timer_interrupts_per_request
+                + cpu_ms.map_or(0.0, |ms| ms / 1000.0 * f64::from(hz)),
+        ),
     }
 }
 
@@ -570,8 +583,8 @@ pub fn predict(
     baseline: impl Into<Baseline>,
 ) -> anyhow::Result<Figures> {
     let text = scenario_toml(point, costs, baseline);
-    let report = simulate(&text).with_context(|| format!("predicting {}", point.key()))?;
-    Ok(figures(&report))
+    let (report, hz) = simulate_on(&text).with_context(|| format!("predicting {}", point.key()))?;
+    Ok(figures(&report, hz))
 }
 
 #[cfg(test)]

@@ -35,9 +35,9 @@ impl Scheduling {
                 "core time of an idle spell that ended before the halt",
             ),
             (
-                "timer_wakeup_cpu",
-                positive(self.timer_wakeup_cpu_ns),
-                "core time of a timed sleep on a busy core, beyond the switches",
+                "timer_interrupt_cpu",
+                positive(self.timer_interrupt_cpu_ns),
+                "core time per timer interrupt that ends a timed sleep on a busy core",
             ),
             (
                 "spawn_thread_cpu",
@@ -114,8 +114,9 @@ impl Scheduling {
             fmt(self.brief_idle_cpu_ns)
         ));
         lines.push(format!(
-            "a timed sleep on a busy core, core time beyond the switches: {}",
-            fmt(self.timer_wakeup_cpu_ns)
+            "a timed sleep on a busy core, core time beyond the switches: {} ({} per timer interrupt)",
+            fmt(self.timer_wakeup_cpu_ns),
+            fmt(self.timer_interrupt_cpu_ns)
         ));
         lines.push(format!(
             "spawn an OS thread, CPU: {}",

@@ -13,6 +13,7 @@ fn sample() -> Scheduling {
         spawn_thread_cpu_ns: Some(14e3),
         wakeup_cpu_ns: Some(11.5e3),
         timer_wakeup_cpu_ns: Some(7.3e3),
+        timer_interrupt_cpu_ns: Some(16.2e3),
         halt_after_ns: Some(0.0),
         brief_idle_cpu_ns: Some(12e3),
         ..Scheduling::default()
@@ -53,8 +54,8 @@ fn cost_entries_keep_only_positive_durations() {
     assert_eq!(entries[3].1, None);
     assert_eq!(entries[4].0, "brief_idle_cpu");
     assert_eq!(entries[4].1.as_deref(), Some("12us"));
-    assert_eq!(entries[5].0, "timer_wakeup_cpu");
-    assert_eq!(entries[5].1.as_deref(), Some("7.3us"));
+    assert_eq!(entries[5].0, "timer_interrupt_cpu");
+    assert_eq!(entries[5].1.as_deref(), Some("16.2us"));
     assert_eq!(entries[6].1.as_deref(), Some("14us"));
 }
 
@@ -66,7 +67,9 @@ fn the_table_lines_name_every_figure() {
     assert!(text.contains("interval 5ms, beside a CPU thread: p50 5.1ms"));
     assert!(text.contains("spawn an OS thread, CPU: 14us"));
     assert!(text.contains("woken by the network, thread CPU: 11.5us"));
-    assert!(text.contains("a timed sleep on a busy core, core time beyond the switches: 7.3us"));
+    assert!(text.contains(
+        "a timed sleep on a busy core, core time beyond the switches: 7.3us (16.2us per timer interrupt)"
+    ));
     assert!(
         text.contains(
             "a core halts after idling 0ns; an idle spell that ends sooner costs it 12us"

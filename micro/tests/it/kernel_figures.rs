@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// The kernel figures' top-level keys.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 24] = [
     "sched_slice_ns",
     "sched_slice_p99_ns",
     "sched_involuntary_switches_per_s",
@@ -22,6 +22,7 @@ pub const KEYS: [&str; 23] = [
     "halt_after_ns",
     "brief_idle_cpu_ns",
     "timer_wakeup_cpu_ns",
+    "timer_interrupt_cpu_ns",
     "timer_wakeup_detail",
     "spawn_thread_cpu_ns",
     "spawn_thread_cpu_detail",

@@ -129,12 +129,23 @@ pub const KEYS: &[CostKey] = &[
         meaning: "core time an I/O wait's end costs an OS thread whose core is busy: the timed sleep's system call and timer, its interrupt (through the hypervisor on a VM) and the wake-up, beyond the context switches; charged per io step that ends with its thread landing on a busy core, as switching (0: not charged)",
         // Off unless measured: every result from before the key stays as it was.
         default: 0,
-        measured_by: measured(
-            "/timer_wakeup_cpu_ns",
-            "core time of a timed sleep on a busy core, beyond the switches",
-        ),
+        // `calibrate` writes `timer_interrupt_cpu` instead, from the same measurement.
+        measured_by: None,
         per_server: false,
         field: Field::Number(|c| &mut c.timer_wakeup_cpu),
+    },
+    CostKey {
+        name: "timer_interrupt_cpu",
+        unit: Unit::Duration,
+        meaning: "core time of one timer interrupt that ends an OS thread's I/O wait on a busy core (on a VM, the exits to the hypervisor for the interrupt and the timer's re-arming) with the sleep's system call and wake-up, beyond the context switches; charged once per interrupt, expiries within Linux's 50 µs timer slack of the first sharing it, as switching (0: not charged; give it or timer_wakeup_cpu, not both)",
+        // Off unless measured: every result from before the key stays as it was.
+        default: 0,
+        measured_by: measured(
+            "/timer_interrupt_cpu_ns",
+            "core time per timer interrupt that ends a timed sleep on a busy core",
+        ),
+        per_server: false,
+        field: Field::Number(|c| &mut c.timer_interrupt_cpu),
     },
     CostKey {
         name: "idle_wakeup_cpu",

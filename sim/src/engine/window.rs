@@ -28,6 +28,7 @@ impl World<'_> {
         self.idle_wakeup_at_start = self.kernel.idle_wakeup_ns;
         self.interrupted_at_start = self.kernel.interrupted_ns;
         self.halts_at_start = self.kernel.halts;
+        self.timer_interrupts_at_start = self.kernel.timers.interrupts;
         for (_, level) in &mut self.levels {
             level.restart(at);
         }
@@ -50,6 +51,7 @@ impl World<'_> {
             self.idle_wakeup_at_start = 0;
             self.interrupted_at_start = 0;
             self.halts_at_start = 0;
+            self.timer_interrupts_at_start = 0;
         }
         self.kernel.flush(end);
         let start = self.measure_start;
@@ -97,6 +99,7 @@ impl World<'_> {
             context_switches: self.kernel.context_switches - self.snapshot.2,
             task_switches: self.task_switches - self.snapshot.3,
             halts: self.kernel.halts - self.halts_at_start,
+            timer_interrupts: self.kernel.timers.interrupts - self.timer_interrupts_at_start,
             completed: self.completed,
             dropped: self.dropped,
             throughput,

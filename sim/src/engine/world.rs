@@ -62,6 +62,7 @@ pub(super) struct World<'a> {
     pub(super) interrupted_at_start: u64,
     /// The kernel's halt count where the window starts.
     pub(super) halts_at_start: u64,
+    pub(super) timer_interrupts_at_start: u64,
     pub(super) inside: u64,
     pub(super) proxy_queue: VecDeque<ReqId>,
     pub(super) proxy: Option<ProxyState>,
@@ -135,7 +136,7 @@ impl<'a> World<'a> {
                     cfg.seed,
                 )
                 .with_wakeup_cpu(cfg.costs.wakeup_cpu)
-                .with_timer_wakeup_cpu(cfg.costs.timer_wakeup_cpu)
+                .with_timer_costs(cfg.costs.timer_wakeup_cpu, cfg.costs.timer_interrupt_cpu)
                 .with_halt(cfg.costs.halt_after, cfg.costs.brief_idle_cpu)
                 .with_switch_runnable(cfg.costs.switch_runnable)
                 .with_interruptions(cfg.costs.interruptions, cfg.seed);
@@ -177,6 +178,7 @@ impl<'a> World<'a> {
             idle_wakeup_at_start: 0,
             interrupted_at_start: 0,
             halts_at_start: 0,
+            timer_interrupts_at_start: 0,
             inside: 0,
             proxy_queue: VecDeque::new(),
             proxy: None,

@@ -277,7 +277,7 @@ fn an_io_wait_s_end_pays_timer_wakeup_cpu_onto_a_busy_core_only() {
     let (cpu, timer) = (200_000, 300_000);
     let mut k = Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false))
         .with_wakeup_cpu(cpu)
-        .with_timer_wakeup_cpu(timer);
+        .with_timer_costs(timer, 0);
     let mut q = EventQueue::default();
     let (a, b) = (k.spawn(), k.spawn());
     k.wake(SimTime(0), &mut q, a, Burst::work(3 * MS), Waker::Io);
@@ -308,7 +308,7 @@ fn an_io_wait_s_end_pays_timer_wakeup_cpu_onto_a_busy_core_only() {
         (Waker::Handoff, true),
         (Waker::Io, false),
     ] {
-        let burst = k.busy_woken_burst(Burst::work(MS), by, has_run);
+        let burst = k.busy_woken_burst(SimTime(20 * MS), a, Burst::work(MS), by, has_run);
         assert_eq!(burst, Burst::work(MS), "{by:?}");
     }
 }
@@ -366,4 +366,69 @@ fn a_new_thread_on_an_exited_ones_id_is_still_a_switch() {
     assert_eq!(k.context_switches, 1);
     let (end, _) = q.pop().unwrap();
     assert_eq!(end.ns(), 2 * MS + 100_000);
+}
+
+#[test]
+fn timer_expiries_within_the_slack_share_one_interrupt_per_core() {
+    use super::wakeup::{TIMER_SLACK, Timers};
+    let mut t = Timers::new(2);
+    assert!(t.expire(0, SimTime(1_000)));
+    // Up to the first expiry plus the slack: the same interrupt.
+    assert!(!t.expire(0, SimTime(1_000 + TIMER_SLACK)));
+    // Another core has its own.
+    assert!(t.expire(1, SimTime(2_000)));
+    // Past the window: a new one, whose window starts at this expiry.
+    assert!(t.expire(0, SimTime(1_001 + TIMER_SLACK)));
+    assert!(!t.expire(0, SimTime(1_001 + 2 * TIMER_SLACK)));
+    assert!(t.expire(0, SimTime(1_002 + 2 * TIMER_SLACK)));
+    assert_eq!(t.interrupts, 4);
+}
+
+#[test]
+fn timer_interrupt_cpu_is_charged_once_per_interrupt_onto_a_busy_core() {
+    // A hog keeps the one core busy. Three sleepers, each of which ran once, wake at the end
+    // of an I/O wait at 10.00, 10.03 and 10.20 ms: the first two share an interrupt (30 us
+    // apart, within the 50 us slack), the third takes its own. timer_interrupt_cpu = 70 us.
+    let mut k =
+        Kernel::new(1, 0, 0, fair(sched::Policy::Eevdf, 1, false)).with_timer_costs(0, 70_000);
+    let mut q = EventQueue::default();
+    let sleepers = [k.spawn(), k.spawn(), k.spawn()];
+    for &s in &sleepers {
+        k.wake(SimTime(0), &mut q, s, Burst::work(1_000), Waker::Outside);
+    }
+    let hog = k.spawn();
+    k.wake(
+        SimTime(0),
+        &mut q,
+        hog,
+        Burst::work(100 * MS),
+        Waker::Outside,
+    );
+    for (i, at) in [10_000_000u64, 10_030_000, 10_200_000]
+        .into_iter()
+        .enumerate()
+    {
+        q.push(
+            SimTime(at),
+            Event::Timer {
+                thread: sleepers[i],
+                generation: 0,
+            },
+        );
+    }
+    while let Some((now, event)) = q.pop() {
+        match event {
+            Event::Timer { thread, .. } => {
+                k.wake(now, &mut q, thread, Burst::work(1_000), Waker::Io)
+            }
+            Event::CoreDone { core, generation }
+                if k.core_done(now, &mut q, core, generation).is_some() =>
+            {
+                k.resume(now, &mut q, core, Next::Block);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(k.timers.interrupts, 2);
+    assert_eq!(k.switching_ns, 2 * 70_000);
 }

@@ -62,6 +62,59 @@
 //! the charge goes where the thread runs.
 //!
 use super::{Burst, Kernel, Waker};
+use crate::event::{CoreId, ThreadId};
+use crate::time::SimTime;
+
+/// Linux's default timer slack for a normal thread (`init_task.timer_slack_ns`, 50 µs). A
+/// timed sleep or futex wait may end up to this long after its expiry: the hrtimer code
+/// programs the core's next interrupt for the earliest expiry plus its slack, and the interrupt
+/// runs every timer whose expiry has passed by then (`__hrtimer_run_queues`). So expiries
+/// within one slack of the first share its interrupt.
+pub(crate) const TIMER_SLACK: u64 = 50_000;
+
+/// The timer interrupts that end I/O waits ([`Waker::Io`]), per core, and their prices.
+///
+/// Each expiry is taken to arm its timer on the core its thread last ran on. An expiry at or
+/// before the end of that core's current window (the last interrupt's first expiry plus
+/// [`TIMER_SLACK`]) shares the interrupt; a later one opens a new window and counts a new
+/// interrupt. The simulated wake-up still happens at the expiry itself, not at the window's
+/// end (at most 50 µs earlier than on the machine). Other interrupts that would also run due
+/// timers (the tick, a packet's) are not merged with.
+#[derive(Debug, Clone)]
+pub(crate) struct Timers {
+    /// Charged per I/O wait's end onto a busy core (`timer_wakeup_cpu`).
+    per_wakeup: u64,
+    /// Charged per new interrupt whose wake-up lands on a busy core (`timer_interrupt_cpu`).
+    per_interrupt: u64,
+    /// Per core: the end of its current interrupt's window.
+    window_end: Vec<SimTime>,
+    /// Timer interrupts so far, every core.
+    pub(crate) interrupts: u64,
+}
+
+impl Timers {
+    pub(super) fn new(cores: usize) -> Self {
+        Timers {
+            per_wakeup: 0,
+            per_interrupt: 0,
+            window_end: vec![SimTime::ZERO; cores],
+            interrupts: 0,
+        }
+    }
+
+    /// A timer armed on `core` expires at `now`: `true` when that takes an interrupt of its
+    /// own, `false` when it shares the window's.
+    pub(super) fn expire(&mut self, core: CoreId, now: SimTime) -> bool {
+        let end = &mut self.window_end[core as usize];
+        // A window's end is never zero (it is an expiry plus the slack): zero is no window.
+        if *end > SimTime::ZERO && now <= *end {
+            return false;
+        }
+        *end = now + TIMER_SLACK;
+        self.interrupts += 1;
+        true
+    }
+}
 
 impl Kernel {
     /// Sets the CPU a thread woken by an interrupt pays before its burst (`wakeup_cpu`, ns).
@@ -70,22 +123,36 @@ impl Kernel {
         self
     }
 
-    /// Sets the CPU an I/O wait's end costs a thread woken onto a busy core
-    /// (`timer_wakeup_cpu`, ns).
-    pub(crate) fn with_timer_wakeup_cpu(mut self, cpu: u64) -> Self {
-        self.timer_wakeup_cpu = cpu;
+    /// Sets what an I/O wait's end costs a thread woken onto a busy core: per wake-up
+    /// (`timer_wakeup_cpu`, ns) and per timer interrupt (`timer_interrupt_cpu`, ns).
+    pub(crate) fn with_timer_costs(mut self, per_wakeup: u64, per_interrupt: u64) -> Self {
+        self.timers.per_wakeup = per_wakeup;
+        self.timers.per_interrupt = per_interrupt;
         self
     }
 
-    /// `burst` as the thread woken by `by` runs it when it lands on a busy core: with
-    /// `timer_wakeup_cpu` added to its overhead when `by` is the end of its I/O wait and the
-    /// thread has run before.
-    pub(super) fn busy_woken_burst(&self, burst: Burst, by: Waker, has_run: bool) -> Burst {
+    /// `burst` as `thread`, woken by `by` at `now`, runs it when it lands on a busy core: when
+    /// `by` is the end of its I/O wait and the thread has run before, with `timer_wakeup_cpu`
+    /// added to its overhead, and `timer_interrupt_cpu` too when its timer's interrupt is a new
+    /// one on the core it slept on (see [`Timers`]).
+    pub(super) fn busy_woken_burst(
+        &mut self,
+        now: SimTime,
+        thread: ThreadId,
+        burst: Burst,
+        by: Waker,
+        has_run: bool,
+    ) -> Burst {
         match by {
-            Waker::Io if has_run => Burst {
-                overhead: burst.overhead + self.timer_wakeup_cpu,
-                ..burst
-            },
+            Waker::Io if has_run => {
+                let core = self.threads[thread as usize].last_core;
+                let fresh = self.timers.expire(core, now);
+                let interrupt = if fresh { self.timers.per_interrupt } else { 0 };
+                Burst {
+                    overhead: burst.overhead + self.timers.per_wakeup + interrupt,
+                    ..burst
+                }
+            }
             _ => burst,
         }
     }

@@ -12,7 +12,7 @@ mod invariants;
 mod local_hops;
 mod preemption;
 mod queueing_theory;
-mod timer_thread;
+mod timers;
 mod wakeup_cpu;
 
 use sim::config::{

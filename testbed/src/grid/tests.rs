@@ -144,9 +144,16 @@ fn results_round_trip_and_make_one_csv_row_per_point() {
         lines[0]
     );
     assert!(
-        lines[0].ends_with(",predicted_halts_per_request,error_percent_halts_per_request"),
+        lines[0].contains(",predicted_halts_per_request,error_percent_halts_per_request,"),
         "{}",
         lines[0]
     );
-    assert!(lines[1].ends_with(",spin,,,"), "{}", lines[1]);
+    assert!(
+        lines[0].ends_with(
+            ",predicted_timer_interrupts_per_request,error_percent_timer_interrupts_per_request"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(",spin,,,,,,"), "{}", lines[1]);
 }

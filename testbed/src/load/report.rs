@@ -102,7 +102,11 @@ impl LoadReport {
         client_cpu_fraction: f64,
         watched: super::Watched,
     ) -> LoadReport {
-        let super::Watched { server, halts } = watched;
+        let super::Watched {
+            server,
+            halts,
+            timer_interrupts,
+        } = watched;
         let latency = percentiles(&tally.latency);
         let per_connection = tally.completed / u64::from(spec.concurrency.max(1));
         let per_request =
@@ -119,6 +123,7 @@ impl LoadReport {
                 .and_then(|s| per_request((s.voluntary_switches + s.involuntary_switches) as f64)),
             rss_bytes: server.map(|s| s.rss_peak_bytes as f64),
             halts_per_request: halts.and_then(|h| per_request(h as f64)),
+            timer_interrupts_per_request: timer_interrupts.and_then(|n| per_request(n as f64)),
         };
         let owned = |map: &BTreeMap<&'static str, u64>| -> BTreeMap<String, u64> {
             map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -274,6 +279,14 @@ impl LoadReport {
                 out,
                 "  cores       {h:.3} halts/request on {:?} (cpuidle: idle spells that reached a \
                  halting state)",
+                self.server_cores
+            );
+        }
+        if let Some(n) = f.timer_interrupts_per_request {
+            let _ = writeln!(
+                out,
+                "  cores       {n:.3} timer interrupts/request on {:?} (/proc/interrupts LOC: \
+                 the tick's and every timed wait's)",
                 self.server_cores
             );
         }

@@ -45,12 +45,28 @@ fn a_run_that_completed_nothing_predicts_no_latency() {
         latency_ms: sim::report::LatencyMs::none(),
         ..Report::default()
     };
-    let f = figures(&report);
+    let f = figures(&report, 250);
     assert_eq!(
         (f.p50_ms, f.p90_ms, f.p99_ms, f.p999_ms),
         (None, None, None, None)
     );
     assert_eq!(f.cpu_ms_per_request, None);
+}
+
+#[test]
+fn predicted_timer_interrupts_add_the_tick_of_the_predicted_cpu() {
+    // 0.4 interrupts per request ending timed waits; one core 50 % busy at 10,000 rps is
+    // 50 us of CPU per request, which at 250 Hz takes 0.0125 ticks.
+    let report = Report {
+        throughput_rps: 10_000.0,
+        cpu_utilization: 0.5,
+        cores: 1,
+        timer_interrupts_per_request: 0.4,
+        ..Report::default()
+    };
+    let f = figures(&report, 250);
+    let n = f.timer_interrupts_per_request.unwrap();
+    assert!((n - 0.4125).abs() < 1e-12, "{n}");
 }
 
 #[test]

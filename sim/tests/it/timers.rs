@@ -1,11 +1,13 @@
-//! A runtime's timer thread (`timer_thread`, may's sleeps): `io` steps end on an OS thread of
-//! the runtime's own, which the kernel layer wakes, switches to and away from.
+//! Timers: the interrupts that end OS threads' timed sleeps (`timer_interrupt_cpu`, shared
+//! within the timer slack), and a runtime's timer thread (`timer_thread`, may's sleeps), an OS
+//! thread of the runtime's own that the kernel layer wakes, switches to and away from.
 
 use sim::config::{Balance, Model, RunConfig};
 use sim::dist::Dist;
 use sim::simulate;
 
-use crate::{close, closed, cpu, io};
+use crate::{close, closed, cpu, io, threads};
+use sim::config::Threads;
 
 const US: u64 = 1_000;
 const SWITCH: u64 = 2 * US;
@@ -85,4 +87,59 @@ fn on_a_busy_core_each_wake_up_pays_the_timer_and_both_switches() {
         20.0,
         0.01,
     );
+}
+
+/// `clients` threads on one core, each request 20 µs of CPU then a 1 ms timed sleep; only
+/// the timer interrupt costs anything (10 µs).
+fn sleeping_threads(clients: u64) -> RunConfig {
+    let steps = vec![cpu(Dist::Const(20 * US)), io(Dist::Const(1_000 * US))];
+    let mut c = closed(clients, 20_000, 1, steps, threads(Threads::Unbounded, None));
+    c.costs.timer_interrupt_cpu = 10 * US;
+    c
+}
+
+#[test]
+fn a_lone_sleeper_takes_one_interrupt_per_sleep_and_pays_it_only_on_a_busy_core() {
+    let r = simulate(&sleeping_threads(1)).unwrap();
+    close(
+        "interrupts per request",
+        r.timer_interrupts_per_request,
+        1.0,
+        1e-3,
+    );
+    // Its core idled through the sleep: the idle costs price that wake-up, not this key.
+    assert_eq!(r.cpu.switching, 0.0);
+}
+
+#[test]
+fn sleepers_on_a_busy_core_share_interrupts_within_the_slack_and_pay_each_once() {
+    let r = simulate(&sleeping_threads(100)).unwrap();
+    // Expiries come every 20-30 µs, closer than the 50 µs slack: fewer interrupts than sleeps.
+    let interrupts = r.timer_interrupts_per_request;
+    assert!(
+        interrupts > 0.2 && interrupts < 0.8,
+        "interrupts per request {interrupts}"
+    );
+    // Saturated: all of it lands on a busy core, 10 µs per interrupt, as switching.
+    let per_request_us = 1e6 / r.throughput_rps;
+    close(
+        "switching per request (µs)",
+        r.cpu.switching * per_request_us,
+        interrupts * 10.0,
+        0.01,
+    );
+    close(
+        "useful per request (µs)",
+        r.cpu.useful * per_request_us,
+        20.0,
+        0.01,
+    );
+}
+
+#[test]
+fn both_timer_prices_at_once_are_an_error_that_says_which_to_keep() {
+    let mut c = sleeping_threads(1);
+    c.costs.timer_wakeup_cpu = 5 * US;
+    let message = simulate(&c).unwrap_err().to_string();
+    assert!(message.contains("remove timer_wakeup_cpu"), "{message}");
 }
