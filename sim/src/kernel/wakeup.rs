@@ -57,6 +57,15 @@
 //! testbed measured why it matters: thread servers sleeping 10 ms per request spent 13–30 µs
 //! more per request than `sim` charged (`testbed/results/2026-12-07T1352-epyc-2c.md`).
 //!
+//! Per interrupt (`timer_interrupt_cpu`, which `calibrate` writes instead since 2026-12-08):
+//! the same probe's cost over the timer interrupts each sleep added. Those three runs read
+//! 17.3, 16.6 and 18.2 µs per interrupt (0.44, 0.44 and 0.28 interrupts per sleep): on a VM
+//! the cost is the interrupt's, and sleeps that share one share it. How many a server takes
+//! depends on how its sleeps fall: at 1,000 connections with 10 ms sleeps, 0.65 per request
+//! for a thread per connection, 0.2 for may (its timer thread batches) and 0.01 for tokio
+//! (2026-12-07, about 23:50 UTC). [`Timers`] counts them with the timer slack and charges each
+//! once, to the woken thread that lands on a busy core.
+//!
 //! Known gaps: an `io` step does not say whether a timer or a device ends it, and both are
 //! priced with the timer's figure; the interrupt lands on the core the thread last ran on, but
 //! the charge goes where the thread runs.
