@@ -350,6 +350,16 @@ impl Calibration {
                 None => text.push_str(&format!("# {name}: not measured here ({what})\n")),
             }
         }
+        // Without the interrupt count (no `LOC` row, as on arm64) the timer's price per sleep
+        // is still a measurement: written under the older key, never beside the newer one.
+        if !text.contains("\ntimer_interrupt_cpu = ")
+            && let Some(ns) = self.scheduling.timer_wakeup_cpu_ns.filter(|ns| *ns > 0.0)
+        {
+            text.push_str(&format!(
+                "timer_wakeup_cpu = \"{}\"  # core time of a timed sleep on a busy core, beyond the switches (its timer interrupts were not counted here)\n",
+                unit::format_duration(ns)
+            ));
+        }
         text.push('\n');
         text.push_str(&self.scheduling.machine.to_machine_toml());
         text
@@ -433,6 +443,27 @@ mod tests {
         assert_eq!(costs.get("idle_exit_latency"), Some(9_600));
         assert_eq!(costs.get("idle_exit_latency_p99"), None);
         assert!(costs.value("interruptions").is_some());
+    }
+
+    #[test]
+    fn the_timer_is_priced_per_interrupt_else_per_sleep_never_both() {
+        let mut calibration = sample();
+        calibration.scheduling.timer_wakeup_cpu_ns = Some(9_770.0);
+        calibration.scheduling.timer_interrupt_cpu_ns = Some(27_000.0);
+        let text = calibration.to_costs_toml();
+        assert!(text.contains("\ntimer_interrupt_cpu = \"27us\""), "{text}");
+        assert!(!text.contains("\ntimer_wakeup_cpu ="), "{text}");
+        // Interrupts not counted: the price per sleep, under its own key.
+        calibration.scheduling.timer_interrupt_cpu_ns = None;
+        let text = calibration.to_costs_toml();
+        assert!(!text.contains("\ntimer_interrupt_cpu ="), "{text}");
+        assert!(text.contains("\ntimer_wakeup_cpu = \"9.77us\""), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("costs.toml");
+        std::fs::write(&path, &text).unwrap();
+        let costs = sim::scenario::CostOverrides::read_file(&path).unwrap();
+        assert_eq!(costs.get("timer_wakeup_cpu"), Some(9_770));
+        assert_eq!(costs.get("timer_interrupt_cpu"), None);
     }
 
     #[test]

@@ -389,15 +389,18 @@ pub fn measure(
                         skip(
                             &mut s,
                             &["timer_interrupt_cpu_ns"],
-                            format!(
-                                "the sleeps added {} local timer interrupts each (/proc/interrupts), fewer than {}",
-                                figures
-                                    .sleeping
-                                    .timer_interrupts
-                                    .zip(figures.yielding.timer_interrupts)
-                                    .map_or("uncounted".into(), |(z, y)| format!("{:.3}", z - y)),
-                                timer::MIN_INTERRUPTS_PER_SLEEP
-                            ),
+                            match figures
+                                .sleeping
+                                .timer_interrupts
+                                .zip(figures.yielding.timer_interrupts)
+                            {
+                                Some((z, y)) => format!(
+                                    "the sleeps added {:.3} local timer interrupts each (/proc/interrupts), fewer than {}",
+                                    z - y,
+                                    timer::MIN_INTERRUPTS_PER_SLEEP
+                                ),
+                                None => "local timer interrupts could not be counted (no LOC row for this core in /proc/interrupts)".into(),
+                            },
                         );
                     }
                 }

@@ -353,11 +353,9 @@ impl Kernel {
                 };
                 let delay = if crosses { self.thread_wakeup } else { 0 };
                 let (exit, halted) = self.leave_idle(now, core);
-                self.threads[thread as usize].burst = if halted {
-                    self.woken_burst(burst, by, has_run)
-                } else {
-                    burst
-                };
+                let moved = last != NONE && last != core;
+                self.threads[thread as usize].burst =
+                    self.idle_landing_burst(burst, by, has_run, halted, moved);
                 self.enqueue(now, core, thread);
                 let picked = self.queues.pick(core, now).unwrap_or(thread);
                 debug_assert_eq!(picked, thread);

@@ -184,10 +184,11 @@ pub struct Report {
     /// Halts per completed request.
     #[serde(default)]
     pub halts_per_request: f64,
-    /// Timer interrupts that ended an OS thread's I/O wait (a timed sleep): expiries within
-    /// Linux's 50 µs timer slack share one (`kernel/wakeup.rs`). Each costs a busy core
-    /// `timer_interrupt_cpu`. The testbed compares it with the local timer interrupts it
-    /// counts, less the scheduler tick's.
+    /// Timer interrupts that ended an OS thread's I/O wait (an `io` step's end for a thread,
+    /// a blocking call's or an offload thread's, a runtime's timer thread; a device's end is
+    /// counted as a timer's): expiries within Linux's 50 µs timer slack share one
+    /// (`kernel/wakeup.rs`). Each costs a busy core `timer_interrupt_cpu`. The testbed compares
+    /// it, plus the scheduler tick's, with the local timer interrupts it counts.
     #[serde(default)]
     pub timer_interrupts: u64,
     /// Timer interrupts per completed request.

@@ -432,3 +432,33 @@ fn timer_interrupt_cpu_is_charged_once_per_interrupt_onto_a_busy_core() {
     assert_eq!(k.timers.interrupts, 2);
     assert_eq!(k.switching_ns, 2 * 70_000);
 }
+
+#[test]
+fn a_timer_interrupt_stays_charged_when_its_thread_moves_to_an_idle_core() {
+    // `a` ran once on one core. Its timer's first interrupt is priced (70 us); landing on an
+    // idle core it did not sleep on (its own was busy), the price stays; landing back on its
+    // own idle core, the idle costs price the wake-up instead. A second expiry inside the
+    // window shares the interrupt: nothing to keep.
+    let mut k =
+        Kernel::new(2, 0, 0, fair(sched::Policy::Eevdf, 2, false)).with_timer_costs(0, 70_000);
+    let mut q = EventQueue::default();
+    let a = k.spawn();
+    run(&mut k, &mut q, &[(0, a, MS)]);
+    let now = SimTime(5 * MS);
+    let busy = k.busy_woken_burst(now, a, Burst::work(MS), Waker::Io, true);
+    assert_eq!(busy.overhead, 70_000);
+    let moved = k.idle_landing_burst(Burst::work(MS), Waker::Io, true, false, true);
+    assert_eq!(moved.overhead, 70_000);
+    let home = k.idle_landing_burst(Burst::work(MS), Waker::Io, true, false, false);
+    assert_eq!(home.overhead, 0);
+    let shared = k.busy_woken_burst(
+        SimTime(5 * MS + 10_000),
+        a,
+        Burst::work(MS),
+        Waker::Io,
+        true,
+    );
+    assert_eq!(shared.overhead, 0);
+    let moved = k.idle_landing_burst(Burst::work(MS), Waker::Io, true, false, true);
+    assert_eq!(moved.overhead, 0);
+}

@@ -97,6 +97,9 @@ pub(crate) struct Timers {
     per_interrupt: u64,
     /// Per core: the end of its current interrupt's window.
     window_end: Vec<SimTime>,
+    /// The interrupt price the last wake-up's timer took (0 when it shared a window, or the
+    /// wake-up was not a timer's).
+    last_charge: u64,
     /// Timer interrupts so far, every core.
     pub(crate) interrupts: u64,
 }
@@ -107,6 +110,7 @@ impl Timers {
             per_wakeup: 0,
             per_interrupt: 0,
             window_end: vec![SimTime::ZERO; cores],
+            last_charge: 0,
             interrupts: 0,
         }
     }
@@ -152,17 +156,47 @@ impl Kernel {
         by: Waker,
         has_run: bool,
     ) -> Burst {
+        self.timers.last_charge = 0;
         match by {
             Waker::Io if has_run => {
                 let core = self.threads[thread as usize].last_core;
-                let fresh = self.timers.expire(core, now);
-                let interrupt = if fresh { self.timers.per_interrupt } else { 0 };
+                if self.timers.expire(core, now) {
+                    self.timers.last_charge = self.timers.per_interrupt;
+                }
                 Burst {
-                    overhead: burst.overhead + self.timers.per_wakeup + interrupt,
+                    overhead: burst.overhead + self.timers.per_wakeup + self.timers.last_charge,
                     ..burst
                 }
             }
             _ => burst,
+        }
+    }
+
+    /// `burst` as the thread woken by `by` runs it when it lands on an idle core (one that
+    /// `halted`, or not): [`Kernel::woken_burst`]'s when the core halted, else as it is. When
+    /// the thread `moved` off its last core, that core was busy (an idle one would have taken
+    /// it), and the timer's interrupt, taken there, stays charged, to the woken thread (the
+    /// right amount, on the wrong core).
+    pub(super) fn idle_landing_burst(
+        &self,
+        burst: Burst,
+        by: Waker,
+        has_run: bool,
+        halted: bool,
+        moved: bool,
+    ) -> Burst {
+        let landed = if halted {
+            self.woken_burst(burst, by, has_run)
+        } else {
+            burst
+        };
+        if moved {
+            Burst {
+                overhead: landed.overhead + self.timers.last_charge,
+                ..landed
+            }
+        } else {
+            landed
         }
     }
 

@@ -15,8 +15,9 @@
 //! another when it releases a pool unit at the end of a CPU step; wake-ups from outside a loop
 //! (I/O completions, new connections, a unit released as an I/O step ends) use the queue.
 //!
-//! `timer_thread` (off by default): `io` steps end on a timer thread of the runtime's own
-//! instead of in a loop's poll, as may's sleeps do (see `model::runtime::timer`).
+//! `timer_thread` (shared only; off by default): `io` steps end on a timer thread of the
+//! runtime's own instead of in a loop's poll, and that thread runs the woken task until it
+//! waits again, as may's sleeps do (see `model::runtime::timer`).
 
 use crate::config::{Balance, Model, RunConfig};
 use crate::model::runtime::{Params, Runtime};
@@ -43,7 +44,7 @@ pub(crate) fn runtime(cfg: &RunConfig) -> Runtime {
         affinity,
         offload,
         lifo_slot: lifo_slot && !affinity,
-        timer_thread,
+        timer_thread: timer_thread && !affinity,
         processes: if affinity { loops } else { 1 },
     })
 }

@@ -59,6 +59,9 @@ struct Worker {
     lifo: ReqId,
     /// Tasks taken from the LIFO slot in a row.
     lifo_runs: u32,
+    /// Takes tasks from its own `ready` queue only, never from the shared one, and is never
+    /// an idle worker a task may wake: the timer thread (see [`timer`]).
+    private: bool,
 }
 
 /// tokio's `MAX_LIFO_POLLS_PER_TICK`: after this many slot runs in a row the slot's task goes
@@ -69,7 +72,6 @@ const MAX_LIFO_RUNS: u32 = 3;
 enum Role {
     Worker(u32),
     Offload(u32),
-    Timer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +113,8 @@ pub(crate) struct Runtime {
     lifo_grants: Vec<ReqId>,
     ready_level: usize,
     offload_level: usize,
-    timer: Option<timer::Timer>,
+    /// The timer thread's worker index, when the runtime has one.
+    timer: Option<u32>,
 }
 
 /// Request ids the shared ready queue holds before it first grows.
@@ -218,7 +221,7 @@ impl Runtime {
     }
 
     fn pop_ready(&mut self, ctx: &mut Ctx, w: u32) -> Option<ReqId> {
-        let req = if self.params.affinity {
+        let req = if self.params.affinity || self.workers[w as usize].private {
             self.workers[w as usize].ready.pop_front()
         } else {
             self.shared.pop_front()
@@ -234,7 +237,7 @@ impl Runtime {
         if self.workers[w as usize].lifo != NONE {
             return true;
         }
-        if self.params.affinity {
+        if self.params.affinity || self.workers[w as usize].private {
             !self.workers[w as usize].ready.is_empty()
         } else {
             !self.shared.is_empty()
@@ -276,7 +279,7 @@ impl Runtime {
                             });
                         }
                         self.workers[w as usize].idle = true;
-                        if !self.params.affinity {
+                        if !self.params.affinity && !self.workers[w as usize].private {
                             self.idle_workers.push(w);
                         }
                         return Next::Block;
@@ -437,6 +440,7 @@ impl Scheduler for Runtime {
                 ready: VecDeque::new(),
                 lifo: NONE,
                 lifo_runs: 0,
+                private: false,
             });
         }
         if !self.params.affinity {
@@ -500,7 +504,6 @@ impl Scheduler for Runtime {
         let w = match self.roles[thread as usize] {
             Role::Worker(w) => w,
             Role::Offload(o) => return self.offload_burst_done(ctx, o, by),
-            Role::Timer => return self.timer_burst_done(ctx, core),
         };
         let worker = &mut self.workers[w as usize];
         let req = worker.current;
@@ -528,6 +531,7 @@ impl Scheduler for Runtime {
                 }
             } else if let Some(granted) = ctx.end_step(req)
                 && self.params.lifo_slot
+                && !self.workers[w as usize].private
             {
                 // The releasing task wakes the waiter from this worker, as tokio's semaphore
                 // does inside the task's poll: it runs next here.

@@ -223,6 +223,15 @@ pub(super) fn check_model(
                     ));
                 }
             };
+            let timer_thread = match (balance, s.timer_thread) {
+                (Balance::Affinity, Some(true)) => {
+                    return Err(at(
+                        Some("timer_thread"),
+                        "timer_thread applies to a cooperative server with balance = \"shared\" (may's runtime); remove it or write balance = \"shared\"",
+                    ));
+                }
+                (_, on) => on.unwrap_or(false),
+            };
             (
                 Model::Cooperative {
                     loops: count("loops", s.loops, cores)?,
@@ -232,7 +241,7 @@ pub(super) fn check_model(
                         .map(|o| count("offload", Some(o), 1))
                         .transpose()?,
                     lifo_slot,
-                    timer_thread: s.timer_thread.unwrap_or(false),
+                    timer_thread,
                 },
                 s.loops.is_none(),
             )

@@ -45,7 +45,7 @@ fn model(kind: u8, n: u64, flag: bool, quantum: u64) -> Model {
             },
             offload: if n.is_multiple_of(2) { Some(n) } else { None },
             lifo_slot: !flag,
-            timer_thread: n.is_multiple_of(3),
+            timer_thread: n.is_multiple_of(3) && !flag,
         },
     }
 }
@@ -343,7 +343,7 @@ prop_compose! {
             1 => Model::Preemptive { workers: n, quantum },
             _ => Model::Cooperative { loops: n, balance: if flag { Balance::Affinity } else { Balance::Shared },
                 offload: if flag2 { Some(n) } else { None }, lifo_slot: !flag,
-                timer_thread: n % 3 == 1 },
+                timer_thread: n % 3 == 1 && !flag },
         };
         // One run in eight on a big machine.
         let cores = if cores == 8 { 64 } else { cores };

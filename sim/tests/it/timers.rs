@@ -39,7 +39,8 @@ fn a_lone_sleep_ends_two_switches_later_on_the_timer_thread() {
     let with = simulate(&sleepers(1, true)).unwrap();
     // Without it the loop, alone on its core, never switches.
     assert_eq!(without.context_switches, 0);
-    // With it each sleep's end switches the core to the timer thread and back to the loop.
+    // With it each sleep's end switches the core to the timer thread, which ends the request
+    // itself, and back to the loop for the next request.
     close(
         "switches per request",
         with.context_switches_per_request,
@@ -63,8 +64,8 @@ fn on_a_busy_core_each_wake_up_pays_the_timer_and_both_switches() {
     // Busy without it: one loop, 20 µs per request, nothing else.
     close("rps without", without.throughput_rps, 50_000.0, 1e-3);
     assert_eq!(without.context_switches, 0);
-    // Waits that end while the woken timer thread waits for the core join its batch, so a
-    // wake-up serves more than one request: fewer than two switches each.
+    // Waits that end while the woken timer thread waits for the core, or runs, join its
+    // queue, so a wake-up serves more than one request: fewer than two switches each.
     let switches = with.context_switches_per_request;
     assert!(
         switches > 0.5 && switches < 1.95,

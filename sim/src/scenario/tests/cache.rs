@@ -106,6 +106,11 @@ fn the_timer_thread_is_off_unless_asked_and_only_for_event_loops() {
         "balance = \"shared\"\ntimer_thread = true",
     );
     assert!(timer(&on));
+    let (_, _, message) = error_at(&EXAMPLE.replace(
+        "balance = \"shared\"",
+        "balance = \"affinity\"\ntimer_thread = true",
+    ));
+    assert!(message.contains("balance = \"shared\""), "{message}");
     let (_, _, message) =
         error_at(&EXAMPLE.replace("threads = 40 ", "threads = 40\ntimer_thread = true\n"));
     assert!(message.contains("timer_thread"), "{message}");
