@@ -60,8 +60,26 @@ struct Worker {
     /// Tasks taken from the LIFO slot in a row.
     lifo_runs: u32,
     /// Takes tasks from its own `ready` queue only, never from the shared one, and is never
-    /// an idle worker a task may wake: the timer thread (see [`timer`]).
-    private: bool,
+    /// an idle worker a shared task may wake: every worker with affinity, and the timer thread
+    /// (see [`timer`]).
+    own_queue: bool,
+}
+
+impl Worker {
+    /// A blocked worker on `thread` with nothing to run.
+    fn new(thread: ThreadId, own_queue: bool) -> Self {
+        Worker {
+            thread,
+            current: NONE,
+            chunk: 0,
+            idle: true,
+            block_after: false,
+            ready: VecDeque::new(),
+            lifo: NONE,
+            lifo_runs: 0,
+            own_queue,
+        }
+    }
 }
 
 /// tokio's `MAX_LIFO_POLLS_PER_TICK`: after this many slot runs in a row the slot's task goes
@@ -221,7 +239,7 @@ impl Runtime {
     }
 
     fn pop_ready(&mut self, ctx: &mut Ctx, w: u32) -> Option<ReqId> {
-        let req = if self.params.affinity || self.workers[w as usize].private {
+        let req = if self.workers[w as usize].own_queue {
             self.workers[w as usize].ready.pop_front()
         } else {
             self.shared.pop_front()
@@ -237,7 +255,7 @@ impl Runtime {
         if self.workers[w as usize].lifo != NONE {
             return true;
         }
-        if self.params.affinity || self.workers[w as usize].private {
+        if self.workers[w as usize].own_queue {
             !self.workers[w as usize].ready.is_empty()
         } else {
             !self.shared.is_empty()
@@ -279,7 +297,7 @@ impl Runtime {
                             });
                         }
                         self.workers[w as usize].idle = true;
-                        if !self.params.affinity && !self.workers[w as usize].private {
+                        if !self.workers[w as usize].own_queue {
                             self.idle_workers.push(w);
                         }
                         return Next::Block;
@@ -431,17 +449,7 @@ impl Scheduler for Runtime {
         for w in 0..self.params.workers as u32 {
             let thread = ctx.spawn_thread();
             self.set_role(thread, Role::Worker(w));
-            self.workers.push(Worker {
-                thread,
-                current: NONE,
-                chunk: 0,
-                idle: true,
-                block_after: false,
-                ready: VecDeque::new(),
-                lifo: NONE,
-                lifo_runs: 0,
-                private: false,
-            });
+            self.workers.push(Worker::new(thread, self.params.affinity));
         }
         if !self.params.affinity {
             // Lowest worker first out of the stack.
@@ -531,7 +539,7 @@ impl Scheduler for Runtime {
                 }
             } else if let Some(granted) = ctx.end_step(req)
                 && self.params.lifo_slot
-                && !self.workers[w as usize].private
+                && !self.workers[w as usize].own_queue
             {
                 // The releasing task wakes the waiter from this worker, as tokio's semaphore
                 // does inside the task's poll: it runs next here.

@@ -13,7 +13,7 @@
 //! model does without this key.
 //!
 //! Here the timer thread is a worker of the runtime that takes tasks only from its own queue
-//! (a *private* worker): a wait that ends queues the task there and, if the thread is blocked,
+//! (a worker with its own queue): a wait that ends queues the task there and, if the thread is blocked,
 //! wakes it ([`Waker::Io`]: a kernel timer, so it takes a timer interrupt and, onto a busy
 //! core, `timer_wakeup_cpu` or `timer_interrupt_cpu`; onto a halted one the idle costs). It
 //! resumes each queued task (a task switch) and runs it until it waits, as a loop would, and
@@ -24,13 +24,13 @@
 //! may's); with affinity it is ignored (the scenario parser refuses it there).
 
 use crate::engine::Ctx;
-use crate::event::{NONE, ReqId};
+use crate::event::ReqId;
 use crate::kernel::{Burst, Waker};
 
 use super::{Role, Runtime, Worker};
 
 impl Runtime {
-    /// Creates the timer thread when the runtime has one: a private worker after the loops.
+    /// Creates the timer thread when the runtime has one: a worker with its own queue, after the loops.
     pub(super) fn start_timer(&mut self, ctx: &mut Ctx) {
         if !self.params.timer_thread {
             return;
@@ -38,17 +38,7 @@ impl Runtime {
         let w = self.workers.len() as u32;
         let thread = ctx.spawn_thread();
         self.set_role(thread, Role::Worker(w));
-        self.workers.push(Worker {
-            thread,
-            current: NONE,
-            chunk: 0,
-            idle: true,
-            block_after: false,
-            ready: Default::default(),
-            lifo: NONE,
-            lifo_runs: 0,
-            private: true,
-        });
+        self.workers.push(Worker::new(thread, true));
         self.timer = Some(w);
     }
 
